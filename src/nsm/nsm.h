@@ -10,6 +10,38 @@
  * no interior pointers: struct nsm may be copied with memcpy.
  *
  * Concurrency: one struct nsm is used by one thread at a time.
+ *
+ * Request parsing (the guest is untrusted; every rule below gives an
+ * {"Error": "InvalidOperation"} response unless stated otherwise), modelled on
+ * serde_cbor's decoder as NSMAPI uses it:
+ *  - A request over NSM_REQUEST_MAX_SIZE bytes gives InputTooLarge.
+ *  - The outer item is a text string naming a unit variant ("DescribeNSM",
+ *    "GetRandom"; definite or indefinite), or a map with exactly one pair
+ *    (definite or indefinite) whose key is the variant name. A unit variant
+ *    in map form takes null as its value ({"GetRandom": null}). Nothing may
+ *    follow the outer item.
+ *  - A struct variant's value is a map (definite or indefinite). Keys are
+ *    text or byte strings naming fields; unknown keys are skipped together
+ *    with their values (which must still be well-formed CBOR). A uint key
+ *    selects a field by declaration index, as serde does. Any other key type
+ *    is InvalidOperation.
+ *  - Duplicate keys: a field given twice is InvalidOperation (serde's
+ *    duplicate_field), so a request never has two meanings. Duplicated
+ *    unknown keys are ignored.
+ *  - index/range: a uint <= 65535, else InvalidOperation; >= 32 (> 32 for
+ *    LockPCRs' range) gives InvalidIndex.
+ *  - ExtendPCR data and Attestation user_data/nonce/public_key: byte or text
+ *    string (definite or indefinite), or an array of uints <= 255 (serde_bytes
+ *    accepts sequences); Attestation fields may be null (absent). Data that
+ *    came as text is used as its bytes and re-emitted as a byte string.
+ *  - Semantic checks (InvalidIndex, ReadOnlyIndex) run only after the whole
+ *    request parsed.
+ *
+ * Responses never exceed NSM_RESPONSE_MAX_SIZE. When a success response does
+ * not fit the caller's @resp_cap (only possible with resp_cap below
+ * NSM_RESPONSE_MAX_SIZE), nothing changes state and the response is
+ * {"Error": "InternalError"}; when not even that fits, nsm_handle() returns
+ * NSM_ERR_RESP_SIZE.
  */
 #ifndef TV_NSM_NSM_H
 #define TV_NSM_NSM_H
@@ -25,6 +57,12 @@ struct crypto_key;
 #define NSM_MODULE_ID_MAX 128 /* bytes, without NUL */
 #define NSM_CABUNDLE_MAX  8   /* certificates in the cabundle */
 #define NSM_CERT_MAX      1024 /* DER bytes per certificate */
+
+/* DescribeNSM's version triple and digest, as real NSM reports them. */
+#define NSM_VERSION_MAJOR 1
+#define NSM_VERSION_MINOR 0
+#define NSM_VERSION_PATCH 0
+#define NSM_BOOT_PCR_COUNT 16 /* PCRs 0..15: set at boot, then locked */
 
 /**
  * struct nsm_signer - what an attestation document is signed with.
@@ -99,14 +137,21 @@ enum nsm_status {
 
 /**
  * nsm_init() - power on: zero the bank, apply @boot, lock PCRs 0..15.
- * @ops and @ops_ctx must outlive @nsm. Return: NSM_OK or NSM_ERR_CONFIG /
- * NSM_ERR_INTERNAL.
+ * @nsm:     caller-allocated state (about 4 KiB); fully overwritten
+ * @boot:    copied into @nsm; its strings must be NUL-terminated within their
+ *           arrays and module_id must be non-empty
+ * @ops:     all three callbacks set; @ops and @ops_ctx must outlive @nsm
+ * Does not call @ops. Return: NSM_OK, NSM_ERR_CONFIG for a bad @boot or
+ * @ops, NSM_ERR_INTERNAL if SHA-384 is unavailable.
  */
 int nsm_init(struct nsm *nsm, const struct nsm_boot *boot,
              const struct nsm_platform_ops *ops, void *ops_ctx)
     __attribute__((warn_unused_result));
 
-/** nsm_reset() - power cycle with the boot state given to nsm_init(). */
+/**
+ * nsm_reset() - power cycle with the boot state given to nsm_init(): PCRs
+ * 16..31 return to zero and unlocked. Return: NSM_OK or NSM_ERR_INTERNAL.
+ */
 int nsm_reset(struct nsm *nsm) __attribute__((warn_unused_result));
 
 /**
@@ -116,12 +161,18 @@ int nsm_reset(struct nsm *nsm) __attribute__((warn_unused_result));
  * @resp, @resp_cap: output buffer (NSM_RESPONSE_MAX_SIZE always suffices)
  * @resp_len:       bytes written to @resp
  * Return: NSM_OK with a response (which may be {"Error": ...}), or a
- * negative enum nsm_status. Never allocates outside OpenSSL.
+ * negative enum nsm_status. On NSM_ERR_INTERNAL (a platform callback or the
+ * crypto failed; state unchanged) @resp and *@resp_len still hold an
+ * {"Error": "InternalError"} response that a transport may forward. Never
+ * allocates outside OpenSSL; uses about 5 KiB of stack.
  */
 int nsm_handle(struct nsm *nsm, const uint8_t *req, size_t req_len,
                uint8_t *resp, size_t resp_cap, size_t *resp_len)
     __attribute__((warn_unused_result));
 
+/**
+ * nsm_strerror() - a static English description of an enum nsm_status.
+ */
 const char *nsm_strerror(int status);
 
 #endif
