@@ -1,0 +1,367 @@
+#!/bin/sh
+# The real-VMM end-to-end tier: a real Linux guest (Debian's 6.12 kernel and
+# nsm.ko) in a real QEMU (>= 10.2 from trixie-backports, TCG, -machine pc)
+# talks to our vhost-user daemons through vhost-user-test-device-pci.
+#
+#   boot          the guest boots and powers off (QEMU + kernel sanity)
+#   nsm           vhost-user-nsm; the guest runs every NSM operation through
+#                 nsm.ko's /dev/nsm and its hwrng; the host verifies the
+#                 attestation document with `build/tools/nsm verify`
+#   rpmb fresh    vhost-user-rpmb; a user-space virtio-pci driver in the guest
+#                 programs the key, reads the counter, writes and reads
+#   rpmb persist  the same store after a daemon restart and a new boot
+#
+# Run from anywhere as root after `ninja -C build`; prints every host and
+# guest step and ends with "N passed, M failed". Exit 0 only if all passed.
+# Caches under var/e2e (tests/e2e/setup.sh); logs in var/e2e/logs.
+#
+# Environment: BUILD (default build), E2E_DIR (default var/e2e),
+# E2E_MIRROR (Debian mirror URL, default from the host's apt sources),
+# E2E_TIMEOUT (seconds per QEMU run, default 180).
+set -u
+
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+cd "$repo" || exit 1
+E2E=${E2E_DIR:-$repo/var/e2e}
+BUILD=${BUILD:-$repo/build}
+TIMEOUT=${E2E_TIMEOUT:-180}
+. "$here/lib.sh"
+
+LOGS=$E2E/logs
+SHARE=$E2E/share
+T=$E2E/trixie
+NSMD=$BUILD/src/daemon/vhost-user-nsm
+RPMBD=$BUILD/src/daemon/vhost-user-rpmb
+NSMCLI=$BUILD/tools/nsm
+
+# RPMB geometry given to the daemon and expected in the guest's config space
+RPMB_CAPACITY=2    # 128 KiB units
+RPMB_MAX_WR=4      # blocks per write request
+RPMB_MAX_RD=8      # blocks per read request
+
+passed=0
+failed=0
+daemon_pid=
+qemu_pid=
+t_start=$(date +%s)
+
+pass() {
+    passed=$((passed + 1))
+    echo "  PASS $*"
+}
+
+fail() {
+    failed=$((failed + 1))
+    echo "  FAIL $*"
+}
+
+finish() {
+    echo "e2e: total $(($(date +%s) - t_start)) s; logs in $LOGS"
+    echo "$passed passed, $failed failed"
+    [ "$failed" -eq 0 ] && exit 0
+    exit 1
+}
+
+# End only what this script started, by pid.
+stop_daemon() {
+    [ -n "$daemon_pid" ] || return 0
+    if kill -0 "$daemon_pid" 2>/dev/null; then
+        kill -TERM "$daemon_pid" 2>/dev/null
+        i=0
+        while kill -0 "$daemon_pid" 2>/dev/null && [ $i -lt 50 ]; do
+            sleep 0.1
+            i=$((i + 1))
+        done
+        if kill -0 "$daemon_pid" 2>/dev/null; then
+            echo "e2e: daemon $daemon_pid ignored SIGTERM for 5 s; killing"
+            kill -KILL "$daemon_pid" 2>/dev/null
+            wait "$daemon_pid" 2>/dev/null
+            daemon_pid=
+            return 1
+        fi
+    fi
+    wait "$daemon_pid" 2>/dev/null
+    daemon_pid=
+    return 0
+}
+
+cleanup() {
+    if [ -n "$qemu_pid" ]; then
+        kill -TERM "$qemu_pid" 2>/dev/null
+        wait "$qemu_pid" 2>/dev/null
+        qemu_pid=
+    fi
+    stop_daemon
+}
+
+trap cleanup EXIT
+trap 'echo "e2e: interrupted"; cleanup; exit 130' INT TERM HUP
+
+echo "=== e2e: setup (cached in $E2E)"
+if [ "$(id -u)" -ne 0 ]; then
+    fail "setup: needs root (debootstrap, huge pages in the guest are fine)"
+    finish
+fi
+if sh "$here/setup.sh"; then
+    pass "setup: kernel $(cat "$E2E/kernel.stamp"), QEMU $(cat \
+        "$E2E/qemu.version")"
+else
+    fail "setup (see $LOGS/setup-*.log)"
+    finish
+fi
+
+# QEMU runs from the trixie tree through that tree's own dynamic loader
+# (see boot()): no chroot and no mounts, host paths work as they are.
+QEMU_LIBDIR=$T/usr/lib/x86_64-linux-gnu
+
+echo "=== e2e: guest programs and initramfs"
+GUEST=$E2E/guest
+rm -rf "$GUEST"
+mkdir -p "$GUEST/root/bin" "$GUEST/root/proc" "$GUEST/root/sys" \
+    "$GUEST/root/dev" "$GUEST/root/tv" "$LOGS"
+CFLAGS_GUEST="-std=c17 -O2 -static -Wall -Wextra -Wpedantic -Wshadow
+    -Wswitch-default -Wimplicit-fallthrough -Wvla -Wstrict-prototypes
+    -Wmissing-prototypes -Wformat=2 -Werror"
+guest_ok=1
+for prog in nsm_test rpmb_test; do
+    out=$GUEST/root/$(echo "$prog" | tr _ -)
+    # shellcheck disable=SC2086
+    if ! gcc $CFLAGS_GUEST -o "$out" "$here/guest/$prog.c" \
+        > "$LOGS/build-$prog.log" 2>&1; then
+        cat "$LOGS/build-$prog.log"
+        guest_ok=0
+    fi
+done
+if [ $guest_ok -eq 1 ]; then
+    pass "guest programs: static nsm-test, rpmb-test"
+else
+    fail "guest programs do not build"
+    finish
+fi
+
+# the guest's HMAC-SHA256 against every shared RPMB vector, on the host
+vec=/work/shared/vectors/rpmb
+[ -d "$vec" ] || vec=$repo/../shared/vectors/rpmb
+n_tv=0
+bad_tv=
+for key in "$vec"/TV*.key; do
+    [ -f "$key" ] || continue
+    n=$(basename "$key" .key)
+    want=$(grep -A3 "^$n " "$vec/tv.txt" | sed -n 's/.*MAC= *//p' | head -n 1)
+    got=$("$GUEST/root/rpmb-test" --hmac "$key" "$vec/$n.msg")
+    n_tv=$((n_tv + 1))
+    [ -n "$want" ] && [ "$got" = "$want" ] || bad_tv="$bad_tv $n"
+done
+if [ "$n_tv" -gt 0 ] && [ -z "$bad_tv" ]; then
+    pass "guest HMAC-SHA256 matches $n_tv RPMB vectors"
+else
+    fail "guest HMAC-SHA256 vectors:${bad_tv:- none found in $vec}"
+fi
+
+cp /bin/busybox "$GUEST/root/bin/busybox"
+cp "$here/guest/init" "$GUEST/root/init"
+chmod 755 "$GUEST/root/init"
+cp "$SHARE/nsm.ko" "$GUEST/root/nsm.ko"
+cp "$vec/TV2.key" "$vec/TV2.msg" "$GUEST/root/tv/" 2>/dev/null
+# the project's CLI inside the guest needs a static build (nsm-static)
+if [ -x "$BUILD/tools/nsm-static" ]; then
+    cp "$BUILD/tools/nsm-static" "$GUEST/root/bin/nsm"
+    echo "e2e: static nsm CLI included in the guest"
+else
+    echo "e2e: note: no $BUILD/tools/nsm-static; the guest runs the" \
+        "NSM test program only"
+fi
+if (cd "$GUEST/root" && find . | cpio -o -H newc --quiet | gzip -1) \
+    > "$SHARE/initramfs.cpio.gz"; then
+    pass "initramfs $(du -k "$SHARE/initramfs.cpio.gz" | cut -f1) KiB"
+else
+    fail "initramfs"
+    finish
+fi
+
+# boot NAME APPEND [QEMU device args...]: one guest run, console to
+# $LOGS/NAME-console.log. Sets boot_ok=1 if the guest reached its end marker.
+boot() {
+    name=$1
+    append=$2
+    shift 2
+    log=$LOGS/$name-console.log
+    t0=$(date +%s.%N)
+    timeout -k 5 "$TIMEOUT" sh -c '
+        lib=$1 tree=$2
+        shift 2
+        QEMU_MODULE_DIR=$lib/qemu exec "$lib/ld-linux-x86-64.so.2" \
+            --library-path "$lib" "$tree/usr/bin/qemu-system-x86_64" \
+            -L "$tree/usr/share/qemu" -L "$tree/usr/share/seabios" "$@"' sh \
+        "$QEMU_LIBDIR" "$T" \
+        -machine pc,memory-backend=mem -accel tcg -cpu max -smp 2 -m 512M \
+        -nographic -nic none -no-reboot -monitor none -serial stdio \
+        -object memory-backend-memfd,id=mem,size=512M,share=on \
+        -kernel "$SHARE/vmlinuz" -initrd "$SHARE/initramfs.cpio.gz" \
+        -append "console=ttyS0 panic=-1 quiet $append" "$@" \
+        < /dev/null > "$log" 2>&1 &
+    qemu_pid=$!
+    wait "$qemu_pid"
+    rc=$?
+    qemu_pid=
+    t1=$(date +%s.%N)
+    secs=$(echo "$t0 $t1" | awk '{ printf "%.1f", $2 - $1 }')
+    # strip terminal escapes and CRs so the log greps cleanly
+    sed -i -e 's/\x1b\[[0-9;?]*[a-zA-Z]//g' -e 's/\r$//' "$log"
+    boot_ok=0
+    if grep -q '^E2E-GUEST-END' "$log"; then
+        boot_ok=1
+        pass "$name: guest ran to the end and powered off ($secs s)"
+    elif [ $rc -eq 124 ] || [ $rc -eq 137 ]; then
+        fail "$name: QEMU timed out after $TIMEOUT s"
+    else
+        fail "$name: guest did not finish (QEMU exit $rc)"
+    fi
+    # the guest's steps, and kernel lines worth seeing
+    grep -E '^(E2E-STEP|  )' "$log" | grep -v '^E2E-DOC' | sed 's/^/    /'
+    n_fail_steps=$(grep -c '^E2E-STEP FAIL' "$log")
+    n_pass_steps=$(grep -c '^E2E-STEP PASS' "$log")
+    passed=$((passed + n_pass_steps))
+    failed=$((failed + n_fail_steps))
+    grep -E 'nsm|virtio|vhost|Invalid response|BUG|Oops|Call Trace|panic' \
+        "$log" | grep -v '^E2E' | grep -v '^  ' | head -n 20 |
+        sed 's/^/    console: /'
+    if [ $boot_ok -eq 0 ] || [ "$n_fail_steps" -gt 0 ]; then
+        echo "    --- last console lines ($log):"
+        tail -n 25 "$log" | sed 's/^/    | /'
+    fi
+}
+
+# start_daemon NAME SOCKET BINARY ARGS...: listen before QEMU starts
+start_daemon() {
+    name=$1
+    sock=$2
+    bin=$3
+    shift 3
+    rm -f "$sock"
+    if [ ! -x "$bin" ]; then
+        fail "$name: $bin missing (build/ not built, or daemon not ready)"
+        return 1
+    fi
+    "$bin" "$@" > "$LOGS/$name-daemon.log" 2>&1 &
+    daemon_pid=$!
+    i=0
+    while [ ! -S "$sock" ] && [ $i -lt 100 ]; do
+        if ! kill -0 "$daemon_pid" 2>/dev/null; then
+            break
+        fi
+        sleep 0.1
+        i=$((i + 1))
+    done
+    if [ ! -S "$sock" ]; then
+        fail "$name: daemon did not listen on $sock"
+        sed 's/^/    daemon: /' "$LOGS/$name-daemon.log" | tail -n 20
+        stop_daemon
+        return 1
+    fi
+    pass "$name: $(basename "$bin") listening (pid $daemon_pid)"
+    return 0
+}
+
+# end_daemon NAME: SIGTERM must end it promptly (vhost-user.rst)
+end_daemon() {
+    if stop_daemon; then
+        pass "$1: daemon exited on SIGTERM"
+    else
+        fail "$1: daemon had to be killed"
+    fi
+    if grep -qiE 'sanitizer|runtime error' "$LOGS/$1-daemon.log"; then
+        fail "$1: sanitizer report in the daemon log"
+        grep -iE -A5 'sanitizer|runtime error' "$LOGS/$1-daemon.log" |
+            head -n 20 | sed 's/^/    daemon: /'
+    fi
+}
+
+# ---- boot ----------------------------------------------------------------
+echo "=== e2e: boot (no device)"
+boot boot "e2etest=boot"
+
+# ---- NSM -----------------------------------------------------------------
+echo "=== e2e: NSM over vhost-user-nsm"
+rm -rf "$SHARE/nsm-pki"
+mkdir -p "$SHARE/nsm-pki"
+if start_daemon nsm "$SHARE/nsm.sock" "$NSMD" \
+    --socket-path "$SHARE/nsm.sock" --pki "$SHARE/nsm-pki"; then
+    boot nsm "e2etest=nsm" \
+        -chardev "socket,id=vu0,path=$SHARE/nsm.sock" \
+        -device "vhost-user-test-device-pci,chardev=vu0,virtio-id=33,num_vqs=1,vq_size=64"
+    end_daemon nsm
+    log=$LOGS/nsm-console.log
+    if grep -q 'Invalid response for GetRandom' "$log"; then
+        fail "nsm: kernel logged 'Invalid response for GetRandom'"
+    else
+        pass "nsm: no hwrng errors in the kernel log"
+    fi
+    if grep -q '^E2E-RESULT' "$log"; then
+        pass "nsm: guest test completed ($(grep '^E2E-RESULT' "$log" |
+            cut -d' ' -f2-))"
+    else
+        fail "nsm: guest test did not complete"
+    fi
+
+    echo "=== e2e: host verifies the guest's attestation document"
+    doc=$LOGS/nsm-attestation.cose
+    sed -n '/^E2E-DOC-BEGIN/,/^E2E-DOC-END/p' "$log" | grep -v '^E2E-DOC' |
+        tr -d ' \n' | perl -ne 'print pack("H*", $_)' > "$doc"
+    nonce=$(sed -n 's/^E2E-DOC-NONCE //p' "$log")
+    root=$(find "$SHARE/nsm-pki" -name 'root*.pem' 2>/dev/null | head -n 1)
+    if [ ! -s "$doc" ]; then
+        fail "verify: no document in the console log"
+    elif [ -z "$root" ]; then
+        fail "verify: no root certificate (root*.pem) in $SHARE/nsm-pki"
+    elif [ ! -x "$NSMCLI" ]; then
+        fail "verify: $NSMCLI missing"
+    else
+        if "$NSMCLI" verify "$doc" --root "$root" \
+            > "$LOGS/nsm-verify.log" 2>&1; then
+            pass "verify: nsm verify accepts the document ($(wc -c \
+                < "$doc") bytes) under $(basename "$root")"
+        else
+            fail "verify: nsm verify rejected the document"
+        fi
+        sed 's/^/    /' "$LOGS/nsm-verify.log" | head -n 20
+        # a flipped signature byte must be refused
+        cp "$doc" "$doc.bad"
+        size=$(wc -c < "$doc")
+        printf '\377' | dd of="$doc.bad" bs=1 seek=$((size - 10)) \
+            conv=notrunc 2>/dev/null
+        if "$NSMCLI" verify "$doc.bad" --root "$root" \
+            > "$LOGS/nsm-verify-bad.log" 2>&1; then
+            fail "verify: a document with a flipped signature byte passed"
+        else
+            pass "verify: a flipped signature byte is rejected"
+        fi
+        [ -n "$nonce" ] && echo "    (document nonce $nonce)"
+    fi
+fi
+
+# ---- RPMB ----------------------------------------------------------------
+rpmb_dev="vhost-user-test-device-pci,chardev=vu1,virtio-id=28,num_vqs=1,vq_size=64,config_size=3"
+rpmb_cfg="$RPMB_CAPACITY,$RPMB_MAX_WR,$RPMB_MAX_RD"
+rm -f "$SHARE/rpmb.store" "$SHARE"/rpmb.store-*
+for phase in fresh persist; do
+    echo "=== e2e: RPMB over vhost-user-rpmb ($phase)"
+    if start_daemon "rpmb-$phase" "$SHARE/rpmb.sock" "$RPMBD" \
+        --socket-path "$SHARE/rpmb.sock" --store "$SHARE/rpmb.store" \
+        --capacity "$RPMB_CAPACITY" --max-wr-cnt "$RPMB_MAX_WR" \
+        --max-rd-cnt "$RPMB_MAX_RD"; then
+        boot "rpmb-$phase" "e2etest=rpmb e2e.phase=$phase e2e.cfg=$rpmb_cfg" \
+            -chardev "socket,id=vu1,path=$SHARE/rpmb.sock" \
+            -device "$rpmb_dev"
+        end_daemon "rpmb-$phase"
+        if grep -q '^E2E-RESULT' "$LOGS/rpmb-$phase-console.log"; then
+            pass "rpmb-$phase: guest test completed ($(grep '^E2E-RESULT' \
+                "$LOGS/rpmb-$phase-console.log" | cut -d' ' -f2-))"
+        else
+            fail "rpmb-$phase: guest test did not complete"
+        fi
+    fi
+done
+
+finish
