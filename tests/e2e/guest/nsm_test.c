@@ -16,7 +16,9 @@
  * E2E-DOC-END so the host can verify it with `nsm verify`. Exit status: 0
  * if every step passed.
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -29,9 +31,9 @@
 #include <unistd.h>
 
 /* include/uapi/linux/nsm.h */
-#define NSM_REQUEST_MAX_SIZE 0x1000
+#define NSM_REQUEST_MAX_SIZE  0x1000
 #define NSM_RESPONSE_MAX_SIZE 0x3000
-#define NSM_IOCTL_RAW 0xC0200A00UL
+#define NSM_IOCTL_RAW         0xC0200A00UL
 
 struct nsm_iovec {
     uint64_t addr; /* user pointer */
@@ -122,16 +124,16 @@ static int nsm_raw_call(const uint8_t *req, size_t req_len)
         return errno;
     }
     resp_len = raw.response.len > sizeof(resp_buf) ? sizeof(resp_buf)
-                                                     : raw.response.len;
+                                                   : raw.response.len;
     return 0;
 }
 
 /* ---- a minimal CBOR writer (definite lengths only) ---------------------- */
 
 struct enc {
-    uint8_t *p;  /* output buffer */
-    size_t cap;  /* its size */
-    size_t len;  /* bytes written */
+    uint8_t *p;    /* output buffer */
+    size_t cap;    /* its size */
+    size_t len;    /* bytes written */
     bool overflow; /* a write did not fit */
 };
 
@@ -359,10 +361,10 @@ static bool map_find(struct dec d, const char *key, struct dec *val)
  * inner map. Return: false (with @why set) if the response is anything
  * else, e.g. {"Error": ...}.
  */
-static bool resp_variant(const char *variant, struct dec *inner,
-                         char *why, size_t why_size)
+static bool resp_variant(const char *variant, struct dec *inner, char *why,
+                         size_t why_size)
 {
-    struct dec d = { resp_buf, resp_len, false };
+    struct dec d = {resp_buf, resp_len, false};
     struct dec e;
     struct item it;
 
@@ -429,7 +431,7 @@ static bool get_bool(struct dec map, const char *key, bool *v)
 static size_t req_index(uint8_t *buf, size_t cap, const char *op,
                         const char *key, uint64_t index)
 {
-    struct enc e = { buf, cap, 0, false };
+    struct enc e = {buf, cap, 0, false};
 
     enc_head(&e, 5, 1);
     enc_text(&e, op);
@@ -442,7 +444,7 @@ static size_t req_index(uint8_t *buf, size_t cap, const char *op,
 static size_t req_extend(uint8_t *buf, size_t cap, uint64_t index,
                          const uint8_t *data, size_t data_len)
 {
-    struct enc e = { buf, cap, 0, false };
+    struct enc e = {buf, cap, 0, false};
 
     enc_head(&e, 5, 1);
     enc_text(&e, "ExtendPCR");
@@ -463,7 +465,7 @@ static bool resp_is(const uint8_t *exp, size_t exp_len)
 static bool resp_is_error(const char *name)
 {
     uint8_t exp[64];
-    struct enc e = { exp, sizeof(exp), 0, false };
+    struct enc e = {exp, sizeof(exp), 0, false};
 
     enc_head(&e, 5, 1);
     enc_text(&e, "Error");
@@ -518,8 +520,7 @@ static void test_describe_nsm(const char *name, unsigned int n_locked)
         return;
     }
     if (!get_uint(m, "max_pcrs", &max_pcrs) || max_pcrs != 32) {
-        step_fail(name, "max_pcrs %llu, want 32",
-                  (unsigned long long)max_pcrs);
+        step_fail(name, "max_pcrs %llu, want 32", (unsigned long long)max_pcrs);
         return;
     }
     if (!map_find(m, "digest", &d) || !dec_item(&d, &it) ||
@@ -527,8 +528,8 @@ static void test_describe_nsm(const char *name, unsigned int n_locked)
         step_fail(name, "digest is not \"SHA384\"");
         return;
     }
-    if (!map_find(m, "module_id", &d) || !dec_item(&d, &it) ||
-        it.major != 3 || it.val == 0) {
+    if (!map_find(m, "module_id", &d) || !dec_item(&d, &it) || it.major != 3 ||
+        it.val == 0) {
         step_fail(name, "module_id missing or empty");
         return;
     }
@@ -555,8 +556,7 @@ static void test_describe_pcr(const char *name, unsigned int index,
                               bool want_lock, const uint8_t *want_data)
 {
     uint8_t req[64];
-    size_t req_len = req_index(req, sizeof(req), "DescribePCR", "index",
-                               index);
+    size_t req_len = req_index(req, sizeof(req), "DescribePCR", "index", index);
     struct dec m;
     char why[160];
     const uint8_t *data;
@@ -625,7 +625,7 @@ static void test_extend_pcr16(void)
 
 static void test_lock_pcr16(void)
 {
-    static const uint8_t want[] = { 0x67, 'L', 'o', 'c', 'k', 'P', 'C', 'R' };
+    static const uint8_t want[] = {0x67, 'L', 'o', 'c', 'k', 'P', 'C', 'R'};
     uint8_t req[64];
     size_t req_len = req_index(req, sizeof(req), "LockPCR", "index", 16);
     int err;
@@ -645,7 +645,7 @@ static void test_lock_pcr16(void)
 
 static void test_extend_locked(void)
 {
-    static const uint8_t data[] = { 0x65, 0x66, 0xff, 0x00, 0x17, 0x2c, 0x4d };
+    static const uint8_t data[] = {0x65, 0x66, 0xff, 0x00, 0x17, 0x2c, 0x4d};
     uint8_t req[64];
     size_t req_len = req_extend(req, sizeof(req), 16, data, sizeof(data));
     int err;
@@ -692,7 +692,7 @@ static void test_get_random(void)
     };
     /* nsm-protocol.md §8: the prefix nsm.ko's hwrng insists on + 59 01 00 */
     static const uint8_t prefix[] = {
-        0xa1, 0x69, 'G', 'e', 't', 'R', 'a', 'n', 'd', 'o', 'm',
+        0xa1, 0x69, 'G', 'e', 't', 'R', 'a', 'n', 'd',  'o',  'm',
         0xa1, 0x66, 'r', 'a', 'n', 'd', 'o', 'm', 0x59, 0x01, 0x00,
     };
     uint8_t first[256];
@@ -730,7 +730,7 @@ static void test_get_random(void)
 
 static void test_malformed(void)
 {
-    static const uint8_t junk[] = { 0xff, 0xff, 0xff, 0xff };
+    static const uint8_t junk[] = {0xff, 0xff, 0xff, 0xff};
     static uint8_t big[NSM_REQUEST_MAX_SIZE + 1];
     uint8_t req[64];
     size_t req_len;
@@ -773,13 +773,13 @@ static void test_malformed(void)
  */
 static void test_attestation(void)
 {
-    static const uint8_t cose_head[] = { 0x84, 0x44, 0xa1, 0x01, 0x38, 0x22 };
+    static const uint8_t cose_head[] = {0x84, 0x44, 0xa1, 0x01, 0x38, 0x22};
     static uint8_t req[NSM_REQUEST_MAX_SIZE];
     static uint8_t doc[NSM_RESPONSE_MAX_SIZE];
     uint8_t user_data[64];
     uint8_t nonce[32];
     uint8_t pubkey[97];
-    struct enc e = { req, sizeof(req), 0, false };
+    struct enc e = {req, sizeof(req), 0, false};
     struct dec m;
     struct dec d;
     struct dec payload;
@@ -905,7 +905,7 @@ static void test_attestation(void)
 /* The kernel's hwrng must be nsm-hwrng and deliver bytes. */
 static void test_hwrng(void)
 {
-    char cur[64] = { 0 };
+    char cur[64] = {0};
     uint8_t buf[64];
     ssize_t n;
     size_t i;

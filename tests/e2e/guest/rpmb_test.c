@@ -22,7 +22,9 @@
  * daemon restart and a reboot: the key, counter and data must all still be
  * there. Output lines "E2E-STEP PASS|FAIL <name> ..." as in nsm-test.
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -37,6 +39,11 @@
 #include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "client/rpmb_frame.h"
+#include "client/rpmbc.h"
+#include "common/ct.h"
+#include "crypto/crypto.h"
 
 static unsigned int n_passed;
 static unsigned int n_failed;
@@ -86,223 +93,7 @@ static void print_hex(const char *label, const uint8_t *p, size_t len)
     putchar('\n');
 }
 
-/* ---- SHA-256 and HMAC-SHA256 (FIPS 180-4, RFC 2104) ---------------------- */
-
-struct sha256 {
-    uint32_t h[8];     /* chaining state */
-    uint8_t buf[64];   /* partial block */
-    size_t buf_len;    /* bytes in buf */
-    uint64_t total_len; /* bytes hashed so far */
-};
-
-static const uint32_t sha256_k[64] = {
-    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1,
-    0x923f82a4, 0xab1c5ed5, 0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3,
-    0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786,
-    0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
-    0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147,
-    0x06ca6351, 0x14292967, 0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13,
-    0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85, 0xa2bfe8a1, 0xa81a664b,
-    0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
-    0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a,
-    0x5b9cca4f, 0x682e6ff3, 0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208,
-    0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
-};
-
-static uint32_t ror32(uint32_t x, unsigned int n)
-{
-    return x >> n | x << (32 - n);
-}
-
-static void sha256_block(struct sha256 *s, const uint8_t *p)
-{
-    uint32_t w[64];
-    uint32_t a, b, c, d, e, f, g, h, t1, t2;
-    unsigned int i;
-
-    for (i = 0; i < 16; i++) {
-        w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 |
-               (uint32_t)p[4 * i + 2] << 8 | p[4 * i + 3];
-    }
-    for (i = 16; i < 64; i++) {
-        uint32_t s0 = ror32(w[i - 15], 7) ^ ror32(w[i - 15], 18) ^
-                      w[i - 15] >> 3;
-        uint32_t s1 = ror32(w[i - 2], 17) ^ ror32(w[i - 2], 19) ^
-                      w[i - 2] >> 10;
-
-        w[i] = w[i - 16] + s0 + w[i - 7] + s1;
-    }
-    a = s->h[0];
-    b = s->h[1];
-    c = s->h[2];
-    d = s->h[3];
-    e = s->h[4];
-    f = s->h[5];
-    g = s->h[6];
-    h = s->h[7];
-    for (i = 0; i < 64; i++) {
-        t1 = h + (ror32(e, 6) ^ ror32(e, 11) ^ ror32(e, 25)) +
-             ((e & f) ^ (~e & g)) + sha256_k[i] + w[i];
-        t2 = (ror32(a, 2) ^ ror32(a, 13) ^ ror32(a, 22)) +
-             ((a & b) ^ (a & c) ^ (b & c));
-        h = g;
-        g = f;
-        f = e;
-        e = d + t1;
-        d = c;
-        c = b;
-        b = a;
-        a = t1 + t2;
-    }
-    s->h[0] += a;
-    s->h[1] += b;
-    s->h[2] += c;
-    s->h[3] += d;
-    s->h[4] += e;
-    s->h[5] += f;
-    s->h[6] += g;
-    s->h[7] += h;
-}
-
-static void sha256_init(struct sha256 *s)
-{
-    static const uint32_t iv[8] = {
-        0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
-        0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
-    };
-
-    memcpy(s->h, iv, sizeof(iv));
-    s->buf_len = 0;
-    s->total_len = 0;
-}
-
-static void sha256_update(struct sha256 *s, const uint8_t *p, size_t len)
-{
-    size_t n;
-
-    s->total_len += len;
-    while (len > 0) {
-        n = 64 - s->buf_len;
-        if (n > len) {
-            n = len;
-        }
-        memcpy(s->buf + s->buf_len, p, n);
-        s->buf_len += n;
-        p += n;
-        len -= n;
-        if (s->buf_len == 64) {
-            sha256_block(s, s->buf);
-            s->buf_len = 0;
-        }
-    }
-}
-
-static void sha256_final(struct sha256 *s, uint8_t out[32])
-{
-    uint64_t bits = s->total_len * 8;
-    uint8_t pad[72];
-    size_t pad_len;
-    unsigned int i;
-
-    memset(pad, 0, sizeof(pad));
-    pad[0] = 0x80;
-    pad_len = (s->buf_len < 56 ? 56 : 120) - s->buf_len;
-    for (i = 0; i < 8; i++) {
-        pad[pad_len + i] = (uint8_t)(bits >> (56 - 8 * i));
-    }
-    sha256_update(s, pad, pad_len + 8);
-    for (i = 0; i < 8; i++) {
-        out[4 * i] = (uint8_t)(s->h[i] >> 24);
-        out[4 * i + 1] = (uint8_t)(s->h[i] >> 16);
-        out[4 * i + 2] = (uint8_t)(s->h[i] >> 8);
-        out[4 * i + 3] = (uint8_t)s->h[i];
-    }
-}
-
-struct hmac {
-    struct sha256 inner; /* keyed with key ^ ipad */
-    uint8_t okey[64];    /* key ^ opad */
-};
-
-static void hmac_init(struct hmac *m, const uint8_t *key, size_t key_len)
-{
-    uint8_t k[64];
-    uint8_t ikey[64];
-    unsigned int i;
-
-    memset(k, 0, sizeof(k));
-    if (key_len > 64) {
-        sha256_init(&m->inner);
-        sha256_update(&m->inner, key, key_len);
-        sha256_final(&m->inner, k);
-    } else {
-        memcpy(k, key, key_len);
-    }
-    for (i = 0; i < 64; i++) {
-        ikey[i] = k[i] ^ 0x36;
-        m->okey[i] = k[i] ^ 0x5c;
-    }
-    sha256_init(&m->inner);
-    sha256_update(&m->inner, ikey, sizeof(ikey));
-}
-
-static void hmac_update(struct hmac *m, const uint8_t *p, size_t len)
-{
-    sha256_update(&m->inner, p, len);
-}
-
-static void hmac_final(struct hmac *m, uint8_t mac[32])
-{
-    struct sha256 outer;
-    uint8_t ihash[32];
-
-    sha256_final(&m->inner, ihash);
-    sha256_init(&outer);
-    sha256_update(&outer, m->okey, sizeof(m->okey));
-    sha256_update(&outer, ihash, sizeof(ihash));
-    sha256_final(&outer, mac);
-}
-
-/* constant time, as a real client must compare MACs */
-static bool mac_equal(const uint8_t *a, const uint8_t *b)
-{
-    uint8_t d = 0;
-    unsigned int i;
-
-    for (i = 0; i < 32; i++) {
-        d |= a[i] ^ b[i];
-    }
-    return d == 0;
-}
-
-/* ---- RPMB frames (rpmb-protocol.md §3-§5) -------------------------------- */
-
-#define FRAME_SIZE 512
-#define F_KEY_MAC 196
-#define F_DATA 228
-#define F_NONCE 484
-#define F_COUNTER 500
-#define F_ADDRESS 504
-#define F_BLOCK_COUNT 506
-#define F_RESULT 508
-#define F_REQ_RESP 510
-#define MAC_INPUT_SIZE (FRAME_SIZE - F_DATA) /* bytes 228..511 */
-
-#define REQ_PROGRAM_KEY 0x0001
-#define REQ_GET_WRITE_COUNTER 0x0002
-#define REQ_DATA_WRITE 0x0003
-#define REQ_DATA_READ 0x0004
-#define REQ_RESULT_READ 0x0005
-#define RESP_PROGRAM_KEY 0x0100
-#define RESP_GET_WRITE_COUNTER 0x0200
-#define RESP_DATA_WRITE 0x0300
-#define RESP_DATA_READ 0x0400
-
-#define RES_OK 0x0000
-#define RES_AUTH_FAILURE 0x0002
-#define RES_COUNT_FAILURE 0x0003
-#define RES_ADDR_FAILURE 0x0004
-#define RES_NO_AUTH_KEY 0x0007
+/* ---- RPMB frames (rpmb-protocol.md §3-§5) ------------------------------ */
 
 /* the test key: OP-TEE's CFG_RPMB_TESTKEY (vector key K2) */
 static const uint8_t test_key[32] = {
@@ -328,58 +119,59 @@ struct frame_fields {
     uint16_t req_resp;    /* request or response type */
 };
 
-static void st16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)(v >> 8);
-    p[1] = (uint8_t)v;
-}
-
-static uint16_t ld16(const uint8_t *p)
-{
-    return (uint16_t)(p[0] << 8 | p[1]);
-}
-
 static uint32_t ld32(const uint8_t *p)
 {
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-           (uint32_t)p[2] << 8 | p[3];
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 |
+           p[3];
 }
 
+/* the project's frame builder (src/client/rpmb_frame.h) */
 static void frame_build(uint8_t *f, const struct frame_fields *ff)
 {
-    memset(f, 0, FRAME_SIZE);
-    if (ff->data != NULL) {
-        memcpy(f + F_DATA, ff->data, 256);
-    }
+    struct rpmb_frame_fields rf;
+
+    memset(&rf, 0, sizeof(rf));
     if (ff->nonce != NULL) {
-        memcpy(f + F_NONCE, ff->nonce, 16);
+        memcpy(rf.nonce, ff->nonce, sizeof(rf.nonce));
     }
-    f[F_COUNTER] = (uint8_t)(ff->counter >> 24);
-    f[F_COUNTER + 1] = (uint8_t)(ff->counter >> 16);
-    f[F_COUNTER + 2] = (uint8_t)(ff->counter >> 8);
-    f[F_COUNTER + 3] = (uint8_t)ff->counter;
-    st16(f + F_ADDRESS, ff->address);
-    st16(f + F_BLOCK_COUNT, ff->block_count);
-    st16(f + F_RESULT, ff->result);
-    st16(f + F_REQ_RESP, ff->req_resp);
+    rf.write_counter = ff->counter;
+    rf.address = ff->address;
+    rf.block_count = ff->block_count;
+    rf.result = ff->result;
+    rf.req_resp = ff->req_resp;
+    rpmb_frame_build(f, &rf, ff->data);
 }
 
-/* MAC over bytes 228..511 of @n_frames frames */
+/* MAC over bytes 228..511 of @n_frames frames: the client library's */
 static void frames_mac(const uint8_t *key, const uint8_t *frames,
                        size_t n_frames, uint8_t mac[32])
 {
-    struct hmac m;
-    size_t i;
-
-    hmac_init(&m, key, 32);
-    for (i = 0; i < n_frames; i++) {
-        hmac_update(&m, frames + i * FRAME_SIZE + F_DATA, MAC_INPUT_SIZE);
+    if (rpmbc_mac(key, frames, n_frames, mac) != 0) {
+        memset(mac, 0, 32);
     }
-    hmac_final(&m, mac);
 }
 
-static int read_file(const char *path, uint8_t *buf, size_t cap,
-                     size_t *len)
+static bool mac_equal(const uint8_t *a, const uint8_t *b)
+{
+    return ct_eq(a, b, 32);
+}
+
+static int hmac_once(const uint8_t *key, size_t key_len, const uint8_t *msg,
+                     size_t msg_len, uint8_t mac[32])
+{
+    struct crypto_hmac h;
+
+    if (crypto_hmac_init(&h, key, key_len) != 0) {
+        return -1;
+    }
+    if (crypto_hmac_update(&h, msg, msg_len) != 0) {
+        crypto_hmac_abort(&h);
+        return -1;
+    }
+    return crypto_hmac_final(&h, mac);
+}
+
+static int read_file(const char *path, uint8_t *buf, size_t cap, size_t *len)
 {
     FILE *f = fopen(path, "rb");
 
@@ -401,11 +193,10 @@ static void test_vectors(const char *dir)
     uint8_t key[64];
     uint8_t msg[1024];
     uint8_t data[256];
-    uint8_t frame[FRAME_SIZE];
+    uint8_t frame[RPMB_FRAME_LEN];
     uint8_t mac[32];
     size_t key_len;
     size_t msg_len;
-    struct hmac m;
     struct frame_fields ff;
     unsigned int i;
 
@@ -416,14 +207,12 @@ static void test_vectors(const char *dir)
     }
     snprintf(path, sizeof(path), "%s/TV2.msg", dir);
     if (read_file(path, msg, sizeof(msg), &msg_len) != 0 ||
-        msg_len != MAC_INPUT_SIZE) {
+        msg_len != RPMB_FRAME_MAC_INPUT_SIZE) {
         step_fail("hmac_tv2", "cannot read %s", path);
         return;
     }
-    hmac_init(&m, key, key_len);
-    hmac_update(&m, msg, msg_len);
-    hmac_final(&m, mac);
-    if (!mac_equal(mac, tv2_mac)) {
+    if (hmac_once(key, key_len, msg, msg_len, mac) != 0 ||
+        !mac_equal(mac, tv2_mac)) {
         step_fail("hmac_tv2", "HMAC-SHA256 differs from the vector");
         print_hex("got", mac, 32);
         return;
@@ -436,9 +225,10 @@ static void test_vectors(const char *dir)
     ff.data = data;
     ff.address = 2;
     ff.block_count = 1;
-    ff.req_resp = REQ_DATA_WRITE;
+    ff.req_resp = RPMB_FRAME_REQ_DATA_WRITE;
     frame_build(frame, &ff);
-    if (memcmp(frame + F_DATA, msg, MAC_INPUT_SIZE) != 0 ||
+    if (memcmp(frame + RPMB_FRAME_OFF_DATA, msg, RPMB_FRAME_MAC_INPUT_SIZE) !=
+            0 ||
         memcmp(key, test_key, 32) != 0) {
         step_fail("hmac_tv2", "frame layout differs from TV2.msg");
         return;
@@ -446,9 +236,9 @@ static void test_vectors(const char *dir)
     step_pass("hmac_tv2", "HMAC and frame layout match TV2");
 }
 
-/* ---- virtio-pci (virtio 1.x §4.1) and the split ring (§2.7) -------------- */
+/* ---- virtio-pci (virtio 1.x §4.1) and the split ring (§2.7) ------------ */
 
-#define VIRTIO_PCI_VENDOR 0x1af4
+#define VIRTIO_PCI_VENDOR      0x1af4
 #define VIRTIO_PCI_DEVICE_RPMB 0x105c /* 0x1040 + 28 */
 
 #define VIRTIO_PCI_CAP_COMMON_CFG 1
@@ -457,38 +247,38 @@ static void test_vectors(const char *dir)
 
 /* common configuration layout */
 #define CC_DFSELECT 0x00
-#define CC_DF 0x04
+#define CC_DF       0x04
 #define CC_GFSELECT 0x08
-#define CC_GF 0x0c
-#define CC_MSIX 0x10
-#define CC_NUMQ 0x12
-#define CC_STATUS 0x14
+#define CC_GF       0x0c
+#define CC_MSIX     0x10
+#define CC_NUMQ     0x12
+#define CC_STATUS   0x14
 #define CC_Q_SELECT 0x16
-#define CC_Q_SIZE 0x18
-#define CC_Q_MSIX 0x1a
+#define CC_Q_SIZE   0x18
+#define CC_Q_MSIX   0x1a
 #define CC_Q_ENABLE 0x1c
-#define CC_Q_NOFF 0x1e
-#define CC_Q_DESC 0x20
+#define CC_Q_NOFF   0x1e
+#define CC_Q_DESC   0x20
 #define CC_Q_DRIVER 0x28
 #define CC_Q_DEVICE 0x30
 
 #define ST_ACKNOWLEDGE 1
-#define ST_DRIVER 2
-#define ST_DRIVER_OK 4
+#define ST_DRIVER      2
+#define ST_DRIVER_OK   4
 #define ST_FEATURES_OK 8
-#define ST_FAILED 128
+#define ST_FAILED      128
 
-#define VRING_DESC_F_NEXT 1
-#define VRING_DESC_F_WRITE 2
+#define VRING_DESC_F_NEXT          1
+#define VRING_DESC_F_WRITE         2
 #define VRING_AVAIL_F_NO_INTERRUPT 1
 
-#define QUEUE_SIZE 16
-#define DMA_SIZE (2u << 20)
-#define DMA_OFF_DESC 0x0000
+#define QUEUE_SIZE    16
+#define DMA_SIZE      (2u << 20)
+#define DMA_OFF_DESC  0x0000
 #define DMA_OFF_AVAIL 0x1000
-#define DMA_OFF_USED 0x2000
-#define DMA_OFF_BUF 0x4000 /* request frames, then response frames */
-#define BUF_SIZE 0x40000   /* 512 frames each way */
+#define DMA_OFF_USED  0x2000
+#define DMA_OFF_BUF   0x4000  /* request frames, then response frames */
+#define BUF_SIZE      0x40000 /* 512 frames each way */
 
 struct vring_desc {
     uint64_t addr;
@@ -688,8 +478,7 @@ static int setup_pci(char *why, size_t why_size)
     cfg[4] = (uint8_t)cmd;
     cfg[5] = (uint8_t)(cmd >> 8);
     if (pwrite(fd, cfg + 4, 2, 4) != 2) {
-        snprintf(why, why_size, "write command register: %s",
-                 strerror(errno));
+        snprintf(why, why_size, "write command register: %s", strerror(errno));
         close(fd);
         return -1;
     }
@@ -698,15 +487,15 @@ static int setup_pci(char *why, size_t why_size)
         snprintf(why, why_size, "no PCI capability list");
         return -1;
     }
-    for (pos = cfg[0x34] & 0xfc; pos != 0 && pos + 16 <= sizeof(cfg) &&
-         n_caps < 48; pos = cfg[pos + 1] & 0xfc, n_caps++) {
+    for (pos = cfg[0x34] & 0xfc;
+         pos != 0 && pos + 16 <= sizeof(cfg) && n_caps < 48;
+         pos = cfg[pos + 1] & 0xfc, n_caps++) {
         unsigned int type = cfg[pos + 3];
         unsigned int bar = cfg[pos + 4];
         uint32_t off = (uint32_t)cfg[pos + 8] | (uint32_t)cfg[pos + 9] << 8 |
                        (uint32_t)cfg[pos + 10] << 16 |
                        (uint32_t)cfg[pos + 11] << 24;
-        uint32_t len = (uint32_t)cfg[pos + 12] |
-                       (uint32_t)cfg[pos + 13] << 8 |
+        uint32_t len = (uint32_t)cfg[pos + 12] | (uint32_t)cfg[pos + 13] << 8 |
                        (uint32_t)cfg[pos + 14] << 16 |
                        (uint32_t)cfg[pos + 15] << 24;
         volatile uint8_t *base;
@@ -731,10 +520,9 @@ static int setup_pci(char *why, size_t why_size)
                    pos + 20 <= sizeof(cfg)) {
             notify_bar = bar;
             notify_off = off;
-            notify_mult = (uint32_t)cfg[pos + 16] |
-                          (uint32_t)cfg[pos + 17] << 8 |
-                          (uint32_t)cfg[pos + 18] << 16 |
-                          (uint32_t)cfg[pos + 19] << 24;
+            notify_mult =
+                (uint32_t)cfg[pos + 16] | (uint32_t)cfg[pos + 17] << 8 |
+                (uint32_t)cfg[pos + 18] << 16 | (uint32_t)cfg[pos + 19] << 24;
         } else if (type == VIRTIO_PCI_CAP_DEVICE_CFG && dev.devcfg == NULL) {
             dev.devcfg = base + off;
             dev.devcfg_len = len;
@@ -767,9 +555,9 @@ static int alloc_dma(char *why, size_t why_size)
     }
     memset(p, 0, DMA_SIZE);
     fd = open("/proc/self/pagemap", O_RDONLY);
-    if (fd < 0 || pread(fd, &entry, sizeof(entry),
-                        (off_t)((uintptr_t)p / 4096 * 8)) !=
-                      (ssize_t)sizeof(entry)) {
+    if (fd < 0 ||
+        pread(fd, &entry, sizeof(entry), (off_t)((uintptr_t)p / 4096 * 8)) !=
+            (ssize_t)sizeof(entry)) {
         snprintf(why, why_size, "pagemap: %s", strerror(errno));
         if (fd >= 0) {
             close(fd);
@@ -812,8 +600,7 @@ static int init_device(uint8_t config[3], char *why, size_t why_size)
     wr32(dev.common, CC_DFSELECT, 1);
     feat_hi = rd32(dev.common, CC_DF);
     wr32(dev.common, CC_DFSELECT, 0);
-    printf("  device features: 0x%08x%08x\n", feat_hi,
-           rd32(dev.common, CC_DF));
+    printf("  device features: 0x%08x%08x\n", feat_hi, rd32(dev.common, CC_DF));
     if (!(feat_hi & 1)) {
         snprintf(why, why_size, "device does not offer VERSION_1");
         return -1;
@@ -877,13 +664,12 @@ static long vq_call(const uint8_t *req, size_t req_len, size_t req_split,
 {
     volatile struct vring_desc *desc =
         (volatile struct vring_desc *)(void *)(dev.dma + DMA_OFF_DESC);
-    volatile uint16_t *avail = (volatile uint16_t *)(void *)(dev.dma +
-                                                             DMA_OFF_AVAIL);
+    volatile uint16_t *avail =
+        (volatile uint16_t *)(void *)(dev.dma + DMA_OFF_AVAIL);
     volatile uint16_t *used_idx =
         (volatile uint16_t *)(void *)(dev.dma + DMA_OFF_USED + 2);
     volatile struct vring_used_elem *used =
-        (volatile struct vring_used_elem *)(void *)(dev.dma + DMA_OFF_USED +
-                                                    4);
+        (volatile struct vring_used_elem *)(void *)(dev.dma + DMA_OFF_USED + 4);
     uint8_t *rbuf = dev.dma + DMA_OFF_BUF;
     uint8_t *wbuf = dev.dma + DMA_OFF_BUF + BUF_SIZE;
     uint64_t rphys = dev.dma_phys + DMA_OFF_BUF;
@@ -948,8 +734,8 @@ static long vq_call(const uint8_t *req, size_t req_len, size_t req_split,
 
 /* ---- RPMB operations ---------------------------------------------------- */
 
-static uint8_t req_frames[66 * FRAME_SIZE];
-static uint8_t resp_frames[64 * FRAME_SIZE];
+static uint8_t req_frames[66 * RPMB_FRAME_LEN];
+static uint8_t resp_frames[64 * RPMB_FRAME_LEN];
 
 /*
  * Check the common part of a response frame group: @n_frames frames,
@@ -962,31 +748,31 @@ static bool check_resp(const char *name, long got, unsigned int n_frames,
     uint8_t mac[32];
     unsigned int i;
 
-    if (got != (long)(n_frames * FRAME_SIZE)) {
+    if (got != (long)(n_frames * RPMB_FRAME_LEN)) {
         step_fail(name, "device wrote %ld bytes, want %u", got,
-                  n_frames * FRAME_SIZE);
+                  n_frames * RPMB_FRAME_LEN);
         return false;
     }
     for (i = 0; i < n_frames; i++) {
-        const uint8_t *f = resp_frames + i * FRAME_SIZE;
+        const uint8_t *f = resp_frames + i * RPMB_FRAME_LEN;
 
-        if (ld16(f + F_REQ_RESP) != type) {
+        if (rpmb_frame_ld16(f + RPMB_FRAME_OFF_REQ_RESP) != type) {
             step_fail(name, "frame %u req_resp 0x%04x, want 0x%04x", i,
-                      ld16(f + F_REQ_RESP), type);
+                      rpmb_frame_ld16(f + RPMB_FRAME_OFF_REQ_RESP), type);
             return false;
         }
     }
-    last = resp_frames + (n_frames - 1) * FRAME_SIZE;
-    if (ld16(last + F_RESULT) != result) {
-        step_fail(name, "result 0x%04x, want 0x%04x", ld16(last + F_RESULT),
-                  result);
+    last = resp_frames + (n_frames - 1) * RPMB_FRAME_LEN;
+    if (rpmb_frame_ld16(last + RPMB_FRAME_OFF_RESULT) != result) {
+        step_fail(name, "result 0x%04x, want 0x%04x",
+                  rpmb_frame_ld16(last + RPMB_FRAME_OFF_RESULT), result);
         return false;
     }
     if (want_mac) {
         frames_mac(test_key, resp_frames, n_frames, mac);
-        if (!mac_equal(mac, last + F_KEY_MAC)) {
+        if (!mac_equal(mac, last + RPMB_FRAME_OFF_KEY_MAC)) {
             step_fail(name, "response MAC does not verify");
-            print_hex("got ", last + F_KEY_MAC, 32);
+            print_hex("got ", last + RPMB_FRAME_OFF_KEY_MAC, 32);
             print_hex("want", mac, 32);
             return false;
         }
@@ -1000,13 +786,13 @@ static long op_program_key(const uint8_t *key)
 
     memset(&ff, 0, sizeof(ff));
     ff.block_count = 1;
-    ff.req_resp = REQ_PROGRAM_KEY;
+    ff.req_resp = RPMB_FRAME_REQ_PROGRAM_KEY;
     frame_build(req_frames, &ff);
-    memcpy(req_frames + F_KEY_MAC, key, 32);
-    ff.req_resp = REQ_RESULT_READ;
-    frame_build(req_frames + FRAME_SIZE, &ff);
-    return vq_call(req_frames, 2 * FRAME_SIZE, 2 * FRAME_SIZE, resp_frames,
-                   FRAME_SIZE, FRAME_SIZE);
+    memcpy(req_frames + RPMB_FRAME_OFF_KEY_MAC, key, 32);
+    ff.req_resp = RPMB_FRAME_REQ_RESULT_READ;
+    frame_build(req_frames + RPMB_FRAME_LEN, &ff);
+    return vq_call(req_frames, 2 * RPMB_FRAME_LEN, 2 * RPMB_FRAME_LEN,
+                   resp_frames, RPMB_FRAME_LEN, RPMB_FRAME_LEN);
 }
 
 /*
@@ -1027,20 +813,20 @@ static bool op_read_counter(const char *name, uint16_t want_result,
     memset(&ff, 0, sizeof(ff));
     ff.nonce = nonce;
     ff.block_count = 1;
-    ff.req_resp = REQ_GET_WRITE_COUNTER;
+    ff.req_resp = RPMB_FRAME_REQ_GET_WRITE_COUNTER;
     frame_build(req_frames, &ff);
-    got = vq_call(req_frames, FRAME_SIZE, FRAME_SIZE, resp_frames,
-                  FRAME_SIZE, FRAME_SIZE);
-    if (!check_resp(name, got, 1, RESP_GET_WRITE_COUNTER, want_result,
-                    want_result == RES_OK)) {
+    got = vq_call(req_frames, RPMB_FRAME_LEN, RPMB_FRAME_LEN, resp_frames,
+                  RPMB_FRAME_LEN, RPMB_FRAME_LEN);
+    if (!check_resp(name, got, 1, RPMB_FRAME_RESP_GET_WRITE_COUNTER,
+                    want_result, want_result == RPMB_FRAME_RES_OK)) {
         return false;
     }
-    if (want_result == RES_OK &&
-        memcmp(resp_frames + F_NONCE, nonce, sizeof(nonce)) != 0) {
+    if (want_result == RPMB_FRAME_RES_OK &&
+        memcmp(resp_frames + RPMB_FRAME_OFF_NONCE, nonce, sizeof(nonce)) != 0) {
         step_fail(name, "nonce not echoed");
         return false;
     }
-    *counter = ld32(resp_frames + F_COUNTER);
+    *counter = ld32(resp_frames + RPMB_FRAME_OFF_COUNTER);
     return true;
 }
 
@@ -1061,24 +847,26 @@ static long op_write(uint16_t address, const uint8_t *data,
     ff.counter = counter;
     ff.address = address;
     ff.block_count = (uint16_t)n_blocks;
-    ff.req_resp = REQ_DATA_WRITE;
+    ff.req_resp = RPMB_FRAME_REQ_DATA_WRITE;
     for (i = 0; i < n_blocks; i++) {
         ff.data = data + (size_t)i * 256;
-        frame_build(req_frames + (size_t)i * FRAME_SIZE, &ff);
+        frame_build(req_frames + (size_t)i * RPMB_FRAME_LEN, &ff);
     }
     frames_mac(test_key, req_frames, n_blocks, mac);
     if (bad_mac) {
         mac[5] ^= 0x10;
     }
-    memcpy(req_frames + (size_t)(n_blocks - 1) * FRAME_SIZE + F_KEY_MAC, mac,
-           32);
+    memcpy(req_frames + (size_t)(n_blocks - 1) * RPMB_FRAME_LEN +
+               RPMB_FRAME_OFF_KEY_MAC,
+           mac, 32);
     memset(&ff, 0, sizeof(ff));
     ff.block_count = 1;
-    ff.req_resp = REQ_RESULT_READ;
-    frame_build(req_frames + (size_t)n_blocks * FRAME_SIZE, &ff);
-    return vq_call(req_frames, (size_t)(n_blocks + 1) * FRAME_SIZE,
-                   split ? FRAME_SIZE : (size_t)(n_blocks + 1) * FRAME_SIZE,
-                   resp_frames, FRAME_SIZE, FRAME_SIZE);
+    ff.req_resp = RPMB_FRAME_REQ_RESULT_READ;
+    frame_build(req_frames + (size_t)n_blocks * RPMB_FRAME_LEN, &ff);
+    return vq_call(req_frames, (size_t)(n_blocks + 1) * RPMB_FRAME_LEN,
+                   split ? RPMB_FRAME_LEN
+                         : (size_t)(n_blocks + 1) * RPMB_FRAME_LEN,
+                   resp_frames, RPMB_FRAME_LEN, RPMB_FRAME_LEN);
 }
 
 /* DATA_READ request; response frames one per descriptor when @split. */
@@ -1091,16 +879,16 @@ static long op_read(uint16_t address, unsigned int n_blocks,
     ff.nonce = nonce;
     ff.address = address;
     ff.block_count = (uint16_t)n_blocks;
-    ff.req_resp = REQ_DATA_READ;
+    ff.req_resp = RPMB_FRAME_REQ_DATA_READ;
     frame_build(req_frames, &ff);
-    return vq_call(req_frames, FRAME_SIZE, FRAME_SIZE, resp_frames,
-                   (size_t)n_blocks * FRAME_SIZE,
-                   split ? FRAME_SIZE : (size_t)n_blocks * FRAME_SIZE);
+    return vq_call(req_frames, RPMB_FRAME_LEN, RPMB_FRAME_LEN, resp_frames,
+                   (size_t)n_blocks * RPMB_FRAME_LEN,
+                   split ? RPMB_FRAME_LEN : (size_t)n_blocks * RPMB_FRAME_LEN);
 }
 
 /* ---- the test ------------------------------------------------------------ */
 
-#define TEST_ADDR 6 /* first of the two blocks written */
+#define TEST_ADDR   6 /* first of the two blocks written */
 #define TEST_BLOCKS 2
 
 static void test_data(uint8_t *data, unsigned int gen)
@@ -1112,8 +900,7 @@ static void test_data(uint8_t *data, unsigned int gen)
     }
 }
 
-static void check_read(const char *name, const uint8_t *want,
-                       bool split)
+static void check_read(const char *name, const uint8_t *want, bool split)
 {
     uint8_t nonce[16];
     unsigned int i;
@@ -1124,21 +911,21 @@ static void check_read(const char *name, const uint8_t *want,
         return;
     }
     got = op_read(TEST_ADDR, TEST_BLOCKS, nonce, split);
-    if (!check_resp(name, got, TEST_BLOCKS, RESP_DATA_READ, RES_OK, true)) {
+    if (!check_resp(name, got, TEST_BLOCKS, RPMB_FRAME_RESP_DATA_READ,
+                    RPMB_FRAME_RES_OK, true)) {
         return;
     }
     for (i = 0; i < TEST_BLOCKS; i++) {
-        const uint8_t *f = resp_frames + i * FRAME_SIZE;
+        const uint8_t *f = resp_frames + i * RPMB_FRAME_LEN;
 
-        if (memcmp(f + F_NONCE, nonce, 16) != 0 ||
-            ld16(f + F_ADDRESS) != TEST_ADDR ||
-            ld16(f + F_BLOCK_COUNT) != TEST_BLOCKS) {
+        if (memcmp(f + RPMB_FRAME_OFF_NONCE, nonce, 16) != 0 ||
+            rpmb_frame_ld16(f + RPMB_FRAME_OFF_ADDRESS) != TEST_ADDR ||
+            rpmb_frame_ld16(f + RPMB_FRAME_OFF_BLOCK_COUNT) != TEST_BLOCKS) {
             step_fail(name, "frame %u: nonce/address/block_count wrong", i);
             return;
         }
-        if (memcmp(f + F_DATA, want + (size_t)i * 256, 256) != 0) {
-            step_fail(name, "frame %u: data differs from what was written",
-                      i);
+        if (memcmp(f + RPMB_FRAME_OFF_DATA, want + (size_t)i * 256, 256) != 0) {
+            step_fail(name, "frame %u: data differs from what was written", i);
             return;
         }
     }
@@ -1157,19 +944,21 @@ static bool write_and_check(const char *name, uint32_t counter,
 
     test_data(data, gen);
     got = op_write(TEST_ADDR, data, TEST_BLOCKS, counter, false, split);
-    if (!check_resp(name, got, 1, RESP_DATA_WRITE, RES_OK, true)) {
+    if (!check_resp(name, got, 1, RPMB_FRAME_RESP_DATA_WRITE, RPMB_FRAME_RES_OK,
+                    true)) {
         return false;
     }
-    if (ld32(resp_frames + F_COUNTER) != counter + 1 ||
-        ld16(resp_frames + F_ADDRESS) != TEST_ADDR) {
+    if (ld32(resp_frames + RPMB_FRAME_OFF_COUNTER) != counter + 1 ||
+        rpmb_frame_ld16(resp_frames + RPMB_FRAME_OFF_ADDRESS) != TEST_ADDR) {
         step_fail(name, "response counter %u address %u, want %u and %u",
-                  ld32(resp_frames + F_COUNTER),
-                  ld16(resp_frames + F_ADDRESS), counter + 1, TEST_ADDR);
+                  ld32(resp_frames + RPMB_FRAME_OFF_COUNTER),
+                  rpmb_frame_ld16(resp_frames + RPMB_FRAME_OFF_ADDRESS),
+                  counter + 1, TEST_ADDR);
         return false;
     }
     step_pass(name, "%u blocks%s, counter %u -> %u, MAC ok (%.0f us)",
-              TEST_BLOCKS, split ? " (one descriptor per frame)" : "",
-              counter, counter + 1, dev.last_us);
+              TEST_BLOCKS, split ? " (one descriptor per frame)" : "", counter,
+              counter + 1, dev.last_us);
     return true;
 }
 
@@ -1181,32 +970,36 @@ static void refusals(uint32_t counter, unsigned int capacity)
 
     test_data(data, 99);
     got = op_write(TEST_ADDR, data, TEST_BLOCKS, counter, true, false);
-    if (check_resp("write_bad_mac", got, 1, RESP_DATA_WRITE,
-                   RES_AUTH_FAILURE, false)) {
+    if (check_resp("write_bad_mac", got, 1, RPMB_FRAME_RESP_DATA_WRITE,
+                   RPMB_FRAME_RES_AUTH_FAILURE, false)) {
         step_pass("write_bad_mac", "AUTH_FAILURE");
     }
     got = op_write(TEST_ADDR, data, TEST_BLOCKS, counter - 1, false, false);
-    if (check_resp("write_stale_counter", got, 1, RESP_DATA_WRITE,
-                   RES_COUNT_FAILURE, false)) {
+    if (check_resp("write_stale_counter", got, 1, RPMB_FRAME_RESP_DATA_WRITE,
+                   RPMB_FRAME_RES_COUNT_FAILURE, false)) {
         step_pass("write_stale_counter", "COUNT_FAILURE");
     }
     got = op_write((uint16_t)(capacity * 512 - 1), data, TEST_BLOCKS, counter,
                    false, false);
-    if (check_resp("write_out_of_range", got, 1, RESP_DATA_WRITE,
-                   RES_ADDR_FAILURE, false)) {
+    if (check_resp("write_out_of_range", got, 1, RPMB_FRAME_RESP_DATA_WRITE,
+                   RPMB_FRAME_RES_ADDR_FAILURE, false)) {
         step_pass("write_out_of_range", "ADDR_FAILURE");
     }
     got = op_program_key(test_key);
-    if (got == FRAME_SIZE && ld16(resp_frames + F_REQ_RESP) ==
-                                 RESP_PROGRAM_KEY &&
-        ld16(resp_frames + F_RESULT) != RES_OK) {
+    if (got == RPMB_FRAME_LEN &&
+        rpmb_frame_ld16(resp_frames + RPMB_FRAME_OFF_REQ_RESP) ==
+            RPMB_FRAME_RESP_PROGRAM_KEY &&
+        rpmb_frame_ld16(resp_frames + RPMB_FRAME_OFF_RESULT) !=
+            RPMB_FRAME_RES_OK) {
         step_pass("second_program_key", "refused with 0x%04x",
-                  ld16(resp_frames + F_RESULT));
+                  rpmb_frame_ld16(resp_frames + RPMB_FRAME_OFF_RESULT));
     } else {
-        step_fail("second_program_key", "not refused (%ld bytes, result "
-                  "0x%04x)", got, ld16(resp_frames + F_RESULT));
+        step_fail("second_program_key",
+                  "not refused (%ld bytes, result "
+                  "0x%04x)",
+                  got, rpmb_frame_ld16(resp_frames + RPMB_FRAME_OFF_RESULT));
     }
-    if (op_read_counter("counter_unchanged", RES_OK, &after)) {
+    if (op_read_counter("counter_unchanged", RPMB_FRAME_RES_OK, &after)) {
         if (after == counter) {
             step_pass("counter_unchanged", "still %u after the refusals",
                       after);
@@ -1216,13 +1009,223 @@ static void refusals(uint32_t counter, unsigned int capacity)
     }
 }
 
-static int run(const char *phase, const unsigned int want_cfg[3])
+/* ---- the project's RPMB client (src/client/rpmbc.c) over this driver --- */
+
+#define CLIENT_ADDR   16 /* first block the client writes */
+#define CLIENT_BLOCKS 10 /* more than max_wr_cnt/max_rd_cnt: split requests */
+
+static struct rpmbc client;
+
+static int guest_call(void *ctx, const uint8_t *req, size_t req_len,
+                      uint8_t *resp, size_t resp_cap, size_t *resp_len)
+{
+    long got;
+
+    (void)ctx;
+    got = vq_call(req, req_len, req_len, resp, resp_cap, resp_cap);
+    if (got < 0) {
+        return -EIO;
+    }
+    *resp_len = (size_t)got;
+    return 0;
+}
+
+/* each byte read is a GET_CONFIG round trip to the daemon (no cache) */
+static int guest_get_config(void *ctx, uint8_t config[3])
+{
+    unsigned int i;
+
+    (void)ctx;
+    for (i = 0; i < 3; i++) {
+        config[i] = rd8(dev.devcfg, i);
+    }
+    return 0;
+}
+
+static const struct rpmbc_transport_ops guest_transport_ops = {
+    .call = guest_call,
+    .get_config = guest_get_config,
+};
+
+static void client_data(uint8_t *data, unsigned int gen)
+{
+    unsigned int i;
+
+    for (i = 0; i < CLIENT_BLOCKS * 256; i++) {
+        data[i] = (uint8_t)(i * 13 + gen * 101 + (i >> 8) * 3);
+    }
+}
+
+/* requests the client needs for CLIENT_BLOCKS blocks at @max_cnt each */
+static unsigned int client_n_requests(unsigned int max_cnt)
+{
+    unsigned int per =
+        max_cnt == 0 || max_cnt > RPMBC_MAX_BATCH ? RPMBC_MAX_BATCH : max_cnt;
+
+    return (CLIENT_BLOCKS + per - 1) / per;
+}
+
+static void client_read_check(const char *name, unsigned int gen)
+{
+    static uint8_t want[CLIENT_BLOCKS * 256];
+    static uint8_t got[CLIENT_BLOCKS * 256];
+    enum rpmbc_status st;
+
+    client_data(want, gen);
+    st = rpmbc_read_blocks(&client, test_key, CLIENT_ADDR, got, CLIENT_BLOCKS);
+    if (st != RPMBC_OK) {
+        step_fail(name, "rpmbc_read_blocks: %s (result 0x%04x)",
+                  rpmbc_strerror(st), client.last_result);
+    } else if (memcmp(got, want, sizeof(want)) != 0) {
+        step_fail(name, "data differs from what was written");
+    } else {
+        step_pass(name, "%u blocks in %u requests, all checks ok",
+                  CLIENT_BLOCKS, client_n_requests(client.config.max_rd_cnt));
+    }
+}
+
+/*
+ * The client library end to end: config, counter, a write and a read that
+ * both need several requests, and tamper detection. @counter is the device
+ * counter before; returns the counter after.
+ */
+static uint32_t client_steps(const uint8_t config[3], uint32_t counter)
+{
+    static uint8_t data[CLIENT_BLOCKS * 256];
+    static uint8_t out[CLIENT_BLOCKS * 256];
+    struct rpmbc_transport tr = {&guest_transport_ops, NULL};
+    struct rpmbc_tamper tamper;
+    struct rpmbc_transport ttr;
+    struct rpmbc_config cfg;
+    enum rpmbc_status st;
+    unsigned int n_req = client_n_requests(config[1]);
+    uint32_t c = 0;
+
+    rpmbc_init(&client, &tr);
+    st = rpmbc_get_config(&client, &cfg);
+    if (st != RPMBC_OK || cfg.capacity_units != config[0] ||
+        cfg.max_wr_cnt != config[1] || cfg.max_rd_cnt != config[2]) {
+        step_fail("client_config", "rpmbc_get_config: %s", rpmbc_strerror(st));
+        return counter;
+    }
+    step_pass("client_config", "%u blocks", rpmbc_capacity_blocks(&client));
+    st = rpmbc_read_counter(&client, test_key, &c);
+    if (st != RPMBC_OK || c != counter) {
+        step_fail("client_read_counter", "%s, counter %u want %u",
+                  rpmbc_strerror(st), c, counter);
+        return counter;
+    }
+    step_pass("client_read_counter", "counter %u", c);
+    client_data(data, 1);
+    st =
+        rpmbc_write_blocks(&client, test_key, CLIENT_ADDR, data, CLIENT_BLOCKS);
+    if (st != RPMBC_OK || client.last_counter != counter + n_req) {
+        step_fail("client_write_10_blocks",
+                  "%s (result 0x%04x), counter "
+                  "%u want %u",
+                  rpmbc_strerror(st), client.last_result, client.last_counter,
+                  counter + n_req);
+        return client.last_counter;
+    }
+    step_pass("client_write_10_blocks", "%u requests, counter %u -> %u", n_req,
+              counter, client.last_counter);
+    counter = client.last_counter;
+    client_read_check("client_read_10_blocks", 1);
+
+    /* a flipped data bit in a read response must be caught by the MAC */
+    memset(&tamper, 0, sizeof(tamper));
+    tamper.inner = tr;
+    tamper.offset = RPMB_FRAME_OFF_DATA + 17;
+    tamper.xor_mask = 0x04;
+    ttr = rpmbc_tamper_transport(&tamper);
+    rpmbc_init(&client, &ttr);
+    st = rpmbc_read_blocks(&client, test_key, CLIENT_ADDR, out, 2);
+    if (st == RPMBC_ERR_MAC) {
+        step_pass("client_detects_tamper", "flipped bit -> %s",
+                  rpmbc_strerror(st));
+    } else {
+        step_fail("client_detects_tamper", "got %s, want a MAC mismatch",
+                  rpmbc_strerror(st));
+    }
+    rpmbc_init(&client, &tr);
+    return counter;
+}
+
+/* ---- the phases ---------------------------------------------------------- */
+
+static void phase_fresh(const uint8_t config[3])
 {
     static uint8_t data[TEST_BLOCKS * 256];
-    uint8_t config[3];
     uint32_t counter = 0;
-    char why[512];
     long got;
+
+    if (op_read_counter("counter_without_key", RPMB_FRAME_RES_NO_AUTH_KEY,
+                        &counter)) {
+        step_pass("counter_without_key", "NO_AUTH_KEY");
+    }
+    got = op_program_key(test_key);
+    if (check_resp("program_key", got, 1, RPMB_FRAME_RESP_PROGRAM_KEY,
+                   RPMB_FRAME_RES_OK, false)) {
+        step_pass("program_key", "(%.0f us)", dev.last_us);
+    }
+    if (!op_read_counter("read_counter", RPMB_FRAME_RES_OK, &counter)) {
+        return;
+    }
+    if (counter != 0) {
+        step_fail("read_counter", "fresh device counter %u", counter);
+        return;
+    }
+    step_pass("read_counter", "counter 0, nonce+MAC ok");
+    if (write_and_check("write_2_blocks", counter, 1, false, data)) {
+        counter++;
+    }
+    check_read("read_2_blocks", data, false);
+    if (write_and_check("write_2_blocks_split", counter, 2, true, data)) {
+        counter++;
+    }
+    check_read("read_2_blocks_split", data, true);
+    counter = client_steps(config, counter);
+    refusals(counter, config[0]);
+}
+
+/* after a daemon restart and a reboot: key, counter, data all kept */
+static void phase_persist(const uint8_t config[3])
+{
+    static uint8_t data[TEST_BLOCKS * 256];
+    struct rpmbc_transport tr = {&guest_transport_ops, NULL};
+    uint32_t want = 2 + client_n_requests(config[1]);
+    uint32_t counter = 0;
+    long got;
+
+    if (!op_read_counter("persist_counter", RPMB_FRAME_RES_OK, &counter)) {
+        return;
+    }
+    if (counter == want) {
+        step_pass("persist_counter", "counter %u kept", counter);
+    } else {
+        step_fail("persist_counter", "counter %u, want %u", counter, want);
+    }
+    test_data(data, 2);
+    check_read("persist_data", data, false);
+    rpmbc_init(&client, &tr);
+    client_read_check("persist_client_data", 1);
+    got = op_program_key(test_key);
+    if (got == RPMB_FRAME_LEN &&
+        rpmb_frame_ld16(resp_frames + RPMB_FRAME_OFF_RESULT) !=
+            RPMB_FRAME_RES_OK) {
+        step_pass("persist_key_once", "re-programming refused");
+    } else {
+        step_fail("persist_key_once", "key programmed again");
+    }
+    if (write_and_check("persist_write", counter, 3, false, data)) {
+        check_read("persist_read_back", data, false);
+    }
+}
+
+static int run(const char *phase, const unsigned int want_cfg[3])
+{
+    uint8_t config[3];
+    char why[512];
 
     if (!find_device()) {
         step_fail("find_device", "no PCI device 1af4:105c");
@@ -1239,63 +1242,19 @@ static int run(const char *phase, const unsigned int want_cfg[3])
               (unsigned long long)dev.dma_phys);
     if (config[0] != want_cfg[0] || config[1] != want_cfg[1] ||
         config[2] != want_cfg[2]) {
-        step_fail("config", "capacity %u max_wr_cnt %u max_rd_cnt %u, want "
-                  "%u %u %u", config[0], config[1], config[2], want_cfg[0],
-                  want_cfg[1], want_cfg[2]);
+        step_fail("config",
+                  "capacity %u max_wr_cnt %u max_rd_cnt %u, want "
+                  "%u %u %u",
+                  config[0], config[1], config[2], want_cfg[0], want_cfg[1],
+                  want_cfg[2]);
     } else {
         step_pass("config", "capacity %u max_wr_cnt %u max_rd_cnt %u",
                   config[0], config[1], config[2]);
     }
-
     if (strcmp(phase, "fresh") == 0) {
-        if (op_read_counter("counter_without_key", RES_NO_AUTH_KEY,
-                            &counter)) {
-            step_pass("counter_without_key", "NO_AUTH_KEY");
-        }
-        got = op_program_key(test_key);
-        if (check_resp("program_key", got, 1, RESP_PROGRAM_KEY, RES_OK,
-                       false)) {
-            step_pass("program_key", "(%.0f us)", dev.last_us);
-        }
-        if (!op_read_counter("read_counter", RES_OK, &counter)) {
-            return -1;
-        }
-        step_pass("read_counter", "counter %u, nonce+MAC ok", counter);
-        if (counter != 0) {
-            step_fail("read_counter_zero", "fresh device counter %u",
-                      counter);
-        }
-        if (write_and_check("write_2_blocks", counter, 1, false, data)) {
-            counter++;
-        }
-        check_read("read_2_blocks", data, false);
-        if (write_and_check("write_2_blocks_split", counter, 2, true,
-                            data)) {
-            counter++;
-        }
-        check_read("read_2_blocks_split", data, true);
-        refusals(counter, config[0]);
+        phase_fresh(config);
     } else {
-        /* after daemon restart + reboot: key, counter, data persisted */
-        if (!op_read_counter("persist_counter", RES_OK, &counter)) {
-            return -1;
-        }
-        if (counter == 2) {
-            step_pass("persist_counter", "counter 2 kept across restart");
-        } else {
-            step_fail("persist_counter", "counter %u, want 2", counter);
-        }
-        test_data(data, 2);
-        check_read("persist_data", data, false);
-        got = op_program_key(test_key);
-        if (got == FRAME_SIZE && ld16(resp_frames + F_RESULT) != RES_OK) {
-            step_pass("persist_key_once", "re-programming refused");
-        } else {
-            step_fail("persist_key_once", "key programmed again");
-        }
-        if (write_and_check("persist_write", counter, 3, false, data)) {
-            check_read("persist_read_back", data, false);
-        }
+        phase_persist(config);
     }
     return 0;
 }
@@ -1307,7 +1266,6 @@ static int host_hmac(const char *key_path, const char *msg_path)
     uint8_t mac[32];
     size_t key_len;
     size_t msg_len;
-    struct hmac m;
     unsigned int i;
 
     if (read_file(key_path, key, sizeof(key), &key_len) != 0 ||
@@ -1316,9 +1274,10 @@ static int host_hmac(const char *key_path, const char *msg_path)
                 msg_path);
         return 1;
     }
-    hmac_init(&m, key, key_len);
-    hmac_update(&m, msg, msg_len);
-    hmac_final(&m, mac);
+    if (hmac_once(key, key_len, msg, msg_len, mac) != 0) {
+        fprintf(stderr, "rpmb-test: HMAC failed\n");
+        return 1;
+    }
     for (i = 0; i < 32; i++) {
         printf("%02x", mac[i]);
     }
@@ -1340,7 +1299,7 @@ int main(int argc, char **argv)
 {
     const char *phase = NULL;
     const char *vectors = NULL;
-    unsigned int cfg[3] = { 0, 0, 0 };
+    unsigned int cfg[3] = {0, 0, 0};
     bool have_cfg = false;
     int i;
 
@@ -1353,8 +1312,8 @@ int main(int argc, char **argv)
         } else if (strcmp(argv[i], "--vectors") == 0 && i + 1 < argc) {
             vectors = argv[++i];
         } else if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
-            have_cfg = sscanf(argv[++i], "%u,%u,%u", &cfg[0], &cfg[1],
-                              &cfg[2]) == 3;
+            have_cfg =
+                sscanf(argv[++i], "%u,%u,%u", &cfg[0], &cfg[1], &cfg[2]) == 3;
         } else {
             usage();
             return 2;
