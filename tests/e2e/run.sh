@@ -17,7 +17,8 @@
 #
 # Environment: BUILD (default build), E2E_DIR (default var/e2e),
 # E2E_MIRROR (Debian mirror URL, default from the host's apt sources),
-# E2E_TIMEOUT (seconds per QEMU run, default 180).
+# E2E_TIMEOUT (seconds per QEMU run, default 180), GUEST_CC (compiler for
+# the static guest programs, default gcc; clang works too).
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -125,12 +126,14 @@ mkdir -p "$GUEST/root/bin" "$GUEST/root/proc" "$GUEST/root/sys" \
 CFLAGS_GUEST="-std=c17 -D_GNU_SOURCE -O2 -static -Wall -Wextra -Wpedantic
     -Wshadow -Wswitch-default -Wimplicit-fallthrough -Wvla -Wstrict-prototypes
     -Wmissing-prototypes -Wformat=2 -Werror -I$repo/src -I$here/guest"
+GUEST_CC=${GUEST_CC:-gcc}
 guest_ok=1
 guest_cc() {
     out=$1
     shift
     # shellcheck disable=SC2086
-    if ! gcc $CFLAGS_GUEST -o "$out" "$@" > "$LOGS/build-guest.log" 2>&1; then
+    if ! $GUEST_CC $CFLAGS_GUEST -o "$out" "$@" \
+        > "$LOGS/build-guest.log" 2>&1; then
         cat "$LOGS/build-guest.log"
         guest_ok=0
     fi
