@@ -97,7 +97,14 @@ cleanup() {
 }
 
 trap cleanup EXIT
-trap 'echo "e2e: interrupted"; cleanup; exit 130' INT TERM HUP
+on_signal() {
+    trap - EXIT INT TERM HUP
+    cleanup
+    fail "interrupted by a signal"
+    echo "$passed passed, $failed failed"
+    exit 130
+}
+trap on_signal INT TERM HUP
 
 echo "=== e2e: setup (cached in $E2E)"
 if [ "$(id -u)" -ne 0 ]; then
