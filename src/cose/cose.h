@@ -89,10 +89,16 @@ int cose_sign1_seal(const struct crypto_key *key, uint8_t *buf, size_t cap,
                     size_t payload_off, size_t payload_len, size_t *cose_off,
                     size_t *cose_len) __attribute__((warn_unused_result));
 
+/* The Sig_structure head is this much longer than the COSE_Sign1 head. */
+#define COSE_BUILD_SLACK 11
+
 /**
  * cose_sign1_build() - a COSE_Sign1 over a separate @payload into @out.
  * Copies the payload once (for tools and tests; the NSM model uses
- * cose_sign1_seal()). Return: COSE_OK and *@out_len, or a negative status.
+ * cose_sign1_seal()). @cap must be at least cose_sign1_size(@payload_len) +
+ * COSE_BUILD_SLACK: the Sig_structure is built in @out, so up to that many
+ * bytes after *@out_len are used as scratch. @payload may lie inside @out.
+ * Return: COSE_OK and *@out_len, or a negative status.
  */
 int cose_sign1_build(const struct crypto_key *key, const uint8_t *payload,
                      size_t payload_len, uint8_t *out, size_t cap,
