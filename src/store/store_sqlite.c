@@ -1,0 +1,925 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * SQLite RPMB store.
+ *
+ * Why SQLite in WAL mode with synchronous=FULL: every key programming and
+ * every authenticated write is one transaction whose commit appends the
+ * changed pages and a commit record to the WAL and fsyncs it before
+ * sqlite3_step() returns. A crash at any moment leaves either the whole
+ * transaction (valid commit record) or none of it, so data and counter
+ * always agree (docs/rpmb-protocol.md §9).
+ *
+ * Schema (format version 1, PRAGMA application_id 'RPMB'):
+ *   meta(name, value)        format_version, capacity_units
+ *   state(id=0, key, counter) key NULL until programmed
+ *   blocks(addr, data)       only written blocks; absent = zeros
+ *
+ * Locking: a flock() on our own descriptor of the database file refuses a
+ * second opener with a clear message, and locking_mode=EXCLUSIVE keeps
+ * SQLite's own lock for the connection's lifetime (and the WAL index in
+ * process memory). The descriptor stays open until after sqlite3_close():
+ * closing any descriptor of the file would drop SQLite's POSIX locks.
+ */
+#include "store/store.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "common/ct.h"
+#include "common/log.h"
+
+#define STORE_APP_ID 0x52504d42 /* 'RPMB' */
+#define STORE_UNIT_SIZE                                                        \
+    ((size_t)VIRTIO_RPMB_BLOCKS_PER_UNIT * RPMB_BLK_SIZE) /* 128 KiB */
+
+/**
+ * struct rpmb_store - an open SQLite store.
+ * @db:         the connection (locking_mode=EXCLUSIVE)
+ * @lock_fd:    our descriptor of the database file, flock()ed
+ * @units:      capacity in 128 KiB units (from meta)
+ * @st_*:       statements prepared once at open and kept
+ */
+struct rpmb_store {
+    sqlite3 *db;
+    int lock_fd;
+    uint8_t units;
+    sqlite3_stmt *st_state;
+    sqlite3_stmt *st_key;
+    sqlite3_stmt *st_read;
+    sqlite3_stmt *st_put;
+    sqlite3_stmt *st_counter;
+    sqlite3_stmt *st_set_key;
+    sqlite3_stmt *st_begin;
+    sqlite3_stmt *st_commit;
+};
+
+static void set_err(char *err, size_t err_len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void set_err(char *err, size_t err_len, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (err == NULL || err_len == 0) {
+        return;
+    }
+    va_start(ap, fmt);
+    (void)vsnprintf(err, err_len, fmt, ap);
+    va_end(ap);
+}
+
+/* Map an SQLite result to a negative errno for the ops convention. */
+static int sqlite_errno(int rc)
+{
+    switch (rc & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+        return -EBUSY;
+    case SQLITE_FULL:
+        return -ENOSPC;
+    case SQLITE_NOMEM:
+        return -ENOMEM;
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+        return -EBADMSG;
+    case SQLITE_READONLY:
+    case SQLITE_PERM:
+    case SQLITE_AUTH:
+        return -EACCES;
+    case SQLITE_CONSTRAINT:
+        return -EINVAL;
+    default:
+        return -EIO;
+    }
+}
+
+/* Log a failed statement once per failure, then map it. */
+static int store_fail(struct rpmb_store *s, const char *what, int rc)
+{
+    tv_err("rpmb store: %s failed: %s (SQLite %d)", what,
+           sqlite3_errmsg(s->db), rc);
+    return sqlite_errno(rc);
+}
+
+/* Run a statement that returns no rows, then reset it. */
+static int step_done(sqlite3_stmt *st)
+{
+    int rc = sqlite3_step(st);
+
+    (void)sqlite3_reset(st);
+    return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+/* Undo an open transaction after a failure; harmless if none is open. */
+static void store_rollback(struct rpmb_store *s)
+{
+    if (!sqlite3_get_autocommit(s->db)) {
+        (void)sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    }
+}
+
+static int store_load_state(void *ctx, bool *key_programmed, uint32_t *counter)
+{
+    struct rpmb_store *s = ctx;
+    sqlite3_int64 c;
+    int rc = sqlite3_step(s->st_state);
+
+    if (rc != SQLITE_ROW) {
+        (void)sqlite3_reset(s->st_state);
+        return store_fail(s, "reading the state", rc);
+    }
+    *key_programmed = sqlite3_column_int(s->st_state, 0) != 0;
+    c = sqlite3_column_int64(s->st_state, 1);
+    (void)sqlite3_reset(s->st_state);
+    if (c < 0 || c > (sqlite3_int64)UINT32_MAX) {
+        tv_err("rpmb store: counter out of range");
+        return -EBADMSG;
+    }
+    *counter = (uint32_t)c;
+    return 0;
+}
+
+static int store_get_key(void *ctx, uint8_t key[RPMB_KEY_LEN])
+{
+    struct rpmb_store *s = ctx;
+    int rc = sqlite3_step(s->st_key);
+    int ret = -ENOKEY;
+
+    if (rc == SQLITE_ROW &&
+        sqlite3_column_bytes(s->st_key, 0) == RPMB_KEY_LEN) {
+        memcpy(key, sqlite3_column_blob(s->st_key, 0), RPMB_KEY_LEN);
+        ret = 0;
+    } else if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        ret = store_fail(s, "reading the key", rc);
+    }
+    (void)sqlite3_reset(s->st_key);
+    return ret;
+}
+
+static int store_read_blocks(void *ctx, uint16_t address, size_t n_blocks,
+                             uint8_t *data, size_t stride)
+{
+    struct rpmb_store *s = ctx;
+    size_t i;
+    int rc;
+
+    if ((size_t)address + n_blocks >
+        (size_t)s->units * VIRTIO_RPMB_BLOCKS_PER_UNIT) {
+        return -ERANGE;
+    }
+    /* unwritten blocks are zeros; written ones overwrite below */
+    for (i = 0; i < n_blocks; i++) {
+        memset(data + i * stride, 0, RPMB_BLK_SIZE);
+    }
+    (void)sqlite3_bind_int64(s->st_read, 1, address);
+    (void)sqlite3_bind_int64(s->st_read, 2, (sqlite3_int64)address +
+                                                (sqlite3_int64)n_blocks);
+    while ((rc = sqlite3_step(s->st_read)) == SQLITE_ROW) {
+        sqlite3_int64 a = sqlite3_column_int64(s->st_read, 0);
+
+        if (sqlite3_column_bytes(s->st_read, 1) != RPMB_BLK_SIZE ||
+            a < address || a >= (sqlite3_int64)address + (sqlite3_int64)n_blocks) {
+            (void)sqlite3_reset(s->st_read);
+            tv_err("rpmb store: malformed block row at %lld", (long long)a);
+            return -EBADMSG;
+        }
+        memcpy(data + (size_t)(a - address) * stride,
+               sqlite3_column_blob(s->st_read, 1), RPMB_BLK_SIZE);
+    }
+    (void)sqlite3_reset(s->st_read);
+    if (rc != SQLITE_DONE) {
+        return store_fail(s, "reading blocks", rc);
+    }
+    return 0;
+}
+
+static int store_program_key(void *ctx, const uint8_t key[RPMB_KEY_LEN])
+{
+    struct rpmb_store *s = ctx;
+    int rc;
+
+    rc = step_done(s->st_begin);
+    if (rc != SQLITE_OK) {
+        return store_fail(s, "beginning the key transaction", rc);
+    }
+    (void)sqlite3_bind_blob(s->st_set_key, 1, key, RPMB_KEY_LEN,
+                            SQLITE_STATIC);
+    rc = step_done(s->st_set_key);
+    /* drop SQLite's reference to the caller's key buffer */
+    (void)sqlite3_clear_bindings(s->st_set_key);
+    if (rc != SQLITE_OK) {
+        store_rollback(s);
+        return store_fail(s, "storing the key", rc);
+    }
+    if (sqlite3_changes(s->db) != 1) {
+        store_rollback(s);
+        return -EEXIST;
+    }
+    rc = step_done(s->st_commit);
+    if (rc != SQLITE_OK) {
+        store_rollback(s);
+        return store_fail(s, "committing the key", rc);
+    }
+    return 0;
+}
+
+static int store_write_blocks(void *ctx, uint16_t address, size_t n_blocks,
+                              const uint8_t *data, size_t stride,
+                              uint32_t new_counter)
+{
+    struct rpmb_store *s = ctx;
+    size_t i;
+    int rc;
+
+    if ((size_t)address + n_blocks >
+        (size_t)s->units * VIRTIO_RPMB_BLOCKS_PER_UNIT) {
+        return -ERANGE;
+    }
+    rc = step_done(s->st_begin);
+    if (rc != SQLITE_OK) {
+        return store_fail(s, "beginning the write transaction", rc);
+    }
+    for (i = 0; i < n_blocks; i++) {
+        (void)sqlite3_bind_int64(s->st_put, 1, (sqlite3_int64)address +
+                                                   (sqlite3_int64)i);
+        (void)sqlite3_bind_blob(s->st_put, 2, data + i * stride,
+                                RPMB_BLK_SIZE, SQLITE_STATIC);
+        rc = step_done(s->st_put);
+        if (rc != SQLITE_OK) {
+            store_rollback(s);
+            return store_fail(s, "writing a block", rc);
+        }
+    }
+    (void)sqlite3_clear_bindings(s->st_put);
+    /* the guard keeps the counter monotonic whatever the caller asks */
+    (void)sqlite3_bind_int64(s->st_counter, 1, new_counter);
+    rc = step_done(s->st_counter);
+    if (rc != SQLITE_OK) {
+        store_rollback(s);
+        return store_fail(s, "updating the counter", rc);
+    }
+    if (sqlite3_changes(s->db) != 1) {
+        store_rollback(s);
+        tv_err("rpmb store: refused counter %u: not above the stored one",
+               new_counter);
+        return -EINVAL;
+    }
+    rc = step_done(s->st_commit);
+    if (rc != SQLITE_OK) {
+        store_rollback(s);
+        return store_fail(s, "committing the write", rc);
+    }
+    return 0;
+}
+
+const struct rpmb_store_ops rpmb_store_sqlite_ops = {
+    .load_state = store_load_state,
+    .get_key = store_get_key,
+    .read_blocks = store_read_blocks,
+    .program_key = store_program_key,
+    .write_blocks = store_write_blocks,
+};
+
+/* Run SQL without results; on failure describe it in @err. */
+static int exec_sql(sqlite3 *db, const char *sql, const char *path, char *err,
+                    size_t err_len)
+{
+    char *msg = NULL;
+    int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
+
+    if (rc != SQLITE_OK) {
+        set_err(err, err_len, "store %s: %s", path,
+                msg != NULL ? msg : sqlite3_errstr(rc));
+        sqlite3_free(msg);
+    }
+    return rc;
+}
+
+/* Read one integer (the first column of the first row) from @sql. */
+static int query_int(sqlite3 *db, const char *sql, sqlite3_int64 *out)
+{
+    sqlite3_stmt *st;
+    int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+
+    if (rc != SQLITE_OK) {
+        return rc;
+    }
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *out = sqlite3_column_int64(st, 0);
+        rc = SQLITE_OK;
+    } else if (rc == SQLITE_DONE) {
+        rc = SQLITE_NOTFOUND;
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static const char store_schema[] =
+    "BEGIN IMMEDIATE;"
+    "PRAGMA application_id = 1380994370;" /* STORE_APP_ID */
+    "CREATE TABLE meta(name TEXT PRIMARY KEY, value INTEGER NOT NULL)"
+    " WITHOUT ROWID;"
+    "CREATE TABLE state(id INTEGER PRIMARY KEY CHECK (id = 0),"
+    " key BLOB CHECK (key IS NULL OR length(key) = 32),"
+    " counter INTEGER NOT NULL CHECK (counter BETWEEN 0 AND 4294967295));"
+    "CREATE TABLE blocks(addr INTEGER PRIMARY KEY"
+    " CHECK (addr BETWEEN 0 AND 65535),"
+    " data BLOB NOT NULL CHECK (length(data) = 256));"
+    "INSERT INTO state VALUES (0, NULL, 0);";
+
+/* Create the schema in a fresh (empty) database. */
+static int store_create(struct rpmb_store *s, const char *path, uint8_t units,
+                        char *err, size_t err_len)
+{
+    char sql[160];
+    int rc;
+
+    rc = exec_sql(s->db, store_schema, path, err, err_len);
+    if (rc == SQLITE_OK) {
+        (void)snprintf(sql, sizeof(sql),
+                       "INSERT INTO meta VALUES ('format_version', %d),"
+                       " ('capacity_units', %u); COMMIT;",
+                       RPMB_STORE_FORMAT_VERSION, (unsigned)units);
+        rc = exec_sql(s->db, sql, path, err, err_len);
+    }
+    if (rc != SQLITE_OK) {
+        store_rollback(s);
+    }
+    return rc;
+}
+
+/*
+ * Check an existing database: SQLite's own structure check, then that it
+ * is one of ours, of our format, made for the requested capacity. Never
+ * repair or reset: a damaged store is the user's to investigate.
+ */
+static int store_check(struct rpmb_store *s, const char *path, uint8_t units,
+                       char *err, size_t err_len)
+{
+    sqlite3_stmt *st;
+    sqlite3_int64 v = 0;
+    const unsigned char *txt;
+    int rc;
+
+    rc = sqlite3_prepare_v2(s->db, "PRAGMA quick_check(1)", -1, &st, NULL);
+    if (rc == SQLITE_OK) {
+        rc = sqlite3_step(st);
+        txt = rc == SQLITE_ROW ? sqlite3_column_text(st, 0) : NULL;
+        if (txt == NULL || strcmp((const char *)txt, "ok") != 0) {
+            set_err(err, err_len,
+                    "store %s is corrupt (%s); refusing to use or reset it",
+                    path,
+                    txt != NULL ? (const char *)txt : sqlite3_errmsg(s->db));
+            sqlite3_finalize(st);
+            return SQLITE_CORRUPT;
+        }
+        sqlite3_finalize(st);
+    } else {
+        set_err(err, err_len,
+                "store %s is not a database or is corrupt (%s); refusing "
+                "to use or reset it",
+                path, sqlite3_errmsg(s->db));
+        return rc;
+    }
+    if (query_int(s->db, "PRAGMA application_id", &v) != SQLITE_OK ||
+        v != STORE_APP_ID) {
+        set_err(err, err_len, "%s is an SQLite database but not an RPMB store",
+                path);
+        return SQLITE_NOTADB;
+    }
+    if (query_int(s->db,
+                  "SELECT value FROM meta WHERE name = 'format_version'",
+                  &v) != SQLITE_OK ||
+        v != RPMB_STORE_FORMAT_VERSION) {
+        set_err(err, err_len,
+                "store %s has format version %lld; this program reads "
+                "version %d",
+                path, (long long)v, RPMB_STORE_FORMAT_VERSION);
+        return SQLITE_NOTADB;
+    }
+    if (query_int(s->db,
+                  "SELECT value FROM meta WHERE name = 'capacity_units'",
+                  &v) != SQLITE_OK ||
+        v < 1 || v > VIRTIO_RPMB_MAX_UNITS) {
+        set_err(err, err_len, "store %s: capacity record missing or invalid",
+                path);
+        return SQLITE_CORRUPT;
+    }
+    if (v != units) {
+        set_err(err, err_len,
+                "store %s was created for %lld KiB (%lld units), not %u KiB; "
+                "refusing to resize it",
+                path, (long long)v * 128, (long long)v, (unsigned)units * 128);
+        return SQLITE_MISMATCH;
+    }
+    if (query_int(s->db, "SELECT count(*) FROM state WHERE id = 0", &v) !=
+            SQLITE_OK ||
+        v != 1) {
+        set_err(err, err_len, "store %s: state record missing", path);
+        return SQLITE_CORRUPT;
+    }
+    return SQLITE_OK;
+}
+
+/* True for a database with no tables and no application id. */
+static bool store_is_blank(struct rpmb_store *s)
+{
+    sqlite3_int64 n_tables = -1;
+    sqlite3_int64 app_id = -1;
+
+    return query_int(s->db, "SELECT count(*) FROM sqlite_schema",
+                     &n_tables) == SQLITE_OK &&
+           query_int(s->db, "PRAGMA application_id", &app_id) ==
+               SQLITE_OK &&
+           n_tables == 0 && app_id == 0;
+}
+
+static int store_prepare(struct rpmb_store *s, const char *path, char *err,
+                         size_t err_len)
+{
+    static const struct {
+        size_t off;
+        const char *sql;
+    } stmts[] = {
+        {offsetof(struct rpmb_store, st_state),
+         "SELECT key IS NOT NULL, counter FROM state WHERE id = 0"},
+        {offsetof(struct rpmb_store, st_key),
+         "SELECT key FROM state WHERE id = 0 AND key IS NOT NULL"},
+        {offsetof(struct rpmb_store, st_read),
+         "SELECT addr, data FROM blocks WHERE addr >= ?1 AND addr < ?2"
+         " ORDER BY addr"},
+        {offsetof(struct rpmb_store, st_put),
+         "INSERT OR REPLACE INTO blocks(addr, data) VALUES (?1, ?2)"},
+        {offsetof(struct rpmb_store, st_counter),
+         "UPDATE state SET counter = ?1 WHERE id = 0 AND counter < ?1"},
+        {offsetof(struct rpmb_store, st_set_key),
+         "UPDATE state SET key = ?1 WHERE id = 0 AND key IS NULL"},
+        {offsetof(struct rpmb_store, st_begin), "BEGIN IMMEDIATE"},
+        {offsetof(struct rpmb_store, st_commit), "COMMIT"},
+    };
+    size_t i;
+    int rc;
+
+    for (i = 0; i < TV_ARRAY_SIZE(stmts); i++) {
+        sqlite3_stmt **slot =
+            (sqlite3_stmt **)(void *)((char *)s + stmts[i].off);
+
+        rc = sqlite3_prepare_v3(s->db, stmts[i].sql, -1,
+                                SQLITE_PREPARE_PERSISTENT, slot, NULL);
+        if (rc != SQLITE_OK) {
+            set_err(err, err_len, "store %s: cannot prepare statements: %s",
+                    path, sqlite3_errmsg(s->db));
+            return rc;
+        }
+    }
+    return SQLITE_OK;
+}
+
+static void store_finalize(struct rpmb_store *s)
+{
+    sqlite3_finalize(s->st_state);
+    sqlite3_finalize(s->st_key);
+    sqlite3_finalize(s->st_read);
+    sqlite3_finalize(s->st_put);
+    sqlite3_finalize(s->st_counter);
+    sqlite3_finalize(s->st_set_key);
+    sqlite3_finalize(s->st_begin);
+    sqlite3_finalize(s->st_commit);
+}
+
+/*
+ * Open (creating if needed) and lock the file ourselves: we set the mode
+ * regardless of the umask and learn whether it is new (empty).
+ */
+static int store_open_file(const char *path, bool *fresh, char *err,
+                           size_t err_len)
+{
+    struct stat sb;
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+
+    if (fd < 0) {
+        set_err(err, err_len, "cannot open store %s: %s", path,
+                strerror(errno));
+        return -1;
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        int e = errno;
+
+        set_err(err, err_len,
+                e == EWOULDBLOCK
+                    ? "store %s is in use by another process (locked); two "
+                      "devices must never share one store"
+                    : "cannot lock store %s: %s",
+                path, strerror(e));
+        close(fd);
+        return -1;
+    }
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        set_err(err, err_len, "store %s is not a regular file", path);
+        close(fd);
+        return -1;
+    }
+    *fresh = sb.st_size == 0;
+    if (*fresh && fchmod(fd, 0600) != 0) {
+        set_err(err, err_len, "cannot set mode 0600 on %s: %s", path,
+                strerror(errno));
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* see store.h */
+struct rpmb_store *rpmb_store_sqlite_open_vfs(const char *path,
+                                              uint8_t capacity_units,
+                                              const char *vfs, char *err,
+                                              size_t err_len)
+{
+    struct rpmb_store *s;
+    bool fresh = false;
+    int rc;
+
+    set_err(err, err_len, "no error");
+    if (path == NULL || capacity_units == 0 ||
+        capacity_units > VIRTIO_RPMB_MAX_UNITS) {
+        set_err(err, err_len, "capacity must be 128 KiB .. 16 MiB in "
+                              "128 KiB steps");
+        return NULL;
+    }
+    s = calloc(1, sizeof(*s));
+    if (s == NULL) {
+        set_err(err, err_len, "out of memory");
+        return NULL;
+    }
+    s->units = capacity_units;
+    s->lock_fd = store_open_file(path, &fresh, err, err_len);
+    if (s->lock_fd < 0) {
+        goto err_free;
+    }
+    rc = sqlite3_open_v2(path, &s->db,
+                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
+                             SQLITE_OPEN_EXRESCODE,
+                         vfs);
+    if (rc != SQLITE_OK) {
+        set_err(err, err_len, "cannot open store %s: %s", path,
+                s->db != NULL ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
+        goto err_close_db;
+    }
+    (void)sqlite3_extended_result_codes(s->db, 1);
+    /*
+     * Exclusive locking before WAL: the WAL index then lives in process
+     * memory (no -shm file) and no other connection can read or write.
+     * A 1 KiB page keeps the bytes appended per single-block commit small.
+     */
+    if (exec_sql(s->db, "PRAGMA locking_mode = EXCLUSIVE;", path, err,
+                 err_len) != SQLITE_OK) {
+        goto err_close_db;
+    }
+    if (fresh && exec_sql(s->db, "PRAGMA page_size = 1024;", path, err,
+                          err_len) != SQLITE_OK) {
+        goto err_close_db;
+    }
+    if (exec_sql(s->db,
+                 "PRAGMA journal_mode = WAL;"
+                 "PRAGMA synchronous = FULL;"
+                 "PRAGMA wal_autocheckpoint = 2000;"
+                 "PRAGMA journal_size_limit = 4194304;"
+                 "PRAGMA trusted_schema = OFF;"
+                 "PRAGMA cell_size_check = ON;",
+                 path, err, err_len) != SQLITE_OK) {
+        set_err(err, err_len,
+                "store %s is not a database or is corrupt (%s); refusing to "
+                "use or reset it",
+                path, sqlite3_errmsg(s->db));
+        goto err_close_db;
+    }
+    if (!fresh && store_is_blank(s)) {
+        /* a creation interrupted before its commit left no schema */
+        fresh = true;
+    }
+    if (fresh) {
+        rc = store_create(s, path, capacity_units, err, err_len);
+    } else {
+        rc = store_check(s, path, capacity_units, err, err_len);
+    }
+    if (rc != SQLITE_OK) {
+        goto err_close_db;
+    }
+    if (store_prepare(s, path, err, err_len) != SQLITE_OK) {
+        goto err_finalize;
+    }
+    return s;
+
+err_finalize:
+    store_finalize(s);
+err_close_db:
+    sqlite3_close(s->db);
+    close(s->lock_fd);
+err_free:
+    free(s);
+    return NULL;
+}
+
+/* see store.h */
+struct rpmb_store *rpmb_store_sqlite_open(const char *path,
+                                          uint8_t capacity_units, char *err,
+                                          size_t err_len)
+{
+    return rpmb_store_sqlite_open_vfs(path, capacity_units, NULL, err,
+                                      err_len);
+}
+
+/* see store.h */
+void rpmb_store_close(struct rpmb_store *s)
+{
+    if (s == NULL) {
+        return;
+    }
+    store_finalize(s);
+    if (sqlite3_close(s->db) != SQLITE_OK) {
+        tv_warn("rpmb store: close: %s", sqlite3_errmsg(s->db));
+    }
+    /* only now: closing our descriptor earlier would drop SQLite's locks */
+    close(s->lock_fd);
+    free(s);
+}
+
+/* see store.h */
+uint8_t rpmb_store_capacity_units(const struct rpmb_store *s)
+{
+    return s->units;
+}
+
+/* see store.h */
+int rpmb_store_sqlite_set_counter_for_test(struct rpmb_store *s,
+                                           uint32_t counter)
+{
+    sqlite3_stmt *st;
+    int rc = sqlite3_prepare_v2(
+        s->db, "UPDATE state SET counter = ?1 WHERE id = 0", -1, &st, NULL);
+
+    if (rc != SQLITE_OK) {
+        return store_fail(s, "preparing the counter override", rc);
+    }
+    (void)sqlite3_bind_int64(st, 1, counter);
+    rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : store_fail(s, "overriding the counter", rc);
+}
+
+static int write_all(int fd, const uint8_t *p, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = write(fd, p, len);
+
+        if (n < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            return -errno;
+        }
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+/* fsync the directory holding @path so a rename in it is durable. */
+static int fsync_parent(const char *path)
+{
+    char dir[PATH_MAX];
+    const char *slash = strrchr(path, '/');
+    int fd;
+    int rc = 0;
+
+    if (slash == NULL) {
+        (void)snprintf(dir, sizeof(dir), ".");
+    } else if (slash == path) {
+        (void)snprintf(dir, sizeof(dir), "/");
+    } else {
+        (void)snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+    }
+    fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) {
+        return -errno;
+    }
+    if (fsync(fd) != 0) {
+        rc = -errno;
+    }
+    close(fd);
+    return rc;
+}
+
+/* see store.h */
+int rpmb_store_export(struct rpmb_store *s, const char *path, char *err,
+                      size_t err_len)
+{
+    char tmp[PATH_MAX];
+    uint8_t *unit;
+    size_t u;
+    int fd;
+    int rc;
+
+    if ((size_t)snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path) >=
+        sizeof(tmp)) {
+        set_err(err, err_len, "export path too long");
+        return -ENAMETOOLONG;
+    }
+    unit = malloc(STORE_UNIT_SIZE);
+    if (unit == NULL) {
+        set_err(err, err_len, "out of memory");
+        return -ENOMEM;
+    }
+    /* mkstemp creates the file 0600 */
+    fd = mkstemp(tmp);
+    if (fd < 0) {
+        rc = -errno;
+        set_err(err, err_len, "cannot create %s: %s", tmp, strerror(-rc));
+        goto err_free;
+    }
+    for (u = 0; u < s->units; u++) {
+        rc = store_read_blocks(s, (uint16_t)(u * VIRTIO_RPMB_BLOCKS_PER_UNIT),
+                               VIRTIO_RPMB_BLOCKS_PER_UNIT, unit,
+                               RPMB_BLK_SIZE);
+        if (rc != 0) {
+            set_err(err, err_len, "reading the store failed: %s",
+                    strerror(-rc));
+            goto err_unlink;
+        }
+        rc = write_all(fd, unit, STORE_UNIT_SIZE);
+        if (rc != 0) {
+            set_err(err, err_len, "writing %s failed: %s", tmp,
+                    strerror(-rc));
+            goto err_unlink;
+        }
+    }
+    if (fsync(fd) != 0) {
+        rc = -errno;
+        set_err(err, err_len, "fsync %s failed: %s", tmp, strerror(-rc));
+        goto err_unlink;
+    }
+    if (rename(tmp, path) != 0) {
+        rc = -errno;
+        set_err(err, err_len, "rename to %s failed: %s", path, strerror(-rc));
+        goto err_unlink;
+    }
+    close(fd);
+    free(unit);
+    rc = fsync_parent(path);
+    if (rc != 0) {
+        set_err(err, err_len, "fsync of the directory of %s failed: %s", path,
+                strerror(-rc));
+    }
+    return rc;
+
+err_unlink:
+    close(fd);
+    unlink(tmp);
+err_free:
+    free(unit);
+    return rc;
+}
+
+static bool block_is_zero(const uint8_t *p)
+{
+    size_t i;
+    uint8_t acc = 0;
+
+    for (i = 0; i < RPMB_BLK_SIZE; i++) {
+        acc |= p[i];
+    }
+    return acc == 0;
+}
+
+/* Read exactly @len bytes. Return 0, -EINVAL on a short file, or -errno. */
+static int read_all(int fd, uint8_t *p, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = read(fd, p, len);
+
+        if (n < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            return -errno;
+        }
+        if (n == 0) {
+            return -EINVAL;
+        }
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+/* see store.h */
+int rpmb_store_import(struct rpmb_store *s, const char *path, char *err,
+                      size_t err_len)
+{
+    struct stat sb;
+    uint8_t *unit;
+    bool key;
+    uint32_t counter;
+    size_t u;
+    size_t i;
+    int fd;
+    int rc;
+
+    rc = store_load_state(s, &key, &counter);
+    if (rc != 0) {
+        set_err(err, err_len, "cannot read the store state");
+        return rc;
+    }
+    if (key) {
+        set_err(err, err_len,
+                "import refused: the key is programmed; data can then only "
+                "change through authenticated writes");
+        return -EPERM;
+    }
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        rc = -errno;
+        set_err(err, err_len, "cannot open %s: %s", path, strerror(-rc));
+        return rc;
+    }
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) ||
+        (size_t)sb.st_size != (size_t)s->units * STORE_UNIT_SIZE) {
+        set_err(err, err_len,
+                "%s is not a %u KiB image (the store's capacity)", path,
+                (unsigned)s->units * 128);
+        close(fd);
+        return -EINVAL;
+    }
+    unit = malloc(STORE_UNIT_SIZE);
+    if (unit == NULL) {
+        close(fd);
+        set_err(err, err_len, "out of memory");
+        return -ENOMEM;
+    }
+    rc = step_done(s->st_begin);
+    if (rc != SQLITE_OK) {
+        rc = store_fail(s, "beginning the import", rc);
+        set_err(err, err_len, "cannot begin the import transaction");
+        goto out_free;
+    }
+    if (sqlite3_exec(s->db, "DELETE FROM blocks", NULL, NULL, NULL) !=
+        SQLITE_OK) {
+        rc = -EIO;
+        set_err(err, err_len, "import: %s", sqlite3_errmsg(s->db));
+        goto out_rollback;
+    }
+    for (u = 0; u < s->units; u++) {
+        rc = read_all(fd, unit, STORE_UNIT_SIZE);
+        if (rc != 0) {
+            set_err(err, err_len, "reading %s failed", path);
+            goto out_rollback;
+        }
+        for (i = 0; i < VIRTIO_RPMB_BLOCKS_PER_UNIT; i++) {
+            const uint8_t *b = unit + i * RPMB_BLK_SIZE;
+
+            /* the store is sparse: zero blocks need no row */
+            if (block_is_zero(b)) {
+                continue;
+            }
+            (void)sqlite3_bind_int64(
+                s->st_put, 1,
+                (sqlite3_int64)(u * VIRTIO_RPMB_BLOCKS_PER_UNIT + i));
+            (void)sqlite3_bind_blob(s->st_put, 2, b, RPMB_BLK_SIZE,
+                                    SQLITE_STATIC);
+            rc = step_done(s->st_put);
+            if (rc != SQLITE_OK) {
+                rc = store_fail(s, "importing a block", rc);
+                set_err(err, err_len, "import: %s", sqlite3_errmsg(s->db));
+                goto out_rollback;
+            }
+        }
+    }
+    (void)sqlite3_clear_bindings(s->st_put);
+    rc = step_done(s->st_commit);
+    if (rc != SQLITE_OK) {
+        rc = store_fail(s, "committing the import", rc);
+        set_err(err, err_len, "import commit failed");
+        goto out_rollback;
+    }
+    rc = 0;
+    goto out_free;
+
+out_rollback:
+    (void)sqlite3_clear_bindings(s->st_put);
+    store_rollback(s);
+out_free:
+    free(unit);
+    close(fd);
+    return rc;
+}
