@@ -32,6 +32,13 @@
  *    command per MMC_IOC_CMD (OP-TEE's supplicant) sees the same device as
  *    one that batches them in MMC_IOC_MULTI_CMD (mmc-utils).
  */
+/*
+ * The build defines _FILE_OFFSET_BITS=64, which turns open() into an alias
+ * of open64(); the shim must define both symbols, so it takes the plain
+ * names. (Neither takes an off_t, so nothing else changes.)
+ */
+#undef _FILE_OFFSET_BITS
+
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
