@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What both vhost-user daemons share: the backend-program options of
+ * qemu docs/interop/vhost-user.rst ("Backend program conventions"), the
+ * listening socket, signal handling and the serve loop. Programs only.
+ */
+#ifndef TV_DAEMON_DAEMON_H
+#define TV_DAEMON_DAEMON_H
+
+#include <stdbool.h>
+
+#include "vhost/vhu.h"
+#include "vhost/vhu_epoll.h"
+
+/* getopt_long ids of the common options (device options use other ids). */
+enum daemon_opt {
+    DAEMON_OPT_SOCKET_PATH = 0x1000,
+    DAEMON_OPT_FD,
+    DAEMON_OPT_PRINT_CAPS,
+    DAEMON_OPT_KEEP_STATE,
+    DAEMON_OPT_VERBOSE,
+    DAEMON_OPT_QUIET,
+    DAEMON_OPT_HELP,
+};
+
+/* The common entries of a struct option table, to splice into a device's. */
+#define DAEMON_LONG_OPTIONS                                                    \
+    {"socket-path", required_argument, NULL, DAEMON_OPT_SOCKET_PATH},          \
+    {"fd", required_argument, NULL, DAEMON_OPT_FD},                            \
+    {"print-capabilities", no_argument, NULL, DAEMON_OPT_PRINT_CAPS},          \
+    {"keep-state", no_argument, NULL, DAEMON_OPT_KEEP_STATE},                  \
+    {"verbose", no_argument, NULL, DAEMON_OPT_VERBOSE},                        \
+    {"quiet", no_argument, NULL, DAEMON_OPT_QUIET},                            \
+    {"help", no_argument, NULL, DAEMON_OPT_HELP}
+
+/* Help text of the common options. */
+#define DAEMON_HELP_COMMON                                                     \
+    "Transport (exactly one of --socket-path and --fd):\n"                     \
+    "  --socket-path=PATH   listen on the Unix socket PATH (created; removed\n" \
+    "                       on exit; a stale socket file is replaced, a live\n" \
+    "                       one is an error)\n"                                \
+    "  --fd=N               serve the inherited socket fd N instead: a\n"      \
+    "                       listening socket is served like --socket-path, a\n" \
+    "                       connected one until it disconnects\n"              \
+    "\n"                                                                       \
+    "General:\n"                                                               \
+    "  --keep-state         keep the device state when a front-end\n"          \
+    "                       disconnects (default: the next connection finds\n" \
+    "                       a freshly powered-on device)\n"                    \
+    "  --print-capabilities print the vhost-user capability JSON and exit\n"   \
+    "  --verbose            log every vhost-user message (to stderr)\n"        \
+    "  --quiet              log errors only\n"                                 \
+    "  --help               this text\n"                                       \
+    "\n"                                                                       \
+    "The daemon stays in the foreground, logs to stderr and exits on\n"        \
+    "SIGTERM or SIGINT. After a front-end disconnects it serves the next.\n"
+
+/** struct daemon_cfg - the parsed common options. */
+struct daemon_cfg {
+    const char *prog;        /* program name, for messages */
+    const char *cap_type;    /* capability "type", e.g. "rpmb" */
+    const char *socket_path; /* --socket-path, or NULL */
+    int fd;                  /* --fd, or -1 */
+    bool keep_state;         /* --keep-state */
+    bool print_caps;         /* --print-capabilities */
+    bool help;               /* --help */
+};
+
+/**
+ * daemon_cfg_init() - defaults for @prog; log lines get @prog as prefix and
+ * the log level becomes INFO.
+ */
+void daemon_cfg_init(struct daemon_cfg *cfg, const char *prog,
+                     const char *cap_type);
+
+/**
+ * daemon_common_opt() - handle common option @opt with argument @arg.
+ * Return: 1 if handled, 0 if @opt is not a common option, -1 on a bad value
+ * (already reported in one line).
+ */
+int daemon_common_opt(struct daemon_cfg *cfg, int opt, const char *arg);
+
+/**
+ * daemon_check() - after parsing: print the capabilities and return 1 for
+ * --print-capabilities, report a missing or doubled transport and return -1,
+ * else return 0.
+ */
+int daemon_check(const struct daemon_cfg *cfg);
+
+/**
+ * daemon_parse_uint() - parse a decimal (or 0x hex) unsigned <= @max.
+ * Return: true and *@out, or false.
+ */
+bool daemon_parse_uint(const char *s, unsigned long max, unsigned long *out);
+
+/**
+ * struct daemon_hooks - what the serve loop tells the device glue.
+ * @disconnected: the front-end went away (after vhu_detach()); the glue
+ *                power-cycles the device unless @keep_state
+ */
+struct daemon_hooks {
+    void (*disconnected)(void *ctx, bool keep_state);
+    void *ctx;
+};
+
+/**
+ * daemon_serve() - listen (or use --fd) and serve front-ends one at a time
+ * until SIGTERM/SIGINT. @dev must be initialised with vhu_epoll_ops and @ep.
+ * Return: 0 on a signal or when an inherited connected fd disconnects, 1
+ * after reporting a setup error in one line.
+ */
+int daemon_serve(const struct daemon_cfg *cfg, struct vhu_dev *dev,
+                 struct vhu_epoll *ep, const struct daemon_hooks *hooks);
+
+#endif
