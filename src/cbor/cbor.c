@@ -172,6 +172,19 @@ int cbor_rd_next(struct cbor_rd *rd, struct cbor_tok *t)
     }
     memset(t, 0, sizeof(*t));
     t->type = CBOR_TOK_BREAK;
+    if (rd->p[0] >= 0xc6 && rd->p[0] <= 0xd4) {
+        /*
+         * Tags 6..20 in the head byte are well-formed (RFC 8949 §3.4), but
+         * libcbor 0.8 reports them as errors ("unassigned tag"), while its
+         * encoder emits exactly these bytes for such tags.
+         */
+        t->type = CBOR_TOK_TAG;
+        t->u = (uint64_t)(rd->p[0] - 0xc0);
+        t->head = rd->p;
+        rd->p++;
+        rd->len--;
+        return 0;
+    }
     r = cbor_stream_decode(rd->p, rd->len, &callbacks, t);
     if (r.status != CBOR_DECODER_FINISHED || r.read == 0 || r.read > rd->len) {
         return -1;

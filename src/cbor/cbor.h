@@ -55,6 +55,9 @@ void cbor_rd_init(struct cbor_rd *rd, const uint8_t *p, size_t len);
 
 /**
  * cbor_rd_next() - decode the next item head into @t and advance past it.
+ * Simple values other than false/true/null/undefined (e0..f3, f8 xx) have no
+ * token and are refused like malformed input; nothing in NSM or COSE uses
+ * them.
  * Return: 0, or -1 on malformed or truncated input (the reader is then
  * left where it was).
  */

@@ -270,11 +270,10 @@ static bool read_bytes(struct cbor_rd *rd, const struct cbor_tok *t,
 
     switch (t->type) {
     case CBOR_TOK_TEXT:
-        if (!utf8_valid(t->p, t->len)) {
+    case CBOR_TOK_BYTES:
+        if (t->type == CBOR_TOK_TEXT && !utf8_valid(t->p, t->len)) {
             return false;
         }
-        /* fall through */
-    case CBOR_TOK_BYTES:
         out->p = t->p;
         out->len = t->len;
         break;

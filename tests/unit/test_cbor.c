@@ -288,6 +288,15 @@ static void token_values(void **state)
     tok_of("d82076", &t, buf);
     assert_int_equal(t.type, CBOR_TOK_TAG);
     assert_int_equal(t.u, 32);
+    /* tags 6..20 in the head byte (libcbor 0.8 refuses them itself) */
+    tok_of("c600", &t, buf);
+    assert_int_equal(t.type, CBOR_TOK_TAG);
+    assert_int_equal(t.u, 6);
+    tok_of("d101", &t, buf);
+    assert_int_equal(t.type, CBOR_TOK_TAG);
+    assert_int_equal(t.u, 17);
+    tok_of("d4f6", &t, buf);
+    assert_int_equal(t.u, 20);
     tok_of("f4", &t, buf);
     assert_int_equal(t.type, CBOR_TOK_BOOL);
     assert_false(t.b);
@@ -502,6 +511,21 @@ static void writer_minimal_heads(void **state)
         cbor_put_bytes_head(&w, (size_t)uints[i].v);
         want[0] = (uint8_t)(want[0] | 0x40);
         assert_bytes_equal(out, want, n);
+    }
+    /* every tag the writer emits reads back (short-form tags 6..20) */
+    for (i = 0; i < 300; i++) {
+        struct cbor_rd rd;
+        struct cbor_tok t;
+
+        cbor_wr_init(&w, out, sizeof(out));
+        cbor_put_tag(&w, i);
+        cbor_put_null(&w);
+        cbor_rd_init(&rd, out, w.len);
+        assert_int_equal(cbor_rd_next(&rd, &t), 0);
+        assert_int_equal(t.type, CBOR_TOK_TAG);
+        assert_int_equal(t.u, i);
+        assert_int_equal(cbor_rd_skip(&rd, &t), 0);
+        assert_true(cbor_rd_done(&rd));
     }
     cbor_wr_init(&w, out, sizeof(out));
     cbor_put_uint64_full(&w, 5);
