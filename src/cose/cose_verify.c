@@ -20,11 +20,26 @@ int cose_sign1_parse(const uint8_t *msg, size_t len,
     struct cbor_tok t;
 
     memset(v, 0, sizeof(*v));
+    /*
+     * Tags 6..20 in the one-byte form (c6..d4, d2 among them) are read here:
+     * libcbor 0.8's stream decoder rejects them as unassigned.
+     */
+    if (len > 0 && msg[0] >= 0xc0 && msg[0] <= 0xd7) {
+        if ((msg[0] & 0x1f) != COSE_TAG_SIGN1) {
+            return COSE_VERR_TAG;
+        }
+        v->tagged = true;
+        msg++;
+        len--;
+    }
     cbor_rd_init(&rd, msg, len);
     if (cbor_rd_next(&rd, &t) != 0) {
         return COSE_VERR_MALFORMED;
     }
     if (t.type == CBOR_TOK_TAG) {
+        if (v->tagged) {
+            return COSE_VERR_TAG; /* a second tag */
+        }
         if (t.u != COSE_TAG_SIGN1) {
             return COSE_VERR_TAG;
         }

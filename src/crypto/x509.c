@@ -572,7 +572,6 @@ int crypto_x509_verify_chain_openssl(const uint8_t *root, size_t root_len,
         goto out;
     }
     param = X509_STORE_CTX_get0_param(ctx);
-    X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_X509_STRICT);
     X509_VERIFY_PARAM_set_time(param, (time_t)at_s);
     if (X509_verify_cert(ctx) == 1) {
         rc = 0;

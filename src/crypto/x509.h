@@ -190,10 +190,11 @@ int crypto_x509_write_pem(const uint8_t *der, size_t len, const char *path)
 
 /**
  * crypto_x509_verify_chain_openssl() - the independent reference check:
- * OpenSSL's own X509_verify_cert() with @root as the only trust anchor,
- * @inter (the untrusted intermediates, any order) and X509_V_FLAG_X509_STRICT,
- * at Unix time @at_s (X509_V_FLAG_USE_CHECK_TIME). Not used by our verifier;
- * tests run it beside ours so the two must agree.
+ * OpenSSL's own X509_verify_cert() with @root as the only trust anchor and
+ * @inter the untrusted intermediates (any order), at Unix time @at_s
+ * (X509_V_FLAG_USE_CHECK_TIME). Default flags: X509_V_FLAG_X509_STRICT would
+ * reject the real AWS leaf, which has no authority key identifier. Not used
+ * by our verifier; tests run it beside ours so the two must agree.
  * @err:  receives OpenSSL's reason on failure (may be NULL)
  * Return: 0 when OpenSSL accepts the chain, -1 otherwise.
  */

@@ -1,0 +1,770 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The attestation verifier against the two real AWS documents and mutated
+ * copies of them: every byte of the signature, the protected header and the
+ * payload flipped in turn, certificates swapped and dropped, another root
+ * pinned, re-encodings (indefinite map, trailing bytes, duplicate keys) and
+ * every policy option. OpenSSL's own chain verification runs beside ours as
+ * an independent reference.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+
+#include "cbor/cbor.h"
+#include "common/hex.h"
+#include "crypto/crypto.h"
+#include "crypto/x509.h"
+#include "verify/verify.h"
+
+#define GA "nsm/evervault-ga-2023-09-18-debug.cose"
+#define BETA "nsm/evervault-beta-2022-10-12-debug.cose"
+#define DOC_CAP 8192
+
+/* ga leaf validity (nsm-protocol.md §15) */
+#define GA_TS_MS 1695049410860LL
+#define GA_LEAF_NB_S 1695047829LL /* 2023-09-18T14:37:09Z */
+#define GA_LEAF_NA_S 1695058632LL /* 2023-09-18T17:37:12Z */
+
+static size_t load(const char *rel, uint8_t *buf)
+{
+    return harness_read_vector(rel, buf, DOC_CAP);
+}
+
+static int verify_at(const uint8_t *doc, size_t len,
+                     const struct verify_policy *pol,
+                     struct verify_result *res)
+{
+    return verify_document(NULL, pol, doc, len, res);
+}
+
+static void real_documents_verify(void **state)
+{
+    static uint8_t doc[DOC_CAP];
+    struct verify_result res;
+    char why[256];
+    size_t len;
+
+    len = load(GA, doc);
+    assert_int_equal(verify_at(doc, len, NULL, &res), VERIFY_OK);
+    assert_string_equal(verify_explain(&res, why, sizeof(why)), "OK");
+    assert_true(res.parsed);
+    assert_false(res.doc.tagged);
+    assert_int_equal(res.doc.module_id.len, 39);
+    assert_memory_equal(res.doc.module_id.p,
+                        "i-0918f6c55e3b61d89-enc018aa8b8e2285d13", 39);
+    assert_int_equal(res.doc.timestamp_ms, GA_TS_MS);
+    assert_int_equal(res.doc.n_pcrs, 16);
+    assert_int_equal(res.doc.pcr_mask, 0xffff);
+    assert_int_equal(res.doc.n_cabundle, 4);
+    assert_int_equal(res.doc.certificate.len, 640);
+    assert_false(res.doc.public_key.present);
+    assert_int_equal(res.doc.user_data.len, 91);
+    assert_int_equal(res.doc.nonce.len, 256);
+
+    len = load(BETA, doc);
+    assert_int_equal(verify_at(doc, len, NULL, &res), VERIFY_OK);
+    assert_int_equal(res.doc.timestamp_ms, 1665582606081LL);
+    assert_true(res.doc.public_key.present);
+    assert_int_equal(res.doc.public_key.len, 19);
+    assert_memory_equal(res.doc.public_key.p, "my super secret key", 19);
+    assert_memory_equal(res.doc.user_data.p, "hello, world!", 13);
+    assert_false(res.doc.nonce.present);
+}
+
+/* The same document behind tag 18 (d2) verifies; another tag does not. */
+static void tagged_accepted(void **state)
+{
+    static uint8_t doc[DOC_CAP + 1];
+    struct verify_result res;
+    size_t len = load(GA, doc + 1);
+
+    doc[0] = 0xd2;
+    assert_int_equal(verify_at(doc, len + 1, NULL, &res), VERIFY_OK);
+    assert_true(res.doc.tagged);
+    doc[0] = 0xd3;
+    assert_int_equal(verify_at(doc, len + 1, NULL, &res),
+                     VERIFY_ERR_COSE_TAG);
+}
+
+static void time_window(void **state)
+{
+    static uint8_t doc[DOC_CAP];
+    struct verify_policy pol = {0};
+    struct verify_result res;
+    char why[256];
+    size_t len = load(GA, doc);
+
+    /* leaf notAfter + 1 h fails on the leaf (certificate 4) */
+    pol.when = VERIFY_AT_TIME;
+    pol.at_ms = (GA_LEAF_NA_S + 3600) * 1000;
+    assert_int_equal(verify_at(doc, len, &pol, &res), VERIFY_ERR_CERT_TIME);
+    assert_int_equal(res.cert_index, 4);
+    assert_string_equal(verify_explain(&res, why, sizeof(why)),
+                        "certificate 4 (leaf) not valid at "
+                        "2023-09-18T18:37:12Z (valid 2023-09-18T14:37:09Z "
+                        "to 2023-09-18T17:37:12Z)");
+
+    /* the last valid second and the first invalid one */
+    pol.at_ms = GA_LEAF_NA_S * 1000 + 999;
+    assert_int_equal(verify_at(doc, len, &pol, &res), VERIFY_OK);
+    pol.at_ms = (GA_LEAF_NA_S + 1) * 1000;
+    assert_int_equal(verify_at(doc, len, &pol, &res), VERIFY_ERR_CERT_TIME);
+
+    /* before notBefore */
+    pol.at_ms = GA_LEAF_NB_S * 1000;
+    assert_int_equal(verify_at(doc, len, &pol, &res), VERIFY_OK);
+    pol.at_ms = GA_LEAF_NB_S * 1000 - 1;
+    assert_int_equal(verify_at(doc, len, &pol, &res), VERIFY_ERR_CERT_TIME);
+    assert_int_equal(res.cert_index, 4);
+
+    /* years later every certificate but the root has expired */
+    pol.when = VERIFY_AT_NOW;
+    assert_int_equal(verify_at(doc, len, &pol, &res), VERIFY_ERR_CERT_TIME);
+    assert_int_equal(res.cert_index, 1);
+    verify_explain(&res, why, sizeof(why));
+    assert_non_null(strstr(why, "certificate 1 (intermediate) not valid at"));
+
+    /* the beta document at ga's time: its certificates expired long ago */
+    len = load(BETA, doc);
+    pol.when = VERIFY_AT_TIME;
+    pol.at_ms = GA_TS_MS;
+    assert_int_equal(verify_at(doc, len, &pol, &res), VERIFY_ERR_CERT_TIME);
+}
+
+/* OpenSSL's own chain verification agrees at the same instants. */
+static void openssl_reference_agrees(void **state)
+{
+    static uint8_t doc[DOC_CAP];
+    const char *files[] = {GA, BETA};
+
+    for (size_t f = 0; f < 2; f++) {
+        struct verify_result res;
+        const uint8_t *inter[VERIFY_CABUNDLE_MAX];
+        size_t inter_len[VERIFY_CABUNDLE_MAX];
+        struct crypto_x509 leaf;
+        char err[128];
+        size_t len = load(files[f], doc);
+        int64_t ts_s;
+        int rc;
+
+        assert_int_equal(verify_parse(doc, len, &res), VERIFY_OK);
+        for (size_t i = 1; i < res.doc.n_cabundle; i++) {
+            inter[i - 1] = res.doc.cabundle[i].p;
+            inter_len[i - 1] = res.doc.cabundle[i].len;
+        }
+        ts_s = (int64_t)(res.doc.timestamp_ms / 1000);
+        rc = crypto_x509_verify_chain_openssl(
+            verify_aws_root_der, VERIFY_AWS_ROOT_SIZE, inter, inter_len,
+            res.doc.n_cabundle - 1, res.doc.certificate.p,
+            res.doc.certificate.len, ts_s, err, sizeof(err));
+        assert_string_equal(err, "ok");
+        assert_int_equal(rc, 0);
+        assert_int_equal(crypto_x509_parse(&leaf, res.doc.certificate.p,
+                                           res.doc.certificate.len),
+                         0);
+        assert_int_equal(crypto_x509_verify_chain_openssl(
+                             verify_aws_root_der, VERIFY_AWS_ROOT_SIZE, inter,
+                             inter_len, res.doc.n_cabundle - 1,
+                             res.doc.certificate.p, res.doc.certificate.len,
+                             leaf.not_after_s + 3600, err, sizeof(err)),
+                         -1);
+        assert_non_null(strstr(err, "expired"));
+        /* the leaf constraints as §11 describes them */
+        assert_true(leaf.bc_present && leaf.bc_critical && !leaf.bc_ca);
+        assert_true(leaf.ku_bits & CRYPTO_KU_DIGITAL_SIGNATURE);
+        assert_int_equal(leaf.serial_len, 16);
+        crypto_x509_release(&leaf);
+    }
+}
+
+static void flip_signature_bytes(void **state)
+{
+    static uint8_t doc[DOC_CAP];
+    struct verify_result res;
+    size_t len = load(GA, doc);
+
+    for (size_t i = len - 96; i < len; i++) {
+        doc[i] ^= 0x01;
+        assert_int_equal(verify_at(doc, len, NULL, &res),
+                         VERIFY_ERR_SIGNATURE);
+        doc[i] ^= 0x01;
+    }
+    /* the signature head: 58 60 -> other lengths or types */
+    for (size_t i = len - 98; i < len - 96; i++) {
+        doc[i] ^= 0x01;
+        assert_int_not_equal(verify_at(doc, len, NULL, &res), VERIFY_OK);
+        doc[i] ^= 0x01;
+    }
+    assert_int_equal(verify_at(doc, len, NULL, &res), VERIFY_OK);
+}
+
+static void flip_protected_bytes(void **state)
+{
+    static uint8_t doc[DOC_CAP];
+    struct verify_result res;
+    size_t len = load(GA, doc);
+
+    /* 84 | 44 a1 01 38 22 | a0 ... */
+    for (size_t i = 2; i < 6; i++) {
+        for (int bit = 0; bit < 8; bit++) {
+            doc[i] ^= (uint8_t)(1u << bit);
+            assert_int_equal(verify_at(doc, len, NULL, &res),
+                             VERIFY_ERR_PROTECTED);
+            doc[i] ^= (uint8_t)(1u << bit);
+        }
+    }
+    for (int bit = 0; bit < 8; bit++) {
+        doc[1] ^= (uint8_t)(1u << bit);
+        assert_int_not_equal(verify_at(doc, len, NULL, &res), VERIFY_OK);
+        doc[1] ^= (uint8_t)(1u << bit);
+    }
+    /* unprotected: a0 -> 80 (an array) */
+    doc[6] = 0x80;
+    assert_int_equal(verify_at(doc, len, NULL, &res),
+                     VERIFY_ERR_UNPROTECTED);
+    doc[6] = 0xa0;
+    assert_int_equal(verify_at(doc, len, NULL, &res), VERIFY_OK);
+}
+
+static bool inside(const uint8_t *p, const struct verify_blob *b)
+{
+    return b->present && p >= b->p && p < b->p + b->len;
+}
+
+/*
+ * Every payload byte flipped: nothing verifies. Where the flip lands inside
+ * data that the parser cannot judge (PCR values, user_data, nonce, module_id
+ * characters, timestamp digits) the failure must be the signature itself.
+ */
+static void flip_payload_bytes(void **state)
+{
+    static uint8_t doc[DOC_CAP];
+    struct verify_result good, res;
+    size_t len = load(GA, doc);
+    size_t off, n_sig = 0;
+
+    assert_int_equal(verify_parse(doc, len, &good), VERIFY_OK);
+    off = (size_t)(good.doc.payload.p - doc);
+    for (size_t i = off; i < off + good.doc.payload.len; i++) {
+        const uint8_t *p = doc + i;
+        bool data = inside(p, &good.doc.user_data) ||
+                    inside(p, &good.doc.nonce);
+
+        for (int k = 0; k < VERIFY_PCR_COUNT; k++) {
+            if ((good.doc.pcr_mask & (1u << k)) && p >= good.doc.pcr[k] &&
+                p < good.doc.pcr[k] + VERIFY_PCR_SIZE) {
+                data = true;
+            }
+        }
+        doc[i] ^= 0x80;
+        verify_at(doc, len, NULL, &res);
+        if (res.status == VERIFY_OK) {
+            fail_msg("payload byte %zu flipped still verifies", i - off);
+        }
+        if (data) {
+            assert_int_equal(res.status, VERIFY_ERR_SIGNATURE);
+            n_sig++;
+        }
+        doc[i] ^= 0x80;
+    }
+    assert_true(n_sig > 16 * 48 + 256 + 91 - 1);
+    assert_int_equal(verify_at(doc, len, NULL, &res), VERIFY_OK);
+}
+
+/*
+ * Re-encoding helpers: rebuild a payload from a parsed document with one
+ * change, then wrap it with the original signature.
+ */
+struct mutation {
+    bool indefinite;        /* bf ... ff instead of a9 */
+    int drop_ca;            /* cabundle index to leave out, or -1 */
+    bool swap_ca12;         /* exchange cabundle[1] and cabundle[2] */
+    const char *extra_key;  /* a tenth key (duplicate or unknown) */
+    int dup_pcr;            /* repeat this PCR index, or -1 */
+    int uint_key;           /* add a uint key, or -1 */
+    const uint8_t *root;    /* replace cabundle[0] */
+    size_t root_len;
+    const char *digest;     /* replace digest */
+    bool empty_module_id;
+    bool zero_timestamp;
+    bool null_certificate;
+    bool pcr_short;         /* PCR 0 value 47 bytes */
+    bool pcr_index_32;      /* PCR 15 keyed 32 */
+    bool trailing;          /* a byte after the map */
+};
+
+static size_t build_payload(const struct verify_doc *d,
+                            const struct mutation *m, uint8_t *out,
+                            size_t cap)
+{
+    struct cbor_wr w;
+    size_t n_ca = 0;
+    size_t order[VERIFY_CABUNDLE_MAX];
+    int n_keys = 9 + (m->extra_key != NULL) + (m->uint_key >= 0);
+
+    for (size_t i = 0; i < d->n_cabundle; i++) {
+        if ((int)i != m->drop_ca) {
+            order[n_ca++] = i;
+        }
+    }
+    if (m->swap_ca12) {
+        order[1] = 2;
+        order[2] = 1;
+    }
+    cbor_wr_init(&w, out, cap);
+    if (m->indefinite) {
+        cbor_put_map_indef(&w);
+    } else {
+        cbor_put_map(&w, (size_t)n_keys);
+    }
+    cbor_put_cstr(&w, "module_id");
+    cbor_put_text(&w, d->module_id.p, m->empty_module_id ? 0
+                                                         : d->module_id.len);
+    cbor_put_cstr(&w, "digest");
+    if (m->digest != NULL) {
+        cbor_put_cstr(&w, m->digest);
+    } else {
+        cbor_put_text(&w, d->digest.p, d->digest.len);
+    }
+    cbor_put_cstr(&w, "timestamp");
+    cbor_put_uint64_full(&w, m->zero_timestamp ? 0 : d->timestamp_ms);
+    cbor_put_cstr(&w, "pcrs");
+    cbor_put_map(&w, d->n_pcrs + (m->dup_pcr >= 0));
+    for (int k = 0; k < VERIFY_PCR_COUNT; k++) {
+        if (d->pcr_mask & (1u << k)) {
+            cbor_put_uint(&w, m->pcr_index_32 && k == 15 ? 32 : (uint64_t)k);
+            cbor_put_bytes(&w, d->pcr[k],
+                           m->pcr_short && k == 0 ? 47 : VERIFY_PCR_SIZE);
+        }
+        if (k == m->dup_pcr) {
+            cbor_put_uint(&w, (uint64_t)k);
+            cbor_put_bytes(&w, d->pcr[k], VERIFY_PCR_SIZE);
+        }
+    }
+    cbor_put_cstr(&w, "certificate");
+    if (m->null_certificate) {
+        cbor_put_null(&w);
+    } else {
+        cbor_put_bytes(&w, d->certificate.p, d->certificate.len);
+    }
+    cbor_put_cstr(&w, "cabundle");
+    cbor_put_array(&w, n_ca);
+    for (size_t i = 0; i < n_ca; i++) {
+        if (order[i] == 0 && m->root != NULL) {
+            cbor_put_bytes(&w, m->root, m->root_len);
+        } else {
+            cbor_put_bytes(&w, d->cabundle[order[i]].p,
+                           d->cabundle[order[i]].len);
+        }
+    }
+    cbor_put_cstr(&w, "public_key");
+    if (d->public_key.present) {
+        cbor_put_bytes(&w, d->public_key.p, d->public_key.len);
+    } else {
+        cbor_put_null(&w);
+    }
+    cbor_put_cstr(&w, "user_data");
+    if (d->user_data.present) {
+        cbor_put_bytes(&w, d->user_data.p, d->user_data.len);
+    } else {
+        cbor_put_null(&w);
+    }
+    cbor_put_cstr(&w, "nonce");
+    if (d->nonce.present) {
+        cbor_put_bytes(&w, d->nonce.p, d->nonce.len);
+    } else {
+        cbor_put_null(&w);
+    }
+    if (m->extra_key != NULL) {
+        cbor_put_cstr(&w, m->extra_key);
+        cbor_put_bytes(&w, "x", 1);
+    }
+    if (m->uint_key >= 0) {
+        cbor_put_uint(&w, (uint64_t)m->uint_key);
+        cbor_put_null(&w);
+    }
+    if (m->indefinite) {
+        cbor_put_break(&w);
+    }
+    if (m->trailing) {
+        cbor_put_uint(&w, 0);
+    }
+    assert_false(w.overflow);
+    return w.len;
+}
+
+static size_t wrap(const uint8_t *payload, size_t payload_len,
+                   const uint8_t *sig, uint8_t *out, size_t cap)
+{
+    static const uint8_t head[] = {0x84, 0x44, 0xa1, 0x01, 0x38, 0x22, 0xa0};
+    struct cbor_wr w;
+
+    cbor_wr_init(&w, out, cap);
+    cbor_put_raw(&w, head, sizeof(head));
+    cbor_put_bytes(&w, payload, payload_len);
+    cbor_put_bytes(&w, sig, 96);
+    assert_false(w.overflow);
+    return w.len;
+}
+
+static struct mutation no_mutation(void)
+{
+    struct mutation m;
+
+    memset(&m, 0, sizeof(m));
+    m.drop_ca = -1;
+    m.dup_pcr = -1;
+    m.uint_key = -1;
+    return m;
+}
+
+/* Rebuild GA with @m and verify it at its timestamp. */
+static int mutated(const struct mutation *m, struct verify_result *res)
+{
+    static uint8_t doc[DOC_CAP], payload[DOC_CAP], out[DOC_CAP];
+    struct verify_result good;
+    size_t len = load(GA, doc), plen;
+
+    assert_int_equal(verify_parse(doc, len, &good), VERIFY_OK);
+    plen = build_payload(&good.doc, m, payload, sizeof(payload));
+    len = wrap(payload, plen, good.doc.sig, out, sizeof(out));
+    return verify_at(out, len, NULL, res);
+}
+
+/* Our re-encoder reproduces the real bytes, so the mutations are exact. */
+static void reencoding_identity(void **state)
+{
+    static uint8_t doc[DOC_CAP], payload[DOC_CAP], out[DOC_CAP];
+    struct mutation m = no_mutation();
+    struct verify_result good;
+    const char *files[] = {GA, BETA};
+
+    for (size_t f = 0; f < 2; f++) {
+        size_t len = load(files[f], doc), plen, olen;
+
+        assert_int_equal(verify_parse(doc, len, &good), VERIFY_OK);
+        plen = build_payload(&good.doc, &m, payload, sizeof(payload));
+        olen = wrap(payload, plen, good.doc.sig, out, sizeof(out));
+        assert_int_equal(olen, len);
+        assert_bytes_equal(out, doc, len);
+    }
+}
+
+static void indefinite_map(void **state)
+{
+    struct mutation m = no_mutation();
+    struct verify_result res;
+
+    m.indefinite = true;
+    assert_int_equal(mutated(&m, &res), VERIFY_ERR_SIGNATURE);
+    assert_true(res.parsed);
+    assert_int_equal(res.doc.n_pcrs, 16);
+    assert_int_equal(res.doc.nonce.len, 256);
+}
+
+static void cabundle_changes(void **state)
+{
+    static uint8_t other_root[2048];
+    struct mutation m = no_mutation();
+    struct verify_result res;
+    char why[256];
+    size_t n;
+
+    m.swap_ca12 = true;
+    assert_int_equal(mutated(&m, &res), VERIFY_ERR_CERT_ISSUER);
+    assert_int_equal(res.cert_index, 1);
+    assert_string_equal(verify_explain(&res, why, sizeof(why)),
+                        "certificate 1 (intermediate): certificate issuer "
+                        "does not match the parent's subject");
+
+    for (int drop = 0; drop < 4; drop++) {
+        m = no_mutation();
+        m.drop_ca = drop;
+        assert_int_equal(mutated(&m, &res),
+                         drop == 0 ? VERIFY_ERR_ROOT : VERIFY_ERR_CERT_ISSUER);
+        assert_int_equal(res.cert_index, drop == 0 ? 0 : drop);
+    }
+
+    /* cabundle[0] replaced by another root: not the pinned one */
+    m = no_mutation();
+    n = harness_read_vector("nsm/aws-nitro-enclaves-root-g1.der", other_root,
+                            sizeof(other_root));
+    other_root[n - 1] ^= 1; /* a root whose signature no longer matches */
+    m.root = other_root;
+    m.root_len = n;
+    assert_int_equal(mutated(&m, &res), VERIFY_ERR_ROOT);
+}
+
+/* A leaf signed by the right key but presented under another root. */
+static void wrong_root_pinned(void **state)
+{
+    static uint8_t doc[DOC_CAP];
+    struct crypto_key *k = crypto_key_generate_p384();
+    struct crypto_x509_template t = {
+        .org = "test", .cn = "other root", .serial = (const uint8_t *)"\x01",
+        .serial_len = 1, .not_before_s = 0, .not_after_s = 4000000000LL,
+        .ca = true, .pathlen = -1,
+        .ku_bits = CRYPTO_KU_KEY_CERT_SIGN | CRYPTO_KU_CRL_SIGN,
+        .ku_critical = true, .subject_key = k,
+    };
+    uint8_t der[CRYPTO_X509_DER_MAX];
+    struct verify_root root;
+    struct verify_result res;
+    long der_len;
+    size_t len = load(GA, doc);
+
+    assert_non_null(k);
+    der_len = crypto_x509_issue(&t, NULL, k, der, sizeof(der));
+    assert_true(der_len > 0);
+    assert_int_equal(verify_root_init(&root, der, (size_t)der_len),
+                     VERIFY_OK);
+    assert_int_equal(verify_document(&root, NULL, doc, len, &res),
+                     VERIFY_ERR_ROOT);
+    assert_int_equal(res.cert_index, 0);
+    verify_root_release(&root);
+    crypto_key_free(k);
+
+    /* pinning the AWS root explicitly (PEM) is the same as the default */
+    {
+        static uint8_t pem[2048];
+        size_t pem_len = harness_read_vector(
+            "nsm/aws-nitro-enclaves-root-g1.pem", pem, sizeof(pem));
+
+        assert_int_equal(verify_root_init(&root, pem, pem_len), VERIFY_OK);
+        assert_int_equal(verify_document(&root, NULL, doc, len, &res),
+                         VERIFY_OK);
+        verify_root_release(&root);
+    }
+    assert_int_equal(verify_root_init(&root, (const uint8_t *)"junk", 4),
+                     VERIFY_ERR_ARG);
+}
+
+static void trailing_bytes(void **state)
+{
+    static uint8_t doc[DOC_CAP + 1];
+    struct mutation m = no_mutation();
+    struct verify_result res;
+    size_t len = load(GA, doc);
+
+    doc[len] = 0x00;
+    assert_int_equal(verify_at(doc, len + 1, NULL, &res),
+                     VERIFY_ERR_TRAILING);
+    /* truncated by one byte */
+    assert_int_equal(verify_at(doc, len - 1, NULL, &res), VERIFY_ERR_COSE);
+    assert_int_equal(verify_at(doc, 0, NULL, &res), VERIFY_ERR_COSE);
+
+    m.trailing = true;
+    assert_int_equal(mutated(&m, &res), VERIFY_ERR_PAYLOAD_TRAILING);
+}
+
+static void duplicate_and_unknown_keys(void **state)
+{
+    struct mutation m = no_mutation();
+    struct verify_result res;
+    char why[256];
+
+    m.extra_key = "nonce";
+    assert_int_equal(mutated(&m, &res), VERIFY_ERR_DUPLICATE_KEY);
+    assert_string_equal(verify_explain(&res, why, sizeof(why)),
+                        "duplicate key \"nonce\" in the payload");
+    m.extra_key = "module_id";
+    assert_int_equal(mutated(&m, &res), VERIFY_ERR_DUPLICATE_KEY);
+    assert_int_equal(res.field, VERIFY_F_MODULE_ID);
+
+    m = no_mutation();
+    m.dup_pcr = 4;
+    assert_int_equal(mutated(&m, &res), VERIFY_ERR_DUPLICATE_KEY);
+    assert_string_equal(verify_explain(&res, why, sizeof(why)),
+                        "duplicate PCR 4 in pcrs");
+
+    m = no_mutation();
+    m.extra_key = "extra";
+    assert_int_equal(mutated(&m, &res), VERIFY_ERR_UNKNOWN_KEY);
+    m = no_mutation();
+    m.uint_key = 1;
+    assert_int_equal(mutated(&m, &res), VERIFY_ERR_KEY_TYPE);
+}
+
+static void content_rules(void **state)
+{
+    struct mutation m = no_mutation();
+    struct verify_result res;
+
+    m.empty_module_id = true;
+    assert_int_equal(mutated(&m, &res), VERIFY_ERR_MODULE_ID);
+    m = no_mutation();
+    m.digest = "SHA256";
+    assert_int_equal(mutated(&m, &res), VERIFY_ERR_DIGEST);
+    m = no_mutation();
+    m.zero_timestamp = true;
+    assert_int_equal(mutated(&m, &res), VERIFY_ERR_TIMESTAMP);
+    m = no_mutation();
+    m.null_certificate = true;
+    assert_int_equal(mutated(&m, &res), VERIFY_ERR_MISSING_FIELD);
+    assert_int_equal(res.field, VERIFY_F_CERTIFICATE);
+    m = no_mutation();
+    m.pcr_short = true;
+    assert_int_equal(mutated(&m, &res), VERIFY_ERR_PCRS);
+    m = no_mutation();
+    m.pcr_index_32 = true;
+    assert_int_equal(mutated(&m, &res), VERIFY_ERR_PCRS);
+}
+
+/* Hand-written payloads for shapes the re-encoder cannot produce. */
+static int parse_payload_hex(const char *hex, struct verify_result *res)
+{
+    uint8_t payload[512], out[1024], sig[96] = {0};
+    size_t plen = harness_hex(hex, payload, sizeof(payload));
+    size_t len = wrap(payload, plen, sig, out, sizeof(out));
+
+    return verify_parse(out, len, res);
+}
+
+static void payload_shapes(void **state)
+{
+    struct verify_result res;
+
+    /* not a map */
+    assert_int_equal(parse_payload_hex("80", &res), VERIFY_ERR_PAYLOAD);
+    /* empty map: module_id missing */
+    assert_int_equal(parse_payload_hex("a0", &res),
+                     VERIFY_ERR_MISSING_FIELD);
+    assert_int_equal(res.field, VERIFY_F_MODULE_ID);
+    /* indefinite map without its break */
+    assert_int_equal(parse_payload_hex("bf", &res), VERIFY_ERR_PAYLOAD);
+    /* {"module_id": 1}: wrong type */
+    assert_int_equal(parse_payload_hex("a1696d6f64756c655f696401", &res),
+                     VERIFY_ERR_FIELD_TYPE);
+    /* {"module_id": null}: null counts as absent */
+    assert_int_equal(parse_payload_hex("a1696d6f64756c655f6964f6", &res),
+                     VERIFY_ERR_MISSING_FIELD);
+    /* map claims 2 pairs, holds 1 */
+    assert_int_equal(parse_payload_hex("a2696d6f64756c655f69646161", &res),
+                     VERIFY_ERR_PAYLOAD);
+    /* payload not a byte string at COSE level */
+    {
+        static const uint8_t doc[] = {0x84, 0x44, 0xa1, 0x01, 0x38,
+                                      0x22, 0xa0, 0xf6, 0x40};
+        assert_int_equal(verify_parse(doc, sizeof(doc), &res),
+                         VERIFY_ERR_COSE_PAYLOAD);
+    }
+    /* a 95-byte signature */
+    {
+        uint8_t doc[7 + 2 + 2 + 95] = {0x84, 0x44, 0xa1, 0x01, 0x38,
+                                       0x22, 0xa0, 0x41, 0xa0, 0x58, 95};
+        assert_int_equal(verify_parse(doc, sizeof(doc), &res),
+                         VERIFY_ERR_SIG_SIZE);
+    }
+}
+
+static void hexpcr(uint8_t out[48], const uint8_t *in)
+{
+    memcpy(out, in, 48);
+}
+
+static void policy_checks(void **state)
+{
+    static uint8_t doc[DOC_CAP];
+    static struct verify_policy pol;
+    struct verify_result good, res;
+    char why[256];
+    size_t len = load(GA, doc);
+
+    assert_int_equal(verify_parse(doc, len, &good), VERIFY_OK);
+    memset(&pol, 0, sizeof(pol));
+
+    /* expected PCRs: the right values pass, one changed bit fails */
+    pol.pcr_mask = (1u << 3) | (1u << 4) | (1u << 0);
+    hexpcr(pol.pcr[0], good.doc.pcr[0]);
+    hexpcr(pol.pcr[3], good.doc.pcr[3]);
+    hexpcr(pol.pcr[4], good.doc.pcr[4]);
+    assert_int_equal(verify_at(doc, len, &pol, &res), VERIFY_OK);
+    pol.pcr[4][47] ^= 1;
+    assert_int_equal(verify_at(doc, len, &pol, &res),
+                     VERIFY_ERR_PCR_MISMATCH);
+    assert_string_equal(verify_explain(&res, why, sizeof(why)),
+                        "PCR 4 mismatch");
+    pol.pcr_mask = 1u << 20;
+    assert_int_equal(verify_at(doc, len, &pol, &res),
+                     VERIFY_ERR_PCR_MISMATCH);
+    assert_string_equal(verify_explain(&res, why, sizeof(why)),
+                        "PCR 20 absent from the document");
+    pol.pcr_mask = 0;
+
+    /* nonce */
+    pol.nonce = good.doc.nonce;
+    assert_int_equal(verify_at(doc, len, &pol, &res), VERIFY_OK);
+    pol.nonce.len--;
+    assert_int_equal(verify_at(doc, len, &pol, &res), VERIFY_ERR_NONCE);
+    memset(&pol.nonce, 0, sizeof(pol.nonce));
+
+    /* user_data */
+    pol.user_data = good.doc.user_data;
+    assert_int_equal(verify_at(doc, len, &pol, &res), VERIFY_OK);
+    pol.user_data.p = (const uint8_t *)"something else entirely, not DER";
+    assert_int_equal(verify_at(doc, len, &pol, &res), VERIFY_ERR_USER_DATA);
+    memset(&pol.user_data, 0, sizeof(pol.user_data));
+
+    /* public_key: absent in ga, so any expectation fails */
+    pol.public_key.present = true;
+    assert_int_equal(verify_at(doc, len, &pol, &res),
+                     VERIFY_ERR_PUBLIC_KEY);
+    memset(&pol.public_key, 0, sizeof(pol.public_key));
+
+    /* maximum age against the caller's clock */
+    pol.max_age_ms = 60000;
+    pol.now_ms = GA_TS_MS + 30000;
+    assert_int_equal(verify_at(doc, len, &pol, &res), VERIFY_OK);
+    pol.now_ms = GA_TS_MS + 3600000;
+    assert_int_equal(verify_at(doc, len, &pol, &res), VERIFY_ERR_TOO_OLD);
+    verify_explain(&res, why, sizeof(why));
+    assert_non_null(strstr(why, "2023-09-18T15:03:30.860Z"));
+    pol.now_ms = GA_TS_MS - 3600000;
+    assert_int_equal(verify_at(doc, len, &pol, &res), VERIFY_ERR_FUTURE);
+
+    /* the caller's clock as check time, when it lies in the window */
+    memset(&pol, 0, sizeof(pol));
+    pol.when = VERIFY_AT_NOW;
+    pol.now_ms = GA_TS_MS + 60000;
+    assert_int_equal(verify_at(doc, len, &pol, &res), VERIFY_OK);
+}
+
+/* Every status has its own description. */
+static void strerror_distinct(void **state)
+{
+    for (int a = VERIFY_ERR_FUTURE; a <= VERIFY_ERR_ARG + 1; a++) {
+        int sa = a > VERIFY_ERR_ARG ? VERIFY_OK : a;
+
+        assert_string_not_equal(verify_strerror(sa),
+                                "unknown verification status");
+        for (int b = a + 1; b <= VERIFY_ERR_ARG; b++) {
+            assert_string_not_equal(verify_strerror(sa), verify_strerror(b));
+        }
+    }
+    assert_string_equal(verify_strerror(-1), "unknown verification status");
+}
+
+static const struct CMUnitTest tests[] = {
+    cmocka_unit_test(real_documents_verify),
+    cmocka_unit_test(tagged_accepted),
+    cmocka_unit_test(time_window),
+    cmocka_unit_test(openssl_reference_agrees),
+    cmocka_unit_test(flip_signature_bytes),
+    cmocka_unit_test(flip_protected_bytes),
+    cmocka_unit_test(flip_payload_bytes),
+    cmocka_unit_test(reencoding_identity),
+    cmocka_unit_test(indefinite_map),
+    cmocka_unit_test(cabundle_changes),
+    cmocka_unit_test(wrong_root_pinned),
+    cmocka_unit_test(trailing_bytes),
+    cmocka_unit_test(duplicate_and_unknown_keys),
+    cmocka_unit_test(content_rules),
+    cmocka_unit_test(payload_shapes),
+    cmocka_unit_test(policy_checks),
+    cmocka_unit_test(strerror_distinct),
+};
+
+HARNESS_MAIN("verify", tests)
