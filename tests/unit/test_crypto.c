@@ -1,0 +1,245 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Crypto adapter: HMAC-SHA256 against RFC 4231, SHA-256/384 known answers
+ * (FIPS 180-2 examples), incremental = one-shot, ECDSA P-384 sign/verify
+ * round trip with tampering, DRBG output, ct_eq and wipe.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "harness.h"
+
+#include "common/bug.h"
+#include "common/ct.h"
+#include "crypto/crypto.h"
+
+struct hmac_case {
+    const char *key_hex;  /* or NULL with key_fill/key_len */
+    uint8_t key_fill;
+    size_t key_len;
+    const char *data;     /* text, or NULL with data_fill/data_len */
+    uint8_t data_fill;
+    size_t data_len;
+    const char *mac_hex;  /* may be truncated (case 5) */
+};
+
+/* RFC 4231 §4.2-4.8, HMAC-SHA-256 */
+static const struct hmac_case rfc4231[] = {
+    {NULL, 0x0b, 20, "Hi There", 0, 0,
+     "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7"},
+    {"4a656665", 0, 0, "what do ya want for nothing?", 0, 0,
+     "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"},
+    {NULL, 0xaa, 20, NULL, 0xdd, 50,
+     "773ea91e36800e46854db8ebd09181a72959098b3ef8c122d9635514ced565fe"},
+    {"0102030405060708090a0b0c0d0e0f10111213141516171819", 0, 0, NULL, 0xcd,
+     50, "82558a389a443c0ea4cc819899f2083a85f0faa3e578f8077a2e3ff46729665b"},
+    {NULL, 0x0c, 20, "Test With Truncation", 0, 0,
+     "a3b6167473100ee06e0c796c2955552b"},
+    {NULL, 0xaa, 131, "Test Using Larger Than Block-Size Key - Hash Key First",
+     0, 0, "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"},
+    {NULL, 0xaa, 131,
+     "This is a test using a larger than block-size key and a larger than "
+     "block-size data. The key needs to be hashed before being used by the "
+     "HMAC algorithm.",
+     0, 0, "9b09ffa71b942fcb27635fbcd5b0e944bfdc63644f0713938a7f51535c3a35e2"},
+};
+
+static void hmac_rfc4231(void **state)
+{
+    size_t i;
+
+    for (i = 0; i < TV_ARRAY_SIZE(rfc4231); i++) {
+        const struct hmac_case *c = &rfc4231[i];
+        uint8_t key[131];
+        uint8_t data[160];
+        uint8_t want[32];
+        uint8_t mac[32];
+        uint8_t mac2[32];
+        size_t key_len;
+        size_t data_len;
+        size_t want_len;
+        size_t split;
+        struct crypto_hmac h;
+
+        if (c->key_hex != NULL) {
+            key_len = harness_hex(c->key_hex, key, sizeof(key));
+        } else {
+            key_len = c->key_len;
+            memset(key, c->key_fill, key_len);
+        }
+        if (c->data != NULL) {
+            data_len = strlen(c->data);
+            memcpy(data, c->data, data_len);
+        } else {
+            data_len = c->data_len;
+            memset(data, c->data_fill, data_len);
+        }
+        want_len = harness_hex(c->mac_hex, want, sizeof(want));
+
+        assert_int_equal(crypto_hmac_init(&h, key, key_len), 0);
+        assert_int_equal(crypto_hmac_update(&h, data, data_len), 0);
+        assert_int_equal(crypto_hmac_final(&h, mac), 0);
+        assert_null(h.impl);
+        assert_bytes_equal(mac, want, want_len);
+
+        /* incremental in two pieces at every split = one shot */
+        for (split = 0; split <= data_len; split += 7) {
+            assert_int_equal(crypto_hmac_init(&h, key, key_len), 0);
+            assert_int_equal(crypto_hmac_update(&h, data, split), 0);
+            assert_int_equal(
+                crypto_hmac_update(&h, data + split, data_len - split), 0);
+            assert_int_equal(crypto_hmac_final(&h, mac2), 0);
+            assert_bytes_equal(mac2, mac, 32);
+        }
+    }
+}
+
+static void hmac_flipped_bit_differs(void **state)
+{
+    uint8_t key[32] = {1};
+    uint8_t msg[284] = {0};
+    uint8_t a[32];
+    uint8_t b[32];
+    struct crypto_hmac h;
+
+    assert_int_equal(crypto_hmac_init(&h, key, 32), 0);
+    assert_int_equal(crypto_hmac_update(&h, msg, sizeof(msg)), 0);
+    assert_int_equal(crypto_hmac_final(&h, a), 0);
+    msg[283] ^= 1;
+    assert_int_equal(crypto_hmac_init(&h, key, 32), 0);
+    assert_int_equal(crypto_hmac_update(&h, msg, sizeof(msg)), 0);
+    assert_int_equal(crypto_hmac_final(&h, b), 0);
+    assert_false(ct_eq(a, b, 32));
+    /* abort frees without output; update/final after it fail cleanly */
+    assert_int_equal(crypto_hmac_init(&h, key, 32), 0);
+    crypto_hmac_abort(&h);
+    assert_null(h.impl);
+    assert_int_equal(crypto_hmac_update(&h, msg, 1), -1);
+    assert_int_equal(crypto_hmac_final(&h, b), -1);
+}
+
+static void sha_known_answers(void **state)
+{
+    uint8_t want[48];
+    uint8_t out[48];
+    uint8_t out2[48];
+    static const char million_a_256[] =
+        "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0";
+    static uint8_t big[1000000];
+
+    harness_hex("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f200"
+                "15ad",
+                want, sizeof(want));
+    assert_int_equal(crypto_sha256("abc", 3, out), 0);
+    assert_bytes_equal(out, want, 32);
+    harness_hex("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852"
+                "b855",
+                want, sizeof(want));
+    assert_int_equal(crypto_sha256("", 0, out), 0);
+    assert_bytes_equal(out, want, 32);
+    memset(big, 'a', sizeof(big));
+    harness_hex(million_a_256, want, sizeof(want));
+    assert_int_equal(crypto_sha256(big, sizeof(big), out), 0);
+    assert_bytes_equal(out, want, 32);
+
+    harness_hex("cb00753f45a35e8bb5a03d699ac65007272c32ab0eded1631a8b605a43ff"
+                "5bed8086072ba1e7cc2358baeca134c825a7",
+                want, sizeof(want));
+    assert_int_equal(crypto_sha384_2("abc", 3, NULL, 0, out), 0);
+    assert_bytes_equal(out, want, 48);
+    /* the two-part form equals the one-part one at every split */
+    assert_int_equal(crypto_sha384_2("a", 1, "bc", 2, out2), 0);
+    assert_bytes_equal(out2, want, 48);
+    assert_int_equal(crypto_sha384_2("", 0, "abc", 3, out2), 0);
+    assert_bytes_equal(out2, want, 48);
+    harness_hex("38b060a751ac96384cd9327eb1b1e36a21fdb71114be07434c0cc7bf63f6"
+                "e1da274edebfe76f65fbd51ad2f14898b95b",
+                want, sizeof(want));
+    assert_int_equal(crypto_sha384_2(NULL, 0, NULL, 0, out), 0);
+    assert_bytes_equal(out, want, 48);
+}
+
+static void ecdsa_round_trip(void **state)
+{
+    struct crypto_key *k = crypto_key_generate_p384();
+    struct crypto_key *other = crypto_key_generate_p384();
+    struct crypto_key *pub;
+    static const char msg[] = "attestation document payload";
+    uint8_t sig[CRYPTO_P384_SIG_SIZE];
+    uint8_t spki[256];
+    long spki_len;
+
+    assert_non_null(k);
+    assert_non_null(other);
+    assert_int_equal(crypto_ecdsa_p384_sign(k, msg, sizeof(msg), sig), 0);
+    assert_true(crypto_ecdsa_p384_verify(k, msg, sizeof(msg), sig));
+    /* the public key alone, through its DER SPKI, verifies too */
+    spki_len = crypto_key_spki_der(k, spki, sizeof(spki));
+    assert_true(spki_len > 0);
+    pub = crypto_key_from_spki_der(spki, (size_t)spki_len);
+    assert_non_null(pub);
+    assert_true(crypto_ecdsa_p384_verify(pub, msg, sizeof(msg), sig));
+    /* wrong key, changed message, changed r, changed s */
+    assert_false(crypto_ecdsa_p384_verify(other, msg, sizeof(msg), sig));
+    assert_false(crypto_ecdsa_p384_verify(pub, msg, sizeof(msg) - 1, sig));
+    sig[0] ^= 0x80;
+    assert_false(crypto_ecdsa_p384_verify(pub, msg, sizeof(msg), sig));
+    sig[0] ^= 0x80;
+    sig[95] ^= 0x01;
+    assert_false(crypto_ecdsa_p384_verify(pub, msg, sizeof(msg), sig));
+    /* a too small SPKI buffer is an error, not an overflow */
+    assert_int_equal(crypto_key_spki_der(k, spki, 10), -1);
+    assert_null(crypto_key_from_spki_der(spki, 5));
+    crypto_key_free(pub);
+    crypto_key_free(other);
+    crypto_key_free(k);
+}
+
+static void random_bytes(void **state)
+{
+    uint8_t a[64] = {0};
+    uint8_t b[64] = {0};
+    static const uint8_t zero[64];
+
+    assert_int_equal(crypto_random(a, sizeof(a)), 0);
+    assert_int_equal(crypto_random(b, sizeof(b)), 0);
+    assert_false(ct_eq(a, b, sizeof(a)));
+    assert_false(ct_eq(a, zero, sizeof(a)));
+    assert_int_equal(crypto_random(a, 0), 0);
+}
+
+static void ct_eq_and_wipe(void **state)
+{
+    uint8_t a[33];
+    uint8_t b[33];
+    size_t i;
+
+    for (i = 0; i < sizeof(a); i++) {
+        a[i] = (uint8_t)i;
+        b[i] = (uint8_t)i;
+    }
+    assert_true(ct_eq(a, b, sizeof(a)));
+    assert_true(ct_eq(a, b, 0));
+    /* a difference in any byte, any bit */
+    for (i = 0; i < sizeof(a); i++) {
+        b[i] ^= (uint8_t)(1u << (i % 8));
+        assert_false(ct_eq(a, b, sizeof(a)));
+        b[i] = a[i];
+    }
+    wipe(a, sizeof(a));
+    for (i = 0; i < sizeof(a); i++) {
+        assert_int_equal(a[i], 0);
+    }
+}
+
+static const struct CMUnitTest tests[] = {
+    cmocka_unit_test(hmac_rfc4231),
+    cmocka_unit_test(hmac_flipped_bit_differs),
+    cmocka_unit_test(sha_known_answers),
+    cmocka_unit_test(ecdsa_round_trip),
+    cmocka_unit_test(random_bytes),
+    cmocka_unit_test(ct_eq_and_wipe),
+};
+
+HARNESS_MAIN("crypto", tests)
