@@ -48,6 +48,7 @@ struct nsm_raw {
 #define PCR_SIZE 48
 
 static int nsm_fd = -1;
+static const char *want_module_id; /* --module-id, or NULL: any */
 static unsigned int n_passed;
 static unsigned int n_failed;
 static uint8_t resp_buf[NSM_RESPONSE_MAX_SIZE];
@@ -534,6 +535,12 @@ static void test_describe_nsm(const char *name, unsigned int n_locked)
         return;
     }
     printf("  module_id %.*s\n", (int)it.val, (const char *)it.str);
+    if (want_module_id != NULL &&
+        (it.val != strlen(want_module_id) ||
+         memcmp(it.str, want_module_id, (size_t)it.val) != 0)) {
+        step_fail(name, "module_id is not %s", want_module_id);
+        return;
+    }
     if (!map_find(m, "locked_pcrs", &d) || !dec_item(&d, &it) ||
         it.major != 4 || it.indef || it.val != n_locked) {
         step_fail(name, "locked_pcrs is not an array of %u", n_locked);
@@ -947,11 +954,18 @@ static void test_hwrng(void)
     step_pass("hwrng", "rng_current nsm-hwrng, 64 bytes read");
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
     static const uint8_t zero[PCR_SIZE];
 
     setvbuf(stdout, NULL, _IOLBF, 0);
+    if (argc == 3 && strcmp(argv[1], "--module-id") == 0) {
+        want_module_id = argv[2];
+    } else if (argc != 1) {
+        fprintf(stderr, "usage: nsm-test [--module-id ID]\n"
+                        "Runs every NSM operation through /dev/nsm.\n");
+        return 2;
+    }
     nsm_fd = open("/dev/nsm", O_RDWR);
     if (nsm_fd < 0) {
         step_fail("open_dev_nsm", "%s", strerror(errno));
