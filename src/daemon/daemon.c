@@ -270,12 +270,58 @@ static void signal_cb(void *arg, int fd)
 }
 
 /* see daemon.h */
-int daemon_serve(const struct daemon_cfg *cfg, struct vhu_dev *dev,
-                 struct vhu_epoll *ep, const struct daemon_hooks *hooks)
+int daemon_listen(const struct daemon_cfg *cfg, struct daemon_sock *ds)
 {
-    struct serve s = {cfg, dev, ep, hooks, -1, -1, -1, false};
+    int acc = 0;
+    socklen_t len = sizeof(acc);
+
+    ds->listen_fd = -1;
+    ds->conn_fd = -1;
+    ds->created = false;
+    if (cfg->socket_path != NULL) {
+        ds->listen_fd = listen_path(cfg->socket_path);
+        if (ds->listen_fd < 0) {
+            return 1;
+        }
+        ds->created = true;
+        return 0;
+    }
+    if (getsockopt(cfg->fd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &len) < 0) {
+        tv_err("--fd=%d: not a socket: %s", cfg->fd, strerror(errno));
+        return 1;
+    }
+    if (acc != 0) {
+        ds->listen_fd = cfg->fd;
+    } else {
+        ds->conn_fd = cfg->fd;
+    }
+    return 0;
+}
+
+/* see daemon.h */
+void daemon_unlisten(const struct daemon_cfg *cfg, struct daemon_sock *ds)
+{
+    if (ds->listen_fd >= 0) {
+        close(ds->listen_fd);
+        ds->listen_fd = -1;
+    }
+    if (ds->conn_fd >= 0) {
+        close(ds->conn_fd);
+        ds->conn_fd = -1;
+    }
+    if (ds->created) {
+        unlink(cfg->socket_path);
+        ds->created = false;
+    }
+}
+
+/* see daemon.h */
+int daemon_serve(const struct daemon_cfg *cfg, struct daemon_sock *ds,
+                 struct vhu_dev *dev, struct vhu_epoll *ep,
+                 const struct daemon_hooks *hooks)
+{
+    struct serve s = {cfg, dev, ep, hooks, ds->listen_fd, -1, -1, false};
     sigset_t mask;
-    bool created = false;
     int ret = 1;
     int rc;
 
@@ -286,40 +332,32 @@ int daemon_serve(const struct daemon_cfg *cfg, struct vhu_dev *dev,
     sigaddset(&mask, SIGINT);
     if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0) {
         tv_err("sigprocmask: %s", strerror(errno));
-        return 1;
+        goto out_unlisten;
     }
     s.sig_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
     if (s.sig_fd < 0) {
         tv_err("signalfd: %s", strerror(errno));
-        return 1;
+        goto out_unlisten;
     }
     if (vhu_epoll_set_watch(ep, s.sig_fd, signal_cb, &s) < 0) {
         tv_err("cannot watch signals");
-        goto err_close_sig;
+        goto out_close_sig;
     }
-    if (cfg->socket_path != NULL) {
-        s.listen_fd = listen_path(cfg->socket_path);
-        if (s.listen_fd < 0) {
-            goto err_close_sig;
-        }
-        created = true;
-        tv_info("listening on %s", cfg->socket_path);
-    } else {
-        int acc = 0;
-        socklen_t len = sizeof(acc);
-
-        if (getsockopt(cfg->fd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &len) < 0) {
-            tv_err("--fd=%d: not a socket: %s", cfg->fd, strerror(errno));
-            goto err_close_sig;
-        }
-        if (acc != 0) {
-            s.listen_fd = cfg->fd;
-        } else if (conn_start(&s, cfg->fd) < 0) {
-            goto err_close_sig;
+    if (ds->conn_fd >= 0) {
+        /* The connection now belongs to the device (vhu_detach closes). */
+        rc = conn_start(&s, ds->conn_fd);
+        ds->conn_fd = -1;
+        if (rc < 0) {
+            goto out_close_sig;
         }
     }
-    if (s.listen_fd >= 0 && watch_listener(&s) < 0) {
-        goto err_close_listen;
+    if (s.listen_fd >= 0) {
+        if (watch_listener(&s) < 0) {
+            goto out_close_sig;
+        }
+        if (cfg->socket_path != NULL) {
+            tv_info("listening on %s", cfg->socket_path);
+        }
     }
     ret = 0;
     while (!s.stop) {
@@ -335,16 +373,13 @@ int daemon_serve(const struct daemon_cfg *cfg, struct vhu_dev *dev,
         vhu_detach(dev);
         s.conn_fd = -1;
     }
-err_close_listen:
     if (s.listen_fd >= 0) {
         vhu_epoll_remove_watch(ep, s.listen_fd);
-        close(s.listen_fd);
     }
-    if (created) {
-        unlink(cfg->socket_path);
-    }
-err_close_sig:
+out_close_sig:
     vhu_epoll_remove_watch(ep, s.sig_fd);
     close(s.sig_fd);
+out_unlisten:
+    daemon_unlisten(cfg, ds);
     return ret;
 }

@@ -103,13 +103,32 @@ struct daemon_hooks {
     void *ctx;
 };
 
+/** struct daemon_sock - where front-ends come from. */
+struct daemon_sock {
+    int listen_fd; /* listening socket, or -1 */
+    int conn_fd;   /* inherited connected socket (--fd), or -1 */
+    bool created;  /* we created cfg->socket_path: unlink it at the end */
+};
+
 /**
- * daemon_serve() - listen (or use --fd) and serve front-ends one at a time
- * until SIGTERM/SIGINT. @dev must be initialised with vhu_epoll_ops and @ep.
- * Return: 0 on a signal or when an inherited connected fd disconnects, 1
- * after reporting a setup error in one line.
+ * daemon_listen() - bind --socket-path (or inspect --fd) before anything
+ * else is set up, so that "socket in use" is reported before a device
+ * touches its state. Return: 0, or 1 after reporting the error in one line.
  */
-int daemon_serve(const struct daemon_cfg *cfg, struct vhu_dev *dev,
-                 struct vhu_epoll *ep, const struct daemon_hooks *hooks);
+int daemon_listen(const struct daemon_cfg *cfg, struct daemon_sock *ds);
+
+/** daemon_unlisten() - close @ds and remove the socket file we created. */
+void daemon_unlisten(const struct daemon_cfg *cfg, struct daemon_sock *ds);
+
+/**
+ * daemon_serve() - serve front-ends from @ds one at a time until SIGTERM or
+ * SIGINT, then daemon_unlisten(). @dev must be initialised with
+ * vhu_epoll_ops and @ep.
+ * Return: 0 on a signal or when an inherited connected fd disconnects, 1
+ * after reporting an error in one line.
+ */
+int daemon_serve(const struct daemon_cfg *cfg, struct daemon_sock *ds,
+                 struct vhu_dev *dev, struct vhu_epoll *ep,
+                 const struct daemon_hooks *hooks);
 
 #endif

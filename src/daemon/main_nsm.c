@@ -211,6 +211,7 @@ int main(int argc, char **argv)
     struct vhu_nsm *vn = xcalloc(1, sizeof(*vn));
     struct vhu_dev *dev = xcalloc(1, sizeof(*dev));
     struct vhu_epoll ep;
+    struct daemon_sock ds;
     struct vhu_config vcfg;
     struct platform plat;
     struct daemon_hooks hooks = {on_disconnect, vn};
@@ -278,14 +279,17 @@ int main(int argc, char **argv)
     if (rc != 0) {
         return rc > 0 ? 0 : 2;
     }
+    if (daemon_listen(&cfg, &ds) != 0) {
+        return 1;
+    }
     if (crypto_init() != 0) {
         tv_err("OpenSSL lacks SHA-384 or P-384");
-        return 1;
+        goto out_unlisten;
     }
     if (boot->module_id[0] == '\0' &&
         !random_module_id(boot->module_id, sizeof(boot->module_id))) {
         tv_err("cannot draw a random module id");
-        return 1;
+        goto out_unlisten;
     }
 #ifdef TV_HAVE_PKI
     {
@@ -298,7 +302,7 @@ int main(int argc, char **argv)
         plat.pki = pki_open(pki_dir, boot->module_id, true, err, sizeof(err));
         if (plat.pki == NULL) {
             tv_err("--pki=%s: %s", pki_dir, err);
-            return 1;
+            goto out_unlisten;
         }
     }
 #else
@@ -330,13 +334,15 @@ int main(int argc, char **argv)
         tv_err("vhost-user device setup failed");
         goto out_epoll;
     }
-    ret = daemon_serve(&cfg, dev, &ep, &hooks);
+    ret = daemon_serve(&cfg, &ds, dev, &ep, &hooks);
 out_epoll:
     vhu_epoll_fini(&ep);
 out_pki:
 #ifdef TV_HAVE_PKI
     pki_close(plat.pki);
 #endif
+out_unlisten:
+    daemon_unlisten(&cfg, &ds);
     free(dev);
     free(vn);
     free(nsm);
