@@ -7,7 +7,8 @@
  * eventfd writes followed by one turn of the epoll helper.
  *
  * Devices: a toy "reverse" device with a 3-byte config space for library
- * behaviour, and the real NSM glue (vhu_nsm.c) over the real NSM model.
+ * behaviour, the real NSM glue (vhu_nsm.c) over the real NSM model, and the
+ * real RPMB glue (vhu_rpmb.c) over the RPMB model and its in-memory store.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -23,6 +24,8 @@
 #include "harness.h"
 #include "common/bytes.h"
 #include "daemon/vhu_nsm.h"
+#include "daemon/vhu_rpmb.h"
+#include "store/store.h"
 #include "vhost/vhu.h"
 #include "vhost/vhu_epoll.h"
 
@@ -1200,6 +1203,123 @@ static void nsm_stop_between_chains(void **state)
     nsm_fixture_free(x);
 }
 
+
+/* ---- the RPMB glue over the real model ---- */
+
+struct rpmb_fixture {
+    struct fe f;
+    struct rpmb rpmb;
+    struct rpmb_mem_store store;
+    uint8_t blocks[512 * RPMB_BLOCK_SIZE];
+    struct vhu_rpmb vr;
+};
+
+static struct rpmb_fixture *rpmb_fixture_new(void)
+{
+    struct rpmb_fixture *x = calloc(1, sizeof(*x));
+    struct rpmb_config cfg = {1, 2, 4};
+
+    assert_non_null(x);
+    rpmb_mem_store_init(&x->store, x->blocks, 512);
+    assert_int_equal(vhu_rpmb_init(&x->vr, &x->rpmb, &cfg,
+                                   &rpmb_mem_store_ops, &x->store),
+                     RPMB_OK);
+    fe_setup(&x->f, &vhu_rpmb_ops, &x->vr, VIRTIO_RPMB_CFG_SIZE);
+    fe_bringup(&x->f, F_QEMU_ACK);
+    fe_poll(&x->f);
+    return x;
+}
+
+static void rpmb_fixture_free(struct rpmb_fixture *x)
+{
+    fe_teardown(&x->f);
+    free(x);
+}
+
+static void rpmb_config_space(void **state)
+{
+    struct rpmb_fixture *x = rpmb_fixture_new();
+    uint8_t p[12 + 3];
+    uint8_t b[64];
+
+    (void)state;
+    memset(p, 0, sizeof(p));
+    store_le32(p + 4, 3);
+    assert_int_equal(
+        fe_send(&x->f, VHOST_USER_GET_CONFIG, 0, p, sizeof(p), NULL, 0), 0);
+    assert_int_equal(fe_reply(&x->f, VHOST_USER_GET_CONFIG, b, sizeof(b)),
+                     15);
+    assert_memory_equal(b + 12, "\x01\x02\x04", 3);
+    /* Read-only: SET_CONFIG refused. */
+    assert_int_equal(fe_send(&x->f, VHOST_USER_SET_CONFIG,
+                             VHOST_USER_NEED_REPLY_MASK, p, sizeof(p), NULL,
+                             0),
+                     0);
+    assert_int_equal(fe_reply(&x->f, VHOST_USER_SET_CONFIG, b, 8), 8);
+    assert_int_not_equal(load_le64(b), 0);
+    rpmb_fixture_free(x);
+}
+
+/* One frame split over two readable and three writable buffers. */
+static void rpmb_gather_scatter(void **state)
+{
+    struct rpmb_fixture *x = rpmb_fixture_new();
+    struct fe *f = &x->f;
+    uint8_t frame[RPMB_FRAME_SIZE];
+    uint8_t resp[RPMB_FRAME_SIZE];
+    uint32_t id, len;
+
+    (void)state;
+    memset(frame, 0, sizeof(frame));
+    memset(frame + VIRTIO_RPMB_OFF_NONCE, 0xab, VIRTIO_RPMB_NONCE_SIZE);
+    store_be16(frame + VIRTIO_RPMB_OFF_REQ_RESP,
+               VIRTIO_RPMB_REQ_GET_WRITE_COUNTER);
+    memcpy(buf(f, 0), frame, 100);
+    memcpy(buf(f, 1), frame + 100, 412);
+    put_desc(f, 0, buf_gpa(0), 100, VRING_DESC_F_NEXT, 1);
+    put_desc(f, 1, buf_gpa(1), 412, VRING_DESC_F_NEXT, 2);
+    put_desc(f, 2, buf_gpa(2), 200, VRING_DESC_F_WRITE | VRING_DESC_F_NEXT,
+             3);
+    put_desc(f, 3, buf_gpa(3), 200, VRING_DESC_F_WRITE | VRING_DESC_F_NEXT,
+             4);
+    put_desc(f, 4, buf_gpa(4), 4096, VRING_DESC_F_WRITE, 0);
+    publish(f, 0);
+    fe_kick(f);
+    next_used(f, &id, &len);
+    assert_int_equal(id, 0);
+    assert_int_equal(len, RPMB_FRAME_SIZE);
+    memcpy(resp, buf(f, 2), 200);
+    memcpy(resp + 200, buf(f, 3), 200);
+    memcpy(resp + 400, buf(f, 4), 112);
+    assert_int_equal(load_be16(resp + VIRTIO_RPMB_OFF_REQ_RESP),
+                     VIRTIO_RPMB_RESP_GET_WRITE_COUNTER);
+    assert_memory_equal(resp + VIRTIO_RPMB_OFF_NONCE,
+                        frame + VIRTIO_RPMB_OFF_NONCE,
+                        VIRTIO_RPMB_NONCE_SIZE);
+    assert_int_equal(x->vr.n_requests, 1);
+    rpmb_fixture_free(x);
+}
+
+/* A request of more than 256 frames gets one GENERAL_FAILURE frame. */
+static void rpmb_request_too_long(void **state)
+{
+    struct rpmb_fixture *x = rpmb_fixture_new();
+    struct fe *f = &x->f;
+    uint32_t id, len;
+
+    (void)state;
+    put_desc(f, 0, buf_gpa(0), VHU_RPMB_BUF_SIZE + RPMB_FRAME_SIZE,
+             VRING_DESC_F_NEXT, 1);
+    put_desc(f, 1, buf_gpa(64), RPMB_FRAME_SIZE, VRING_DESC_F_WRITE, 0);
+    publish(f, 0);
+    fe_kick(f);
+    next_used(f, &id, &len);
+    assert_int_equal(len, RPMB_FRAME_SIZE);
+    assert_int_equal(load_be16(buf(f, 64) + VIRTIO_RPMB_OFF_RESULT),
+                     VIRTIO_RPMB_RES_GENERAL_FAILURE);
+    rpmb_fixture_free(x);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(features_offered),
     cmocka_unit_test(reply_ack),
@@ -1221,6 +1341,9 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(nsm_request_too_large),
     cmocka_unit_test(nsm_bad_pairings),
     cmocka_unit_test(nsm_stop_between_chains),
+    cmocka_unit_test(rpmb_config_space),
+    cmocka_unit_test(rpmb_gather_scatter),
+    cmocka_unit_test(rpmb_request_too_long),
 };
 
 HARNESS_MAIN("vhost", tests)
