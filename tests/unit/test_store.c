@@ -248,6 +248,12 @@ static void corrupt_refused(void **state)
     model_init(&r, s);
     assert_int_equal(program(&r), 0);
     rpmb_store_close(s);
+    /* move everything from the WAL into the database file first */
+    assert_int_equal(sqlite3_open(db_path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL,
+                                  NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(db);
 
     /* smash the second page: refused, file left alone */
     memset(junk, 0xa5, sizeof(junk));
@@ -596,6 +602,28 @@ static void sqlite_io_failure(void **state)
     s = open_ok(UNITS);
     model_init(&r, s);
     assert_false(rpmb_key_programmed(&r));
+    assert_int_equal(program(&r), 0);
+    rpmb_store_close(s);
+
+    /*
+     * A failed fsync is the last thing before close: the frames of the
+     * refused write are in the WAL file, yet must not come back.
+     */
+    s = rpmb_store_sqlite_open_vfs(db_path, UNITS, "tv-faulty", err,
+                                   sizeof(err));
+    assert_non_null(s);
+    model_init(&r, s);
+    fail_mode = 1;
+    assert_int_equal(write_blocks(&r, 9, 1, 0, 0x44),
+                     VIRTIO_RPMB_RES_WRITE_FAILURE);
+    fail_mode = 0;
+    rpmb_store_close(s);
+    s = open_ok(UNITS);
+    model_init(&r, s);
+    assert_int_equal(rpmb_write_counter(&r), 0);
+    read_blocks(&r, 9, 1, data);
+    memset(want, 0, 256);
+    assert_bytes_equal(data, want, 256);
     rpmb_store_close(s);
 }
 
