@@ -7,9 +7,12 @@
  * Devices: nsm_lib_init() opens /dev/nsm. When the environment variable
  * TRUSTVIO_NSM_SOCKET names a vhost-user-nsm socket, it connects to that
  * emulated device instead; the returned descriptor is then a real open file
- * descriptor (of /dev/null) that stands for the connection, so it is unique
- * while open and nsm_lib_exit() releases both. Pass such a descriptor only
- * to the functions below (not to ioctl).
+ * descriptor (of /dev/null) that stands for the device, so it is unique
+ * while open and nsm_lib_exit() closes it. All such descriptors of a
+ * process share one connection, opened by the first nsm_lib_init() and
+ * kept until the process ends, so a process sees one enclave as with
+ * /dev/nsm. Pass such a descriptor only to the functions below (not to
+ * ioctl); a forked child must call nsm_lib_init() with its own backend.
  *
  * Buffers: for every output buffer with a length pointer, the length holds
  * the capacity on entry. A NULL buffer gives *len = 0 and

@@ -283,7 +283,12 @@ static void connect_device(void)
 {
     if (cli.socket != NULL) {
 #ifdef TV_HAVE_NSMC_VHU
-        struct vhu_fe_options opts = {.connect_wait_ms = 0};
+        /*
+         * No STATUS feature: closing then sends no SET_STATUS(0), which the
+         * backend would take as a device reset; a process ending is not
+         * one, so a backend run with --keep-state keeps the enclave.
+         */
+        struct vhu_fe_options opts = {.flags = VHU_FE_NO_STATUS};
         char err[256] = "";
         struct vhu_fe *fe = vhu_fe_connect(cli.socket, &opts, err,
                                            sizeof(err));

@@ -108,33 +108,37 @@ int32_t libnsm_register(struct nsmc_transport t, void (*release)(void *),
 }
 
 #ifdef TV_HAVE_NSMC_VHU
-static void vhu_release(void *ctx)
-{
-    vhu_fe_close(ctx);
-}
-
 /*
- * Connect to the vhost-user-nsm backend at @path and register it. A daemon
- * that is still starting gets a second to create its socket.
+ * The process's one connection to the backend, opened by the first
+ * nsm_lib_init() and kept until the process ends: every descriptor maps
+ * to it, so a process sees one enclave however often it opens and closes
+ * the library, as with /dev/nsm (and a vhost-user backend serves one
+ * front-end at a time anyway). Without the STATUS feature the frontend
+ * never sends SET_STATUS(0), which the backend would take as a device
+ * reset; a backend run with --keep-state then also keeps the enclave's
+ * PCRs for the next process.
  */
+static pthread_mutex_t vhu_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct vhu_fe *vhu_shared;
+
+/* Register a descriptor for the shared connection to @path. */
 static int32_t init_vhu(const char *path)
 {
-    struct vhu_fe_options opts = {.connect_wait_ms = 1000};
+    struct vhu_fe_options opts = {.connect_wait_ms = 1000,
+                                  .flags = VHU_FE_NO_STATUS};
     struct vhu_fe *fe;
-    int32_t fd;
-    int saved;
 
-    fe = vhu_fe_connect(path, &opts, NULL, 0);
+    pthread_mutex_lock(&vhu_lock);
+    if (vhu_shared == NULL) {
+        /* a daemon that is still starting gets a second for its socket */
+        vhu_shared = vhu_fe_connect(path, &opts, NULL, 0);
+    }
+    fe = vhu_shared;
+    pthread_mutex_unlock(&vhu_lock);
     if (fe == NULL) {
         return -1;
     }
-    fd = libnsm_register(nsmc_vhu_transport(fe), vhu_release, fe);
-    if (fd < 0) {
-        saved = errno;
-        vhu_fe_close(fe);
-        errno = saved;
-    }
-    return fd;
+    return libnsm_register(nsmc_vhu_transport(fe), NULL, NULL);
 }
 #endif
 

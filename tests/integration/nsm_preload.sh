@@ -1,0 +1,24 @@
+#!/bin/sh
+# The preload shim against a vhost-user-nsm backend (run under
+# nsm_with_daemon.sh, which sets TRUSTVIO_NSM_SOCKET and --keep-state):
+# the Python fcntl.ioctl program, then two processes sharing one enclave
+# (A extends PCR 20, B reads it), then a C program's plain ioctl through
+# the shim with the socket variable unset (pass-through: no /dev/nsm).
+# Usage: nsm_preload.sh PRELOAD_SO PYTHON SCRIPT
+set -u
+SO=$1
+PY=$2
+SCRIPT=$3
+
+LD_PRELOAD="$SO" "$PY" "$SCRIPT" all || exit 1
+LD_PRELOAD="$SO" "$PY" "$SCRIPT" extend-pcr20 || exit 1
+LD_PRELOAD="$SO" "$PY" "$SCRIPT" check-pcr20 || exit 1
+if [ ! -e /dev/nsm ]; then
+    # without the variable the shim passes open() through: ENOENT as usual
+    if env -u TRUSTVIO_NSM_SOCKET LD_PRELOAD="$SO" "$PY" -c \
+        'import os; os.open("/dev/nsm", os.O_RDWR)' 2>/dev/null; then
+        echo "FAIL: /dev/nsm opened without TRUSTVIO_NSM_SOCKET"
+        exit 1
+    fi
+    echo "PASS: without TRUSTVIO_NSM_SOCKET open(/dev/nsm) passes through"
+fi
