@@ -19,6 +19,8 @@
 #include "client/rpmbc.h"
 #include "common/caps.h"
 #include "common/ct.h"
+#include "rpmb/rpmb.h"
+#include "store/store.h"
 
 
 /* ---- vectors ---------------------------------------------------------- */
@@ -613,6 +615,240 @@ static void key_wiped(void **state)
     assert_null(memmem(&client, sizeof(client), key_b, sizeof(key_b)));
 }
 
+/* ---- loopback to the RPMB model ------------------------------------- */
+
+#define LOOP_UNITS 1
+#define LOOP_BLOCKS (LOOP_UNITS * 512)
+
+/*
+ * The in-process loopback transport: the request bytes go straight to
+ * rpmb_handle() over an in-memory store, as the daemon would pass them.
+ */
+struct loop {
+    struct rpmb model;
+    struct rpmb_mem_store store;
+    uint8_t blocks[LOOP_BLOCKS * 256];
+    unsigned n_calls;
+};
+
+static int loop_call(void *ctx, const uint8_t *req, size_t req_len,
+                     uint8_t *resp, size_t resp_cap, size_t *resp_len)
+{
+    struct loop *l = ctx;
+
+    l->n_calls++;
+    return rpmb_handle(&l->model, req, req_len, resp, resp_cap, resp_len) ==
+                   RPMB_OK
+               ? 0
+               : -EIO;
+}
+
+static int loop_config(void *ctx, uint8_t config[3])
+{
+    struct loop *l = ctx;
+
+    rpmb_config_bytes(&l->model, config);
+    return 0;
+}
+
+static const struct rpmbc_transport_ops loop_ops = {
+    .call = loop_call,
+    .get_config = loop_config,
+};
+
+/* A fresh device (counter @counter, keyed with key_a when @keyed). */
+static struct loop *loop_new(uint8_t max_wr, uint8_t max_rd, bool keyed,
+                             uint32_t counter)
+{
+    static struct loop l;
+    struct rpmb_config cfg = {LOOP_UNITS, max_wr, max_rd};
+    struct rpmbc_transport tr = {&loop_ops, &l};
+
+    memset(&l, 0, sizeof(l));
+    rpmb_mem_store_init(&l.store, l.blocks, LOOP_BLOCKS);
+    if (keyed) {
+        memcpy(l.store.key, key_a, 32);
+        l.store.key_programmed = true;
+    }
+    l.store.counter = counter;
+    assert_int_equal(rpmb_init(&l.model, &cfg, &rpmb_mem_store_ops, &l.store),
+                     RPMB_OK);
+    rpmbc_init(&client, &tr);
+    return &l;
+}
+
+static void model_flow(void **state)
+{
+    static uint8_t data[70 * 256];
+    static uint8_t back[70 * 256];
+    struct loop *l = loop_new(0, 0, false, 0);
+    struct rpmbc_config cfg;
+    uint32_t counter = 7;
+    size_t i;
+
+    (void)state;
+    assert_int_equal(rpmbc_get_config(&client, &cfg), RPMBC_OK);
+    assert_int_equal(cfg.capacity_units, LOOP_UNITS);
+    assert_int_equal(rpmbc_capacity_blocks(&client), LOOP_BLOCKS);
+    assert_int_equal(rpmbc_read_counter(&client, NULL, &counter),
+                     RPMBC_ERR_DEVICE);
+    assert_int_equal(client.last_result & 0x7f, RPMB_FRAME_RES_NO_AUTH_KEY);
+    assert_int_equal(rpmbc_read_blocks(&client, NULL, 0, back, 1),
+                     RPMBC_ERR_DEVICE);
+    assert_int_equal(client.last_result, RPMB_FRAME_RES_NO_AUTH_KEY);
+    assert_int_equal(rpmbc_program_key(&client, key_a), RPMBC_OK);
+    assert_int_equal(rpmbc_program_key(&client, key_b), RPMBC_ERR_DEVICE);
+    assert_int_equal(client.last_result, RPMB_FRAME_RES_WRITE_FAILURE);
+    assert_int_equal(rpmbc_read_counter(&client, key_a, &counter), RPMBC_OK);
+    assert_int_equal(counter, 0);
+
+    for (i = 0; i < sizeof(data); i++) {
+        data[i] = (uint8_t)(i ^ (i >> 8));
+    }
+    /* no device limit: batches of RPMBC_MAX_BATCH (64 + 6) */
+    l->n_calls = 0;
+    assert_int_equal(rpmbc_write_blocks(&client, key_a, 100, data, 70),
+                     RPMBC_OK);
+    assert_int_equal(l->n_calls, 3);
+    assert_int_equal(client.last_counter, 2);
+    assert_int_equal(rpmb_write_counter(&l->model), 2);
+    assert_bytes_equal(l->blocks + 100 * 256, data, sizeof(data));
+    assert_int_equal(rpmbc_read_blocks(&client, key_a, 100, back, 70),
+                     RPMBC_OK);
+    assert_bytes_equal(back, data, sizeof(data));
+    assert_int_equal(rpmbc_read_blocks(&client, NULL, 101, back, 2),
+                     RPMBC_OK);
+    assert_bytes_equal(back, data + 256, 512);
+
+    /* a wrong key: the counter read's MAC fails, nothing is sent */
+    l->n_calls = 0;
+    assert_int_equal(rpmbc_write_blocks(&client, key_b, 0, data, 1),
+                     RPMBC_ERR_MAC);
+    assert_int_equal(l->n_calls, 1);
+    assert_int_equal(rpmbc_read_blocks(&client, key_b, 100, back, 2),
+                     RPMBC_ERR_MAC);
+    assert_int_equal(back[0], 0);
+    assert_int_equal(rpmb_write_counter(&l->model), 2);
+}
+
+static void model_limits(void **state)
+{
+    uint8_t data[7 * 256];
+    uint8_t back[7 * 256];
+    struct loop *l = loop_new(3, 2, true, 0);
+
+    (void)state;
+    memset(data, 0x77, sizeof(data));
+    data[6 * 256] = 1;
+    l->n_calls = 0;
+    assert_int_equal(rpmbc_write_blocks(&client, key_a, 0, data, 7), RPMBC_OK);
+    assert_int_equal(l->n_calls, 4); /* counter + 3 + 3 + 1 */
+    assert_int_equal(rpmb_write_counter(&l->model), 3);
+    l->n_calls = 0;
+    assert_int_equal(rpmbc_read_blocks(&client, key_a, 0, back, 7), RPMBC_OK);
+    assert_int_equal(l->n_calls, 4); /* 2 + 2 + 2 + 1 */
+    assert_bytes_equal(back, data, sizeof(data));
+}
+
+static void model_addr_failure(void **state)
+{
+    uint8_t data[2 * 256] = {0};
+
+    (void)state;
+    loop_new(0, 0, true, 0);
+    assert_int_equal(rpmbc_read_blocks(&client, key_a, LOOP_BLOCKS - 1, data,
+                                       2),
+                     RPMBC_ERR_DEVICE);
+    assert_int_equal(client.last_result, RPMB_FRAME_RES_ADDR_FAILURE);
+    assert_int_equal(rpmbc_write_blocks(&client, key_a, LOOP_BLOCKS, data, 1),
+                     RPMBC_ERR_DEVICE);
+    assert_int_equal(client.last_result, RPMB_FRAME_RES_ADDR_FAILURE);
+    assert_int_equal(rpmbc_write_blocks(&client, key_a, LOOP_BLOCKS - 1, data,
+                                        1),
+                     RPMBC_OK);
+}
+
+static void model_expiry(void **state)
+{
+    uint8_t data[256] = {0};
+    uint32_t counter;
+    struct loop *l = loop_new(0, 0, true, 0xfffffffeu);
+
+    (void)state;
+    /* the write that reaches the maximum succeeds and carries the flag */
+    assert_int_equal(rpmbc_write_blocks(&client, key_a, 0, data, 1), RPMBC_OK);
+    assert_int_equal(client.last_counter, 0xffffffffu);
+    assert_int_equal(client.last_result, RPMB_FRAME_RES_EXPIRED_FLAG);
+    /* later writes are refused with 0x0085, reads still work */
+    assert_int_equal(rpmbc_write_blocks(&client, key_a, 0, data, 1),
+                     RPMBC_ERR_DEVICE);
+    assert_int_equal(client.last_result, 0x0085);
+    assert_int_equal(rpmbc_read_counter(&client, key_a, &counter), RPMBC_OK);
+    assert_int_equal(counter, 0xffffffffu);
+    assert_int_equal(client.last_result, RPMB_FRAME_RES_EXPIRED_FLAG);
+    assert_int_equal(rpmbc_read_blocks(&client, key_a, 0, data, 1), RPMBC_OK);
+    assert_int_equal(rpmb_write_counter(&l->model), 0xffffffffu);
+}
+
+/* Every byte of every response frame flipped in turn: caught or harmless. */
+static void model_tamper(void **state)
+{
+    struct rpmbc_tamper t;
+    struct rpmbc_transport tr;
+    uint8_t data[2 * 256];
+    uint8_t back[2 * 256];
+    struct loop *l;
+    size_t off;
+    enum rpmbc_status st;
+    uint32_t counter;
+
+    (void)state;
+    memset(data, 0xa5, sizeof(data));
+    for (off = RPMB_FRAME_OFF_KEY_MAC; off < 2 * RPMB_FRAME_LEN; off++) {
+        if (off == RPMB_FRAME_LEN) {
+            /* frame 1: its key_mac holds the MAC */
+            off = RPMB_FRAME_LEN + RPMB_FRAME_OFF_KEY_MAC;
+        }
+        l = loop_new(0, 0, true, 0);
+        memcpy(l->blocks, data, sizeof(data));
+        memset(&t, 0, sizeof(t));
+        t.inner.ops = &loop_ops;
+        t.inner.ctx = l;
+        t.offset = off;
+        t.xor_mask = 0x10;
+        tr = rpmbc_tamper_transport(&t);
+        rpmbc_init(&client, &tr);
+        st = rpmbc_read_blocks(&client, key_a, 0, back, 2);
+        if (off < RPMB_FRAME_OFF_DATA) {
+            /* key_mac of the first of two frames is not covered */
+            assert_int_equal(st, RPMBC_OK);
+        } else if (off % RPMB_FRAME_LEN >= RPMB_FRAME_OFF_RESULT) {
+            assert_true(st == RPMBC_ERR_DEVICE || st == RPMBC_ERR_REQ_RESP);
+        } else if (rpmbc_status_class(st) != RPMBC_CLASS_TAMPER) {
+            fail_msg("read: flip at %zu undetected (%d)", off, (int)st);
+        }
+        if (off < RPMB_FRAME_LEN) {
+            st = rpmbc_read_counter(&client, key_a, &counter);
+            if (off >= RPMB_FRAME_OFF_RESULT) {
+                assert_true(st == RPMBC_ERR_DEVICE ||
+                            st == RPMBC_ERR_REQ_RESP);
+            } else if (rpmbc_status_class(st) != RPMBC_CLASS_TAMPER) {
+                fail_msg("counter: flip at %zu undetected (%d)", off,
+                         (int)st);
+            }
+            /* write response: flip after the (untouched) counter read */
+            t.skip_cnt = t.n_calls + 1;
+            st = rpmbc_write_blocks(&client, key_a, 0, data, 1);
+            if (off >= RPMB_FRAME_OFF_RESULT) {
+                assert_true(st == RPMBC_ERR_DEVICE ||
+                            st == RPMBC_ERR_REQ_RESP);
+            } else if (rpmbc_status_class(st) != RPMBC_CLASS_TAMPER) {
+                fail_msg("write: flip at %zu undetected (%d)", off, (int)st);
+            }
+        }
+    }
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(vector_tv1),
     cmocka_unit_test(vector_tv2),
@@ -627,6 +863,11 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(script_checks),
     cmocka_unit_test(tamper_every_byte),
     cmocka_unit_test(key_wiped),
+    cmocka_unit_test(model_flow),
+    cmocka_unit_test(model_limits),
+    cmocka_unit_test(model_addr_failure),
+    cmocka_unit_test(model_expiry),
+    cmocka_unit_test(model_tamper),
 };
 
 HARNESS_MAIN("rpmbc", tests)
