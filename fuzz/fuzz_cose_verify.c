@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libFuzzer target for the attestation verifier: the COSE_Sign1 envelope and
+ * payload parser (verify_parse) on every input, then the full verification
+ * (certificate decoding, chain, signatures) with the AWS root pinned, and
+ * the explanation of whatever status came out. Nothing may crash, leak or
+ * read out of bounds, and a parsed document's views must lie inside the
+ * input.
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "verify/verify.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void check_inside(const struct verify_blob *b, const uint8_t *data,
+                         size_t size)
+{
+    if (b->present && (b->p < data || b->len > size ||
+                       (size_t)(b->p - data) > size - b->len)) {
+        abort();
+    }
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    static const struct verify_policy pol = {.when = VERIFY_AT_DOCUMENT};
+    struct verify_result res;
+    char why[512];
+
+    if (verify_parse(data, size, &res) == VERIFY_OK) {
+        check_inside(&res.doc.payload, data, size);
+        check_inside(&res.doc.module_id, data, size);
+        check_inside(&res.doc.certificate, data, size);
+        check_inside(&res.doc.user_data, data, size);
+        check_inside(&res.doc.nonce, data, size);
+        check_inside(&res.doc.public_key, data, size);
+        for (size_t i = 0; i < res.doc.n_cabundle; i++) {
+            check_inside(&res.doc.cabundle[i], data, size);
+        }
+    }
+    verify_explain(&res, why, sizeof(why));
+    verify_document(NULL, &pol, data, size, &res);
+    verify_explain(&res, why, sizeof(why));
+    return 0;
+}
