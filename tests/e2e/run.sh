@@ -37,7 +37,7 @@ RPMBD=$BUILD/src/daemon/vhost-user-rpmb
 NSMCLI=$BUILD/tools/nsm
 
 # RPMB geometry given to the daemon and expected in the guest's config space
-RPMB_CAPACITY=2    # 128 KiB units
+RPMB_CAPACITY=2    # 128 KiB units (the daemon takes bytes)
 RPMB_MAX_WR=4      # blocks per write request
 RPMB_MAX_RD=8      # blocks per read request
 
@@ -347,15 +347,21 @@ if start_daemon nsm "$SHARE/nsm.sock" "$NSMD" \
         fail "verify: $NSMCLI missing"
     else
         verified=0
-        if "$NSMCLI" verify "$doc" --root "$root" \
-            > "$LOGS/nsm-verify.log" 2>&1; then
+        pcr16=$(sed -n 's/^E2E-DOC-PCR16 //p' "$log")
+        # chain to the daemon's root, at the document's time and now, plus
+        # the policy: the guest's nonce, PCR16 as extended, freshness
+        if "$NSMCLI" verify "$doc" --root "$root" --nonce "$nonce" \
+            --pcr "16=$pcr16" --max-age 900 \
+            > "$LOGS/nsm-verify.log" 2>&1 &&
+            "$NSMCLI" verify "$doc" --root "$root" --at now -q \
+            >> "$LOGS/nsm-verify.log" 2>&1; then
             verified=1
             pass "verify: nsm verify accepts the document ($(wc -c \
                 < "$doc") bytes) under $(basename "$root")"
         else
             fail "verify: nsm verify rejected the document"
         fi
-        sed 's/^/    /' "$LOGS/nsm-verify.log" | head -n 20
+        sed 's/^/    /' "$LOGS/nsm-verify.log" | head -n 6
         # a flipped signature byte must be refused (only meaningful once
         # the intact document verifies)
         if [ $verified -eq 1 ]; then
@@ -369,8 +375,24 @@ if start_daemon nsm "$SHARE/nsm.sock" "$NSMD" \
             else
                 pass "verify: a flipped signature byte is rejected"
             fi
+            # and so is the right document under another root (AWS's)
+            aws=/work/shared/vectors/nsm/aws-nitro-enclaves-root-g1.pem
+            if [ -f "$aws" ]; then
+                if "$NSMCLI" verify "$doc" --root "$aws" \
+                    > "$LOGS/nsm-verify-aws.log" 2>&1; then
+                    fail "verify: accepted under the AWS root"
+                else
+                    pass "verify: refused under a different pinned root"
+                fi
+            fi
+            # a wrong nonce policy must fail
+            if "$NSMCLI" verify "$doc" --root "$root" --nonce 00 -q \
+                > /dev/null 2>&1; then
+                fail "verify: a wrong --nonce policy passed"
+            else
+                pass "verify: a wrong --nonce policy is refused"
+            fi
         fi
-        [ -n "$nonce" ] && echo "    (document nonce $nonce)"
     fi
 fi
 
@@ -382,7 +404,7 @@ for phase in fresh persist; do
     echo "=== e2e: RPMB over vhost-user-rpmb ($phase)"
     if start_daemon "rpmb-$phase" "$SHARE/rpmb.sock" "$RPMBD" \
         --socket-path "$SHARE/rpmb.sock" --store "$SHARE/rpmb.store" \
-        --capacity "$RPMB_CAPACITY" --max-wr-cnt "$RPMB_MAX_WR" \
+        --capacity "$((RPMB_CAPACITY * 131072))" --max-wr-cnt "$RPMB_MAX_WR" \
         --max-rd-cnt "$RPMB_MAX_RD"; then
         boot "rpmb-$phase" "e2etest=rpmb e2e.phase=$phase e2e.cfg=$rpmb_cfg" \
             -chardev "socket,id=vu1,path=$SHARE/rpmb.sock" \
