@@ -48,13 +48,32 @@ int crypto_init(void)
     return init_status;
 }
 
-/* One digest context per thread, freed at thread exit. */
+/*
+ * One digest context per thread and algorithm, freed at thread exit. Once a
+ * context has been initialised with its algorithm, EVP_DigestInit_ex2() with
+ * a NULL type restarts it in place; passing the type again would make
+ * OpenSSL 3.0 free and re-create the provider context on every hash (one
+ * allocation and a measurable share of a PCR extend).
+ */
+enum { MD_SHA384, MD_SHA256, MD_COUNT };
+
+struct thread_md {
+    EVP_MD_CTX *ctx[MD_COUNT]; /* NULL until first use */
+    bool ready[MD_COUNT];      /* ctx[i] has been initialised with its md */
+};
+
 static pthread_key_t mdctx_key;
 static pthread_once_t mdctx_once = PTHREAD_ONCE_INIT;
 
 static void mdctx_free(void *p)
 {
-    EVP_MD_CTX_free(p);
+    struct thread_md *t = p;
+    unsigned i;
+
+    for (i = 0; i < MD_COUNT; i++) {
+        EVP_MD_CTX_free(t->ctx[i]);
+    }
+    OPENSSL_free(t);
 }
 
 static void mdctx_key_init(void)
@@ -62,32 +81,41 @@ static void mdctx_key_init(void)
     (void)pthread_key_create(&mdctx_key, mdctx_free);
 }
 
-static EVP_MD_CTX *thread_mdctx(void)
+static struct thread_md *thread_md(void)
 {
-    EVP_MD_CTX *ctx;
+    struct thread_md *t;
 
     pthread_once(&mdctx_once, mdctx_key_init);
-    ctx = pthread_getspecific(mdctx_key);
-    if (ctx == NULL) {
-        ctx = EVP_MD_CTX_new();
-        if (ctx != NULL && pthread_setspecific(mdctx_key, ctx) != 0) {
-            EVP_MD_CTX_free(ctx);
-            ctx = NULL;
+    t = pthread_getspecific(mdctx_key);
+    if (t == NULL) {
+        t = OPENSSL_zalloc(sizeof(*t));
+        if (t != NULL && pthread_setspecific(mdctx_key, t) != 0) {
+            OPENSSL_free(t);
+            t = NULL;
         }
     }
-    return ctx;
+    return t;
 }
 
-static int digest2(EVP_MD *md, const void *a, size_t a_len, const void *b,
-                   size_t b_len, uint8_t *out)
+static int digest2(unsigned which, EVP_MD *md, const void *a, size_t a_len,
+                   const void *b, size_t b_len, uint8_t *out)
 {
-    EVP_MD_CTX *ctx = thread_mdctx();
+    struct thread_md *t = thread_md();
+    EVP_MD_CTX *ctx;
 
-    if (ctx == NULL) {
+    if (t == NULL) {
         return -1;
     }
-    if (EVP_DigestInit_ex2(ctx, md, NULL) != 1 ||
-        (a_len > 0 && EVP_DigestUpdate(ctx, a, a_len) != 1) ||
+    if (t->ctx[which] == NULL && (t->ctx[which] = EVP_MD_CTX_new()) == NULL) {
+        return -1;
+    }
+    ctx = t->ctx[which];
+    if (EVP_DigestInit_ex2(ctx, t->ready[which] ? NULL : md, NULL) != 1) {
+        t->ready[which] = false;
+        return -1;
+    }
+    t->ready[which] = true;
+    if ((a_len > 0 && EVP_DigestUpdate(ctx, a, a_len) != 1) ||
         (b_len > 0 && EVP_DigestUpdate(ctx, b, b_len) != 1) ||
         EVP_DigestFinal_ex(ctx, out, NULL) != 1) {
         return -1;
@@ -102,7 +130,7 @@ int crypto_sha384_2(const void *a, size_t a_len, const void *b, size_t b_len,
     if (crypto_init() != 0) {
         return -1;
     }
-    return digest2(md_sha384, a, a_len, b, b_len, out);
+    return digest2(MD_SHA384, md_sha384, a, a_len, b, b_len, out);
 }
 
 /* see crypto.h */
@@ -111,7 +139,7 @@ int crypto_sha256(const void *p, size_t len, uint8_t out[CRYPTO_SHA256_SIZE])
     if (crypto_init() != 0) {
         return -1;
     }
-    return digest2(md_sha256, p, len, NULL, 0, out);
+    return digest2(MD_SHA256, md_sha256, p, len, NULL, 0, out);
 }
 
 /* see crypto.h */
@@ -172,13 +200,59 @@ void crypto_hmac_abort(struct crypto_hmac *h)
     h->impl = NULL;
 }
 
+/*
+ * DRBG output is drawn in batches: OpenSSL 3.0's CTR-DRBG re-keys AES after
+ * every generate call, which costs more than producing 256 bytes, so small
+ * requests (an NSM GetRandom, an RPMB nonce) are served from a per-thread
+ * batch. Served bytes are wiped from the batch at once, so no output can be
+ * handed out twice or recovered afterwards; a forked child discards the
+ * batch it inherited (pthread_atfork) so parent and child never share
+ * output. Requests larger than half a batch go to the DRBG directly.
+ */
+#define RANDOM_BATCH_SIZE 16384
+
+struct random_batch {
+    uint8_t buf[RANDOM_BATCH_SIZE]; /* DRBG output not yet handed out */
+    size_t pos;                     /* bytes of buf already used (wiped) */
+};
+
+static __thread struct random_batch random_batch = {.pos = RANDOM_BATCH_SIZE};
+static pthread_once_t random_once = PTHREAD_ONCE_INIT;
+
+/* In the child of fork(): the calling thread is the only one left. */
+static void random_atfork_child(void)
+{
+    wipe(random_batch.buf, sizeof(random_batch.buf));
+    random_batch.pos = RANDOM_BATCH_SIZE;
+}
+
+static void random_init(void)
+{
+    (void)pthread_atfork(NULL, NULL, random_atfork_child);
+}
+
 /* see crypto.h */
 int crypto_random(void *out, size_t len)
 {
+    struct random_batch *rb = &random_batch;
+
     if (len > (size_t)INT32_MAX) {
         return -1;
     }
-    return RAND_bytes(out, (int)len) == 1 ? 0 : -1;
+    if (len > RANDOM_BATCH_SIZE / 2) {
+        return RAND_bytes(out, (int)len) == 1 ? 0 : -1;
+    }
+    pthread_once(&random_once, random_init);
+    if (RANDOM_BATCH_SIZE - rb->pos < len) {
+        if (RAND_bytes(rb->buf, RANDOM_BATCH_SIZE) != 1) {
+            return -1;
+        }
+        rb->pos = 0;
+    }
+    memcpy(out, rb->buf + rb->pos, len);
+    wipe(rb->buf + rb->pos, len);
+    rb->pos += len;
+    return 0;
 }
 
 /* struct crypto_key is an EVP_PKEY; the casts below are the only link. */
@@ -288,15 +362,22 @@ int crypto_ecdsa_p384_sign(const struct crypto_key *key, const void *msg,
     size_t der_len = sizeof(der);
     const unsigned char *p = der;
     ECDSA_SIG *es = NULL;
-    EVP_MD_CTX *ctx;
+    EVP_PKEY_CTX *ctx;
+    uint8_t digest[CRYPTO_SHA384_SIZE];
     int rc = -1;
 
-    if (crypto_init() != 0 || (ctx = EVP_MD_CTX_new()) == NULL) {
+    /*
+     * Hash with the per-thread context, then sign the digest: cheaper than
+     * EVP_DigestSignInit_ex(), which fetches the digest and builds a
+     * digest context on every call (an attestation signs once per request).
+     */
+    if (crypto_init() != 0 ||
+        crypto_sha384_2(msg, msg_len, NULL, 0, digest) != 0 ||
+        (ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey(key), NULL)) == NULL) {
         return -1;
     }
-    if (EVP_DigestSignInit_ex(ctx, NULL, "SHA384", NULL, NULL, pkey(key),
-                              NULL) != 1 ||
-        EVP_DigestSign(ctx, der, &der_len, msg, msg_len) != 1) {
+    if (EVP_PKEY_sign_init(ctx) != 1 ||
+        EVP_PKEY_sign(ctx, der, &der_len, digest, sizeof(digest)) != 1) {
         goto out_ctx;
     }
     es = d2i_ECDSA_SIG(NULL, &p, (long)der_len);
@@ -309,7 +390,7 @@ int crypto_ecdsa_p384_sign(const struct crypto_key *key, const void *msg,
 out_sig:
     ECDSA_SIG_free(es);
 out_ctx:
-    EVP_MD_CTX_free(ctx);
+    EVP_PKEY_CTX_free(ctx);
     return rc;
 }
 

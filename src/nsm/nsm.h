@@ -121,7 +121,7 @@ struct nsm_boot {
 
 /** struct nsm - device state. Fields are private to nsm.c. */
 struct nsm {
-    struct nsm_boot boot;                     /* configuration, kept for reset */
+    struct nsm_boot boot;                     /* configuration, for reset */
     uint8_t pcr[NSM_PCR_COUNT][NSM_PCR_SIZE]; /* PCR bank */
     uint32_t locked;                          /* bit i: PCR i locked */
     const struct nsm_platform_ops *ops;       /* platform callbacks */
