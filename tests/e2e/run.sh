@@ -17,6 +17,7 @@
 #
 # Environment: BUILD (default build), E2E_DIR (default var/e2e),
 # E2E_MIRROR (Debian mirror URL, default from the host's apt sources),
+# TV_VECTORS_DIR (default <repo>/../shared/vectors),
 # E2E_TIMEOUT (seconds per QEMU run, default 180), GUEST_CC (compiler for
 # the static guest programs, default gcc; clang works too).
 set -u
@@ -35,6 +36,8 @@ T=$E2E/trixie
 NSMD=$BUILD/src/daemon/vhost-user-nsm
 RPMBD=$BUILD/src/daemon/vhost-user-rpmb
 NSMCLI=$BUILD/tools/nsm
+# the shared vectors, where the build's TV_VECTORS_DIR points
+VECTORS=${TV_VECTORS_DIR:-$(cd "$repo/../shared/vectors" 2>/dev/null && pwd)}
 
 # RPMB geometry given to the daemon and expected in the guest's config space
 RPMB_CAPACITY=2    # 128 KiB units (the daemon takes bytes)
@@ -157,8 +160,7 @@ else
 fi
 
 # the guest's HMAC-SHA256 against every shared RPMB vector, on the host
-vec=/work/shared/vectors/rpmb
-[ -d "$vec" ] || vec=$repo/../shared/vectors/rpmb
+vec=$VECTORS/rpmb
 n_tv=0
 bad_tv=
 for key in "$vec"/TV*.key; do
@@ -312,12 +314,13 @@ echo "=== e2e: NSM over vhost-user-nsm"
 rm -rf "$SHARE/nsm-pki"
 mkdir -p "$SHARE/nsm-pki"
 module_id=i-0e2e0e2e0e2e0e2e0-enc0e2e0e2e0e2e0e2e
+nsm_q=num_vqs=1,vq_size=64
 if start_daemon nsm "$SHARE/nsm.sock" "$NSMD" \
     --socket-path "$SHARE/nsm.sock" --pki "$SHARE/nsm-pki" \
     --module-id "$module_id"; then
     boot nsm "e2etest=nsm e2e.module_id=$module_id" \
         -chardev "socket,id=vu0,path=$SHARE/nsm.sock" \
-        -device "vhost-user-test-device-pci,chardev=vu0,virtio-id=33,num_vqs=1,vq_size=64"
+        -device "vhost-user-test-device-pci,chardev=vu0,virtio-id=33,$nsm_q"
     end_daemon nsm
     log=$LOGS/nsm-console.log
     if grep -q 'Invalid response for GetRandom' "$log"; then
@@ -376,7 +379,7 @@ if start_daemon nsm "$SHARE/nsm.sock" "$NSMD" \
                 pass "verify: a flipped signature byte is rejected"
             fi
             # and so is the right document under another root (AWS's)
-            aws=/work/shared/vectors/nsm/aws-nitro-enclaves-root-g1.pem
+            aws=$VECTORS/nsm/aws-nitro-enclaves-root-g1.pem
             if [ -f "$aws" ]; then
                 if "$NSMCLI" verify "$doc" --root "$aws" \
                     > "$LOGS/nsm-verify-aws.log" 2>&1; then
@@ -397,15 +400,16 @@ if start_daemon nsm "$SHARE/nsm.sock" "$NSMD" \
 fi
 
 # ---- RPMB ----------------------------------------------------------------
-rpmb_dev="vhost-user-test-device-pci,chardev=vu1,virtio-id=28,num_vqs=1,vq_size=64,config_size=3"
+rpmb_dev="vhost-user-test-device-pci,chardev=vu1,virtio-id=28"
+rpmb_dev="$rpmb_dev,num_vqs=1,vq_size=64,config_size=3"
 rpmb_cfg="$RPMB_CAPACITY,$RPMB_MAX_WR,$RPMB_MAX_RD"
 rm -f "$SHARE/rpmb.store" "$SHARE"/rpmb.store-*
 for phase in fresh persist; do
     echo "=== e2e: RPMB over vhost-user-rpmb ($phase)"
     if start_daemon "rpmb-$phase" "$SHARE/rpmb.sock" "$RPMBD" \
         --socket-path "$SHARE/rpmb.sock" --store "$SHARE/rpmb.store" \
-        --capacity "$((RPMB_CAPACITY * 131072))" --max-wr-cnt "$RPMB_MAX_WR" \
-        --max-rd-cnt "$RPMB_MAX_RD"; then
+        --capacity "$((RPMB_CAPACITY * 131072))" \
+        --max-wr-cnt "$RPMB_MAX_WR" --max-rd-cnt "$RPMB_MAX_RD"; then
         boot "rpmb-$phase" "e2etest=rpmb e2e.phase=$phase e2e.cfg=$rpmb_cfg" \
             -chardev "socket,id=vu1,path=$SHARE/rpmb.sock" \
             -device "$rpmb_dev"
