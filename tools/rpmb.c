@@ -306,12 +306,51 @@ static int report(struct ctx *x, const char *what, enum rpmbc_status st)
     return (int)cls;
 }
 
+/*
+ * Connect to the backend. Called by each command once its arguments are
+ * checked, so usage errors never wait for a device.
+ * Return: 0 or the exit status.
+ */
+static int dev_open(struct ctx *x)
+{
+    struct rpmbc_transport tr;
+    int rc;
+
+    rc = rpmbc_vhu_open(&x->vhu, x->o.socket_path);
+    if (rc != 0) {
+        fprintf(stderr, "rpmb: cannot connect to %s: %s\n", x->o.socket_path,
+                strerror(-rc));
+        if (x->o.json) {
+            printf("{\"ok\":false,\"exit\":%d,\"error\":\"transport\","
+                   "\"message\":\"cannot connect\"}\n",
+                   EXIT_TRANSPORT);
+        }
+        return EXIT_TRANSPORT;
+    }
+    tr = rpmbc_vhu_transport(x->vhu);
+    if (x->o.flip) {
+        x->tamp.inner = tr;
+        x->tamp.offset = x->o.flip_offset;
+        x->tamp.xor_mask = (uint8_t)x->o.flip_mask;
+        x->tamp.skip_cnt = x->o.flip_skip;
+        tr = rpmbc_tamper_transport(&x->tamp);
+    }
+    x->c = xmalloc(sizeof(*x->c));
+    rpmbc_init(x->c, &tr);
+    return 0;
+}
+
 static int cmd_info(struct ctx *x)
 {
     struct rpmbc_config cfg;
     enum rpmbc_status st;
     unsigned long bytes;
+    int rc;
 
+    rc = dev_open(x);
+    if (rc != 0) {
+        return rc;
+    }
     st = rpmbc_get_config(x->c, &cfg);
     if (st != RPMBC_OK) {
         return report(x, "info", st);
@@ -328,9 +367,11 @@ static int cmd_info(struct ctx *x)
                "bytes)\n",
                cfg.capacity_units, bytes, bytes / 256u);
         printf("max_wr_cnt: %u%s\n", cfg.max_wr_cnt,
-               cfg.max_wr_cnt == 0 ? " (no limit)" : " blocks per write");
+               cfg.max_wr_cnt == 0 ? " (no limit)"
+                                   : " (most blocks per write request)");
         printf("max_rd_cnt: %u%s\n", cfg.max_rd_cnt,
-               cfg.max_rd_cnt == 0 ? " (no limit)" : " blocks per read");
+               cfg.max_rd_cnt == 0 ? " (no limit)"
+                                   : " (most blocks per read request)");
     }
     return 0;
 }
@@ -339,9 +380,15 @@ static int cmd_program_key(struct ctx *x)
 {
     uint8_t key[RPMB_FRAME_KEY_LEN];
     enum rpmbc_status st;
+    int rc;
 
     if (load_key(x->o.args[0], key) != 0) {
         return EXIT_USAGE;
+    }
+    rc = dev_open(x);
+    if (rc != 0) {
+        wipe(key, sizeof(key));
+        return rc;
     }
     st = rpmbc_program_key(x->c, key);
     wipe(key, sizeof(key));
@@ -363,9 +410,15 @@ static int cmd_read_counter(struct ctx *x)
     enum rpmbc_status st;
     uint32_t counter = 0;
     bool expired;
+    int rc;
 
     if (have_key && load_key(x->o.key_path, key) != 0) {
         return EXIT_USAGE;
+    }
+    rc = dev_open(x);
+    if (rc != 0) {
+        wipe(key, sizeof(key));
+        return rc;
     }
     st = rpmbc_read_counter(x->c, have_key ? key : NULL, &counter);
     wipe(key, sizeof(key));
@@ -431,6 +484,12 @@ static int cmd_write(struct ctx *x)
     if (load_key(x->o.key_path, key) != 0) {
         free(data);
         return EXIT_USAGE;
+    }
+    rc = dev_open(x);
+    if (rc != 0) {
+        wipe(key, sizeof(key));
+        free(data);
+        return rc;
     }
     st = rpmbc_write_blocks(x->c, key, (uint16_t)addr, data, n_blocks);
     wipe(key, sizeof(key));
@@ -501,6 +560,11 @@ static int cmd_read(struct ctx *x)
     }
     if (have_key && load_key(x->o.key_path, key) != 0) {
         return EXIT_USAGE;
+    }
+    rc = dev_open(x);
+    if (rc != 0) {
+        wipe(key, sizeof(key));
+        return rc;
     }
     data = xmalloc(count * RPMB_FRAME_DATA_LEN);
     st = rpmbc_read_blocks(x->c, have_key ? key : NULL, (uint16_t)addr, data,
@@ -694,7 +758,6 @@ int main(int argc, char **argv)
 {
     struct ctx x;
     const struct command *cmd = NULL;
-    struct rpmbc_transport tr;
     size_t i;
     int rc;
 
@@ -745,25 +808,11 @@ int main(int argc, char **argv)
                           "TRUSTVIO_RPMB_SOCKET");
         return EXIT_USAGE;
     }
-    rc = rpmbc_vhu_open(&x.vhu, x.o.socket_path);
-    if (rc != 0) {
-        fprintf(stderr, "rpmb: cannot connect to %s: %s\n", x.o.socket_path,
-                strerror(-rc));
-        return EXIT_TRANSPORT;
-    }
-    tr = rpmbc_vhu_transport(x.vhu);
-    if (x.o.flip) {
-        x.tamp.inner = tr;
-        x.tamp.offset = x.o.flip_offset;
-        x.tamp.xor_mask = (uint8_t)x.o.flip_mask;
-        x.tamp.skip_cnt = x.o.flip_skip;
-        tr = rpmbc_tamper_transport(&x.tamp);
-    }
-    x.c = xmalloc(sizeof(*x.c));
-    rpmbc_init(x.c, &tr);
     rc = cmd->run(&x);
-    wipe(x.c, sizeof(*x.c));
-    free(x.c);
+    if (x.c != NULL) {
+        wipe(x.c, sizeof(*x.c));
+        free(x.c);
+    }
     rpmbc_vhu_close(x.vhu);
     if (fflush(stdout) != 0 && rc == 0) {
         fprintf(stderr, "rpmb: cannot write to stdout: %s\n", strerror(errno));
