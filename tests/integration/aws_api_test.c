@@ -9,6 +9,9 @@
  *
  * Prints one line per check; exit status 0 when all pass.
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* memmem */
+#endif
 #include <nsm.h>
 
 #include <stdio.h>
