@@ -1058,10 +1058,11 @@ static void nsm_single_chain_scattered(void **state)
     struct fe *f = &x->f;
     uint32_t id, len;
     uint8_t whole[512];
+    static const char req[] = REQ_DESCRIBE;
 
     (void)state;
-    memcpy(buf(f, 0), REQ_DESCRIBE, 5);
-    memcpy(buf(f, 1), REQ_DESCRIBE + 5, 7);
+    memcpy(buf(f, 0), req, 5);
+    memcpy(buf(f, 1), &req[5], 7);
     put_desc(f, 0, buf_gpa(0), 5, VRING_DESC_F_NEXT, 1);
     put_desc(f, 1, buf_gpa(1), 7, VRING_DESC_F_NEXT, 2);
     put_desc(f, 2, buf_gpa(2), 60, VRING_DESC_F_WRITE | VRING_DESC_F_NEXT,
