@@ -579,13 +579,16 @@ static void writer_overflow_sticky(void **state)
 /* decode∘encode over generated nested values of every writer form */
 static void identity_generated(void **state)
 {
-    uint8_t a[4096], b[4096];
+    uint8_t a[4096], b[4096], src[300];
     struct cbor_wr w, w2;
     struct cbor_rd rd;
     struct cbor_tok t;
     uint64_t v = 1;
     unsigned round, i;
 
+    for (i = 0; i < sizeof(src); i++) {
+        src[i] = (uint8_t)(i * 13);
+    }
     for (round = 0; round < 200; round++) {
         cbor_wr_init(&w, a, sizeof(a));
         cbor_put_array(&w, 12);
@@ -599,7 +602,7 @@ static void identity_generated(void **state)
                 cbor_put_negint(&w, v >> ((v >> 8) & 63));
                 break;
             case 2:
-                cbor_put_bytes(&w, a, (size_t)(v % 300));
+                cbor_put_bytes(&w, src, (size_t)(v % sizeof(src)));
                 break;
             case 3:
                 cbor_put_map(&w, 1);
