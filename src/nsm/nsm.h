@@ -24,7 +24,8 @@
  *    text or byte strings naming fields; unknown keys are skipped together
  *    with their values (which must still be well-formed CBOR). A uint key
  *    selects a field by declaration index, as serde does. Any other key type
- *    is InvalidOperation.
+ *    is InvalidOperation. Values nested deeper than CBOR_MAX_DEPTH (16) are
+ *    refused rather than skipped.
  *  - Duplicate keys: a field given twice is InvalidOperation (serde's
  *    duplicate_field), so a request never has two meanings. Duplicated
  *    unknown keys are ignored.
