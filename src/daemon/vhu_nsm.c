@@ -13,11 +13,27 @@ void vhu_nsm_init(struct vhu_nsm *vn, struct nsm *nsm)
     vn->pending_head = 0;
     vn->req_len = 0;
     vn->n_requests = 0;
+    vn->n_shape_errors = 0;
+    vn->n_model_errors = 0;
+}
+
+/* Log a guest shape error, but only the first few. */
+static void shape_error(struct vhu_nsm *vn, const char *what)
+{
+    vn->n_shape_errors++;
+    if (vn->n_shape_errors <= VHU_NSM_LOG_SHAPE_MAX) {
+        tv_warn("NSM %s; returned empty%s", what,
+                vn->n_shape_errors == VHU_NSM_LOG_SHAPE_MAX
+                    ? " (further shape errors not logged)"
+                    : "");
+    }
 }
 
 /* see vhu_nsm.h */
 int vhu_nsm_power_cycle(struct vhu_nsm *vn)
 {
+    vn->n_shape_errors = 0;
+    vn->n_model_errors = 0;
     vn->pending = false;
     vn->req_len = 0;
     return nsm_reset(vn->nsm);
@@ -51,11 +67,10 @@ static uint32_t serve(struct vhu_nsm *vn, const struct vring_elem *e)
                     direct ? out->host : vn->resp, cap, &resp_len);
     vn->n_requests++;
     if (rc == NSM_ERR_RESP_SIZE || resp_len > cap) {
-        tv_warn("NSM response space of %zu bytes too small even for an "
-                "error; returned empty", cap);
+        shape_error(vn, "response space too small even for an error");
         return 0;
     }
-    if (rc != NSM_OK) {
+    if (rc != NSM_OK && vn->n_model_errors++ < VHU_NSM_LOG_SHAPE_MAX) {
         /* NSM_ERR_INTERNAL still carries an InternalError response. */
         tv_warn("NSM request failed inside the model: %s", nsm_strerror(rc));
     }
@@ -78,7 +93,7 @@ static bool drop_pending(struct vhu_dev *dev, struct vhu_nsm *vn)
         return true;
     }
     vn->pending = false;
-    tv_warn("NSM request chain not followed by a response chain; dropped");
+    shape_error(vn, "request chain not followed by a response chain");
     return push(dev, vn->pending_head, 0);
 }
 
@@ -117,9 +132,9 @@ static void nsm_process(struct vhu_dev *dev, unsigned q)
                 return;
             }
         } else {
-            tv_warn("NSM chain with %s; returned empty",
-                    e->n_wr > 0 ? "a response buffer but no request"
-                                : "no buffers");
+            shape_error(vn, e->n_wr > 0
+                                ? "response chain without a request"
+                                : "chain without buffers");
             if (!push(dev, e->head, 0)) {
                 return;
             }

@@ -29,6 +29,10 @@
  * response chain is returned with used length 0. No truncated CBOR is ever
  * reported.
  *
+ * Shape errors and model failures are logged for the first
+ * VHU_NSM_LOG_SHAPE_MAX occurrences per power cycle only, so a guest cannot
+ * flood the log.
+ *
  * If the ring stops between the two chains of a request, the request chain
  * is handed back to the ring (vring_unpop) and served after the restart.
  * No allocation per request.
@@ -44,6 +48,7 @@
 #include "vhost/vhu.h"
 
 #define VIRTIO_ID_NSM 33
+#define VHU_NSM_LOG_SHAPE_MAX 8 /* shape errors logged per power cycle */
 
 /** struct vhu_nsm - the glue state (about 33 KiB; allocate, don't stack). */
 struct vhu_nsm {
@@ -55,6 +60,8 @@ struct vhu_nsm {
     uint8_t resp[NSM_RESPONSE_MAX_SIZE];    /* bounce buffer (scatter) */
     struct vring_elem elem;                 /* chain being served */
     unsigned long n_requests;               /* served, for logs/tests */
+    unsigned long n_shape_errors;           /* misshapen chains seen */
+    unsigned long n_model_errors;           /* internal model failures */
 };
 
 /** vhu_nsm_ops - the device callbacks; vhu opaque = struct vhu_nsm. */

@@ -16,6 +16,7 @@ int vhu_rpmb_init(struct vhu_rpmb *vr, struct rpmb *rpmb,
     vr->ops = ops;
     vr->store_ctx = store_ctx;
     vr->n_requests = 0;
+    vr->n_too_long = 0;
     return rpmb_init(rpmb, cfg, ops, store_ctx);
 }
 
@@ -35,9 +36,11 @@ static uint32_t serve(struct vhu_rpmb *vr, const struct vring_elem *e)
 
     if (e->rd_len > VHU_RPMB_BUF_SIZE) {
         /* Too long for us: the model answers an empty request with one
-         * GENERAL_FAILURE frame. */
-        tv_warn("RPMB request of %llu bytes exceeds %d; refused",
-                (unsigned long long)e->rd_len, VHU_RPMB_BUF_SIZE);
+         * GENERAL_FAILURE frame. Logged a few times only. */
+        if (vr->n_too_long++ < VHU_RPMB_LOG_MAX) {
+            tv_warn("RPMB request of %llu bytes exceeds %d; refused",
+                    (unsigned long long)e->rd_len, VHU_RPMB_BUF_SIZE);
+        }
     } else {
         req_len = vring_elem_gather(e, vr->req, sizeof(vr->req));
     }

@@ -27,6 +27,7 @@
 #include "vhost/vhu.h"
 
 #define VHU_RPMB_BUF_SIZE (RPMB_MAX_FRAMES * RPMB_FRAME_SIZE) /* bytes */
+#define VHU_RPMB_LOG_MAX  8 /* over-long requests logged */
 
 /**
  * struct vhu_rpmb - the glue state. The two buffers are 128 KiB each:
@@ -41,6 +42,7 @@ struct vhu_rpmb {
     uint8_t req[VHU_RPMB_BUF_SIZE];    /* gathered request frames */
     uint8_t resp[VHU_RPMB_BUF_SIZE];   /* response frames */
     unsigned long n_requests;          /* chains served */
+    unsigned long n_too_long;          /* over-long requests refused */
 };
 
 /** vhu_rpmb_ops - the device callbacks; vhu opaque = struct vhu_rpmb. */

@@ -71,6 +71,8 @@ const char *vhu_request_name(uint32_t request)
     case VHOST_USER_REM_MEM_REG: return "REM_MEM_REG";
     case VHOST_USER_SET_STATUS: return "SET_STATUS";
     case VHOST_USER_GET_STATUS: return "GET_STATUS";
+    case VHOST_USER_SET_DEVICE_STATE_FD: return "SET_DEVICE_STATE_FD";
+    case VHOST_USER_CHECK_DEVICE_STATE: return "CHECK_DEVICE_STATE";
     default: return "unknown";
     }
 }
@@ -920,6 +922,21 @@ static int handle_msg(struct vhu_dev *dev, struct vhu_msg *msg,
         return handle_set_status(dev, msg);
     case VHOST_USER_GET_STATUS:
         reply_u64(rep, dev->status);
+        return 0;
+    case VHOST_USER_GET_INFLIGHT_FD:
+        /* Never offered, but a GET is always answered: an empty area
+         * (mmap_size 0, no fd) tells the front-end there is none. */
+        rep->has_reply = true;
+        rep->size = 24;
+        memset(rep->payload, 0, 24);
+        tv_warn("GET_INFLIGHT_FD: INFLIGHT_SHMFD was never offered");
+        return 0;
+    case VHOST_USER_SET_DEVICE_STATE_FD:
+    case VHOST_USER_CHECK_DEVICE_STATE:
+        /* Never offered; these always expect a u64 result: failure. */
+        reply_u64(rep, EOPNOTSUPP);
+        tv_warn("%s: DEVICE_STATE was never offered",
+                vhu_request_name(msg->hdr.request));
         return 0;
     default:
         *known = false;

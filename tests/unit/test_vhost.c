@@ -556,7 +556,7 @@ static void unknown_request(void **state)
 {
     struct fe f;
     uint8_t b[8];
-    uint8_t p[16] = {0};
+    uint8_t p[24] = {0};
     unsigned fds_before;
     int extra;
 
@@ -583,6 +583,13 @@ static void unknown_request(void **state)
                      0);
     assert_int_equal(fe_reply(&f, VHOST_USER_SET_LOG_BASE, b, 8), 8);
     assert_int_not_equal(load_le64(b), 0);
+    /* Requests that always expect a reply get one even if never offered. */
+    assert_int_not_equal(fe_get_u64(&f, VHOST_USER_CHECK_DEVICE_STATE), 0);
+    assert_int_equal(
+        fe_send(&f, VHOST_USER_GET_INFLIGHT_FD, 0, p, 16, NULL, 0), 0);
+    assert_int_equal(fe_reply(&f, VHOST_USER_GET_INFLIGHT_FD, p, 16 + 8),
+                     24);
+    assert_int_equal(load_le64(p), 0);
     /* The connection goes on. */
     assert_int_not_equal(fe_get_u64(&f, VHOST_USER_GET_FEATURES), 0);
     fe_teardown(&f);
