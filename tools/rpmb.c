@@ -110,7 +110,6 @@ struct opts {
 struct ctx {
     struct opts o;            /* command line */
     struct rpmbc_vhu *vhu;    /* connection */
-    struct rpmbc_tamper tamp; /* --test-flip wrapper */
     struct rpmbc *c;          /* client (heap: it holds frame buffers) */
 };
 
@@ -329,11 +328,9 @@ static int dev_open(struct ctx *x)
     }
     tr = rpmbc_vhu_transport(x->vhu);
     if (x->o.flip) {
-        x->tamp.inner = tr;
-        x->tamp.offset = x->o.flip_offset;
-        x->tamp.xor_mask = (uint8_t)x->o.flip_mask;
-        x->tamp.skip_cnt = x->o.flip_skip;
-        tr = rpmbc_tamper_transport(&x->tamp);
+        /* in the frontend, where a man in the middle would sit */
+        rpmbc_vhu_set_flip(x->vhu, x->o.flip_offset, (uint8_t)x->o.flip_mask,
+                           x->o.flip_skip);
     }
     x->c = xmalloc(sizeof(*x->c));
     rpmbc_init(x->c, &tr);

@@ -20,11 +20,47 @@ _Static_assert(RPMBC_VHU_MEM_SIZE >= 4u * 257u * 512u, "guest memory size");
 
 /**
  * struct rpmbc_vhu - one connection.
- * @fe: the frontend (owned)
+ * @fe:        the frontend (owned)
+ * @flip_off:  byte of each response to flip (rpmbc_vhu_set_flip())
+ * @flip_mask: bits to flip; 0 = off
+ * @flip_skip: responses still to leave alone
  */
 struct rpmbc_vhu {
     struct vhu_fe *fe;
+    size_t flip_off;
+    uint8_t flip_mask;
+    unsigned flip_skip;
 };
+
+/* The frontend's tamper hook: runs on the device-written bytes. */
+static size_t rpmbc_vhu_tamper(void *ctx, enum vhu_fe_kind kind,
+                               uint8_t *buf, size_t len, size_t cap)
+{
+    struct rpmbc_vhu *v = ctx;
+
+    (void)kind;
+    (void)cap;
+    if (v->flip_mask == 0) {
+        return len;
+    }
+    if (v->flip_skip > 0) {
+        v->flip_skip--;
+        return len;
+    }
+    if (v->flip_off < len) {
+        buf[v->flip_off] ^= v->flip_mask;
+    }
+    return len;
+}
+
+/* see rpmbc_vhu.h */
+void rpmbc_vhu_set_flip(struct rpmbc_vhu *v, size_t offset, uint8_t xor_mask,
+                        unsigned skip_cnt)
+{
+    v->flip_off = offset;
+    v->flip_mask = xor_mask;
+    v->flip_skip = skip_cnt;
+}
 
 /* see rpmbc_vhu.h */
 int rpmbc_vhu_open(struct rpmbc_vhu **out, const char *socket_path)
@@ -41,11 +77,13 @@ int rpmbc_vhu_open(struct rpmbc_vhu **out, const char *socket_path)
     }
     memset(&opts, 0, sizeof(opts));
     opts.mem_size = RPMBC_VHU_MEM_SIZE;
+    opts.tamper = rpmbc_vhu_tamper;
+    opts.tamper_ctx = v;
     err[0] = '\0';
     v->fe = vhu_fe_connect(socket_path, &opts, err, sizeof(err));
     if (v->fe == NULL) {
         rc = errno != 0 ? -errno : -EIO;
-        tv_debug("vhost-user connect to %s: %s", socket_path, err);
+        tv_info("vhost-user connect to %s: %s", socket_path, err);
         free(v);
         return rc;
     }

@@ -29,6 +29,15 @@ int rpmbc_vhu_open(struct rpmbc_vhu **out, const char *socket_path);
 void rpmbc_vhu_close(struct rpmbc_vhu *v);
 
 /**
+ * rpmbc_vhu_set_flip() - for tests: from now on, XOR @xor_mask into byte
+ * @offset of what the device writes, in every response after the next
+ * @skip_cnt ones, through the frontend's tamper hook (after the bytes left
+ * guest memory, before the client sees them). @xor_mask 0 turns it off.
+ */
+void rpmbc_vhu_set_flip(struct rpmbc_vhu *v, size_t offset, uint8_t xor_mask,
+                        unsigned skip_cnt);
+
+/**
  * rpmbc_vhu_transport() - the transport ops over @v, which must outlive it.
  */
 struct rpmbc_transport rpmbc_vhu_transport(struct rpmbc_vhu *v);
