@@ -91,3 +91,13 @@ e2e_rm_tree() {
     e2e_umount_below "$1"
     rm -rf --one-file-system "$1"
 }
+
+# Run the trixie tree's QEMU without chroot or mounts: through that tree's
+# own dynamic loader and libraries, with its firmware directories.
+e2e_qemu() {
+    lib=$E2E/trixie/usr/lib/x86_64-linux-gnu
+    QEMU_MODULE_DIR=$lib/qemu "$lib/ld-linux-x86-64.so.2" \
+        --library-path "$lib" "$E2E/trixie/usr/bin/qemu-system-x86_64" \
+        -L "$E2E/trixie/usr/share/qemu" -L "$E2E/trixie/usr/share/seabios" \
+        "$@"
+}

@@ -67,9 +67,12 @@ finish() {
     exit 1
 }
 
-# End only what this script started, by pid.
+# End only what this script started, by pid. The daemon runs under
+# timeout(1) so that even a SIGKILLed run.sh cannot leave it behind for
+# long; timeout relays our SIGTERM to it and exits with its status.
 stop_daemon() {
     [ -n "$daemon_pid" ] || return 0
+    daemon_status=0
     if kill -0 "$daemon_pid" 2>/dev/null; then
         kill -TERM "$daemon_pid" 2>/dev/null
         i=0
@@ -78,7 +81,11 @@ stop_daemon() {
             i=$((i + 1))
         done
         if kill -0 "$daemon_pid" 2>/dev/null; then
-            echo "e2e: daemon $daemon_pid ignored SIGTERM for 5 s; killing"
+            echo "e2e: daemon ignored SIGTERM for 5 s; killing it"
+            for child in $(cat "/proc/$daemon_pid/task/$daemon_pid/children" \
+                2>/dev/null); do
+                kill -KILL "$child" 2>/dev/null
+            done
             kill -KILL "$daemon_pid" 2>/dev/null
             wait "$daemon_pid" 2>/dev/null
             daemon_pid=
@@ -86,6 +93,7 @@ stop_daemon() {
         fi
     fi
     wait "$daemon_pid" 2>/dev/null
+    daemon_status=$?
     daemon_pid=
     return 0
 }
@@ -271,7 +279,8 @@ start_daemon() {
         fail "$name: $bin missing (build/ not built, or daemon not ready)"
         return 1
     fi
-    "$bin" "$@" > "$LOGS/$name-daemon.log" 2>&1 &
+    timeout -k 5 $((TIMEOUT + 120)) "$bin" "$@" \
+        > "$LOGS/$name-daemon.log" 2>&1 &
     daemon_pid=$!
     i=0
     while [ ! -S "$sock" ] && [ $i -lt 100 ]; do
@@ -294,7 +303,12 @@ start_daemon() {
 # end_daemon NAME: SIGTERM must end it promptly (vhost-user.rst)
 end_daemon() {
     if stop_daemon; then
-        pass "$1: daemon exited on SIGTERM"
+        if [ "$daemon_status" -eq 0 ]; then
+            pass "$1: daemon exited on SIGTERM"
+        else
+            fail "$1: daemon exited with status $daemon_status"
+            tail -n 10 "$LOGS/$1-daemon.log" | sed 's/^/    daemon: /'
+        fi
     else
         fail "$1: daemon had to be killed"
     fi

@@ -26,6 +26,10 @@ for tool in debootstrap dpkg-deb apt-get xz unshare chroot; do
 done
 
 mkdir -p "$E2E/logs" "$E2E/share"
+# All mounts happen in private namespaces (unshare -m) and die with them;
+# this trap only sweeps up after an older, crashed setup.
+trap 'e2e_umount_below "$E2E/trixie"' EXIT
+e2e_umount_below "$E2E/trixie"
 MIRROR=$(e2e_mirror) ||
     e2e_die "no Debian mirror in /etc/apt/sources.list*; set E2E_MIRROR"
 
@@ -126,6 +130,9 @@ setup_trixie() {
         >> "$log" 2>&1 || e2e_die "qemu install failed, see $log"
     qemu_version_ok "$t" ||
         e2e_die "QEMU $(cat "$E2E/qemu.version" 2>/dev/null) < 10.2"
+    e2e_qemu -device help 2>/dev/null |
+        grep -q '"vhost-user-test-device-pci"' ||
+        e2e_die "QEMU lacks vhost-user-test-device-pci"
     e2e_say "setup: QEMU $(cat "$E2E/qemu.version")"
     echo "trixie $(cat "$E2E/qemu.version")" > "$E2E/trixie.stamp"
 }
@@ -137,8 +144,16 @@ else
     setup_kernel
 fi
 
-if [ -f "$E2E/trixie.stamp" ] &&
-    [ -x "$E2E/trixie/usr/bin/qemu-system-x86_64" ]; then
+# the cached tree must still run QEMU and offer the generic vhost-user
+# device; anything else (a damaged or foreign tree) is rebuilt
+qemu_usable() {
+    [ -f "$E2E/trixie.stamp" ] || return 1
+    [ -x "$E2E/trixie/usr/bin/qemu-system-x86_64" ] || return 1
+    e2e_qemu -device help 2>/dev/null |
+        grep -q '"vhost-user-test-device-pci"'
+}
+
+if qemu_usable; then
     e2e_say "setup: QEMU cached ($(cat "$E2E/trixie.stamp"))"
 else
     setup_trixie
