@@ -184,7 +184,9 @@ void nsm_lib_exit(int32_t fd)
  * NSMAPI's nsm_process_request(): encode (InputTooLarge over 4096 bytes,
  * before any I/O), call with a 0x3000-byte response buffer, decode. The
  * return value is the outcome mapped to ErrorCode against @want; *@resp
- * holds the decoded response when it is ERROR_CODE_SUCCESS. The response
+ * holds the decoded response when it is ERROR_CODE_SUCCESS, or NULL when
+ * the device answered {"Error": "Success"}: NSMAPI then returns SUCCESS
+ * and leaves every output untouched, and so do we. The response
  * area is allocated here (24 KiB is too much for some thread stacks);
  * failing that is an InternalError.
  */
@@ -222,7 +224,8 @@ static ErrorCode process(int32_t fd, const struct nsmc_req *req,
         rc = nsmc_parse_resp(r->raw, r->raw_len, r);
     }
     rc = (int)nsmc_error_to_aws(rc, r, want);
-    if (rc != ERROR_CODE_SUCCESS) {
+    if (rc != ERROR_CODE_SUCCESS || r->op != want) {
+        /* {"Error": "Success"} returns SUCCESS with nothing to copy */
         free(r);
         return (ErrorCode)rc;
     }
@@ -272,7 +275,7 @@ ErrorCode nsm_extend_pcr(int32_t fd, uint16_t index, const uint8_t *data,
     }
     req.data = opt_of(data, data_len);
     e = process(fd, &req, NSMC_OP_EXTEND_PCR, &r);
-    if (e != ERROR_CODE_SUCCESS) {
+    if (e != ERROR_CODE_SUCCESS || r == NULL) {
         return e;
     }
     e = copy_out(&r->data, pcr_data, pcr_data_len);
@@ -292,7 +295,7 @@ ErrorCode nsm_describe_pcr(int32_t fd, uint16_t index, bool *lock,
         return ERROR_CODE_INVALID_ARGUMENT;
     }
     e = process(fd, &req, NSMC_OP_DESCRIBE_PCR, &r);
-    if (e != ERROR_CODE_SUCCESS) {
+    if (e != ERROR_CODE_SUCCESS || r == NULL) {
         return e;
     }
     *lock = r->lock;
@@ -338,7 +341,7 @@ ErrorCode nsm_get_description(int32_t fd, NsmDescription *nsm_description)
         return ERROR_CODE_INVALID_ARGUMENT;
     }
     e = process(fd, &req, NSMC_OP_DESCRIBE_NSM, &r);
-    if (e != ERROR_CODE_SUCCESS) {
+    if (e != ERROR_CODE_SUCCESS || r == NULL) {
         return e;
     }
     d->version_major = r->version_major;
@@ -389,7 +392,7 @@ ErrorCode nsm_get_attestation_doc(int32_t fd, const uint8_t *user_data,
     req.nonce = opt_of(nonce_data, nonce_len);
     req.public_key = opt_of(pub_key_data, pub_key_len);
     e = process(fd, &req, NSMC_OP_ATTESTATION, &r);
-    if (e != ERROR_CODE_SUCCESS) {
+    if (e != ERROR_CODE_SUCCESS || r == NULL) {
         return e;
     }
     e = copy_out(&r->data, att_doc_data, att_doc_len);
@@ -409,7 +412,7 @@ ErrorCode nsm_get_random(int32_t fd, uint8_t *buf, uintptr_t *buf_len)
         return ERROR_CODE_INVALID_ARGUMENT;
     }
     e = process(fd, &req, NSMC_OP_GET_RANDOM, &r);
-    if (e != ERROR_CODE_SUCCESS) {
+    if (e != ERROR_CODE_SUCCESS || r == NULL) {
         return e;
     }
     n = *buf_len < r->data.len ? *buf_len : r->data.len;

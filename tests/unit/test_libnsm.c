@@ -372,6 +372,27 @@ static void error_mapping(void **state)
     assert_int_equal(nsm_lock_pcr(fd, 16), ERROR_CODE_INTERNAL_ERROR);
     script("6b44657363726962654e534d"); /* struct variant as text */
     assert_int_equal(nsm_lock_pcrs(fd, 16), ERROR_CODE_INTERNAL_ERROR);
+    /* {"Error": "Success"}: SUCCESS, outputs untouched (as NSMAPI) */
+    {
+        uint8_t buf[16] = {0x77};
+        uintptr_t len = sizeof(buf);
+        uint32_t len32 = sizeof(buf);
+        NsmDescription d;
+
+        script("a1654572726f726753756363657373");
+        assert_int_equal(nsm_get_random(fd, buf, &len), ERROR_CODE_SUCCESS);
+        assert_int_equal(len, sizeof(buf));
+        assert_int_equal(buf[0], 0x77);
+        script("a1654572726f726753756363657373");
+        assert_int_equal(nsm_extend_pcr(fd, 16, buf, 1, buf, &len32),
+                         ERROR_CODE_SUCCESS);
+        assert_int_equal(len32, sizeof(buf));
+        assert_int_equal(buf[0], 0x77);
+        memset(&d, 0x55, sizeof(d));
+        script("a1654572726f726753756363657373");
+        assert_int_equal(nsm_get_description(fd, &d), ERROR_CODE_SUCCESS);
+        assert_int_equal(d.max_pcrs, 0x5555);
+    }
     loop->fail_calls = 1;
     assert_int_equal(random_once(), ERROR_CODE_INTERNAL_ERROR);
     assert_int_equal(random_once(), ERROR_CODE_SUCCESS);
