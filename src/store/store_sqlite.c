@@ -671,8 +671,8 @@ struct rpmb_store *rpmb_store_sqlite_open_vfs(const char *path,
         (void)sqlite3_file_control(s->db, "main", SQLITE_FCNTL_PERSIST_WAL,
                                    &persist);
         /*
-         * No checkpoint at close: everything is durable in the WAL already,
-         * and the next open recovers from it; closing stays one syscall.
+         * SQLite's own checkpoint at close would also truncate the WAL;
+         * rpmb_store_close() runs a checkpoint that keeps it.
          */
         (void)sqlite3_db_config(s->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1,
                                 NULL);
@@ -740,6 +740,17 @@ void rpmb_store_close(struct rpmb_store *s)
     if (store_fence(s) != 0) {
         tv_err("rpmb store: the last failed write may reappear after a "
                "crash (whole, with its counter)");
+    }
+    /*
+     * Copy the WAL's committed pages into the database file so that, after
+     * a clean close, the .db file alone holds everything (the WAL file is
+     * kept for speed but adds nothing). After a crash the WAL does hold
+     * committed writes until the next open recovers them.
+     */
+    if (sqlite3_exec(s->db, "PRAGMA wal_checkpoint(FULL)", NULL, NULL,
+                     NULL) != SQLITE_OK) {
+        tv_warn("rpmb store: checkpoint at close: %s; the -wal file still "
+                "holds committed writes", sqlite3_errmsg(s->db));
     }
     store_finalize(s);
     if (sqlite3_close(s->db) != SQLITE_OK) {

@@ -252,7 +252,7 @@ int main(int argc, char **argv)
 {
     static uint8_t img[N_BLOCKS * RPMB_BLK_SIZE];
     unsigned long n_iter = argc > 1 ? strtoul(argv[1], NULL, 0) : 200;
-    unsigned long max_delay_us = argc > 2 ? strtoul(argv[2], NULL, 0) : 20000;
+    unsigned long max_delay_us = argc > 2 ? strtoul(argv[2], NULL, 0) : 12000;
     char dir[256];
     char path[300];
     char cmd[300];
@@ -289,6 +289,7 @@ int main(int argc, char **argv)
         unsigned long us = max_delay_us ? (unsigned long)rand() % max_delay_us
                                         : 0;
         int status;
+        int mode;
 
         if (pipe(fds) != 0) {
             perror("pipe");
@@ -306,9 +307,12 @@ int main(int argc, char **argv)
         close(fds[1]);
         /*
          * One kill in eight lands while the writer opens and recovers the
-         * store; the others after it is ready, among the writes.
+         * store; three in eight after it is ready (mostly in its first
+         * write, which also restarts the WAL); half after its first
+         * acknowledged write, among the following ones.
          */
-        if (rand() % 8 != 0) {
+        mode = rand() % 8;
+        if (mode != 0) {
             if (read(fds[0], ack, sizeof(ack)) != (ssize_t)sizeof(ack) ||
                 load_be32(ack) != counter) {
                 fprintf(stderr, "iteration %lu: writer not ready\n", it);
@@ -317,6 +321,15 @@ int main(int argc, char **argv)
             }
         } else {
             us %= 4000;
+        }
+        if (mode >= 4) {
+            if (read(fds[0], ack, sizeof(ack)) != (ssize_t)sizeof(ack) ||
+                load_be32(ack) != counter + 1) {
+                fprintf(stderr, "iteration %lu: no first write\n", it);
+                kill(pid, SIGKILL);
+                goto out_rm;
+            }
+            last_ack = counter + 1;
         }
         d.tv_sec = (time_t)(us / 1000000);
         d.tv_nsec = (long)(us % 1000000) * 1000;
