@@ -332,6 +332,21 @@ int main(int argc, char **argv)
     }
 
     build_ops(ops);
+    if (only != NULL) {
+        for (i = 0; i < TV_ARRAY_SIZE(ops); i++) {
+            if (strcmp(only, ops[i].name) == 0) {
+                break;
+            }
+        }
+        if (i == TV_ARRAY_SIZE(ops)) {
+            fprintf(stderr,
+                    "bench_nsm: unknown operation '%s' (one of DescribePCR, "
+                    "ExtendPCR, LockPCR, LockPCRs, DescribeNSM, GetRandom, "
+                    "Attestation)\n",
+                    only);
+            return 2;
+        }
+    }
     for (i = 0; i < TV_ARRAY_SIZE(ops); i++) {
         if (only == NULL || strcmp(only, ops[i].name) == 0) {
             ops[i].rate = run_op(&ops[i], &boot_state, seconds);
