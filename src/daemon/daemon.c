@@ -9,10 +9,13 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include "common/log.h"
+
+#define DAEMON_IO_TIMEOUT_S 5 /* seconds for one message or reply */
 
 /* The serve loop's state, shared by its watch callbacks. */
 struct serve {
@@ -220,7 +223,17 @@ static void conn_cb(void *arg, int fd)
 
 static int conn_start(struct serve *s, int fd)
 {
+    struct timeval tv = {DAEMON_IO_TIMEOUT_S, 0};
     int rc;
+
+    /*
+     * Messages are read whole once the socket is readable, and replies are
+     * written blocking: a front-end that stalls mid-message or stops
+     * reading replies is dropped after a timeout instead of freezing the
+     * loop (and delaying exit on SIGTERM).
+     */
+    (void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    (void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 
     rc = vhu_attach(s->dev, fd);
     if (rc < 0) {

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/bytes.h"
@@ -27,6 +28,20 @@ struct vhu_reply {
     uint8_t payload[VHOST_USER_CONFIG_HDR_SIZE +
                     VHOST_USER_MAX_CONFIG_SIZE];          /* body */
 };
+
+/*
+ * Eventfds from the front-end are used without ever blocking: a full or
+ * non-eventfd notifier must not stall the device. Return: 0 or -errno.
+ */
+static int set_nonblock(int fd)
+{
+    int fl = fcntl(fd, F_GETFL);
+
+    if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) {
+        return -errno;
+    }
+    return 0;
+}
 
 static void close_fd(int *fd)
 {
@@ -280,14 +295,22 @@ static void queue_set_started(struct vhu_dev *dev, unsigned q, bool started)
     }
 }
 
+static void queue_drop_kick(struct vhu_dev *dev, unsigned q);
+
 /* Kick watch: drain the eventfd, start the ring on its first kick, serve. */
 static void queue_kicked(struct vhu_dev *dev, unsigned q)
 {
     struct vhu_queue *vq = &dev->q[q];
     uint64_t cnt;
+    ssize_t n = read(vq->kick_fd, &cnt, sizeof(cnt));
 
-    if (read(vq->kick_fd, &cnt, sizeof(cnt)) < 0 && errno != EAGAIN) {
-        tv_warn("virtqueue %u: kick fd read failed: %s", q, strerror(errno));
+    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+        /* Not an eventfd after all (EOF forever): stop watching it rather
+         * than spin. */
+        tv_warn("virtqueue %u: kick fd unusable (%s); kicks ignored", q,
+                n == 0 ? "end of file" : strerror(errno));
+        queue_drop_kick(dev, q);
+        return;
     }
     queue_set_started(dev, q, true);
     queue_run(dev, q);
@@ -362,6 +385,7 @@ static int mem_add_region(struct vhu_dev *dev,
 {
     struct gmem_region r;
     struct vhu_map *slot = NULL;
+    struct stat st;
     uint64_t len;
     void *base;
     unsigned i;
@@ -388,6 +412,18 @@ static int mem_add_region(struct vhu_dev *dev,
         return -ENOSPC;
     }
     len = mr->mmap_offset + mr->memory_size;
+    /*
+     * Touching a mapping beyond the end of its file raises SIGBUS, so the
+     * file must cover the whole region now. (A front-end that shrinks it
+     * later could still do that; QEMU seals its memfds against shrinking.)
+     */
+    if (fstat(fd, &st) < 0 || (S_ISREG(st.st_mode) &&
+                               (uint64_t)st.st_size < len)) {
+        tv_warn("memory region: fd covers %lld bytes, region needs 0x%llx",
+                (long long)st.st_size, (unsigned long long)len);
+        close(fd);
+        return -EINVAL;
+    }
     base = mmap(NULL, (size_t)len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     close(fd);
     if (base == MAP_FAILED) {
@@ -614,6 +650,10 @@ static int handle_vring_fd(struct vhu_dev *dev, struct vhu_msg *msg,
             return -EINVAL;
         }
         *fd_out = msg_take_fd(msg, 0);
+        if (set_nonblock(*fd_out) < 0) {
+            close_fd(fd_out);
+            return -EBADF;
+        }
     }
     *q_out = q;
     return 0;
@@ -638,8 +678,6 @@ static int handle_set_vring_kick(struct vhu_dev *dev, struct vhu_msg *msg)
         queue_set_started(dev, q, true);
         return 0;
     }
-    /* The kick is only ever drained after epoll said it is readable. */
-    (void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
     rc = dev->cfg.loop->set_watch(dev->cfg.loop_ctx, fd, kick_cb, vq);
     if (rc < 0) {
         close(fd);

@@ -702,6 +702,13 @@ static void wrong_fd_counts(void **state)
                      0);
     assert_int_equal(fe_reply(&f, VHOST_USER_ADD_MEM_REG, b, 8), 8);
     assert_int_not_equal(load_le64(b), 0);
+    /* A region larger than its file would SIGBUS on access: refused. */
+    mem_reg_payload(p, 0, MEM_SIZE, 0x1000, 4096);
+    assert_int_equal(fe_send(&f, VHOST_USER_ADD_MEM_REG,
+                             VHOST_USER_NEED_REPLY_MASK, p, 40, &f.mfd, 1),
+                     0);
+    assert_int_equal(fe_reply(&f, VHOST_USER_ADD_MEM_REG, b, 8), 8);
+    assert_int_not_equal(load_le64(b), 0);
     /* SET_VRING_KICK with two fds: refused, both closed */
     two[0] = eventfd(0, EFD_CLOEXEC);
     two[1] = eventfd(0, EFD_CLOEXEC);
@@ -948,6 +955,27 @@ static void set_mem_table_and_nofd_kick(void **state)
     assert_int_equal(len, 2);
     assert_memory_equal(buf(&f, 1), "21", 2);
     (void)b;
+    fe_teardown(&f);
+}
+
+/* A kick "eventfd" that is really a pipe at EOF must not make us spin. */
+static void kick_fd_at_eof(void **state)
+{
+    struct fe f;
+    int pfd[2];
+
+    (void)state;
+    fe_setup(&f, &toy_ops, NULL, 0);
+    fe_bringup(&f, F_QEMU_ACK);
+    fe_poll(&f);
+    assert_int_equal(pipe(pfd), 0);
+    assert_int_equal(fe_ack_u64(&f, VHOST_USER_SET_VRING_KICK, 0, &pfd[0], 1),
+                     0);
+    close(pfd[0]);
+    close(pfd[1]);
+    assert_int_equal(vhu_epoll_run_once(&f.ep, 0), 1);
+    assert_int_equal(vhu_epoll_run_once(&f.ep, 0), 0);
+    assert_int_equal(f.dev.q[0].kick_fd, -1);
     fe_teardown(&f);
 }
 
@@ -1342,6 +1370,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(hostile_chain_breaks_queue),
     cmocka_unit_test(rem_mem_reg_then_process),
     cmocka_unit_test(set_mem_table_and_nofd_kick),
+    cmocka_unit_test(kick_fd_at_eof),
     cmocka_unit_test(reset_device),
     cmocka_unit_test(nsm_two_chains),
     cmocka_unit_test(nsm_single_chain_scattered),
