@@ -32,8 +32,8 @@ struct fz {
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static int fz_call(void *ctx, const uint8_t *req, size_t req_len,
-                   uint8_t *resp, size_t resp_cap, size_t *resp_len)
+static int fz_call(void *ctx, const uint8_t *req, size_t req_len, uint8_t *resp,
+                   size_t resp_cap, size_t *resp_len)
 {
     struct fz *f = ctx;
     size_t n = f->len < resp_cap ? f->len : resp_cap;
@@ -47,8 +47,8 @@ static int fz_call(void *ctx, const uint8_t *req, size_t req_len,
     f->len -= n;
     if (f->echo_nonce && req_len >= RPMB_FRAME_LEN) {
         for (i = 0; i + RPMB_FRAME_LEN <= n; i += RPMB_FRAME_LEN) {
-            memcpy(resp + i + RPMB_FRAME_OFF_NONCE,
-                   req + RPMB_FRAME_OFF_NONCE, RPMB_FRAME_NONCE_LEN);
+            memcpy(resp + i + RPMB_FRAME_OFF_NONCE, req + RPMB_FRAME_OFF_NONCE,
+                   RPMB_FRAME_NONCE_LEN);
         }
     }
     *resp_len = n;

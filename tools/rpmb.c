@@ -23,13 +23,13 @@
 #include "common/log.h"
 #include "common/xmalloc.h"
 
-#define EXIT_DEVICE 1
-#define EXIT_USAGE 2
-#define EXIT_TAMPER 3
+#define EXIT_DEVICE    1
+#define EXIT_USAGE     2
+#define EXIT_TAMPER    3
 #define EXIT_TRANSPORT 4
 
 #define RPMB_MAX_DATA_SIZE (16u * 1024u * 1024u) /* 0x80 units of 128 KiB */
-#define KEY_FILE_MAX_SIZE 128                    /* anything longer is wrong */
+#define KEY_FILE_MAX_SIZE  128                   /* anything longer is wrong */
 
 static const char usage_text[] =
     "Usage: rpmb [--vhost-user SOCKET] [--json] COMMAND [ARGS]\n"
@@ -108,9 +108,9 @@ struct opts {
  * struct ctx - one run: the client, the transport and what to report.
  */
 struct ctx {
-    struct opts o;            /* command line */
-    struct rpmbc_vhu *vhu;    /* connection */
-    struct rpmbc *c;          /* client (heap: it holds frame buffers) */
+    struct opts o;         /* command line */
+    struct rpmbc_vhu *vhu; /* connection */
+    struct rpmbc *c;       /* client (heap: it holds frame buffers) */
 };
 
 static void usage_error(const char *fmt, ...)
@@ -276,10 +276,10 @@ static int report(struct ctx *x, const char *what, enum rpmbc_status st)
     uint16_t res = x->c->last_result;
 
     if (st == RPMBC_ERR_DEVICE) {
-        fprintf(stderr, "rpmb: %s: device result 0x%04x %s%s: %s\n", what,
-                res, rpmb_frame_result_name(res),
+        fprintf(stderr, "rpmb: %s: device result 0x%04x %s%s: %s\n", what, res,
+                rpmb_frame_result_name(res),
                 (res & RPMB_FRAME_RES_EXPIRED_FLAG) ? " (write counter expired)"
-                                                   : "",
+                                                    : "",
                 result_text(res));
     } else if (st == RPMBC_ERR_TRANSPORT) {
         fprintf(stderr, "rpmb: %s: transport failure: %s\n", what,
@@ -296,8 +296,8 @@ static int report(struct ctx *x, const char *what, enum rpmbc_status st)
                : cls == RPMBC_CLASS_USAGE  ? "usage"
                                            : "transport");
         if (st == RPMBC_ERR_DEVICE) {
-            printf(",\"result\":%u,\"result_name\":\"%s\",\"expired\":%s",
-                   res, rpmb_frame_result_name(res),
+            printf(",\"result\":%u,\"result_name\":\"%s\",\"expired\":%s", res,
+                   rpmb_frame_result_name(res),
                    (res & RPMB_FRAME_RES_EXPIRED_FLAG) ? "true" : "false");
         }
         printf(",\"message\":\"%s\"}\n", rpmbc_strerror(st));
@@ -492,8 +492,10 @@ static int cmd_write(struct ctx *x)
     wipe(key, sizeof(key));
     free(data);
     if (st == RPMBC_ERR_RANGE) {
-        fprintf(stderr, "rpmb: write: %zu blocks at %lu pass the end of the "
-                        "RPMB address space\n", n_blocks, addr);
+        fprintf(stderr,
+                "rpmb: write: %zu blocks at %lu pass the end of the "
+                "RPMB address space\n",
+                n_blocks, addr);
         return EXIT_USAGE;
     }
     if (st != RPMBC_OK) {
@@ -569,8 +571,10 @@ static int cmd_read(struct ctx *x)
     wipe(key, sizeof(key));
     if (st == RPMBC_ERR_RANGE) {
         free(data);
-        fprintf(stderr, "rpmb: read: %lu blocks at %lu pass the end of the "
-                        "RPMB address space\n", count, addr);
+        fprintf(stderr,
+                "rpmb: read: %lu blocks at %lu pass the end of the "
+                "RPMB address space\n",
+                count, addr);
         return EXIT_USAGE;
     }
     if (st != RPMBC_OK) {
@@ -579,11 +583,11 @@ static int cmd_read(struct ctx *x)
     }
     if (!to_stdout) {
         /* RPMB contents are usually secrets: owner-only by default */
-        fd = open(x->o.out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-                  0600);
+        fd =
+            open(x->o.out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
         if (fd < 0) {
-            fprintf(stderr, "rpmb: read: cannot create %s: %s\n",
-                    x->o.out_path, strerror(errno));
+            fprintf(stderr, "rpmb: read: cannot create %s: %s\n", x->o.out_path,
+                    strerror(errno));
             free(data);
             return EXIT_USAGE;
         }
@@ -595,8 +599,7 @@ static int cmd_read(struct ctx *x)
     wipe(data, count * RPMB_FRAME_DATA_LEN);
     free(data);
     if (rc != 0) {
-        fprintf(stderr, "rpmb: read: cannot write output: %s\n",
-                strerror(-rc));
+        fprintf(stderr, "rpmb: read: cannot write output: %s\n", strerror(-rc));
         return EXIT_USAGE;
     }
     if (x->o.json) {
@@ -617,11 +620,11 @@ static int cmd_read(struct ctx *x)
  * struct command - one subcommand.
  */
 struct command {
-    const char *name;           /* as typed */
-    int min_args;               /* positional arguments */
+    const char *name; /* as typed */
+    int min_args;     /* positional arguments */
     int max_args;
-    const char *synopsis;       /* for usage errors */
-    int (*run)(struct ctx *x);  /* handler */
+    const char *synopsis;      /* for usage errors */
+    int (*run)(struct ctx *x); /* handler */
 };
 
 static const struct command commands[] = {

@@ -9,8 +9,8 @@
 #include "crypto/crypto.h"
 
 #define RPMBC_BLOCKS_PER_UNIT (RPMB_UNIT_SIZE / RPMB_FRAME_DATA_LEN)
-#define RPMBC_MAX_UNITS RPMB_MAX_UNITS
-#define RPMBC_ADDR_SPACE 65536u /* be16 addresses */
+#define RPMBC_MAX_UNITS       RPMB_MAX_UNITS
+#define RPMBC_ADDR_SPACE      65536u /* be16 addresses */
 
 /* see rpmbc.h */
 void rpmbc_init(struct rpmbc *c, const struct rpmbc_transport *tr)
@@ -86,8 +86,7 @@ int rpmbc_mac(const uint8_t key[32], const uint8_t *frames, size_t n_frames,
  * byte.
  */
 static enum rpmbc_status rpmbc_check_mac(const uint8_t key[32],
-                                         const uint8_t *frames,
-                                         size_t n_frames)
+                                         const uint8_t *frames, size_t n_frames)
 {
     uint8_t mac[RPMB_FRAME_KEY_LEN];
     const uint8_t *last = frames + (n_frames - 1) * RPMB_FRAME_LEN;
@@ -245,11 +244,9 @@ static size_t rpmbc_batch(uint8_t dev_max)
  * One DATA_WRITE request of @n blocks (<= batch) with counter @counter,
  * followed by RESULT_READ; checks the response fully.
  */
-static enum rpmbc_status rpmbc_write_batch(struct rpmbc *c,
-                                           const uint8_t key[32],
-                                           uint16_t address,
-                                           const uint8_t *data, size_t n,
-                                           uint32_t counter)
+static enum rpmbc_status
+rpmbc_write_batch(struct rpmbc *c, const uint8_t key[32], uint16_t address,
+                  const uint8_t *data, size_t n, uint32_t counter)
 {
     struct rpmb_frame_fields f;
     struct rpmb_frame_fields r;
@@ -341,8 +338,7 @@ enum rpmbc_status rpmbc_write_blocks(struct rpmbc *c, const uint8_t key[32],
         size_t n = n_blocks - done < batch ? n_blocks - done : batch;
 
         st = rpmbc_write_batch(c, key, (uint16_t)(address + done),
-                               data + done * RPMB_FRAME_DATA_LEN, n,
-                               counter);
+                               data + done * RPMB_FRAME_DATA_LEN, n, counter);
         if (st != RPMBC_OK) {
             return st;
         }

@@ -33,8 +33,8 @@ struct rpmbc_vhu {
 };
 
 /* The frontend's tamper hook: runs on the device-written bytes. */
-static size_t rpmbc_vhu_tamper(void *ctx, enum vhu_fe_kind kind,
-                               uint8_t *buf, size_t len, size_t cap)
+static size_t rpmbc_vhu_tamper(void *ctx, enum vhu_fe_kind kind, uint8_t *buf,
+                               size_t len, size_t cap)
 {
     struct rpmbc_vhu *v = ctx;
 

@@ -5,7 +5,8 @@
  * unmodified eMMC RPMB tools such as Debian's `mmc rpmb ...` run against it.
  *
  * open()/open64()/openat()/openat64()/__open_2()/__open64_2() of a path
- * matching /dev/mmcblk[0-9]+rpmb return a real fd (of /dev/null, so close()
+ * matching /dev/mmcblk[0-9]+rpmb (when TRUSTVIO_RPMB_SOCKET is set; else
+ * they pass through) return a real fd (of /dev/null, so close()
  * and the like keep working) tied to a connection to the backend; ioctl()
  * MMC_IOC_CMD and MMC_IOC_MULTI_CMD on that fd are translated into virtio
  * RPMB requests; close() drops the connection. Everything else passes
@@ -57,14 +58,14 @@
 #include "client/rpmbc_vhu.h"
 
 /* <linux/mmc/ioctl.h>, restated with fixed-size types (§11) */
-#define SHIM_MMC_IOC_CMD 0xC048B300UL
-#define SHIM_MMC_IOC_MULTI_CMD 0xC008B301UL
-#define SHIM_MMC_IOC_MAX_CMDS 255
+#define SHIM_MMC_IOC_CMD        0xC048B300UL
+#define SHIM_MMC_IOC_MULTI_CMD  0xC008B301UL
+#define SHIM_MMC_IOC_MAX_CMDS   255
 #define SHIM_OP_SET_BLOCK_COUNT 23
-#define SHIM_OP_READ_MULTIPLE 18
-#define SHIM_OP_WRITE_MULTIPLE 25
-#define SHIM_RELIABLE_WRITE 0x80000000u
-#define SHIM_R1_READY 0x00000900u /* R1: ready for data, state tran */
+#define SHIM_OP_READ_MULTIPLE   18
+#define SHIM_OP_WRITE_MULTIPLE  25
+#define SHIM_RELIABLE_WRITE     0x80000000u
+#define SHIM_R1_READY           0x00000900u /* R1: ready for data, state tran */
 
 /* Most frames in one request or response (MMC_IOC_MAX_BYTES / 512 is
  * larger, but no RPMB operation needs more than a u8 block count + 1). */
@@ -148,7 +149,7 @@ SHIM_EXPORT int ioctl(int fd, unsigned long request, ...);
 #define SHIM_RESOLVE(var, name)                                                \
     do {                                                                       \
         void *sym_ = dlsym(RTLD_NEXT, name);                                   \
-        _Static_assert(sizeof(var) == sizeof(sym_), "function pointer size"); \
+        _Static_assert(sizeof(var) == sizeof(sym_), "function pointer size");  \
         memcpy(&(var), &sym_, sizeof(var));                                    \
     } while (0)
 
@@ -193,6 +194,22 @@ static bool shim_is_rpmb_path(const char *path)
     return strcmp(p, "rpmb") == 0;
 }
 
+/*
+ * Serve @path from the backend? Only RPMB nodes, and only when a backend is
+ * named: without TRUSTVIO_RPMB_SOCKET the shim stays out of the way, so a
+ * real /dev/mmcblkNrpmb keeps working under it.
+ */
+static bool shim_serves(const char *path)
+{
+    const char *sock;
+
+    if (!shim_is_rpmb_path(path)) {
+        return false;
+    }
+    sock = getenv("TRUSTVIO_RPMB_SOCKET");
+    return sock != NULL && *sock != '\0';
+}
+
 static struct shim_fd *shim_find_locked(int fd)
 {
     size_t i;
@@ -221,15 +238,13 @@ static int shim_open_rpmb(const char *path, int flags)
 
     (void)path;
     if (sock == NULL || *sock == '\0') {
-        fprintf(stderr, "librpmb-mmc-preload: TRUSTVIO_RPMB_SOCKET is not "
-                        "set\n");
         errno = ENODEV;
         return -1;
     }
     rc = rpmbc_vhu_open(&vhu, sock);
     if (rc != 0) {
-        fprintf(stderr, "librpmb-mmc-preload: cannot connect to %s: %s\n",
-                sock, strerror(-rc));
+        fprintf(stderr, "librpmb-mmc-preload: cannot connect to %s: %s\n", sock,
+                strerror(-rc));
         errno = ENXIO;
         return -1;
     }
@@ -276,7 +291,7 @@ int open(const char *path, int flags, ...)
     mode_t mode;
 
     shim_init();
-    if (shim_is_rpmb_path(path)) {
+    if (shim_serves(path)) {
         return shim_open_rpmb(path, flags);
     }
     va_start(ap, flags);
@@ -291,7 +306,7 @@ int open64(const char *path, int flags, ...)
     mode_t mode;
 
     shim_init();
-    if (shim_is_rpmb_path(path)) {
+    if (shim_serves(path)) {
         return shim_open_rpmb(path, flags);
     }
     va_start(ap, flags);
@@ -306,7 +321,7 @@ int openat(int dirfd, const char *path, int flags, ...)
     mode_t mode;
 
     shim_init();
-    if (shim_is_rpmb_path(path)) {
+    if (shim_serves(path)) {
         return shim_open_rpmb(path, flags);
     }
     va_start(ap, flags);
@@ -321,7 +336,7 @@ int openat64(int dirfd, const char *path, int flags, ...)
     mode_t mode;
 
     shim_init();
-    if (shim_is_rpmb_path(path)) {
+    if (shim_serves(path)) {
         return shim_open_rpmb(path, flags);
     }
     va_start(ap, flags);
@@ -333,7 +348,7 @@ int openat64(int dirfd, const char *path, int flags, ...)
 int __open_2(const char *path, int flags)
 {
     shim_init();
-    if (shim_is_rpmb_path(path)) {
+    if (shim_serves(path)) {
         return shim_open_rpmb(path, flags);
     }
     return real___open_2(path, flags);
@@ -342,7 +357,7 @@ int __open_2(const char *path, int flags)
 int __open64_2(const char *path, int flags)
 {
     shim_init();
-    if (shim_is_rpmb_path(path)) {
+    if (shim_serves(path)) {
         return shim_open_rpmb(path, flags);
     }
     return real___open64_2(path, flags);
@@ -443,8 +458,7 @@ static int shim_plain_request(struct shim_fd *s, const uint8_t *frames,
 }
 
 /* CMD18: answer from the result register or run the held request. */
-static int shim_read_response(struct shim_fd *s, uint8_t *out,
-                              size_t n_frames)
+static int shim_read_response(struct shim_fd *s, uint8_t *out, size_t n_frames)
 {
     size_t out_len = n_frames * RPMB_FRAME_LEN;
     uint16_t type;

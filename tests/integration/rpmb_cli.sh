@@ -57,7 +57,10 @@ expect() {
 
 # json_field FILE EXPR: evaluate a Python expression over the parsed JSON j
 json_check() {
-    python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); sys.exit(0 if eval(sys.argv[2]) else 1)' "$1" "$2"
+    python3 -c '
+import json, sys
+j = json.load(open(sys.argv[1]))
+sys.exit(0 if eval(sys.argv[2]) else 1)' "$1" "$2"
 }
 
 S=$T/rpmb.sock
@@ -108,7 +111,8 @@ r info
 expect "info" 0 "max_wr_cnt: 2 (most blocks per write request)" "$T/out"
 r info --json
 if [ "$rc" -eq 0 ] && json_check "$T/out" \
-    'j["capacity_units"]==1 and j["blocks"]==512 and j["max_wr_cnt"]==2 and j["max_rd_cnt"]==3'; then
+    'j["capacity_units"] == 1 and j["blocks"] == 512 and
+     j["max_wr_cnt"] == 2 and j["max_rd_cnt"] == 3'; then
     pass "info --json"
 else
     fail "info --json"
@@ -118,7 +122,8 @@ r read-counter
 expect "read-counter before a key: device NO_AUTH_KEY" 1 "NO_AUTH_KEY"
 r read-counter --json
 if [ "$rc" -eq 1 ] && json_check "$T/out" \
-    'j["error"]=="device" and j["result"]==7 and j["result_name"]=="NO_AUTH_KEY"'; then
+    'j["error"] == "device" and j["result"] == 7 and
+     j["result_name"] == "NO_AUTH_KEY"'; then
     pass "read-counter --json names the device result"
 else
     fail "read-counter --json names the device result"
@@ -150,8 +155,8 @@ fi
 echo "+ rpmb read 1 2 > pipe"
 "$RPMB" read 1 2 >"$T/back2" 2>"$T/err"
 rc=$?
-if [ "$rc" -eq 0 ] && [ "$(dd if="$T/data5" bs=256 skip=1 count=2 2>/dev/null | od -An -tx1)" = \
-    "$(od -An -tx1 "$T/back2")" ]; then
+want=$(dd if="$T/data5" bs=256 skip=1 count=2 2>/dev/null | od -An -tx1)
+if [ "$rc" -eq 0 ] && [ "$want" = "$(od -An -tx1 "$T/back2")" ]; then
     pass "read without a key to stdout"
 else
     fail "read without a key to stdout (exit $rc)"
@@ -160,7 +165,8 @@ fi
 r write 10 "$T/data300" --key "$T/key.hex"
 expect "write of a non-multiple of 256 is refused" 2 "multiple of 256"
 r write 10 "$T/data300" --key "$T/key.hex" --pad --json
-if [ "$rc" -eq 0 ] && json_check "$T/out" 'j["blocks"]==2 and j["counter"]==4'; then
+if [ "$rc" -eq 0 ] &&
+    json_check "$T/out" 'j["blocks"] == 2 and j["counter"] == 4'; then
     pass "write --pad pads to 2 blocks"
 else
     fail "write --pad pads to 2 blocks"

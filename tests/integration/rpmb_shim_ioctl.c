@@ -19,7 +19,7 @@
 #include "client/rpmb_frame.h"
 #include "client/rpmbc.h"
 
-#define MMC_IOC_CMD_NR 0xC048B300UL
+#define MMC_IOC_CMD_NR       0xC048B300UL
 #define MMC_IOC_MULTI_CMD_NR 0xC008B301UL
 
 struct ioc_cmd {
@@ -155,8 +155,7 @@ int main(void)
     /* before a key: NO_AUTH_KEY from the device */
     rc = read_counter_single(fd, &r, resp);
     CHECK((rc == 0 || rc == -2) && r.result == RPMB_FRAME_RES_NO_AUTH_KEY,
-          "single-cmd GET_WRITE_COUNTER before a key: result 0x%04x",
-          r.result);
+          "single-cmd GET_WRITE_COUNTER before a key: result 0x%04x", r.result);
 
     /* PROGRAM_KEY as three single commands, block_count 0 as eMMC sends */
     frame(req, RPMB_FRAME_REQ_PROGRAM_KEY, 0, 0, 0, NULL, NULL);
@@ -166,14 +165,12 @@ int main(void)
     rc |= single(fd, 25, 1, req + 512, 1);
     rc |= single(fd, 18, 0, resp, 1);
     rpmb_frame_parse(resp, &r);
-    CHECK(rc == 0 && r.req_resp == RPMB_FRAME_RESP_PROGRAM_KEY &&
-              r.result == 0,
-          "single-cmd PROGRAM_KEY: req_resp 0x%04x result 0x%04x",
-          r.req_resp, r.result);
+    CHECK(rc == 0 && r.req_resp == RPMB_FRAME_RESP_PROGRAM_KEY && r.result == 0,
+          "single-cmd PROGRAM_KEY: req_resp 0x%04x result 0x%04x", r.req_resp,
+          r.result);
 
     rc = read_counter_single(fd, &r, resp);
-    CHECK(rc == 0 && r.result == 0 && r.write_counter == 0 &&
-              mac_ok(resp, 1),
+    CHECK(rc == 0 && r.result == 0 && r.write_counter == 0 && mac_ok(resp, 1),
           "single-cmd GET_WRITE_COUNTER: nonce echoed, counter %u, MAC ok",
           r.write_counter);
 
@@ -198,20 +195,19 @@ int main(void)
     CHECK(rc == 0 && r.req_resp == RPMB_FRAME_RESP_DATA_WRITE &&
               r.result == 0 && r.write_counter == 1 && r.address == 4 &&
               mac_ok(resp, 1),
-          "MULTI_CMD 2-block DATA_WRITE: result 0x%04x counter %u",
-          r.result, r.write_counter);
+          "MULTI_CMD 2-block DATA_WRITE: result 0x%04x counter %u", r.result,
+          r.write_counter);
 
     /* DATA_READ: block_count 0 in the frame, 2 blocks in CMD18 */
-    frame(req, RPMB_FRAME_REQ_DATA_READ, 4, 0, 0, (const uint8_t *)"nonce-nonce-1234",
-          NULL);
+    frame(req, RPMB_FRAME_REQ_DATA_READ, 4, 0, 0,
+          (const uint8_t *)"nonce-nonce-1234", NULL);
     memset(&m, 0, sizeof(m));
     m.num_of_cmds = 2;
     m.cmds[0] = cmd(25, 1, req, 1);
     m.cmds[1] = cmd(18, 0, resp, 2);
     rc = ioctl(fd, MMC_IOC_MULTI_CMD_NR, &m);
     rpmb_frame_parse(resp + 512, &r);
-    CHECK(rc == 0 && r.result == 0 && r.block_count == 2 &&
-              r.address == 4 &&
+    CHECK(rc == 0 && r.result == 0 && r.block_count == 2 && r.address == 4 &&
               memcmp(r.nonce, "nonce-nonce-1234", 16) == 0 &&
               memcmp(rpmb_frame_data(resp), data[0], 256) == 0 &&
               memcmp(rpmb_frame_data(resp + 512), data[1], 256) == 0 &&
@@ -227,8 +223,8 @@ int main(void)
     rc = single(fd, 25, (int32_t)0x80000001u, req, 1);
     CHECK(rc == 0, "single-cmd DATA_WRITE without RESULT_READ");
     rc = read_counter_single(fd, &r, resp);
-    CHECK(rc == 0 && r.write_counter == 2,
-          "...was executed: counter %u", r.write_counter);
+    CHECK(rc == 0 && r.write_counter == 2, "...was executed: counter %u",
+          r.write_counter);
 
     /* a replayed write: COUNT_FAILURE from the device, via the register */
     rc = single(fd, 25, (int32_t)0x80000001u, req, 1);

@@ -8,9 +8,13 @@
 set -u
 
 BUILD=${BUILD:-build}
+case $BUILD in
+/*) ;;
+*) BUILD=$(pwd)/$BUILD ;;
+esac
 MMC=${MMC:-/usr/bin/mmc}
 DAEMON=$BUILD/src/daemon/vhost-user-rpmb
-SHIM=$(pwd)/$BUILD/src/preload/librpmb-mmc-preload.so
+SHIM=$BUILD/src/preload/librpmb-mmc-preload.so
 DEV=/dev/mmcblk0rpmb
 
 passed=0
@@ -205,16 +209,16 @@ mmc_run rpmb read-counter "$DEV"
 expect_out "read-counter counts every accepted write (5)" \
     "Counter value: 0x00000005"
 
-# The node is served only through the shim: without TRUSTVIO_RPMB_SOCKET
-# it cannot be opened (and nothing else is intercepted).
+# Without TRUSTVIO_RPMB_SOCKET the shim passes the open through to the
+# real node, which does not exist here: a clean failure, no backend used.
 echo "+ mmc rpmb read-counter $DEV (no TRUSTVIO_RPMB_SOCKET)"
 env -u TRUSTVIO_RPMB_SOCKET LD_PRELOAD="$SHIM" "$MMC" rpmb read-counter \
     "$DEV" >"$T/out" 2>&1
 rc=$?
 if [ "$rc" -ne 0 ]; then
-    pass "without a socket the open fails cleanly"
+    pass "without a socket the shim passes the open through (no node)"
 else
-    fail "without a socket the open fails cleanly"
+    fail "without a socket the shim passes the open through (no node)"
 fi
 
 echo "+ stopping the daemon"

@@ -22,7 +22,6 @@
 #include "rpmb/rpmb.h"
 #include "store/store.h"
 
-
 /* ---- vectors ---------------------------------------------------------- */
 
 static void check_vector(const char *name, const uint8_t *frames,
@@ -196,11 +195,16 @@ static void result_names(void **state)
         uint16_t code;
         const char *name;
     } t[] = {
-        {0x0000, "OK"},           {0x0001, "GENERAL_FAILURE"},
-        {0x0002, "AUTH_FAILURE"}, {0x0003, "COUNT_FAILURE"},
-        {0x0004, "ADDR_FAILURE"}, {0x0005, "WRITE_FAILURE"},
-        {0x0006, "READ_FAILURE"}, {0x0007, "NO_AUTH_KEY"},
-        {0x0085, "WRITE_FAILURE"}, {0x0042, "UNKNOWN"},
+        {0x0000, "OK"},
+        {0x0001, "GENERAL_FAILURE"},
+        {0x0002, "AUTH_FAILURE"},
+        {0x0003, "COUNT_FAILURE"},
+        {0x0004, "ADDR_FAILURE"},
+        {0x0005, "WRITE_FAILURE"},
+        {0x0006, "READ_FAILURE"},
+        {0x0007, "NO_AUTH_KEY"},
+        {0x0085, "WRITE_FAILURE"},
+        {0x0042, "UNKNOWN"},
     };
     size_t i;
 
@@ -228,7 +232,7 @@ struct script {
     uint8_t blocks[16][256];
     uint8_t cfg[3];
     unsigned n_calls;
-    int fail_rc;          /* transport failure to return */
+    int fail_rc;           /* transport failure to return */
     uint16_t force_result; /* non-zero: result to answer with */
     bool bad_counter;      /* answer a write with counter + 2 */
     bool bad_address;      /* answer with address + 1 */
@@ -294,9 +298,8 @@ static int script_call(void *ctx, const uint8_t *req, size_t req_len,
         uint8_t mac[32];
 
         assert_int_equal(q.block_count, n);
-        assert_int_equal(
-            rpmb_frame_req_resp(req + n * RPMB_FRAME_LEN),
-            RPMB_FRAME_REQ_RESULT_READ);
+        assert_int_equal(rpmb_frame_req_resp(req + n * RPMB_FRAME_LEN),
+                         RPMB_FRAME_REQ_RESULT_READ);
         assert_int_equal(rpmbc_mac(s->key, req, n, mac), 0);
         if (r.result == 0 &&
             !ct_eq(mac, rpmb_frame_key_mac(req + (n - 1) * RPMB_FRAME_LEN),
@@ -450,8 +453,7 @@ static void script_device_results(void **state)
     assert_int_equal(rpmbc_read_blocks(&client, key_a, 15, data, 2),
                      RPMBC_ERR_DEVICE);
     assert_int_equal(client.last_result, RPMB_FRAME_RES_ADDR_FAILURE);
-    assert_int_equal(rpmbc_status_class(RPMBC_ERR_DEVICE),
-                     RPMBC_CLASS_DEVICE);
+    assert_int_equal(rpmbc_status_class(RPMBC_ERR_DEVICE), RPMBC_CLASS_DEVICE);
     /* the expired flag alone is success; with a code it is a failure */
     s->force_result = RPMB_FRAME_RES_EXPIRED_FLAG;
     s->counter = 0xffffffffu;
@@ -617,7 +619,7 @@ static void key_wiped(void **state)
 
 /* ---- loopback to the RPMB model ------------------------------------- */
 
-#define LOOP_UNITS 1
+#define LOOP_UNITS  1
 #define LOOP_BLOCKS (LOOP_UNITS * 512)
 
 /*
@@ -716,8 +718,7 @@ static void model_flow(void **state)
     assert_int_equal(rpmbc_read_blocks(&client, key_a, 100, back, 70),
                      RPMBC_OK);
     assert_bytes_equal(back, data, sizeof(data));
-    assert_int_equal(rpmbc_read_blocks(&client, NULL, 101, back, 2),
-                     RPMBC_OK);
+    assert_int_equal(rpmbc_read_blocks(&client, NULL, 101, back, 2), RPMBC_OK);
     assert_bytes_equal(back, data + 256, 512);
 
     /* a wrong key: the counter read's MAC fails, nothing is sent */
@@ -756,16 +757,15 @@ static void model_addr_failure(void **state)
 
     (void)state;
     loop_new(0, 0, true, 0);
-    assert_int_equal(rpmbc_read_blocks(&client, key_a, LOOP_BLOCKS - 1, data,
-                                       2),
-                     RPMBC_ERR_DEVICE);
+    assert_int_equal(
+        rpmbc_read_blocks(&client, key_a, LOOP_BLOCKS - 1, data, 2),
+        RPMBC_ERR_DEVICE);
     assert_int_equal(client.last_result, RPMB_FRAME_RES_ADDR_FAILURE);
     assert_int_equal(rpmbc_write_blocks(&client, key_a, LOOP_BLOCKS, data, 1),
                      RPMBC_ERR_DEVICE);
     assert_int_equal(client.last_result, RPMB_FRAME_RES_ADDR_FAILURE);
-    assert_int_equal(rpmbc_write_blocks(&client, key_a, LOOP_BLOCKS - 1, data,
-                                        1),
-                     RPMBC_OK);
+    assert_int_equal(
+        rpmbc_write_blocks(&client, key_a, LOOP_BLOCKS - 1, data, 1), RPMBC_OK);
 }
 
 static void model_expiry(void **state)
@@ -830,18 +830,15 @@ static void model_tamper(void **state)
         if (off < RPMB_FRAME_LEN) {
             st = rpmbc_read_counter(&client, key_a, &counter);
             if (off >= RPMB_FRAME_OFF_RESULT) {
-                assert_true(st == RPMBC_ERR_DEVICE ||
-                            st == RPMBC_ERR_REQ_RESP);
+                assert_true(st == RPMBC_ERR_DEVICE || st == RPMBC_ERR_REQ_RESP);
             } else if (rpmbc_status_class(st) != RPMBC_CLASS_TAMPER) {
-                fail_msg("counter: flip at %zu undetected (%d)", off,
-                         (int)st);
+                fail_msg("counter: flip at %zu undetected (%d)", off, (int)st);
             }
             /* write response: flip after the (untouched) counter read */
             t.skip_cnt = t.n_calls + 1;
             st = rpmbc_write_blocks(&client, key_a, 0, data, 1);
             if (off >= RPMB_FRAME_OFF_RESULT) {
-                assert_true(st == RPMBC_ERR_DEVICE ||
-                            st == RPMBC_ERR_REQ_RESP);
+                assert_true(st == RPMBC_ERR_DEVICE || st == RPMBC_ERR_REQ_RESP);
             } else if (rpmbc_status_class(st) != RPMBC_CLASS_TAMPER) {
                 fail_msg("write: flip at %zu undetected (%d)", off, (int)st);
             }
@@ -850,24 +847,15 @@ static void model_tamper(void **state)
 }
 
 static const struct CMUnitTest tests[] = {
-    cmocka_unit_test(vector_tv1),
-    cmocka_unit_test(vector_tv2),
-    cmocka_unit_test(vector_tv3),
-    cmocka_unit_test(vector_tv4),
-    cmocka_unit_test(vector_tv5),
-    cmocka_unit_test(frame_roundtrip),
-    cmocka_unit_test(result_names),
-    cmocka_unit_test(script_happy_path),
-    cmocka_unit_test(script_wrong_key),
-    cmocka_unit_test(script_device_results),
-    cmocka_unit_test(script_checks),
-    cmocka_unit_test(tamper_every_byte),
-    cmocka_unit_test(key_wiped),
-    cmocka_unit_test(model_flow),
-    cmocka_unit_test(model_limits),
-    cmocka_unit_test(model_addr_failure),
-    cmocka_unit_test(model_expiry),
-    cmocka_unit_test(model_tamper),
+    cmocka_unit_test(vector_tv1),       cmocka_unit_test(vector_tv2),
+    cmocka_unit_test(vector_tv3),       cmocka_unit_test(vector_tv4),
+    cmocka_unit_test(vector_tv5),       cmocka_unit_test(frame_roundtrip),
+    cmocka_unit_test(result_names),     cmocka_unit_test(script_happy_path),
+    cmocka_unit_test(script_wrong_key), cmocka_unit_test(script_device_results),
+    cmocka_unit_test(script_checks),    cmocka_unit_test(tamper_every_byte),
+    cmocka_unit_test(key_wiped),        cmocka_unit_test(model_flow),
+    cmocka_unit_test(model_limits),     cmocka_unit_test(model_addr_failure),
+    cmocka_unit_test(model_expiry),     cmocka_unit_test(model_tamper),
 };
 
 HARNESS_MAIN("rpmbc", tests)
