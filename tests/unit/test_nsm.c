@@ -1286,6 +1286,62 @@ static void boot_matches_real_document_pcrs(void **state)
     }
 }
 
+/* The text keys of a COSE_Sign1's payload map, in order, as one string. */
+static void payload_keys(const uint8_t *cose, size_t cose_len, char *out,
+                         size_t cap)
+{
+    struct cbor_rd rd;
+    struct cbor_tok t, k, v;
+    uint64_t i;
+
+    out[0] = '\0';
+    cbor_rd_init(&rd, cose, cose_len);
+    next_tok(&rd, &t); /* array */
+    next_tok(&rd, &t); /* protected */
+    next_tok(&rd, &t); /* unprotected */
+    assert_int_equal(cbor_rd_skip(&rd, &t), 0);
+    next_tok(&rd, &t);
+    assert_int_equal(t.type, CBOR_TOK_BYTES);
+    cbor_rd_init(&rd, t.p, t.len);
+    next_tok(&rd, &t);
+    assert_int_equal(t.type, CBOR_TOK_MAP);
+    for (i = 0; i < t.u; i++) {
+        next_tok(&rd, &k);
+        assert_int_equal(k.type, CBOR_TOK_TEXT);
+        assert_true(strlen(out) + k.len + 2 < cap);
+        strncat(out, (const char *)k.p, k.len);
+        strcat(out, ",");
+        next_tok(&rd, &v);
+        assert_int_equal(cbor_rd_skip(&rd, &v), 0);
+    }
+}
+
+static void attestation_layout_matches_real_document(void **state)
+{
+    static const char *const vectors[] = {
+        "nsm/evervault-ga-2023-09-18-debug.cose",
+        "nsm/evervault-beta-2022-10-12-debug.cose",
+    };
+    static uint8_t cose[8192];
+    char want[256], got[256];
+    struct doc d;
+    size_t i, n;
+
+    send_hex("a1" T_ATTESTATION "a1" T_NONCE "4101");
+    parse_attestation_resp(&d);
+    payload_keys(d.cose, d.cose_len, got, sizeof(got));
+    assert_string_equal(got, "module_id,digest,timestamp,pcrs,certificate,"
+                             "cabundle,public_key,user_data,nonce,");
+    for (i = 0; i < TV_ARRAY_SIZE(vectors); i++) {
+        n = harness_read_vector(vectors[i], cose, sizeof(cose));
+        payload_keys(cose, n, want, sizeof(want));
+        assert_string_equal(got, want);
+        /* same COSE_Sign1 head and payload map head, byte for byte */
+        assert_bytes_equal(d.cose, cose, 8);
+        assert_int_equal(d.payload[0], cose[10]);
+    }
+}
+
 static void boot_pcr3_from_arn(void **state)
 {
     static const char arn[] = "arn:aws:iam::123456789012:role/enclave";
@@ -1481,6 +1537,7 @@ static const struct CMUnitTest tests[] = {
     T(parse_deep_nesting),
     T(boot_pcr4_matches_real_document),
     T(boot_matches_real_document_pcrs),
+    T(attestation_layout_matches_real_document),
     T(boot_pcr3_from_arn),
     T(reset_restores_boot),
     T(init_rejects_bad_config),
