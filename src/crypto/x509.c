@@ -15,10 +15,12 @@
 
 #include <openssl/asn1.h>
 #include <openssl/bio.h>
+#include <openssl/core_names.h>
 #include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/objects.h>
+#include <openssl/params.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
@@ -26,11 +28,6 @@
 
 #include "common/log.h"
 #include "crypto/crypto.h"
-
-static X509 *x509_of(const struct crypto_x509 *c)
-{
-    return (X509 *)c->impl;
-}
 
 static EVP_PKEY *pkey(const struct crypto_key *k)
 {
@@ -51,81 +48,274 @@ static bool is_p384(const EVP_PKEY *k)
     return strcmp(group, "secp384r1") == 0 || strcmp(group, "P-384") == 0;
 }
 
-static int asn1_time_s(const ASN1_TIME *t, int64_t *out)
-{
-    struct tm tm;
+/*
+ * A strict DER walker. Tags are one byte (X.509 needs no others); lengths
+ * are definite and minimal (X.690 §10.1). A TLV never extends past its
+ * enclosing value.
+ */
+struct der {
+    const uint8_t *p; /* next byte */
+    size_t len;       /* bytes left */
+};
 
-    if (t == NULL || ASN1_TIME_to_tm(t, &tm) != 1) {
+#define DER_BOOLEAN     0x01
+#define DER_INTEGER     0x02
+#define DER_BIT_STRING  0x03
+#define DER_OCTET_STRING 0x04
+#define DER_NULL        0x05
+#define DER_OID         0x06
+#define DER_UTC_TIME    0x17
+#define DER_GEN_TIME    0x18
+#define DER_SEQUENCE    0x30
+#define DER_CTX(n)      (0xa0 | (n)) /* [n] constructed */
+#define DER_CTX_PRIM(n) (0x80 | (n)) /* [n] primitive */
+
+/* Read one TLV; @tlv (optional) receives the whole element. */
+static int der_next(struct der *d, uint8_t *tag, struct der *val,
+                    struct der *tlv)
+{
+    const uint8_t *start = d->p;
+    size_t n, hdr = 2;
+
+    if (d->len < 2 || (d->p[0] & 0x1f) == 0x1f) {
         return -1;
     }
-    *out = (int64_t)timegm(&tm);
+    *tag = d->p[0];
+    n = d->p[1];
+    if (n & 0x80) {
+        size_t k = n & 0x7f;
+
+        if (k == 0 || k > 4 || d->len < 2 + k || d->p[2] == 0) {
+            return -1;
+        }
+        n = 0;
+        for (size_t i = 0; i < k; i++) {
+            n = n << 8 | d->p[2 + i];
+        }
+        if (n < 0x80) {
+            return -1; /* long form for a short length */
+        }
+        hdr += k;
+    }
+    if (n > d->len - hdr) {
+        return -1;
+    }
+    val->p = d->p + hdr;
+    val->len = n;
+    if (tlv != NULL) {
+        tlv->p = start;
+        tlv->len = hdr + n;
+    }
+    d->p += hdr + n;
+    d->len -= hdr + n;
+    return 0;
+}
+
+/* Read one TLV that must carry @want. */
+static int der_expect(struct der *d, uint8_t want, struct der *val,
+                      struct der *tlv)
+{
+    uint8_t tag;
+
+    if (der_next(d, &tag, val, tlv) != 0 || tag != want) {
+        return -1;
+    }
+    return 0;
+}
+
+static bool der_peek(const struct der *d, uint8_t tag)
+{
+    return d->len > 0 && d->p[0] == tag;
+}
+
+static bool der_eq(const struct der *v, const uint8_t *bytes, size_t len)
+{
+    return v->len == len && memcmp(v->p, bytes, len) == 0;
+}
+
+/* AlgorithmIdentifier ecdsa-with-SHA384 (1.2.840.10045.4.3.3), no params */
+static const uint8_t alg_ecdsa_sha384[] = {
+    0x30, 0x0a, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x03,
+};
+/* id-ecPublicKey 1.2.840.10045.2.1 and secp384r1 1.3.132.0.34 */
+static const uint8_t oid_ec_public_key[] = {
+    0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01,
+};
+static const uint8_t oid_secp384r1[] = {0x2b, 0x81, 0x04, 0x00, 0x22};
+/* id-ce 2.5.29.x */
+static const uint8_t oid_ce_prefix[] = {0x55, 0x1d};
+#define CE_SUBJECT_KEY_ID  14
+#define CE_KEY_USAGE       15
+#define CE_BASIC_CONSTRAINTS 19
+#define CE_AUTHORITY_KEY_ID 35
+
+static int two_digits(const uint8_t *p, int *out)
+{
+    if (p[0] < '0' || p[0] > '9' || p[1] < '0' || p[1] > '9') {
+        return -1;
+    }
+    *out = (p[0] - '0') * 10 + (p[1] - '0');
+    return 0;
+}
+
+/* UTCTime YYMMDDHHMMSSZ or GeneralizedTime YYYYMMDDHHMMSSZ (RFC 5280). */
+static int der_time(struct der *d, int64_t *out_s)
+{
+    static const int mdays[12] = {31, 29, 31, 30, 31, 30,
+                                  31, 31, 30, 31, 30, 31};
+    struct der v;
+    uint8_t tag;
+    int yy, cc = 0, mo, dd, hh, mi, ss, year;
+    const uint8_t *p;
+    int64_t days;
+
+    if (der_next(d, &tag, &v, NULL) != 0) {
+        return -1;
+    }
+    if (tag == DER_UTC_TIME && v.len == 13) {
+        p = v.p;
+        if (two_digits(p, &yy) != 0) {
+            return -1;
+        }
+        year = yy < 50 ? 2000 + yy : 1900 + yy;
+        p += 2;
+    } else if (tag == DER_GEN_TIME && v.len == 15) {
+        p = v.p;
+        if (two_digits(p, &cc) != 0 || two_digits(p + 2, &yy) != 0) {
+            return -1;
+        }
+        year = cc * 100 + yy;
+        p += 4;
+    } else {
+        return -1;
+    }
+    if (two_digits(p, &mo) != 0 || two_digits(p + 2, &dd) != 0 ||
+        two_digits(p + 4, &hh) != 0 || two_digits(p + 6, &mi) != 0 ||
+        two_digits(p + 8, &ss) != 0 || p[10] != 'Z' || mo < 1 || mo > 12 ||
+        dd < 1 || dd > mdays[mo - 1] || hh > 23 || mi > 59 || ss > 59) {
+        return -1;
+    }
+    /* days from civil (proleptic Gregorian), Howard Hinnant's method */
+    {
+        int y = year - (mo <= 2);
+        int era = (y >= 0 ? y : y - 399) / 400;
+        int yoe = y - era * 400;
+        int doy = (153 * (mo + (mo > 2 ? -3 : 9)) + 2) / 5 + dd - 1;
+        int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+
+        days = (int64_t)era * 146097 + doe - 719468;
+    }
+    *out_s = days * 86400 + hh * 3600 + mi * 60 + ss;
+    return 0;
+}
+
+/* basicConstraints ::= SEQUENCE { cA BOOLEAN DEFAULT FALSE, pathLen INT } */
+static int ext_basic_constraints(struct crypto_x509 *c, struct der v)
+{
+    struct der seq, b;
+
+    if (der_expect(&v, DER_SEQUENCE, &seq, NULL) != 0 || v.len != 0) {
+        return -1;
+    }
+    if (der_peek(&seq, DER_BOOLEAN)) {
+        if (der_expect(&seq, DER_BOOLEAN, &b, NULL) != 0 || b.len != 1 ||
+            b.p[0] != 0xff) {
+            return -1; /* DER: a DEFAULT FALSE is omitted, TRUE is ff */
+        }
+        c->bc_ca = true;
+    }
+    if (der_peek(&seq, DER_INTEGER)) {
+        if (der_expect(&seq, DER_INTEGER, &b, NULL) != 0 || b.len != 1 ||
+            (b.p[0] & 0x80)) {
+            return -1; /* pathLen 0..127 */
+        }
+        c->bc_pathlen = b.p[0];
+    }
+    return seq.len == 0 ? 0 : -1;
+}
+
+/* keyUsage ::= BIT STRING */
+static int ext_key_usage(struct crypto_x509 *c, struct der v)
+{
+    struct der bits;
+
+    if (der_expect(&v, DER_BIT_STRING, &bits, NULL) != 0 || v.len != 0 ||
+        bits.len < 1 || bits.len > 3 || bits.p[0] > 7 ||
+        (bits.len == 1 && bits.p[0] != 0)) {
+        return -1;
+    }
+    for (size_t i = 1; i < bits.len; i++) {
+        for (int b = 0; b < 8; b++) {
+            if (bits.p[i] & (0x80 >> b)) {
+                c->ku_bits |= 1u << ((i - 1) * 8 + (size_t)b);
+            }
+        }
+    }
     return 0;
 }
 
 /*
- * Walk the extensions once: the two we interpret are decoded, the key
- * identifiers are recognised, anything else that is critical is counted so
- * the verifier can refuse it (RFC 5280 §4.2).
+ * Extensions ::= SEQUENCE SIZE (1..MAX) OF Extension
+ * Extension ::= SEQUENCE { extnID OID, critical BOOLEAN DEFAULT FALSE,
+ *                          extnValue OCTET STRING }
+ * The two we interpret are decoded, the key identifiers recognised,
+ * anything else that is critical is counted so the verifier can refuse it
+ * (RFC 5280 §4.2).
  */
-static void scan_extensions(struct crypto_x509 *c, X509 *x)
+static int parse_extensions(struct crypto_x509 *c, struct der exts)
 {
-    int n = X509_get_ext_count(x);
     bool seen_bc = false, seen_ku = false, seen_ski = false, seen_aki = false;
+    struct der list;
 
-    for (int i = 0; i < n; i++) {
-        X509_EXTENSION *ext = X509_get_ext(x, i);
-        int nid = OBJ_obj2nid(X509_EXTENSION_get_object(ext));
-        bool crit = X509_EXTENSION_get_critical(ext) > 0;
+    if (der_expect(&exts, DER_SEQUENCE, &list, NULL) != 0 || exts.len != 0 ||
+        list.len == 0) {
+        return -1;
+    }
+    while (list.len > 0) {
+        struct der ext, oid, b, val;
+        bool crit = false;
+        int id = -1;
 
-        switch (nid) {
-        case NID_basic_constraints: {
-            BASIC_CONSTRAINTS *bc = X509V3_EXT_d2i(ext);
-
-            if (seen_bc || bc == NULL) {
+        if (der_expect(&list, DER_SEQUENCE, &ext, NULL) != 0 ||
+            der_expect(&ext, DER_OID, &oid, NULL) != 0) {
+            return -1;
+        }
+        if (der_peek(&ext, DER_BOOLEAN)) {
+            if (der_expect(&ext, DER_BOOLEAN, &b, NULL) != 0 || b.len != 1 ||
+                b.p[0] != 0xff) {
+                return -1;
+            }
+            crit = true;
+        }
+        if (der_expect(&ext, DER_OCTET_STRING, &val, NULL) != 0 ||
+            ext.len != 0) {
+            return -1;
+        }
+        if (oid.len == 3 && memcmp(oid.p, oid_ce_prefix, 2) == 0) {
+            id = oid.p[2];
+        }
+        switch (id) {
+        case CE_BASIC_CONSTRAINTS:
+            if (seen_bc || ext_basic_constraints(c, val) != 0) {
                 c->bad_extension = true;
-                BASIC_CONSTRAINTS_free(bc);
-                break;
             }
             seen_bc = true;
             c->bc_present = true;
             c->bc_critical = crit;
-            c->bc_ca = bc->ca != 0;
-            if (bc->pathlen != NULL) {
-                long v = ASN1_INTEGER_get(bc->pathlen);
-
-                if (v < 0 || v > 255) {
-                    c->bad_extension = true;
-                } else {
-                    c->bc_pathlen = (int)v;
-                }
-            }
-            BASIC_CONSTRAINTS_free(bc);
             break;
-        }
-        case NID_key_usage: {
-            ASN1_BIT_STRING *ku = X509V3_EXT_d2i(ext);
-
-            if (seen_ku || ku == NULL) {
+        case CE_KEY_USAGE:
+            if (seen_ku || ext_key_usage(c, val) != 0) {
                 c->bad_extension = true;
-                ASN1_BIT_STRING_free(ku);
-                break;
             }
             seen_ku = true;
             c->ku_present = true;
             c->ku_critical = crit;
-            for (int bit = 0; bit < 9; bit++) {
-                if (ASN1_BIT_STRING_get_bit(ku, bit)) {
-                    c->ku_bits |= 1u << bit;
-                }
-            }
-            ASN1_BIT_STRING_free(ku);
             break;
-        }
-        case NID_subject_key_identifier:
+        case CE_SUBJECT_KEY_ID:
             c->bad_extension |= seen_ski;
             seen_ski = true;
             break;
-        case NID_authority_key_identifier:
+        case CE_AUTHORITY_KEY_ID:
             c->bad_extension |= seen_aki;
             seen_aki = true;
             break;
@@ -136,89 +326,217 @@ static void scan_extensions(struct crypto_x509 *c, X509 *x)
             break;
         }
     }
+    return 0;
+}
+
+/*
+ * The EC public key from an uncompressed P-384 point, built through the
+ * provider's key management directly: the SubjectPublicKeyInfo decoders of
+ * OpenSSL 3.0 cost more than an ECDSA verification.
+ */
+static EVP_PKEY *p384_key_from_point(const uint8_t *point, size_t len)
+{
+    OSSL_PARAM params[3];
+    EVP_PKEY_CTX *ctx;
+    EVP_PKEY *k = NULL;
+
+    if (len != 97 || point[0] != 0x04) {
+        return NULL;
+    }
+    ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+    if (ctx == NULL) {
+        return NULL;
+    }
+    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME,
+                                                 (char *)"secp384r1", 0);
+    params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY,
+                                                  (void *)point, len);
+    params[2] = OSSL_PARAM_construct_end();
+    if (EVP_PKEY_fromdata_init(ctx) != 1 ||
+        EVP_PKEY_fromdata(ctx, &k, EVP_PKEY_PUBLIC_KEY, params) != 1) {
+        k = NULL;
+    }
+    EVP_PKEY_CTX_free(ctx);
+    return k;
+}
+
+/* SubjectPublicKeyInfo: only EC P-384 gives a key; others parse, keyless. */
+static int parse_spki(struct crypto_x509 *c, struct der spki)
+{
+    struct der alg, oid, curve, bits;
+
+    if (der_expect(&spki, DER_SEQUENCE, &alg, NULL) != 0 ||
+        der_expect(&spki, DER_BIT_STRING, &bits, NULL) != 0 ||
+        spki.len != 0 || der_expect(&alg, DER_OID, &oid, NULL) != 0 ||
+        bits.len < 1) {
+        return -1;
+    }
+    if (!der_eq(&oid, oid_ec_public_key, sizeof(oid_ec_public_key)) ||
+        der_expect(&alg, DER_OID, &curve, NULL) != 0 || alg.len != 0 ||
+        !der_eq(&curve, oid_secp384r1, sizeof(oid_secp384r1)) ||
+        bits.p[0] != 0) {
+        return 0;
+    }
+    c->key = (const struct crypto_key *)p384_key_from_point(bits.p + 1,
+                                                            bits.len - 1);
+    c->key_p384 = c->key != NULL;
+    return 0;
+}
+
+static size_t off_in(const struct crypto_x509 *c, const uint8_t *p)
+{
+    return (size_t)(p - c->der);
 }
 
 /* see x509.h */
 int crypto_x509_parse(struct crypto_x509 *c, const uint8_t *der, size_t len)
 {
-    const unsigned char *p = der;
-    const ASN1_INTEGER *serial;
-    const X509_ALGOR *outer, *inner;
-    X509 *x;
+    struct der in = {der, len}, cert, tbs, tbs_tlv, v, alg_out, alg_in, sig;
+    struct der issuer, subject, validity, spki;
 
     memset(c, 0, sizeof(*c));
     c->bc_pathlen = -1;
-    if (len == 0 || len > (size_t)INT32_MAX) {
-        return -1;
-    }
-    x = d2i_X509(NULL, &p, (long)len);
-    if (x == NULL) {
-        ERR_clear_error();
-        return -1;
-    }
-    if (p != der + len) {
-        goto err_free; /* trailing bytes after the certificate */
-    }
-    if (asn1_time_s(X509_get0_notBefore(x), &c->not_before_s) != 0 ||
-        asn1_time_s(X509_get0_notAfter(x), &c->not_after_s) != 0) {
-        goto err_free;
-    }
-    X509_get0_signature(NULL, &outer, x);
-    inner = X509_get0_tbs_sigalg(x);
-    c->sig_es384 = X509_get_signature_nid(x) == NID_ecdsa_with_SHA384 &&
-                   outer != NULL && inner != NULL &&
-                   X509_ALGOR_cmp(outer, inner) == 0;
-    c->key = (const struct crypto_key *)X509_get0_pubkey(x);
-    c->key_p384 = is_p384(X509_get0_pubkey(x));
-    serial = X509_get0_serialNumber(x);
-    if (serial != NULL && ASN1_STRING_length(serial) > 0 &&
-        (size_t)ASN1_STRING_length(serial) <= sizeof(c->serial)) {
-        c->serial_len = (size_t)ASN1_STRING_length(serial);
-        memcpy(c->serial, ASN1_STRING_get0_data(serial), c->serial_len);
-    }
-    scan_extensions(c, x);
-    ERR_clear_error();
-    c->impl = x;
-    return 0;
+    c->der = der;
+    c->der_len = len;
 
-err_free:
-    X509_free(x);
-    ERR_clear_error();
-    return -1;
+    /* Certificate ::= SEQUENCE { tbs, signatureAlgorithm, signatureValue } */
+    if (der_expect(&in, DER_SEQUENCE, &cert, NULL) != 0 || in.len != 0 ||
+        der_expect(&cert, DER_SEQUENCE, &tbs, &tbs_tlv) != 0 ||
+        der_expect(&cert, DER_SEQUENCE, &v, &alg_out) != 0 ||
+        der_expect(&cert, DER_BIT_STRING, &sig, NULL) != 0 ||
+        cert.len != 0 || sig.len < 1 || sig.p[0] != 0) {
+        return -1;
+    }
+    c->tbs_off = off_in(c, tbs_tlv.p);
+    c->tbs_len = tbs_tlv.len;
+    c->sig_off = off_in(c, sig.p + 1);
+    c->sig_len = sig.len - 1;
+
+    /* version [0] EXPLICIT INTEGER: v3 (2) only, extensions need it */
+    if (der_expect(&tbs, DER_CTX(0), &v, NULL) != 0 ||
+        !der_eq(&v, (const uint8_t *)"\x02\x01\x02", 3)) {
+        return -1;
+    }
+    if (der_expect(&tbs, DER_INTEGER, &v, NULL) != 0 || v.len == 0 ||
+        v.len > CRYPTO_X509_SERIAL_MAX + 1) {
+        return -1;
+    }
+    if (v.len > 1 && v.p[0] == 0) {
+        v.p++; /* the sign byte of a positive serial */
+        v.len--;
+    }
+    if (v.len > CRYPTO_X509_SERIAL_MAX) {
+        return -1;
+    }
+    memcpy(c->serial, v.p, v.len);
+    c->serial_len = v.len;
+
+    if (der_expect(&tbs, DER_SEQUENCE, &v, &alg_in) != 0 ||
+        der_expect(&tbs, DER_SEQUENCE, &v, &issuer) != 0 ||
+        der_expect(&tbs, DER_SEQUENCE, &validity, NULL) != 0 ||
+        der_expect(&tbs, DER_SEQUENCE, &v, &subject) != 0 ||
+        der_expect(&tbs, DER_SEQUENCE, &spki, NULL) != 0) {
+        return -1;
+    }
+    c->sig_es384 = der_eq(&alg_out, alg_ecdsa_sha384,
+                          sizeof(alg_ecdsa_sha384)) &&
+                   der_eq(&alg_in, alg_ecdsa_sha384,
+                          sizeof(alg_ecdsa_sha384));
+    c->issuer_off = off_in(c, issuer.p);
+    c->issuer_len = issuer.len;
+    c->subject_off = off_in(c, subject.p);
+    c->subject_len = subject.len;
+    if (der_time(&validity, &c->not_before_s) != 0 ||
+        der_time(&validity, &c->not_after_s) != 0 || validity.len != 0) {
+        return -1;
+    }
+
+    /* issuerUniqueID [1], subjectUniqueID [2]: skipped; extensions [3] */
+    if (der_peek(&tbs, DER_CTX_PRIM(1)) &&
+        der_expect(&tbs, DER_CTX_PRIM(1), &v, NULL) != 0) {
+        return -1;
+    }
+    if (der_peek(&tbs, DER_CTX_PRIM(2)) &&
+        der_expect(&tbs, DER_CTX_PRIM(2), &v, NULL) != 0) {
+        return -1;
+    }
+    if (der_peek(&tbs, DER_CTX(3))) {
+        if (der_expect(&tbs, DER_CTX(3), &v, NULL) != 0 ||
+            parse_extensions(c, v) != 0) {
+            return -1;
+        }
+    }
+    if (tbs.len != 0) {
+        return -1;
+    }
+    if (parse_spki(c, spki) != 0) {
+        crypto_x509_release(c);
+        return -1;
+    }
+    return 0;
 }
 
 /* see x509.h */
 void crypto_x509_release(struct crypto_x509 *c)
 {
-    X509_free(x509_of(c));
-    c->impl = NULL;
+    EVP_PKEY_free(pkey(c->key));
     c->key = NULL;
+    c->key_p384 = false;
 }
 
 /* see x509.h */
 bool crypto_x509_issuer_matches(const struct crypto_x509 *child,
                                 const struct crypto_x509 *parent)
 {
-    return X509_NAME_cmp(X509_get_issuer_name(x509_of(child)),
-                         X509_get_subject_name(x509_of(parent))) == 0;
+    return child->issuer_len == parent->subject_len &&
+           memcmp(child->der + child->issuer_off,
+                  parent->der + parent->subject_off, child->issuer_len) == 0;
 }
 
-/* see x509.h: X509_verify checks the cached TBS encoding, nothing else */
-bool crypto_x509_signed_by(const struct crypto_x509 *child,
-                           const struct crypto_x509 *parent)
+/* EVP_PKEY_verify over a ready SHA-384 digest and a DER signature. */
+static bool verify_digest(const struct crypto_key *key,
+                          const uint8_t digest[CRYPTO_SHA384_SIZE],
+                          const uint8_t *der_sig, size_t der_sig_len)
 {
-    bool ok;
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey(key), NULL);
+    bool ok = false;
 
-    if (!child->sig_es384 || !parent->key_p384) {
-        return false;
+    if (ctx != NULL && EVP_PKEY_verify_init(ctx) == 1 &&
+        EVP_PKEY_verify(ctx, der_sig, der_sig_len, digest,
+                        CRYPTO_SHA384_SIZE) == 1) {
+        ok = true;
     }
-    ok = X509_verify(x509_of(child), X509_get0_pubkey(x509_of(parent))) == 1;
+    EVP_PKEY_CTX_free(ctx);
     ERR_clear_error();
     return ok;
 }
 
-static char *name_line(const X509_NAME *name, char *buf, size_t cap)
+/*
+ * see x509.h: hash the TBSCertificate exactly as it appears in the DER, and
+ * let OpenSSL check the DER signature (which it also requires to be DER).
+ */
+bool crypto_x509_signed_by(const struct crypto_x509 *child,
+                           const struct crypto_x509 *parent)
 {
+    uint8_t digest[CRYPTO_SHA384_SIZE];
+
+    if (!child->sig_es384 || !parent->key_p384 || parent->key == NULL) {
+        return false;
+    }
+    if (crypto_sha384_2(child->der + child->tbs_off, child->tbs_len, NULL, 0,
+                        digest) != 0) {
+        return false;
+    }
+    return verify_digest(parent->key, digest, child->der + child->sig_off,
+                         child->sig_len);
+}
+
+static X509 *d2i_exact(const uint8_t *der, size_t len);
+
+static char *name_line(const struct crypto_x509 *c, bool subject, char *buf,
+                       size_t cap)
+{
+    X509 *x;
     BIO *b;
     int n;
 
@@ -226,30 +544,33 @@ static char *name_line(const X509_NAME *name, char *buf, size_t cap)
         return buf;
     }
     buf[0] = '\0';
+    x = d2i_exact(c->der, c->der_len);
     b = BIO_new(BIO_s_mem());
-    if (b == NULL) {
-        return buf;
-    }
-    if (X509_NAME_print_ex(b, name, 0,
+    if (x != NULL && b != NULL &&
+        X509_NAME_print_ex(b, subject ? X509_get_subject_name(x)
+                                      : X509_get_issuer_name(x),
+                           0,
                            XN_FLAG_ONELINE & ~ASN1_STRFLGS_ESC_MSB &
                                ~XN_FLAG_SPC_EQ) >= 0) {
         n = BIO_read(b, buf, (int)(cap > INT32_MAX ? INT32_MAX : cap - 1));
         buf[n > 0 ? n : 0] = '\0';
     }
     BIO_free(b);
+    X509_free(x);
+    ERR_clear_error();
     return buf;
 }
 
 /* see x509.h */
 char *crypto_x509_subject(const struct crypto_x509 *c, char *buf, size_t cap)
 {
-    return name_line(X509_get_subject_name(x509_of(c)), buf, cap);
+    return name_line(c, true, buf, cap);
 }
 
 /* see x509.h */
 char *crypto_x509_issuer(const struct crypto_x509 *c, char *buf, size_t cap)
 {
-    return name_line(X509_get_issuer_name(x509_of(c)), buf, cap);
+    return name_line(c, false, buf, cap);
 }
 
 /*
@@ -276,35 +597,27 @@ static size_t der_uint48(const uint8_t v[48], uint8_t *out)
     return n + 2;
 }
 
-/* see x509.h: r || s becomes ECDSA-Sig-Value DER without BIGNUMs */
+/*
+ * see x509.h: r || s becomes ECDSA-Sig-Value DER without BIGNUMs, and the
+ * two parts are hashed with the adapter's cached SHA-384 context.
+ */
 bool crypto_ecdsa_p384_verify2(const struct crypto_key *key, const void *a,
                                size_t a_len, const void *b, size_t b_len,
                                const uint8_t sig[96])
 {
     uint8_t der[2 + 2 * 51];
+    uint8_t digest[CRYPTO_SHA384_SIZE];
     size_t n;
-    EVP_MD_CTX *ctx;
-    bool ok = false;
 
-    if (key == NULL || crypto_init() != 0 || !is_p384(pkey(key))) {
+    if (key == NULL || !is_p384(pkey(key)) ||
+        crypto_sha384_2(a, a_len, b, b_len, digest) != 0) {
         return false;
     }
     n = der_uint48(sig, der + 2);
     n += der_uint48(sig + 48, der + 2 + n);
     der[0] = 0x30;
     der[1] = (uint8_t)n;
-    ctx = EVP_MD_CTX_new();
-    if (ctx != NULL &&
-        EVP_DigestVerifyInit_ex(ctx, NULL, "SHA384", NULL, NULL, pkey(key),
-                                NULL) == 1 &&
-        (a_len == 0 || EVP_DigestVerifyUpdate(ctx, a, a_len) == 1) &&
-        (b_len == 0 || EVP_DigestVerifyUpdate(ctx, b, b_len) == 1) &&
-        EVP_DigestVerifyFinal(ctx, der, n + 2) == 1) {
-        ok = true;
-    }
-    EVP_MD_CTX_free(ctx);
-    ERR_clear_error();
-    return ok;
+    return verify_digest(key, digest, der, n + 2);
 }
 
 static int add_ext(X509 *x, X509V3_CTX *v3, int nid, const char *value)
@@ -353,6 +666,7 @@ long crypto_x509_issue(const struct crypto_x509_template *t,
                        size_t cap)
 {
     X509V3_CTX v3;
+    X509 *issuer_x = NULL;
     X509_NAME *name = NULL;
     ASN1_INTEGER *serial = NULL;
     BIGNUM *bn = NULL;
@@ -367,8 +681,13 @@ long crypto_x509_issue(const struct crypto_x509_template *t,
         t->org == NULL || t->not_after_s <= t->not_before_s) {
         return -1;
     }
+    if (issuer != NULL &&
+        (issuer_x = d2i_exact(issuer->der, issuer->der_len)) == NULL) {
+        return -1;
+    }
     x = X509_new();
     if (x == NULL) {
+        X509_free(issuer_x);
         return -1;
     }
     bn = BN_bin2bn(t->serial, (int)t->serial_len, NULL);
@@ -384,7 +703,7 @@ long crypto_x509_issue(const struct crypto_x509_template *t,
                                    0) != 1 ||
         X509_set_subject_name(x, name) != 1 ||
         X509_set_issuer_name(x, issuer != NULL
-                                    ? X509_get_subject_name(x509_of(issuer))
+                                    ? X509_get_subject_name(issuer_x)
                                     : name) != 1 ||
         set_time(X509_getm_notBefore(x), t->not_before_s) != 0 ||
         set_time(X509_getm_notAfter(x), t->not_after_s) != 0 ||
@@ -392,8 +711,7 @@ long crypto_x509_issue(const struct crypto_x509_template *t,
         goto err_free;
     }
 
-    X509V3_set_ctx(&v3, issuer != NULL ? x509_of(issuer) : x, x, NULL, NULL,
-                   0);
+    X509V3_set_ctx(&v3, issuer_x != NULL ? issuer_x : x, x, NULL, NULL, 0);
     if (t->ca && t->pathlen >= 0) {
         snprintf(value, sizeof(value), "critical,CA:TRUE,pathlen:%d",
                  t->pathlen);
@@ -427,6 +745,7 @@ err_free:
     ASN1_INTEGER_free(serial);
     BN_free(bn);
     X509_free(x);
+    X509_free(issuer_x);
     return rc;
 }
 

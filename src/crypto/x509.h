@@ -38,15 +38,21 @@ struct crypto_key;
 
 /**
  * struct crypto_x509 - one parsed certificate. Created by
- * crypto_x509_parse(), released by crypto_x509_release(). The fields are a
- * snapshot of the DER; @impl is OpenSSL's decoded form (owned).
- * @impl:             X509 object, owned
- * @key:              subject public key, owned by @impl (valid until release)
+ * crypto_x509_parse(), released by crypto_x509_release(). The DER is parsed
+ * by a strict DER walker here (no OpenSSL ASN.1 templates, no decoders: they
+ * cost more than the signature checks); the fields are a snapshot of it.
+ * @der, @der_len:    the caller's DER, which must outlive this structure
+ * @tbs_off, @tbs_len:         the signed TBSCertificate, within @der
+ * @issuer_off, @issuer_len:   the issuer Name (DER), within @der
+ * @subject_off, @subject_len: the subject Name (DER), within @der
+ * @sig_off, @sig_len:         the ECDSA-Sig-Value (DER), within @der
+ * @key:              subject public key when it is an EC P-384 key, owned;
+ *                    NULL for any other key
  * @not_before_s:     notBefore, Unix seconds (UTC)
  * @not_after_s:      notAfter, Unix seconds (UTC)
  * @sig_es384:        signatureAlgorithm is ecdsa-with-SHA384 (outer and TBS
- *                    algorithm identifiers agree)
- * @key_p384:         the subject key is an EC P-384 key
+ *                    algorithm identifiers identical, no parameters)
+ * @key_p384:         the subject key is an EC P-384 key (@key set)
  * @bc_present:       basicConstraints present
  * @bc_critical:      ... and marked critical
  * @bc_ca:            ... with cA TRUE
@@ -63,7 +69,12 @@ struct crypto_key;
  * @serial_len:       bytes in @serial
  */
 struct crypto_x509 {
-    void *impl;
+    const uint8_t *der;
+    size_t der_len;
+    size_t tbs_off, tbs_len;
+    size_t issuer_off, issuer_len;
+    size_t subject_off, subject_len;
+    size_t sig_off, sig_len;
     const struct crypto_key *key;
     int64_t not_before_s;
     int64_t not_after_s;
@@ -86,9 +97,12 @@ struct crypto_x509 {
  * crypto_x509_parse() - decode the DER certificate @der of @len bytes.
  * @c: caller-allocated, fully overwritten; release with crypto_x509_release()
  *     after a successful parse (after a failure nothing needs releasing).
- * The whole input must be one certificate (trailing bytes are an error).
- * Allocates inside OpenSSL. Return: 0, or -1 when the DER is not a
- * certificate OpenSSL can decode or its validity times are unreadable.
+ *     @c points into @der, which must stay valid and unchanged while @c is
+ *     in use.
+ * The whole input must be one X.509 v3 certificate in DER (definite minimal
+ * lengths, trailing bytes are an error). Allocates inside OpenSSL for the
+ * public key only. Return: 0, or -1 when the DER is not a certificate or its
+ * validity times are unreadable.
  */
 int crypto_x509_parse(struct crypto_x509 *c, const uint8_t *der, size_t len)
     __attribute__((warn_unused_result));
@@ -97,16 +111,18 @@ int crypto_x509_parse(struct crypto_x509 *c, const uint8_t *der, size_t len)
 void crypto_x509_release(struct crypto_x509 *c);
 
 /**
- * crypto_x509_issuer_matches() - whether @child's issuer name equals
- * @parent's subject name (RFC 5280 name comparison as OpenSSL does it).
+ * crypto_x509_issuer_matches() - whether @child's issuer name is
+ * byte-identical to @parent's subject name (the DER encodings; CAs copy the
+ * issuer's subject, so this is the strict form of RFC 5280 §7.1).
  */
 bool crypto_x509_issuer_matches(const struct crypto_x509 *child,
                                 const struct crypto_x509 *parent);
 
 /**
  * crypto_x509_signed_by() - whether @child's signature verifies under
- * @parent's public key, requiring ecdsa-with-SHA384 and a P-384 key. Checks
- * that one signature only: no names, times or constraints.
+ * @parent's public key (SHA-384 of the TBSCertificate, ECDSA), requiring
+ * ecdsa-with-SHA384 and a P-384 key. Checks that one signature only: no
+ * names, times or constraints.
  */
 bool crypto_x509_signed_by(const struct crypto_x509 *child,
                            const struct crypto_x509 *parent);

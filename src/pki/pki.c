@@ -470,7 +470,7 @@ static struct crypto_key *load_key_for(const char *dir, const char *name,
         return NULL;
     }
     a_len = crypto_key_spki_der(key, a, sizeof(a));
-    b_len = crypto_key_spki_der(c->key, b, sizeof(b));
+    b_len = c->key != NULL ? crypto_key_spki_der(c->key, b, sizeof(b)) : -1;
     if (a_len <= 0 || a_len != b_len || memcmp(a, b, (size_t)a_len) != 0) {
         set_err(err, err_len, "%s: key does not match its certificate",
                 path);
