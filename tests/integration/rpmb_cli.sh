@@ -60,7 +60,7 @@ json_check() {
     python3 -c '
 import json, sys
 j = json.load(open(sys.argv[1]))
-sys.exit(0 if eval(sys.argv[2]) else 1)' "$1" "$2"
+sys.exit(0 if eval("(" + sys.argv[2] + ")") else 1)' "$1" "$2"
 }
 
 S=$T/rpmb.sock
