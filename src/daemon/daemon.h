@@ -36,17 +36,18 @@ enum daemon_opt {
 /* Help text of the common options. */
 #define DAEMON_HELP_COMMON                                                     \
     "Transport (exactly one of --socket-path and --fd):\n"                     \
-    "  --socket-path=PATH   listen on the Unix socket PATH (created; removed\n" \
-    "                       on exit; a stale socket file is replaced, a live\n" \
-    "                       one is an error)\n"                                \
+    "  --socket-path=PATH   listen on the Unix socket PATH (created,\n"        \
+    "                       removed on exit; a stale socket file is\n"         \
+    "                       replaced, a live one is an error)\n"               \
     "  --fd=N               serve the inherited socket fd N instead: a\n"      \
-    "                       listening socket is served like --socket-path, a\n" \
-    "                       connected one until it disconnects\n"              \
+    "                       listening socket is served like\n"                 \
+    "                       --socket-path, a connected one until it\n"         \
+    "                       disconnects\n"                                     \
     "\n"                                                                       \
     "General:\n"                                                               \
     "  --keep-state         keep the device state when a front-end\n"          \
-    "                       disconnects (default: the next connection finds\n" \
-    "                       a freshly powered-on device)\n"                    \
+    "                       disconnects (default: the next connection\n"       \
+    "                       finds a freshly powered-on device)\n"              \
     "  --print-capabilities print the vhost-user capability JSON and exit\n"   \
     "  --verbose            log every vhost-user message (to stderr)\n"        \
     "  --quiet              log errors only\n"                                 \

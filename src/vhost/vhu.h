@@ -147,7 +147,8 @@ struct vhu_dev {
 /**
  * vhu_init() - prepare @dev (caller-allocated, about 2 KiB) for @cfg.
  * Nothing is connected yet; @dev must not move afterwards (its queues
- * point back at it for the kick callbacks). Return: 0 or -EINVAL for a bad @cfg.
+ * point back at it for the kick callbacks).
+ * Return: 0 or -EINVAL for a bad @cfg.
  */
 int vhu_init(struct vhu_dev *dev, const struct vhu_config *cfg)
     __attribute__((warn_unused_result));
