@@ -212,18 +212,19 @@ void crypto_hmac_abort(struct crypto_hmac *h)
 #define RANDOM_BATCH_SIZE 16384
 
 struct random_batch {
-    uint8_t buf[RANDOM_BATCH_SIZE]; /* DRBG output not yet handed out */
-    size_t pos;                     /* bytes of buf already used (wiped) */
+    uint8_t buf[RANDOM_BATCH_SIZE]; /* DRBG output; the tail is unused */
+    size_t avail; /* bytes at the end of buf not yet handed out */
 };
 
-static __thread struct random_batch random_batch = {.pos = RANDOM_BATCH_SIZE};
+/* zero-initialised (an empty batch), so it costs no file space */
+static __thread struct random_batch random_batch;
 static pthread_once_t random_once = PTHREAD_ONCE_INIT;
 
 /* In the child of fork(): the calling thread is the only one left. */
 static void random_atfork_child(void)
 {
     wipe(random_batch.buf, sizeof(random_batch.buf));
-    random_batch.pos = RANDOM_BATCH_SIZE;
+    random_batch.avail = 0;
 }
 
 static void random_init(void)
@@ -235,6 +236,7 @@ static void random_init(void)
 int crypto_random(void *out, size_t len)
 {
     struct random_batch *rb = &random_batch;
+    uint8_t *p;
 
     if (len > (size_t)INT32_MAX) {
         return -1;
@@ -243,15 +245,16 @@ int crypto_random(void *out, size_t len)
         return RAND_bytes(out, (int)len) == 1 ? 0 : -1;
     }
     pthread_once(&random_once, random_init);
-    if (RANDOM_BATCH_SIZE - rb->pos < len) {
+    if (rb->avail < len) {
         if (RAND_bytes(rb->buf, RANDOM_BATCH_SIZE) != 1) {
             return -1;
         }
-        rb->pos = 0;
+        rb->avail = RANDOM_BATCH_SIZE;
     }
-    memcpy(out, rb->buf + rb->pos, len);
-    wipe(rb->buf + rb->pos, len);
-    rb->pos += len;
+    p = rb->buf + RANDOM_BATCH_SIZE - rb->avail;
+    memcpy(out, p, len);
+    wipe(p, len);
+    rb->avail -= len;
     return 0;
 }
 

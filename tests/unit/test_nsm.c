@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "harness.h"
 
@@ -377,6 +379,46 @@ static void get_random(void **state)
     assert_int_equal(resp_len, sizeof(random_head) + NSM_RANDOM_SIZE);
     assert_true(memcmp(first, resp + sizeof(random_head), NSM_RANDOM_SIZE) !=
                 0);
+}
+
+/*
+ * Parent and child of a fork must never receive the same random bytes,
+ * even though the DRBG output is drawn in per-thread batches.
+ */
+static void get_random_distinct_after_fork(void **state)
+{
+    uint8_t parent[NSM_RANDOM_SIZE], child[NSM_RANDOM_SIZE];
+    int fds[2], status;
+    ssize_t n;
+    pid_t pid;
+
+    send_hex(T_GET_RANDOM); /* the batch now holds unused output */
+    assert_int_equal(pipe(fds), 0);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        size_t len;
+        uint8_t req[16];
+        size_t req_len = harness_hex(T_GET_RANDOM, req, sizeof(req));
+
+        close(fds[0]);
+        if (nsm_handle(&dev, req, req_len, resp, sizeof(resp), &len) !=
+                NSM_OK ||
+            write(fds[1], resp + sizeof(random_head), NSM_RANDOM_SIZE) !=
+                NSM_RANDOM_SIZE) {
+            _exit(1);
+        }
+        _exit(0);
+    }
+    close(fds[1]);
+    send_hex(T_GET_RANDOM);
+    memcpy(parent, resp + sizeof(random_head), NSM_RANDOM_SIZE);
+    n = read(fds[0], child, sizeof(child));
+    close(fds[0]);
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    assert_int_equal(n, NSM_RANDOM_SIZE);
+    assert_true(memcmp(parent, child, NSM_RANDOM_SIZE) != 0);
 }
 
 static void get_random_linux_prefix(void **state)
@@ -1495,6 +1537,7 @@ static const struct CMUnitTest tests[] = {
     T(describe_nsm_after_lock),
     T(get_random),
     T(get_random_linux_prefix),
+    T(get_random_distinct_after_fork),
     T(unit_variant_map_form),
     T(err_unknown_command),
     T(err_misspelled_key),
