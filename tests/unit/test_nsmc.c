@@ -184,7 +184,8 @@ static void dec_error_and_units(void **state)
     assert_int_equal(parse_hex("7f634c6f63646b504352ff"), NSMC_OK);
     assert_int_equal(resp.op, NSMC_OP_LOCK_PCR);
     /* error code in map form {"ReadOnlyIndex": null} */
-    assert_int_equal(parse_hex("a1654572726f72a16d526561644f6e6c79496e646578f6"),
+    assert_int_equal(parse_hex("a1654572726f72"
+                               "a16d526561644f6e6c79496e646578f6"),
                      NSMC_OK);
     assert_int_equal(resp.error, NSMC_E_READ_ONLY_INDEX);
     /* every wire error name round-trips */
