@@ -55,7 +55,7 @@ expect() {
     pass "$name"
 }
 
-# json_field FILE EXPR: evaluate a Python expression over the parsed JSON j
+# json_check FILE EXPR: evaluate a Python expression over the parsed JSON j
 json_check() {
     python3 -c '
 import json, sys

@@ -21,4 +21,6 @@ if [ ! -S "$T/rpmb.sock" ]; then
     cat "$T/daemon.log"
     exit 1
 fi
-LD_PRELOAD=$SHIM TRUSTVIO_RPMB_SOCKET=$T/rpmb.sock "$@"
+# A sanitizer build of the shim needs its runtime loaded ahead of it.
+rt=$(ldd "$SHIM" 2>/dev/null | awk '/lib(asan|ubsan)/ {printf "%s ", $3}')
+LD_PRELOAD="$rt$SHIM" TRUSTVIO_RPMB_SOCKET=$T/rpmb.sock "$@"

@@ -52,7 +52,7 @@ finish() {
 # mmc_run ARGS...: run mmc through the shim; output in $T/out, status in $rc
 mmc_run() {
     echo "+ mmc $*"
-    LD_PRELOAD=$SHIM TRUSTVIO_RPMB_SOCKET=$T/rpmb.sock "$MMC" "$@" \
+    LD_PRELOAD="$PRELOAD" TRUSTVIO_RPMB_SOCKET=$T/rpmb.sock "$MMC" "$@" \
         >"$T/out" 2>&1
     rc=$?
 }
@@ -88,6 +88,9 @@ for f in "$MMC" "$DAEMON" "$SHIM"; do
     fi
 done
 [ "$failed" -eq 0 ] || finish
+# a sanitizer build of the shim (BUILD=build-asan) needs its runtime first
+PRELOAD="$(ldd "$SHIM" 2>/dev/null |
+    awk '/lib(asan|ubsan)/ {printf "%s ", $3}')$SHIM"
 
 echo "+ $DAEMON --socket-path $T/rpmb.sock --store $T/rpmb.db --capacity 128K"
 "$DAEMON" --socket-path "$T/rpmb.sock" --store "$T/rpmb.db" \
@@ -212,7 +215,7 @@ expect_out "read-counter counts every accepted write (5)" \
 # Without TRUSTVIO_RPMB_SOCKET the shim passes the open through to the
 # real node, which does not exist here: a clean failure, no backend used.
 echo "+ mmc rpmb read-counter $DEV (no TRUSTVIO_RPMB_SOCKET)"
-env -u TRUSTVIO_RPMB_SOCKET LD_PRELOAD="$SHIM" "$MMC" rpmb read-counter \
+env -u TRUSTVIO_RPMB_SOCKET LD_PRELOAD="$PRELOAD" "$MMC" rpmb read-counter \
     "$DEV" >"$T/out" 2>&1
 rc=$?
 if [ "$rc" -ne 0 ]; then
