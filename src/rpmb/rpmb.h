@@ -164,7 +164,10 @@ int rpmb_init(struct rpmb *r, const struct rpmb_config *cfg,
  *
  * Never fails on guest input: malformed requests are answered with result
  * codes (see the file comment). Any state change (key, data, counter) is
- * durably committed by the store before this returns.
+ * durably committed by the store before this returns. @req and @resp must
+ * not overlap. @req is only read; after a PROGRAM_KEY it holds the key, so
+ * the caller wipes it. Allocates nothing; one call at a time per @r.
+ * Stack use: two 32-byte buffers (key and MAC), wiped before returning.
  *
  * Return: RPMB_OK, or RPMB_ERR_ARG for NULL pointers.
  */

@@ -232,6 +232,7 @@ static int store_read_blocks(void *ctx, uint16_t address, size_t n_blocks,
                              uint8_t *data, size_t stride)
 {
     struct rpmb_store *s = ctx;
+    sqlite3_int64 end;
     size_t i;
     int rc;
 
@@ -247,14 +248,15 @@ static int store_read_blocks(void *ctx, uint16_t address, size_t n_blocks,
     for (i = 0; i < n_blocks; i++) {
         memset(data + i * stride, 0, RPMB_BLK_SIZE);
     }
+    end = (sqlite3_int64)address + (sqlite3_int64)n_blocks;
     (void)sqlite3_bind_int64(s->st_read, 1, address);
-    (void)sqlite3_bind_int64(s->st_read, 2, (sqlite3_int64)address +
-                                                (sqlite3_int64)n_blocks);
+    (void)sqlite3_bind_int64(s->st_read, 2, end);
     while ((rc = sqlite3_step(s->st_read)) == SQLITE_ROW) {
         sqlite3_int64 a = sqlite3_column_int64(s->st_read, 0);
 
+        /* the table's CHECKs hold unless the file was edited behind us */
         if (sqlite3_column_bytes(s->st_read, 1) != RPMB_BLK_SIZE ||
-            a < address || a >= (sqlite3_int64)address + (sqlite3_int64)n_blocks) {
+            a < address || a >= end) {
             (void)sqlite3_reset(s->st_read);
             tv_err("rpmb store: malformed block row at %lld", (long long)a);
             return -EBADMSG;
