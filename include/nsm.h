@@ -126,8 +126,7 @@ ErrorCode nsm_get_description(int32_t fd, NsmDescription *nsm_description);
  */
 ErrorCode nsm_get_attestation_doc(int32_t fd, const uint8_t *user_data,
                                   uint32_t user_data_len,
-                                  const uint8_t *nonce_data,
-                                  uint32_t nonce_len,
+                                  const uint8_t *nonce_data, uint32_t nonce_len,
                                   const uint8_t *pub_key_data,
                                   uint32_t pub_key_len, uint8_t *att_doc_data,
                                   uint32_t *att_doc_len);

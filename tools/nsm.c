@@ -29,13 +29,13 @@ int nsm_verify_main(int argc, char **argv);
 int nsm_pki_main(int argc, char **argv);
 #endif
 
-#define EXIT_LOCAL 1     /* local I/O failure (writing the output file) */
-#define EXIT_USAGE 2     /* bad arguments or unreadable input files */
-#define EXIT_DEVICE 3    /* the device answered {"Error": ...} */
+#define EXIT_LOCAL     1 /* local I/O failure (writing the output file) */
+#define EXIT_USAGE     2 /* bad arguments or unreadable input files */
+#define EXIT_DEVICE    3 /* the device answered {"Error": ...} */
 #define EXIT_TRANSPORT 4 /* no device, transport or protocol failure */
 
-#define DEFAULT_DEVICE "/dev/nsm"
-#define SOCKET_ENV "TRUSTVIO_NSM_SOCKET"
+#define DEFAULT_DEVICE   "/dev/nsm"
+#define SOCKET_ENV       "TRUSTVIO_NSM_SOCKET"
 #define RANDOM_MAX_BYTES (16u * 1024u * 1024u) /* random --bytes cap */
 
 static const char usage_text[] =
@@ -133,8 +133,8 @@ static uint16_t parse_u16(const char *what, const char *s)
     v = strtoul(s, &end, 0);
     if (s[0] == '\0' || s[0] == '-' || *end != '\0' || errno != 0 ||
         v > UINT16_MAX) {
-        die(EXIT_USAGE, "%s must be a number from 0 to 65535, not '%s'",
-            what, s);
+        die(EXIT_USAGE, "%s must be a number from 0 to 65535, not '%s'", what,
+            s);
     }
     return (uint16_t)v;
 }
@@ -185,8 +185,7 @@ static uint8_t *parse_value(const char *what, const char *v, size_t *len)
     buf = xmalloc(strlen(v) / 2 + 1);
     n = hex_decode(v, buf, strlen(v) / 2 + 1);
     if (n < 0) {
-        die(EXIT_USAGE, "%s: '%s' is not hex (use @FILE for a file)", what,
-            v);
+        die(EXIT_USAGE, "%s: '%s' is not hex (use @FILE for a file)", what, v);
     }
     *len = (size_t)n;
     return buf;
@@ -290,8 +289,7 @@ static void connect_device(void)
          */
         struct vhu_fe_options opts = {.flags = VHU_FE_NO_STATUS};
         char err[256] = "";
-        struct vhu_fe *fe = vhu_fe_connect(cli.socket, &opts, err,
-                                           sizeof(err));
+        struct vhu_fe *fe = vhu_fe_connect(cli.socket, &opts, err, sizeof(err));
 
         if (fe == NULL) {
             die(EXIT_TRANSPORT, "cannot connect to %s: %s", cli.socket,
@@ -306,8 +304,7 @@ static void connect_device(void)
     }
     cli.fd = open(cli.device, O_RDWR | O_CLOEXEC);
     if (cli.fd < 0) {
-        die(EXIT_TRANSPORT, "cannot open %s: %s", cli.device,
-            strerror(errno));
+        die(EXIT_TRANSPORT, "cannot open %s: %s", cli.device, strerror(errno));
     }
     cli.t = nsmc_ioctl_transport(cli.fd);
 }
@@ -361,21 +358,28 @@ static struct nsmc_resp *call(const struct nsmc_req *req, enum nsmc_op want)
 }
 
 /* Options every command takes, and the end-of-options check. */
-enum { OPT_JSON = 1000, OPT_HEX, OPT_DATA, OPT_DATA_FILE, OPT_BYTES,
-       OPT_USER_DATA, OPT_NONCE, OPT_PUBLIC_KEY };
+enum {
+    OPT_JSON = 1000,
+    OPT_HEX,
+    OPT_DATA,
+    OPT_DATA_FILE,
+    OPT_BYTES,
+    OPT_USER_DATA,
+    OPT_NONCE,
+    OPT_PUBLIC_KEY
+};
 
 static void no_more_args(int argc, char **argv, int want)
 {
     if (argc - optind != want) {
-        die(EXIT_USAGE, argc - optind > want ? "too many arguments"
-                                             : "missing argument");
+        die(EXIT_USAGE,
+            argc - optind > want ? "too many arguments" : "missing argument");
     }
     (void)argv;
 }
 
 /* Parse a command with no options of its own beyond --json/--help. */
-static void simple_opts(int argc, char **argv, int n_args,
-                        const char *usage)
+static void simple_opts(int argc, char **argv, int n_args, const char *usage)
 {
     static const struct option lo[] = {
         {"json", no_argument, NULL, OPT_JSON},
@@ -467,8 +471,7 @@ static int extend_pcr_main(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    static const char usage[] =
-        "extend-pcr N (--data HEX | --data-file FILE)";
+    static const char usage[] = "extend-pcr N (--data HEX | --data-file FILE)";
     struct nsmc_req req = {.op = NSMC_OP_EXTEND_PCR};
     struct nsmc_resp *r;
     uint8_t *data = NULL;
@@ -706,8 +709,8 @@ static int attest_main(int argc, char **argv)
         } else {
             print_base64(r->data.p, r->data.len);
         }
-        printf("\",\"encoding\":\"%s\",\"size\":%zu}\n",
-               hex ? "hex" : "base64", r->data.len);
+        printf("\",\"encoding\":\"%s\",\"size\":%zu}\n", hex ? "hex" : "base64",
+               r->data.len);
     } else {
         print_hex(r->data.p, r->data.len);
         putchar('\n');
@@ -767,14 +770,10 @@ struct command {
 };
 
 static const struct command commands[] = {
-    {"describe", describe_main},
-    {"describe-pcr", describe_pcr_main},
-    {"extend-pcr", extend_pcr_main},
-    {"lock-pcr", lock_pcr_main},
-    {"lock-pcrs", lock_pcrs_main},
-    {"random", random_main},
-    {"attest", attest_main},
-    {"raw", raw_main},
+    {"describe", describe_main},     {"describe-pcr", describe_pcr_main},
+    {"extend-pcr", extend_pcr_main}, {"lock-pcr", lock_pcr_main},
+    {"lock-pcrs", lock_pcrs_main},   {"random", random_main},
+    {"attest", attest_main},         {"raw", raw_main},
 #ifdef TV_HAVE_NSM_VERIFY
     {"verify", verify_cmd_main},
 #endif
@@ -835,8 +834,7 @@ int main(int argc, char **argv)
     if (i == TV_ARRAY_SIZE(commands)) {
         if (strcmp(argv[optind], "verify") == 0 ||
             strcmp(argv[optind], "pki") == 0) {
-            die(EXIT_USAGE, "'%s' is not built into this nsm",
-                argv[optind]);
+            die(EXIT_USAGE, "'%s' is not built into this nsm", argv[optind]);
         }
         die(EXIT_USAGE, "unknown command '%s'", argv[optind]);
     }

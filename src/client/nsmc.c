@@ -19,8 +19,8 @@ _Static_assert(sizeof(struct nsmc_raw) == 32, "uapi struct nsm_raw");
 #define NAME_MAX_LEN 32
 
 struct dec {
-    struct cbor_rd rd;       /* cursor over out->raw */
-    struct nsmc_resp *out;   /* where values go */
+    struct cbor_rd rd;     /* cursor over out->raw */
+    struct nsmc_resp *out; /* where values go */
 };
 
 static const char *const op_names[] = {
@@ -199,8 +199,8 @@ static int get_name(struct dec *d, const struct cbor_tok *t, char *name,
         break;
     case CBOR_TOK_TEXT_INDEF:
     case CBOR_TOK_BYTES_INDEF:
-        if (cbor_rd_string(&d->rd, t, (uint8_t *)name, NAME_MAX_LEN - 1,
-                           &n) != 0) {
+        if (cbor_rd_string(&d->rd, t, (uint8_t *)name, NAME_MAX_LEN - 1, &n) !=
+            0) {
             /* too long or malformed: skip it, then it names nothing */
             if (cbor_rd_skip(&d->rd, t) != 0) {
                 return -1;
@@ -287,8 +287,7 @@ static int get_bytes(struct dec *d, struct nsmc_bytes *v, bool text_only)
             if (cbor_rd_next(&d->rd, &e) != 0) {
                 return -1;
             }
-            if (e.type == CBOR_TOK_BREAK &&
-                t.type == CBOR_TOK_ARRAY_INDEF) {
+            if (e.type == CBOR_TOK_BREAK && t.type == CBOR_TOK_ARRAY_INDEF) {
                 break;
             }
             if (e.type != CBOR_TOK_UINT || e.u > UINT8_MAX ||
@@ -400,14 +399,21 @@ static int get_unit_enum(struct dec *d, const char *const *names,
 
 /* Field tables of the struct variants, in declaration order. */
 enum {
-    F_LOCK, F_DATA, /* DescribePCR */
+    F_LOCK,
+    F_DATA, /* DescribePCR */
 };
 static const char *const describe_pcr_fields[] = {"lock", "data"};
 static const char *const data_fields[] = {"data"};
 static const char *const document_fields[] = {"document"};
 static const char *const random_fields[] = {"random"};
 enum {
-    F_MAJOR, F_MINOR, F_PATCH, F_MODULE_ID, F_MAX_PCRS, F_LOCKED, F_DIGEST,
+    F_MAJOR,
+    F_MINOR,
+    F_PATCH,
+    F_MODULE_ID,
+    F_MAX_PCRS,
+    F_LOCKED,
+    F_DIGEST,
 };
 static const char *const describe_nsm_fields[] = {
     "version_major", "version_minor", "version_patch", "module_id",
@@ -466,8 +472,8 @@ static int get_field(struct dec *d, enum nsmc_op op, unsigned f)
  * skipped. A uint key names a field by declaration index, as serde's
  * derived field visitor allows; out of range it is ignored.
  */
-static int get_struct(struct dec *d, enum nsmc_op op,
-                      const char *const *fields, size_t n_fields)
+static int get_struct(struct dec *d, enum nsmc_op op, const char *const *fields,
+                      size_t n_fields)
 {
     struct cbor_tok m, k, v;
     char name[NAME_MAX_LEN];
@@ -503,8 +509,8 @@ static int get_struct(struct dec *d, enum nsmc_op op,
             }
         }
         if (f == n_fields) {
-            if (cbor_rd_next(&d->rd, &v) != 0 ||
-                v.type == CBOR_TOK_BREAK || cbor_rd_skip(&d->rd, &v) != 0) {
+            if (cbor_rd_next(&d->rd, &v) != 0 || v.type == CBOR_TOK_BREAK ||
+                cbor_rd_skip(&d->rd, &v) != 0) {
                 return -1;
             }
             continue;

@@ -153,10 +153,10 @@ struct nsmc_resp {
     uint16_t version_major; /* DescribeNSM fields */
     uint16_t version_minor;
     uint16_t version_patch;
-    struct nsmc_bytes module_id;    /* text, not NUL-terminated */
+    struct nsmc_bytes module_id; /* text, not NUL-terminated */
     uint16_t max_pcrs;
     uint16_t locked_pcrs[NSMC_LOCKED_PCRS_MAX]; /* ascending, distinct */
-    size_t n_locked_pcrs;   /* entries in @locked_pcrs */
+    size_t n_locked_pcrs;                       /* entries in @locked_pcrs */
     bool locked_pcrs_truncated; /* more than NSMC_LOCKED_PCRS_MAX distinct
                                    values: only the smallest are kept */
     enum nsmc_digest digest;

@@ -37,25 +37,24 @@ _Static_assert(offsetof(NsmDescription, module_id) == 6, "AWS layout");
 _Static_assert(offsetof(NsmDescription, module_id_len) == 108, "AWS layout");
 _Static_assert(offsetof(NsmDescription, max_pcrs) == 112, "AWS layout");
 _Static_assert(offsetof(NsmDescription, locked_pcrs) == 114, "AWS layout");
-_Static_assert(offsetof(NsmDescription, locked_pcrs_len) == 244,
-               "AWS layout");
+_Static_assert(offsetof(NsmDescription, locked_pcrs_len) == 244, "AWS layout");
 _Static_assert(offsetof(NsmDescription, digest) == 248, "AWS layout");
 #endif
 
-#define DEV_NSM "/dev/nsm"
+#define DEV_NSM    "/dev/nsm"
 #define SOCKET_ENV "TRUSTVIO_NSM_SOCKET"
 
 /** struct conn - an emulated device behind a registered descriptor. */
 struct conn {
-    int fd;                      /* the /dev/null descriptor standing for it */
-    struct nsmc_transport t;     /* how requests reach the device */
-    void (*release)(void *);     /* closes the transport, or NULL */
-    void *release_ctx;           /* its argument */
+    int fd;                  /* the /dev/null descriptor standing for it */
+    struct nsmc_transport t; /* how requests reach the device */
+    void (*release)(void *); /* closes the transport, or NULL */
+    void *release_ctx;       /* its argument */
 };
 
 static pthread_mutex_t conn_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct conn conn_table[LIBNSM_MAX_CONNS]; /* fd < 0: free slot */
-static size_t n_conn_used;                        /* slots ever used */
+static size_t n_conn_used;                       /* slots ever used */
 
 /* The slot of @fd, or NULL. Caller holds conn_lock. */
 static struct conn *conn_find_locked(int fd)
@@ -375,8 +374,7 @@ ErrorCode nsm_get_description(int32_t fd, NsmDescription *nsm_description)
 /* see nsm.h */
 ErrorCode nsm_get_attestation_doc(int32_t fd, const uint8_t *user_data,
                                   uint32_t user_data_len,
-                                  const uint8_t *nonce_data,
-                                  uint32_t nonce_len,
+                                  const uint8_t *nonce_data, uint32_t nonce_len,
                                   const uint8_t *pub_key_data,
                                   uint32_t pub_key_len, uint8_t *att_doc_data,
                                   uint32_t *att_doc_len)

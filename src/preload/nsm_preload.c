@@ -59,7 +59,7 @@
 #include "client/vhu_frontend.h"
 #include "common/caps.h"
 
-#define NSMP_PATH "/dev/nsm"
+#define NSMP_PATH       "/dev/nsm"
 #define NSMP_SOCKET_ENV "TRUSTVIO_NSM_SOCKET"
 
 /* uapi linux/nsm.h: NSM_IOCTL_RAW = _IOWR(0x0A, 0, struct nsm_raw) */
@@ -135,7 +135,7 @@ NSMP_EXPORT int fcntl64(int fd, int cmd, ...);
 #define NSMP_RESOLVE(var, name)                                                \
     do {                                                                       \
         void *sym_ = dlsym(RTLD_NEXT, name);                                   \
-        _Static_assert(sizeof(var) == sizeof(sym_), "function pointer size"); \
+        _Static_assert(sizeof(var) == sizeof(sym_), "function pointer size");  \
         memcpy(&(var), &sym_, sizeof(var));                                    \
     } while (0)
 
@@ -317,8 +317,7 @@ static int nsmp_raw(uint64_t arg)
         return -EINVAL;
     }
     pthread_mutex_lock(&nsmp_dev_lock);
-    rc = nsmp_copy(nsmp_req, raw.request.addr, (size_t)raw.request.len,
-                   false);
+    rc = nsmp_copy(nsmp_req, raw.request.addr, (size_t)raw.request.len, false);
     if (rc < 0) {
         goto out_unlock;
     }
@@ -329,8 +328,8 @@ static int nsmp_raw(uint64_t arg)
     }
     cap = raw.response.len < sizeof(nsmp_resp) ? (size_t)raw.response.len
                                                : sizeof(nsmp_resp);
-    rc = vhu_fe_nsm_call(nsmp_fe, nsmp_req, (size_t)raw.request.len,
-                         nsmp_resp, sizeof(nsmp_resp), &resp_len);
+    rc = vhu_fe_nsm_call(nsmp_fe, nsmp_req, (size_t)raw.request.len, nsmp_resp,
+                         sizeof(nsmp_resp), &resp_len);
     if (rc == -ENODATA) {
         goto out_unlock; /* wrong used order; the connection stays usable */
     }
@@ -361,7 +360,7 @@ out_unlock:
 /* Fetch open's optional mode argument. */
 #define NSMP_MODE(flags, last)                                                 \
     mode_t mode = 0;                                                           \
-    if (((flags) & O_CREAT) != 0 || ((flags) & O_TMPFILE) == O_TMPFILE) {     \
+    if (((flags)&O_CREAT) != 0 || ((flags)&O_TMPFILE) == O_TMPFILE) {          \
         va_list ap;                                                            \
         va_start(ap, last);                                                    \
         mode = (mode_t)va_arg(ap, int);                                        \

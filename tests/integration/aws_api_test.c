@@ -19,7 +19,7 @@
 #include <string.h>
 
 #define ATT_DOC_MAX (16 * 1024)
-#define PCR_LEN 48
+#define PCR_LEN     48
 
 static int n_failed;
 static int n_passed;
@@ -39,15 +39,15 @@ static int n_passed;
 static const char *ec_name(ErrorCode e)
 {
     static const char *const names[] = {
-        "SUCCESS",           "INVALID_ARGUMENT", "INVALID_INDEX",
-        "INVALID_RESPONSE",  "READ_ONLY_INDEX",  "INVALID_OPERATION",
-        "BUFFER_TOO_SMALL",  "INPUT_TOO_LARGE",  "INTERNAL_ERROR",
+        "SUCCESS",          "INVALID_ARGUMENT", "INVALID_INDEX",
+        "INVALID_RESPONSE", "READ_ONLY_INDEX",  "INVALID_OPERATION",
+        "BUFFER_TOO_SMALL", "INPUT_TOO_LARGE",  "INTERNAL_ERROR",
     };
     return (unsigned)e < sizeof(names) / sizeof(names[0]) ? names[e] : "?";
 }
 
 #define CHECK_EC(got, want)                                                    \
-    CHECK((got) == (want), "%s: got %s, want %s", #got, ec_name(got),        \
+    CHECK((got) == (want), "%s: got %s, want %s", #got, ec_name(got),          \
           ec_name(want))
 
 static NsmDescription check_description(int32_t fd)
@@ -62,8 +62,7 @@ static NsmDescription check_description(int32_t fd)
            d.version_major, d.version_minor, d.version_patch,
            (const char *)d.module_id, d.max_pcrs, d.locked_pcrs_len,
            (int)d.digest);
-    CHECK(d.version_major == 1 && d.version_minor == 0 &&
-              d.version_patch == 0,
+    CHECK(d.version_major == 1 && d.version_minor == 0 && d.version_patch == 0,
           "version");
     CHECK(d.module_id_len > 0 && d.module_id_len < 100 &&
               d.module_id[d.module_id_len] == 0 &&
@@ -105,8 +104,8 @@ static void check_pcr_locks(int32_t fd, const NsmDescription *d)
 /* Extend a PCR twice, compare with the known answers, lock it. */
 static void check_extend_and_lock(int32_t fd)
 {
-    static const uint8_t d1[] = {0x0b, 0x00, 0x37, 0x48, 0x63, 0xff, 0x5c,
-                                 0x65};
+    static const uint8_t d1[] = {0x0b, 0x00, 0x37, 0x48,
+                                 0x63, 0xff, 0x5c, 0x65};
     static const uint8_t d2[] = {0x65, 0x66, 0xff, 0x00, 0x17, 0x2c, 0x4d};
     static const char *want1 = "b33da05a0fdb71627c8c68fc4232281fc440edd6f0ac"
                                "7467fa497bbb907db32d957b5fd393845fa02c264a"
@@ -134,8 +133,7 @@ static void check_extend_and_lock(int32_t fd)
     }
     CHECK(strcmp(hex, want2) == 0, "PCR16 second extend %s", hex);
     len = sizeof(again);
-    CHECK_EC(nsm_describe_pcr(fd, 16, &lock, again, &len),
-             ERROR_CODE_SUCCESS);
+    CHECK_EC(nsm_describe_pcr(fd, 16, &lock, again, &len), ERROR_CODE_SUCCESS);
     CHECK(!lock && memcmp(again, out, PCR_LEN) == 0, "describe after extend");
 
     CHECK_EC(nsm_lock_pcr(fd, 16), ERROR_CODE_SUCCESS);
@@ -144,8 +142,7 @@ static void check_extend_and_lock(int32_t fd)
     CHECK_EC(nsm_extend_pcr(fd, 16, d1, sizeof(d1), out, &len),
              ERROR_CODE_READ_ONLY_INDEX);
     len = sizeof(again);
-    CHECK_EC(nsm_describe_pcr(fd, 16, &lock, again, &len),
-             ERROR_CODE_SUCCESS);
+    CHECK_EC(nsm_describe_pcr(fd, 16, &lock, again, &len), ERROR_CODE_SUCCESS);
     CHECK(lock, "PCR16 locked");
 }
 
@@ -166,8 +163,8 @@ static void check_attestation(int32_t fd)
     memset(pk, 'k', 1024);
     for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
         len = ATT_DOC_MAX;
-        CHECK_EC(nsm_get_attestation_doc(fd, ud, sizes[i], nonce, sizes[i],
-                                         pk, sizes[i], doc, &len),
+        CHECK_EC(nsm_get_attestation_doc(fd, ud, sizes[i], nonce, sizes[i], pk,
+                                         sizes[i], doc, &len),
                  ERROR_CODE_SUCCESS);
         CHECK(len > 3 * sizes[i] && doc[0] == 0x84 && doc[1] == 0x44,
               "document of %u bytes for fields of %u", len, sizes[i]);
@@ -176,14 +173,12 @@ static void check_attestation(int32_t fd)
     }
     /* no optional fields at all */
     len = ATT_DOC_MAX;
-    CHECK_EC(nsm_get_attestation_doc(fd, NULL, 0, NULL, 0, NULL, 0, doc,
-                                     &len),
+    CHECK_EC(nsm_get_attestation_doc(fd, NULL, 0, NULL, 0, NULL, 0, doc, &len),
              ERROR_CODE_SUCCESS);
     printf("attestation document without fields: %u bytes\n", len);
     /* truncating copy into a small buffer */
     len = 64;
-    CHECK_EC(nsm_get_attestation_doc(fd, NULL, 0, NULL, 0, NULL, 0, doc,
-                                     &len),
+    CHECK_EC(nsm_get_attestation_doc(fd, NULL, 0, NULL, 0, NULL, 0, doc, &len),
              ERROR_CODE_BUFFER_TOO_SMALL);
     CHECK(len == 64, "truncated length %u", len);
     free(ud);
@@ -199,8 +194,8 @@ static void check_random(int32_t fd)
 
     CHECK_EC(nsm_get_random(fd, a, &la), ERROR_CODE_SUCCESS);
     CHECK_EC(nsm_get_random(fd, b, &lb), ERROR_CODE_SUCCESS);
-    CHECK(la == 256 && lb == 256, "random lengths %lu %lu",
-          (unsigned long)la, (unsigned long)lb);
+    CHECK(la == 256 && lb == 256, "random lengths %lu %lu", (unsigned long)la,
+          (unsigned long)lb);
     CHECK(memcmp(a, b, sizeof(a)) != 0, "two random draws differ");
     la = 7;
     CHECK_EC(nsm_get_random(fd, a, &la), ERROR_CODE_SUCCESS);
@@ -228,9 +223,9 @@ static void check_errors(int32_t fd, const NsmDescription *d)
     if (big != NULL) {
         CHECK_EC(nsm_extend_pcr(fd, 17, big, 4096, buf, &len),
                  ERROR_CODE_INPUT_TOO_LARGE);
-        CHECK_EC(nsm_get_attestation_doc(fd, big, 4096, NULL, 0, NULL, 0,
-                                         buf, &len),
-                 ERROR_CODE_INPUT_TOO_LARGE);
+        CHECK_EC(
+            nsm_get_attestation_doc(fd, big, 4096, NULL, 0, NULL, 0, buf, &len),
+            ERROR_CODE_INPUT_TOO_LARGE);
     }
     len = sizeof(buf);
     CHECK_EC(nsm_extend_pcr(fd, 17, buf, 1, NULL, &len),

@@ -61,8 +61,8 @@ static int teardown(void **state)
 /* Script the next response of the loopback device. */
 static void script(const char *hex)
 {
-    loop->override_len = harness_hex(hex, loop->override,
-                                     sizeof(loop->override));
+    loop->override_len =
+        harness_hex(hex, loop->override, sizeof(loop->override));
 }
 
 /* Is @needle (hex) a substring of the last request the device saw? */
@@ -274,11 +274,11 @@ static void attestation_rules(void **state)
     (void)state;
     memset(big, 0x42, sizeof(big));
     /* NULL with a length is None; non-NULL with length 0 is h'' */
-    assert_int_equal(nsm_get_attestation_doc(fd, NULL, 77, big, 0, NULL, 0,
-                                             doc, &doc_len),
-                     ERROR_CODE_SUCCESS);
-    assert_true(last_req_has("69757365725f64617461f6"));  /* user_data nil */
-    assert_true(last_req_has("656e6f6e636540"));          /* nonce h'' */
+    assert_int_equal(
+        nsm_get_attestation_doc(fd, NULL, 77, big, 0, NULL, 0, doc, &doc_len),
+        ERROR_CODE_SUCCESS);
+    assert_true(last_req_has("69757365725f64617461f6"));   /* user_data nil */
+    assert_true(last_req_has("656e6f6e636540"));           /* nonce h'' */
     assert_true(last_req_has("6a7075626c69635f6b6579f6")); /* pubkey nil */
     assert_bytes_equal(doc, "\x84\x44\xa1\x01\x38\x22", 6);
     /* 1024 bytes each, as nsm-test's check_attestation */
@@ -295,13 +295,13 @@ static void attestation_rules(void **state)
                      ERROR_CODE_BUFFER_TOO_SMALL);
     assert_int_equal(doc_len, 100);
     doc_len = full;
-    assert_int_equal(nsm_get_attestation_doc(fd, NULL, 0, NULL, 0, NULL, 0,
-                                             NULL, &doc_len),
-                     ERROR_CODE_BUFFER_TOO_SMALL);
+    assert_int_equal(
+        nsm_get_attestation_doc(fd, NULL, 0, NULL, 0, NULL, 0, NULL, &doc_len),
+        ERROR_CODE_BUFFER_TOO_SMALL);
     assert_int_equal(doc_len, 0);
-    assert_int_equal(nsm_get_attestation_doc(fd, NULL, 0, NULL, 0, NULL, 0,
-                                             doc, NULL),
-                     ERROR_CODE_INVALID_ARGUMENT);
+    assert_int_equal(
+        nsm_get_attestation_doc(fd, NULL, 0, NULL, 0, NULL, 0, doc, NULL),
+        ERROR_CODE_INVALID_ARGUMENT);
     /* an encoded request over 4096 bytes: InputTooLarge before any I/O */
     calls = loop->n_calls;
     doc_len = sizeof(doc);
@@ -311,13 +311,12 @@ static void attestation_rules(void **state)
     calls = loop->n_calls;
     {
         static uint8_t huge[4096];
-        assert_int_equal(nsm_get_attestation_doc(fd, huge, sizeof(huge),
-                                                 NULL, 0, NULL, 0, doc,
-                                                 &doc_len),
+        assert_int_equal(nsm_get_attestation_doc(fd, huge, sizeof(huge), NULL,
+                                                 0, NULL, 0, doc, &doc_len),
                          ERROR_CODE_INPUT_TOO_LARGE);
-        assert_int_equal(nsm_extend_pcr(fd, 16, huge, sizeof(huge), doc,
-                                        &doc_len),
-                         ERROR_CODE_INPUT_TOO_LARGE);
+        assert_int_equal(
+            nsm_extend_pcr(fd, 16, huge, sizeof(huge), doc, &doc_len),
+            ERROR_CODE_INPUT_TOO_LARGE);
     }
     assert_int_equal(loop->n_calls, calls);
 }
@@ -437,8 +436,7 @@ static void ioctl_path(void **state)
 
     (void)state;
     assert_true(nfd >= 0);
-    assert_int_equal(nsm_get_random(nfd, buf, &len),
-                     ERROR_CODE_INTERNAL_ERROR);
+    assert_int_equal(nsm_get_random(nfd, buf, &len), ERROR_CODE_INTERNAL_ERROR);
     assert_int_equal(nsm_lock_pcr(nfd, 16), ERROR_CODE_INTERNAL_ERROR);
     close(nfd);
 }
@@ -455,8 +453,7 @@ static void exit_releases(void **state)
     assert_int_equal(fcntl(fd, F_GETFD), -1);
     assert_int_equal(errno, EBADF);
     /* now an unknown descriptor: the ioctl path fails cleanly */
-    assert_int_equal(nsm_get_random(fd, buf, &len),
-                     ERROR_CODE_INTERNAL_ERROR);
+    assert_int_equal(nsm_get_random(fd, buf, &len), ERROR_CODE_INTERNAL_ERROR);
     fd = -1;
 }
 

@@ -68,9 +68,8 @@ static void enc_protocol_examples(void **state)
     r.op = NSMC_OP_EXTEND_PCR;
     r.data.p = d3;
     r.data.len = 3;
-    check_enc(&r,
-              "a169457874656e64504352a265696e646578106464617461430102"
-              "03");
+    check_enc(&r, "a169457874656e64504352a265696e646578106464617461430102"
+                  "03");
     memset(&r, 0, sizeof(r));
     r.op = NSMC_OP_LOCK_PCRS;
     r.index = 32;
@@ -134,8 +133,7 @@ static void enc_too_large(void **state)
     assert_int_equal(nsmc_fill_req(&r, buf, sizeof(buf), &len),
                      NSMC_ERR_TOO_LARGE);
     r.op = NSMC_OP_ERROR;
-    assert_int_equal(nsmc_fill_req(&r, buf, sizeof(buf), &len),
-                     NSMC_ERR_ARG);
+    assert_int_equal(nsmc_fill_req(&r, buf, sizeof(buf), &len), NSMC_ERR_ARG);
 }
 
 /* ---- decoding ---------------------------------------------------------- */
@@ -303,26 +301,24 @@ static void dec_describe_nsm(void **state)
     assert_int_equal(resp.version_minor, 2);
     assert_int_equal(resp.version_patch, 3);
     /* digest as {"SHA512": null}; a version over u16 fails */
-    assert_int_equal(
-        parse_hex("a16b44657363726962654e534da7"
-                  "6664696765737 4a166534841353132f6"
-                  "686d61785f7063727301 696d6f64756c655f696460"
-                  "6b6c6f636b65645f7063727380"
-                  "6d76657273696f6e5f6d616a6f7200"
-                  "6d76657273696f6e5f6d696e6f7200"
-                  "6d76657273696f6e5f7061746368 00"),
-        NSMC_OK);
+    assert_int_equal(parse_hex("a16b44657363726962654e534da7"
+                               "6664696765737 4a166534841353132f6"
+                               "686d61785f7063727301 696d6f64756c655f696460"
+                               "6b6c6f636b65645f7063727380"
+                               "6d76657273696f6e5f6d616a6f7200"
+                               "6d76657273696f6e5f6d696e6f7200"
+                               "6d76657273696f6e5f7061746368 00"),
+                     NSMC_OK);
     assert_int_equal(resp.digest, NSMC_DIGEST_SHA512);
     assert_int_equal(resp.n_locked_pcrs, 0);
-    assert_int_equal(
-        parse_hex("a16b44657363726962654e534da7"
-                  "666469676573746653484133383 4"
-                  "686d61785f7063727301 696d6f64756c655f696460"
-                  "6b6c6f636b65645f7063727380"
-                  "6d76657273696f6e5f6d616a6f721a00010000"
-                  "6d76657273696f6e5f6d696e6f7200"
-                  "6d76657273696f6e5f7061746368 00"),
-        NSMC_ERR_DECODE);
+    assert_int_equal(parse_hex("a16b44657363726962654e534da7"
+                               "666469676573746653484133383 4"
+                               "686d61785f7063727301 696d6f64756c655f696460"
+                               "6b6c6f636b65645f7063727380"
+                               "6d76657273696f6e5f6d616a6f721a00010000"
+                               "6d76657273696f6e5f6d696e6f7200"
+                               "6d76657273696f6e5f7061746368 00"),
+                     NSMC_ERR_DECODE);
 }
 
 /* More than 64 distinct locked PCRs: the smallest 64 are kept, flagged. */
@@ -330,11 +326,10 @@ static void dec_locked_pcrs_bound(void **state)
 {
     uint8_t buf[1024];
     size_t n = 0;
-    static const char head[] =
-        "a16b44657363726962654e534da7"
-        "666469676573746653484133383 4"
-        "686d61785f7063727301 696d6f64756c655f696460"
-        "6b6c6f636b65645f70637273";
+    static const char head[] = "a16b44657363726962654e534da7"
+                               "666469676573746653484133383 4"
+                               "686d61785f7063727301 696d6f64756c655f696460"
+                               "6b6c6f636b65645f70637273";
     static const char tail[] = "6d76657273696f6e5f6d616a6f7200"
                                "6d76657273696f6e5f6d696e6f7200"
                                "6d76657273696f6e5f7061746368 00";
@@ -463,9 +458,9 @@ static void loop_transport_errors(void **state)
     loop->fail_calls = 1;
     assert_int_equal(nsmc_call(&t, &r, &resp, &err), NSMC_ERR_TRANSPORT);
     assert_int_equal(err, -EIO);
-    assert_int_equal(nsmc_error_to_aws(NSMC_ERR_TRANSPORT, &resp,
-                                       NSMC_OP_GET_RANDOM),
-                     NSMC_E_INTERNAL_ERROR);
+    assert_int_equal(
+        nsmc_error_to_aws(NSMC_ERR_TRANSPORT, &resp, NSMC_OP_GET_RANDOM),
+        NSMC_E_INTERNAL_ERROR);
     /* raw requests over the cap never reach the transport */
     memset(big, 0, sizeof(big));
     assert_int_equal(nsmc_call_raw(&t, big, sizeof(big), &resp, &err),
@@ -475,18 +470,18 @@ static void loop_transport_errors(void **state)
     loop->override_len = harness_hex("bf6947657452616e646f6df6ff",
                                      loop->override, sizeof(loop->override));
     assert_int_equal(nsmc_call(&t, &r, &resp, &err), NSMC_ERR_DECODE);
-    assert_int_equal(nsmc_error_to_aws(NSMC_ERR_DECODE, &resp,
-                                       NSMC_OP_GET_RANDOM),
-                     NSMC_E_INTERNAL_ERROR);
+    assert_int_equal(
+        nsmc_error_to_aws(NSMC_ERR_DECODE, &resp, NSMC_OP_GET_RANDOM),
+        NSMC_E_INTERNAL_ERROR);
     /* a well-formed response of the wrong variant */
-    loop->override_len = harness_hex("674c6f636b504352", loop->override,
-                                     sizeof(loop->override));
+    loop->override_len =
+        harness_hex("674c6f636b504352", loop->override, sizeof(loop->override));
     assert_int_equal(nsmc_call(&t, &r, &resp, &err), NSMC_OK);
     assert_int_equal(nsmc_error_to_aws(NSMC_OK, &resp, NSMC_OP_GET_RANDOM),
                      NSMC_E_INVALID_RESPONSE);
-    assert_int_equal(nsmc_error_to_aws(NSMC_ERR_TOO_LARGE, &resp,
-                                       NSMC_OP_GET_RANDOM),
-                     NSMC_E_INPUT_TOO_LARGE);
+    assert_int_equal(
+        nsmc_error_to_aws(NSMC_ERR_TOO_LARGE, &resp, NSMC_OP_GET_RANDOM),
+        NSMC_E_INPUT_TOO_LARGE);
 }
 
 /* The ioctl transport on something that is not /dev/nsm: ENOTTY. */
@@ -516,8 +511,7 @@ static void names(void **state)
     assert_string_equal(nsmc_error_name(NSMC_E_INPUT_TOO_LARGE),
                         "InputTooLarge");
     assert_string_equal(nsmc_digest_name(NSMC_DIGEST_SHA384), "SHA384");
-    assert_string_equal(nsmc_strerror(NSMC_ERR_DECODE),
-                        "undecodable response");
+    assert_string_equal(nsmc_strerror(NSMC_ERR_DECODE), "undecodable response");
 }
 
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
