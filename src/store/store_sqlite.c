@@ -365,6 +365,28 @@ const struct rpmb_store_ops rpmb_store_sqlite_ops = {
     .write_blocks = store_write_blocks,
 };
 
+/*
+ * Explain why a store could not be opened: another program holding
+ * SQLite's lock is not corruption.
+ */
+static void store_open_failed(struct rpmb_store *s, const char *path,
+                              char *err, size_t err_len)
+{
+    int code = sqlite3_errcode(s->db) & 0xff;
+
+    if (code == SQLITE_BUSY || code == SQLITE_LOCKED) {
+        set_err(err, err_len,
+                "store %s is in use by another program (SQLite lock); two "
+                "devices must never share one store",
+                path);
+    } else {
+        set_err(err, err_len,
+                "store %s is not a database or is corrupt (%s); refusing to "
+                "use or reset it",
+                path, sqlite3_errmsg(s->db));
+    }
+}
+
 /* Run SQL without results; on failure describe it in @err. */
 static int exec_sql(sqlite3 *db, const char *sql, const char *path, char *err,
                     size_t err_len)
@@ -461,10 +483,7 @@ static int store_check(struct rpmb_store *s, const char *path, uint8_t units,
         }
         sqlite3_finalize(st);
     } else {
-        set_err(err, err_len,
-                "store %s is not a database or is corrupt (%s); refusing "
-                "to use or reset it",
-                path, sqlite3_errmsg(s->db));
+        store_open_failed(s, path, err, err_len);
         return rc;
     }
     if (query_int(s->db, "PRAGMA application_id", &v) != SQLITE_OK ||
@@ -691,10 +710,7 @@ struct rpmb_store *rpmb_store_sqlite_open_vfs(const char *path,
                  "PRAGMA trusted_schema = OFF;"
                  "PRAGMA cell_size_check = ON;",
                  path, err, err_len) != SQLITE_OK) {
-        set_err(err, err_len,
-                "store %s is not a database or is corrupt (%s); refusing to "
-                "use or reset it",
-                path, sqlite3_errmsg(s->db));
+        store_open_failed(s, path, err, err_len);
         goto err_close_db;
     }
     if (!fresh && store_is_blank(s)) {

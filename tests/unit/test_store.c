@@ -220,6 +220,25 @@ static void exclusive_lock(void **state)
     rpmb_store_close(s);
     s2 = open_ok(UNITS);
     rpmb_store_close(s2);
+
+    /* another program holding SQLite's lock (no flock): refused too */
+    {
+        sqlite3 *db;
+
+        assert_int_equal(sqlite3_open(db_path, &db), SQLITE_OK);
+        assert_int_equal(sqlite3_exec(db,
+                                      "BEGIN; SELECT count(*) FROM state;",
+                                      NULL, NULL, NULL),
+                         SQLITE_OK);
+        s2 = rpmb_store_sqlite_open(db_path, UNITS, err, sizeof(err));
+        assert_null(s2);
+        assert_non_null(strstr(err, "in use"));
+        assert_int_equal(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL),
+                         SQLITE_OK);
+        sqlite3_close(db);
+    }
+    s2 = open_ok(UNITS);
+    rpmb_store_close(s2);
 }
 
 static void capacity_mismatch_refused(void **state)
