@@ -11,8 +11,9 @@
  * while open and nsm_lib_exit() closes it. All such descriptors of a
  * process share one connection, opened by the first nsm_lib_init() and
  * kept until the process ends, so a process sees one enclave as with
- * /dev/nsm. Pass such a descriptor only to the functions below (not to
- * ioctl); a forked child must call nsm_lib_init() with its own backend.
+ * /dev/nsm; a broken connection is reopened by the next request, and a
+ * forked child opens its own. Pass such a descriptor only to the functions
+ * below (not to ioctl).
  *
  * Buffers: for every output buffer with a length pointer, the length holds
  * the capacity on entry. A NULL buffer gives *len = 0 and

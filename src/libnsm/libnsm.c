@@ -116,12 +116,18 @@ int32_t libnsm_register(struct nsmc_transport t, void (*release)(void *),
  * never sends SET_STATUS(0), which the backend would take as a device
  * reset; a backend run with --keep-state then also keeps the enclave's
  * PCRs for the next process.
+ *
+ * A connection that breaks (backend restarted, protocol error, timeout) is
+ * dropped and reopened by the next request; a forked child forgets its
+ * parent's connection (whose ring it must not touch) and opens its own.
+ * Requests run under conn_lock, so dropping never races with a call.
  */
 static pthread_mutex_t vhu_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct vhu_fe *vhu_shared;
+static pthread_once_t vhu_once = PTHREAD_ONCE_INIT;
+static struct vhu_fe *vhu_shared; /* the connection, or NULL */
+static char vhu_path[4096];       /* the socket of the first init */
 
-/* Register a descriptor for the shared connection to @path. */
-static int32_t init_vhu(const char *path)
+static struct vhu_fe *vhu_get(void)
 {
     struct vhu_fe_options opts = {.connect_wait_ms = 1000,
                                   .flags = VHU_FE_NO_STATUS};
@@ -130,14 +136,75 @@ static int32_t init_vhu(const char *path)
     pthread_mutex_lock(&vhu_lock);
     if (vhu_shared == NULL) {
         /* a daemon that is still starting gets a second for its socket */
-        vhu_shared = vhu_fe_connect(path, &opts, NULL, 0);
+        vhu_shared = vhu_fe_connect(vhu_path, &opts, NULL, 0);
     }
     fe = vhu_shared;
     pthread_mutex_unlock(&vhu_lock);
+    return fe;
+}
+
+static int vhu_call(void *ctx, const uint8_t *req, size_t req_len,
+                    uint8_t *resp, size_t resp_cap, size_t *resp_len)
+{
+    struct nsmc_transport t;
+    struct vhu_fe *fe = vhu_get();
+    int rc;
+
+    (void)ctx;
     if (fe == NULL) {
+        return errno > 0 ? -errno : -EIO;
+    }
+    t = nsmc_vhu_transport(fe);
+    rc = t.ops->call(t.ctx, req, req_len, resp, resp_cap, resp_len);
+    if (rc < 0 && rc != -EMSGSIZE && rc != -ENODATA && rc != -EINVAL) {
+        pthread_mutex_lock(&vhu_lock);
+        if (vhu_shared == fe) {
+            vhu_fe_close(fe);
+            vhu_shared = NULL;
+        }
+        pthread_mutex_unlock(&vhu_lock);
+    }
+    return rc;
+}
+
+static const struct nsmc_transport_ops vhu_lazy_ops = {
+    .call = vhu_call,
+};
+
+static void vhu_atfork_child(void)
+{
+    vhu_shared = NULL; /* the parent's: its memory and socket stay theirs */
+    pthread_mutex_init(&vhu_lock, NULL);
+    pthread_mutex_init(&conn_lock, NULL);
+}
+
+static void vhu_setup(void)
+{
+    pthread_atfork(NULL, NULL, vhu_atfork_child);
+}
+
+/* Register a descriptor for the shared connection to @path. */
+static int32_t init_vhu(const char *path)
+{
+    struct nsmc_transport t = {&vhu_lazy_ops, NULL};
+    size_t len = strlen(path);
+
+    pthread_once(&vhu_once, vhu_setup);
+    if (len >= sizeof(vhu_path)) {
+        errno = ENAMETOOLONG;
         return -1;
     }
-    return libnsm_register(nsmc_vhu_transport(fe), NULL, NULL);
+    pthread_mutex_lock(&vhu_lock);
+    if (vhu_shared == NULL) {
+        memcpy(vhu_path, path, len + 1);
+    }
+    pthread_mutex_unlock(&vhu_lock);
+    /* connect now, so that a missing backend fails init like a missing
+     * /dev/nsm fails the open */
+    if (vhu_get() == NULL) {
+        return -1;
+    }
+    return libnsm_register(t, NULL, NULL);
 }
 #endif
 
