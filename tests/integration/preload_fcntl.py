@@ -18,6 +18,7 @@ import hashlib
 import os
 import struct
 import sys
+import threading
 
 import cbor2
 
@@ -150,6 +151,21 @@ def check_all():
                        errno.ENOTTY),
           "NSM_IOCTL_RAW on /dev/null still reaches the kernel (ENOTTY)")
     os.close(nul)
+
+    # several threads at once: one request in flight, every answer intact
+    results = []
+
+    def worker():
+        for _ in range(25):
+            r = call(fd, "GetRandom")
+            results.append(len(r["GetRandom"]["random"]))
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    check(results == [256] * 100, "4 threads x 25 GetRandom")
 
     # dup, close and reopen: still one enclave
     fd2 = os.dup(fd)
