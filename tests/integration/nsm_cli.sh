@@ -150,6 +150,15 @@ then
 else
     fail "attest -o FILE"
 fi
+# the document verifies against the backend's PKI (when nsm has verify)
+if "$NSM" verify --help >/dev/null 2>&1 && [ -n "${NSM_TEST_TMPDIR:-}" ]; then
+    NONCE_HEX=$(od -An -tx1 -v "$T/nonce" | tr -d ' \n')
+    r verify --root "$NSM_TEST_TMPDIR/pki" --nonce "$NONCE_HEX" \
+        --user-data 68656c6c6f --pcr "16=$V2" "$T/doc"
+    expect "nsm verify: signature, chain, nonce, user_data, PCR 16" 0
+    r verify --root "$NSM_TEST_TMPDIR/pki" --nonce 00 "$T/doc"
+    expect "nsm verify: a wrong nonce fails" 1
+fi
 r attest --nonce ''
 if [ "$rc" -eq 0 ] && "$PY" - "$T/out" <<'PY'
 import sys, cbor2
