@@ -11,7 +11,18 @@
 
 #include "harness.h"
 
+#if defined(__has_include)
+#if __has_include(<valgrind/memcheck.h>)
+#include <valgrind/memcheck.h>
+#endif
+#endif
+#ifndef VALGRIND_MAKE_MEM_UNDEFINED
+#define VALGRIND_MAKE_MEM_UNDEFINED(p, n) ((void)(p), (void)(n))
+#define VALGRIND_MAKE_MEM_DEFINED(p, n) ((void)(p), (void)(n))
+#endif
+
 #include "common/bytes.h"
+#include "common/ct.h"
 #include "crypto/crypto.h"
 #include "rpmb/rpmb.h"
 #include "store/store.h"
@@ -865,6 +876,63 @@ static void key_never_returned(void **state)
     assert_null(memmem(&t.r, sizeof(t.r), key1, 8));
 }
 
+/*
+ * Secrets never steer a branch or an address. Under valgrind (the
+ * rpmb_secrets_valgrind test) the stored key, and in the compare the MAC
+ * bytes, are marked undefined; memcheck reports any conditional jump or
+ * memory index that depends on them in the MAC paths (seal of counter and
+ * read responses, HMAC key setup, ct_eq). Results are declassified
+ * (marked defined) only after the model returns. Without valgrind this
+ * still checks the outputs.
+ */
+static void secret_paths_branch_free(void **state)
+{
+    uint8_t mac[32];
+    uint8_t a[32];
+    uint8_t b[32];
+    uint32_t c;
+    bool eq;
+
+    setup();
+    assert_int_equal(program_key(key1, 1), 0);
+    assert_int_equal(do_write(key1, 8, 3, 0, 0x61), 0);
+
+    VALGRIND_MAKE_MEM_UNDEFINED(t.mem.key, sizeof(t.mem.key));
+    {
+        struct fields f = {.req_resp = VIRTIO_RPMB_REQ_GET_WRITE_COUNTER,
+                           .block_count = 1};
+
+        build(t.req, &f);
+        call(1, 1);
+    }
+    VALGRIND_MAKE_MEM_DEFINED(t.resp, FR);
+    mac_of(key1, t.resp, 1, mac);
+    assert_bytes_equal(t.resp + VIRTIO_RPMB_OFF_KEY_MAC, mac, 32);
+    assert_int_equal(COUNTER(0), 1);
+
+    VALGRIND_MAKE_MEM_UNDEFINED(t.mem.key, sizeof(t.mem.key));
+    do_read(8, 3, 3, NULL);
+    VALGRIND_MAKE_MEM_DEFINED(t.resp, 3 * FR);
+    mac_of(key1, t.resp, 3, mac);
+    assert_bytes_equal(t.resp + 2 * FR + VIRTIO_RPMB_OFF_KEY_MAC, mac, 32);
+    VALGRIND_MAKE_MEM_DEFINED(t.mem.key, sizeof(t.mem.key));
+
+    /* the MAC compare itself */
+    memcpy(a, mac, 32);
+    memcpy(b, mac, 32);
+    b[31] ^= 1;
+    VALGRIND_MAKE_MEM_UNDEFINED(a, 32);
+    VALGRIND_MAKE_MEM_UNDEFINED(b, 32);
+    eq = ct_eq(a, b, 32);
+    VALGRIND_MAKE_MEM_DEFINED(&eq, sizeof(eq));
+    assert_false(eq);
+    VALGRIND_MAKE_MEM_UNDEFINED(a, 32);
+    eq = ct_eq(a, mac, 32);
+    VALGRIND_MAKE_MEM_DEFINED(&eq, sizeof(eq));
+    assert_true(eq);
+    (void)get_counter(key1, 1, &c);
+}
+
 static void init_and_config(void **state)
 {
     struct rpmb_config cfg = {0x80, 7, 9};
@@ -906,6 +974,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(malformed_streams),
     cmocka_unit_test(store_failures),
     cmocka_unit_test(key_never_returned),
+    cmocka_unit_test(secret_paths_branch_free),
     cmocka_unit_test(init_and_config),
 };
 
