@@ -990,11 +990,6 @@ void vhu_fe_close(struct vhu_fe *fe)
     if (fe == NULL) {
         return;
     }
-    pthread_mutex_lock(&fe->lock);
-    if (!fe->broken) {
-        (void)fe_stop_locked(fe);
-    }
-    pthread_mutex_unlock(&fe->lock);
     fe_free(fe);
 }
 

@@ -20,7 +20,10 @@
  *               eventfd), SET_VRING_ENABLE(1), [GET_STATUS,
  *               SET_STATUS(ACKNOWLEDGE | DRIVER | FEATURES_OK | DRIVER_OK)];
  *  - stop:      SET_VRING_ENABLE(0), GET_VRING_BASE (checked against the
- *               driver's avail index), [SET_STATUS(0)].
+ *               driver's avail index), [SET_STATUS(0)], only when asked
+ *               (vhu_fe_stop(), QEMU's poweroff: a device reset);
+ *  - close:     just disconnect, like a VMM that exits. A backend then
+ *               applies its disconnect policy (e.g. --keep-state).
  * With REPLY_ACK, the messages QEMU sends with NEED_REPLY carry it and a
  * non-zero acknowledgement fails the step.
  *
@@ -201,7 +204,8 @@ struct vhu_fe *vhu_fe_connect_fd(int fd, const struct vhu_fe_options *opts,
 
 /**
  * vhu_fe_stop() - stop the queue as QEMU does at poweroff:
- * SET_VRING_ENABLE(0), GET_VRING_BASE, SET_STATUS(0).
+ * SET_VRING_ENABLE(0), GET_VRING_BASE, SET_STATUS(0) (with STATUS, this
+ * resets the device: backends power-cycle their state on it).
  *
  * Checks that the backend's answer to GET_VRING_BASE equals the number of
  * chains made available. Afterwards calls fail with -EIO. Idempotent.
@@ -211,7 +215,10 @@ TV_MUST_CHECK
 int vhu_fe_stop(struct vhu_fe *fe);
 
 /**
- * vhu_fe_close() - stop (unless broken or stopped), disconnect and free.
+ * vhu_fe_close() - disconnect and free. Sends nothing: the backend sees a
+ * front-end that went away (no device reset), so a daemon started with
+ * --keep-state keeps its state for the next connection. Call vhu_fe_stop()
+ * first for QEMU's orderly poweroff.
  * @fe: may be NULL
  */
 void vhu_fe_close(struct vhu_fe *fe);

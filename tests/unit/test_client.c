@@ -669,7 +669,7 @@ static void handshake_order(void **state)
         VHOST_USER_SET_VRING_ADDR, VHOST_USER_SET_VRING_KICK,
         VHOST_USER_SET_VRING_CALL, VHOST_USER_SET_VRING_ENABLE,
         VHOST_USER_GET_STATUS, VHOST_USER_SET_STATUS, VHOST_USER_GET_STATUS,
-        /* vhu_fe_close() */
+        /* vhu_fe_stop() */
         VHOST_USER_SET_VRING_ENABLE, VHOST_USER_GET_VRING_BASE,
         VHOST_USER_SET_STATUS,
     };
@@ -690,6 +690,7 @@ static void handshake_order(void **state)
     assert_int_equal(info.status, 0xf);
     assert_int_equal(info.queue_size, 64);
     nsm_roundtrip(fe, "x");
+    assert_int_equal(vhu_fe_stop(fe), 0);
     vhu_fe_close(fe);
     fake_join(f);
     assert_int_equal(f->n_log, TV_ARRAY_SIZE(want));
@@ -734,11 +735,15 @@ static void nsm_two_chains(void **state)
     vhu_fe_get_info(fe, &info);
     assert_int_equal(info.n_requests, 2);
     assert_int_equal(info.last_used_len, 37);
+    assert_int_equal(info.n_kicks, 3); /* the initial one + one per call */
     /* EVENT_IDX: at most one wake-up per request (the frontend may find
      * the entries before it sleeps and read both counts later). */
     assert_true(info.n_wakeups <= 2);
     vhu_fe_close(fe);
     fake_join(f);
+    /* close just disconnects: the last message is the DRIVER_OK check */
+    assert_int_equal(f->log[f->n_log - 1], VHOST_USER_GET_STATUS);
+    assert_int_equal(f->status, 0xf);
     assert_int_equal(f->n_chains, 4);
     assert_int_equal(f->max_descs, 1);
     /* EVENT_IDX: one interrupt for the two used entries of each request */
