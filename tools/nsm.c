@@ -87,7 +87,8 @@ static const char usage_text[] =
     "     larger than 4096 bytes)\n"
     "  3  the device refused: its error name is printed (InvalidIndex,\n"
     "     ReadOnlyIndex, InvalidOperation, InputTooLarge, InternalError...)\n"
-    "  4  no device, transport failure or an undecodable response\n";
+    "  4  no device, transport failure or an undecodable response\n"
+    "verify and pki have their own exit statuses (see their --help).\n";
 
 /** struct cli - one run: options, the connection and a response area. */
 struct cli {
