@@ -228,6 +228,8 @@ enum rpmbc_status rpmbc_read_counter(struct rpmbc *c, const uint8_t *key,
 out_wipe_nonce:
     wipe(&f, sizeof(f));
     wipe(&r, sizeof(r));
+    wipe(c->req, RPMB_FRAME_LEN);
+    wipe(c->resp, RPMB_FRAME_LEN);
     return st;
 }
 
@@ -438,6 +440,7 @@ enum rpmbc_status rpmbc_read_blocks(struct rpmbc *c, const uint8_t *key,
         }
         rpmb_frame_build(c->req, &q, NULL);
         st = rpmbc_xfer(c, RPMB_FRAME_LEN, n * RPMB_FRAME_LEN, &got);
+        wipe(c->req, RPMB_FRAME_LEN);
         if (st != RPMBC_OK) {
             goto err_wipe_out;
         }
@@ -453,12 +456,14 @@ enum rpmbc_status rpmbc_read_blocks(struct rpmbc *c, const uint8_t *key,
         done += n;
     }
     wipe(c->resp, batch * RPMB_FRAME_LEN);
+    wipe(&q, sizeof(q));
     return RPMBC_OK;
 
 err_wipe_out:
     /* never hand out data that failed a check */
     wipe(out, n_blocks * RPMB_FRAME_DATA_LEN);
     wipe(c->resp, batch * RPMB_FRAME_LEN);
+    wipe(&q, sizeof(q));
     return st;
 }
 

@@ -846,16 +846,48 @@ static void model_tamper(void **state)
     }
 }
 
+/* Request frames carrying a MAC are wiped once a write returns. */
+static void model_write_wipes(void **state)
+{
+    static uint8_t zero[RPMBC_BUF_SIZE];
+    uint8_t data[3 * 256];
+
+    (void)state;
+    loop_new(0, 0, true, 0);
+    memset(data, 0x42, sizeof(data));
+    assert_int_equal(rpmbc_write_blocks(&client, key_a, 0, data, 3), RPMBC_OK);
+    assert_bytes_equal(client.req, zero, sizeof(zero));
+    assert_null(memmem(&client, sizeof(client), key_a, sizeof(key_a)));
+    /* also on the failure path: a wrong counter answer */
+    assert_int_equal(rpmbc_write_blocks(&client, key_b, 0, data, 3),
+                     RPMBC_ERR_MAC);
+    assert_bytes_equal(client.req, zero, sizeof(zero));
+    /* reads leave neither nonce nor data behind */
+    assert_int_equal(rpmbc_read_blocks(&client, key_a, 0, data, 3), RPMBC_OK);
+    assert_bytes_equal(client.req, zero, sizeof(zero));
+    assert_bytes_equal(client.resp, zero, sizeof(zero));
+}
+
 static const struct CMUnitTest tests[] = {
-    cmocka_unit_test(vector_tv1),       cmocka_unit_test(vector_tv2),
-    cmocka_unit_test(vector_tv3),       cmocka_unit_test(vector_tv4),
-    cmocka_unit_test(vector_tv5),       cmocka_unit_test(frame_roundtrip),
-    cmocka_unit_test(result_names),     cmocka_unit_test(script_happy_path),
-    cmocka_unit_test(script_wrong_key), cmocka_unit_test(script_device_results),
-    cmocka_unit_test(script_checks),    cmocka_unit_test(tamper_every_byte),
-    cmocka_unit_test(key_wiped),        cmocka_unit_test(model_flow),
-    cmocka_unit_test(model_limits),     cmocka_unit_test(model_addr_failure),
-    cmocka_unit_test(model_expiry),     cmocka_unit_test(model_tamper),
+    cmocka_unit_test(vector_tv1),
+    cmocka_unit_test(vector_tv2),
+    cmocka_unit_test(vector_tv3),
+    cmocka_unit_test(vector_tv4),
+    cmocka_unit_test(vector_tv5),
+    cmocka_unit_test(frame_roundtrip),
+    cmocka_unit_test(result_names),
+    cmocka_unit_test(script_happy_path),
+    cmocka_unit_test(script_wrong_key),
+    cmocka_unit_test(script_device_results),
+    cmocka_unit_test(script_checks),
+    cmocka_unit_test(tamper_every_byte),
+    cmocka_unit_test(key_wiped),
+    cmocka_unit_test(model_flow),
+    cmocka_unit_test(model_limits),
+    cmocka_unit_test(model_addr_failure),
+    cmocka_unit_test(model_expiry),
+    cmocka_unit_test(model_tamper),
+    cmocka_unit_test(model_write_wipes),
 };
 
 HARNESS_MAIN("rpmbc", tests)
