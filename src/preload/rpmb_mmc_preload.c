@@ -117,6 +117,13 @@ static struct shim_fd shim_fds[SHIM_MAX_FDS];
 static pthread_mutex_t shim_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_once_t shim_once = PTHREAD_ONCE_INIT;
 
+/*
+ * Set while this thread holds shim_lock: the frontend code linked into the
+ * shim calls close() and friends, which resolve to the interposers below;
+ * they must go straight to libc rather than wait for the lock we hold.
+ */
+static __thread bool shim_busy;
+
 static int (*real_open)(const char *, int, ...);
 static int (*real_open64)(const char *, int, ...);
 static int (*real_openat)(int, const char *, int, ...);
@@ -369,6 +376,9 @@ int close(int fd)
     struct rpmbc_vhu *vhu = NULL;
 
     shim_init();
+    if (shim_busy) {
+        return real_close(fd);
+    }
     pthread_mutex_lock(&shim_lock);
     s = shim_find_locked(fd);
     if (s != NULL) {
@@ -543,12 +553,16 @@ int ioctl(int fd, unsigned long request, ...)
     argp = va_arg(ap, void *);
     va_end(ap);
 
+    if (shim_busy) {
+        return real_ioctl(fd, request, argp);
+    }
     pthread_mutex_lock(&shim_lock);
     s = shim_find_locked(fd);
     if (s == NULL) {
         pthread_mutex_unlock(&shim_lock);
         return real_ioctl(fd, request, argp);
     }
+    shim_busy = true;
     if (argp == NULL) {
         rc = -EFAULT;
     } else if (request == SHIM_MMC_IOC_CMD) {
@@ -569,6 +583,7 @@ int ioctl(int fd, unsigned long request, ...)
     } else {
         rc = -ENOTTY;
     }
+    shim_busy = false;
     pthread_mutex_unlock(&shim_lock);
     if (rc != 0) {
         errno = -rc;
