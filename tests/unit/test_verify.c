@@ -15,6 +15,7 @@
 
 #include "cbor/cbor.h"
 #include "common/hex.h"
+#include "cose/cose.h"
 #include "crypto/crypto.h"
 #include "crypto/x509.h"
 #include "verify/verify.h"
@@ -754,6 +755,299 @@ static void strerror_distinct(void **state)
     assert_string_equal(verify_strerror(-1), "unknown verification status");
 }
 
+
+/* The adapter's DER walker on the real certificates and broken copies. */
+static void x509_der_parser(void **state)
+{
+    static uint8_t der[2048];
+    static const uint8_t root_serial[] = {
+        0xf9, 0x31, 0x75, 0x68, 0x1b, 0x90, 0xaf, 0xe1,
+        0x1d, 0x46, 0xcc, 0xb4, 0xe4, 0xe7, 0xf8, 0x56,
+    };
+    static const uint8_t bc_leaf[] = {
+        0x30, 0x0c, 0x06, 0x03, 0x55, 0x1d, 0x13, 0x01,
+        0x01, 0xff, 0x04, 0x02, 0x30, 0x00,
+    };
+    static uint8_t doc[DOC_CAP];
+    struct verify_result res;
+    struct crypto_x509 c;
+    char name[CRYPTO_X509_NAME_MAX];
+    size_t n = harness_read_vector("nsm/aws-nitro-enclaves-root-g1.der", der,
+                                   sizeof(der));
+    size_t len, i;
+    uint8_t *p;
+
+    assert_int_equal(crypto_x509_parse(&c, der, n), 0);
+    assert_int_equal(c.not_before_s, 1572269285); /* 2019-10-28T13:28:05Z */
+    assert_int_equal(c.not_after_s, 2519044085);  /* 2049-10-28T14:28:05Z */
+    assert_int_equal(c.serial_len, sizeof(root_serial));
+    assert_memory_equal(c.serial, root_serial, sizeof(root_serial));
+    assert_true(c.sig_es384 && c.key_p384);
+    assert_true(c.bc_present && c.bc_critical && c.bc_ca);
+    assert_int_equal(c.bc_pathlen, -1);
+    assert_int_equal(c.ku_bits, CRYPTO_KU_DIGITAL_SIGNATURE |
+                                    CRYPTO_KU_KEY_CERT_SIGN |
+                                    CRYPTO_KU_CRL_SIGN);
+    assert_int_equal(c.unknown_critical, 0);
+    assert_true(crypto_x509_signed_by(&c, &c));
+    assert_true(crypto_x509_issuer_matches(&c, &c));
+    assert_string_equal(crypto_x509_subject(&c, name, sizeof(name)),
+                        "C=US, O=Amazon, OU=AWS, CN=aws.nitro-enclaves");
+    crypto_x509_release(&c);
+
+    /* trailing byte, truncation, non-minimal and indefinite lengths */
+    der[n] = 0;
+    assert_int_equal(crypto_x509_parse(&c, der, n + 1), -1);
+    assert_int_equal(crypto_x509_parse(&c, der, n - 1), -1);
+    assert_int_equal(der[0], 0x30);
+    assert_int_equal(der[1], 0x82); /* 30 82 02 11 */
+    der[1] = 0x83;
+    assert_int_equal(crypto_x509_parse(&c, der, n), -1);
+    der[1] = 0x80;
+    assert_int_equal(crypto_x509_parse(&c, der, n), -1);
+    der[1] = 0x82;
+    assert_int_equal(crypto_x509_parse(&c, der, n), 0);
+    crypto_x509_release(&c);
+    /* every single-byte flip either fails to parse or breaks the signature */
+    for (i = 0; i < n; i++) {
+        der[i] ^= 0x01;
+        if (crypto_x509_parse(&c, der, n) == 0) {
+            assert_false(crypto_x509_signed_by(&c, &c) &&
+                         crypto_x509_issuer_matches(&c, &c) &&
+                         c.not_before_s == 1572269285 &&
+                         c.not_after_s == 2519044085 && c.bc_ca &&
+                         c.ku_bits == (CRYPTO_KU_DIGITAL_SIGNATURE |
+                                       CRYPTO_KU_KEY_CERT_SIGN |
+                                       CRYPTO_KU_CRL_SIGN) &&
+                         c.serial_len == 16 && c.serial[15] == 0x56 &&
+                         c.serial[0] == 0xf9);
+            crypto_x509_release(&c);
+        }
+        der[i] ^= 0x01;
+    }
+
+    /* the ga leaf: CA:FALSE critical; renamed to an unknown extension */
+    len = load(GA, doc);
+    assert_int_equal(verify_parse(doc, len, &res), VERIFY_OK);
+    memcpy(der, res.doc.certificate.p, res.doc.certificate.len);
+    n = res.doc.certificate.len;
+    assert_int_equal(crypto_x509_parse(&c, der, n), 0);
+    assert_true(c.bc_present && c.bc_critical && !c.bc_ca);
+    assert_int_equal(c.ku_bits, CRYPTO_KU_DIGITAL_SIGNATURE |
+                                    CRYPTO_KU_NON_REPUDIATION);
+    assert_false(c.ku_critical);
+    crypto_x509_release(&c);
+    p = memmem(der, n, bc_leaf, sizeof(bc_leaf));
+    assert_non_null(p);
+    p[6] = 0x7f; /* 2.5.29.127: not one we interpret */
+    assert_int_equal(crypto_x509_parse(&c, der, n), 0);
+    assert_false(c.bc_present);
+    assert_int_equal(c.unknown_critical, 1);
+    crypto_x509_release(&c);
+    p[6] = 0x0f; /* a second keyUsage */
+    assert_int_equal(crypto_x509_parse(&c, der, n), 0);
+    assert_true(c.bad_extension);
+    crypto_x509_release(&c);
+}
+
+/*
+ * Chains of our own making for the §12.7 constraints: root -> A -> B ->
+ * leaf, each certificate from a template the test bends.
+ */
+struct chain_spec {
+    struct crypto_x509_template t[4]; /* root, A, B, leaf */
+    bool leaf_by_root;                /* sign the leaf with the root */
+    bool skip_b;                      /* root -> A -> leaf */
+};
+
+#define CHAIN_T0 1700000000LL
+
+static void chain_defaults(struct chain_spec *cs, struct crypto_key **k)
+{
+    static const char *const cn[4] = {"root", "A", "B", "leaf"};
+
+    memset(cs, 0, sizeof(*cs));
+    for (int i = 0; i < 4; i++) {
+        cs->t[i].org = "test";
+        cs->t[i].cn = cn[i];
+        cs->t[i].serial = (const uint8_t *)"\x11\x22";
+        cs->t[i].serial_len = 2;
+        cs->t[i].not_before_s = CHAIN_T0 - 3600;
+        cs->t[i].not_after_s = CHAIN_T0 + 3600;
+        cs->t[i].ca = i < 3;
+        cs->t[i].pathlen = i == 0 ? -1 : 2 - i;
+        cs->t[i].ku_bits = i < 3 ? CRYPTO_KU_KEY_CERT_SIGN |
+                                       CRYPTO_KU_CRL_SIGN
+                                 : CRYPTO_KU_DIGITAL_SIGNATURE;
+        cs->t[i].ku_critical = i < 3;
+        cs->t[i].subject_key = k[i];
+    }
+}
+
+/* Issue the chain, sign a document with the leaf key, verify it. */
+static int chain_verify(const struct chain_spec *cs, struct crypto_key **k,
+                        struct verify_result *res)
+{
+    static uint8_t der[4][CRYPTO_X509_DER_MAX], payload[8192], doc[8192];
+    static const uint8_t zero_pcr[48];
+    struct crypto_x509 parsed[3];
+    long der_len[4];
+    struct verify_root root;
+    struct cbor_wr w;
+    size_t doc_len;
+    int n_ca = cs->skip_b ? 2 : 3, rc;
+
+    der_len[0] = crypto_x509_issue(&cs->t[0], NULL, k[0], der[0],
+                                   sizeof(der[0]));
+    assert_true(der_len[0] > 0);
+    assert_int_equal(crypto_x509_parse(&parsed[0], der[0],
+                                       (size_t)der_len[0]),
+                     0);
+    for (int i = 1; i < n_ca; i++) {
+        der_len[i] = crypto_x509_issue(&cs->t[i], &parsed[i - 1], k[i - 1],
+                                       der[i], sizeof(der[i]));
+        assert_true(der_len[i] > 0);
+        assert_int_equal(crypto_x509_parse(&parsed[i], der[i],
+                                           (size_t)der_len[i]),
+                         0);
+    }
+    der_len[3] = crypto_x509_issue(
+        &cs->t[3], cs->leaf_by_root ? &parsed[0] : &parsed[n_ca - 1],
+        cs->leaf_by_root ? k[0] : k[n_ca - 1], der[3], sizeof(der[3]));
+    assert_true(der_len[3] > 0);
+    for (int i = 0; i < n_ca; i++) {
+        crypto_x509_release(&parsed[i]);
+    }
+
+    cbor_wr_init(&w, payload, sizeof(payload));
+    cbor_put_map(&w, 9);
+    cbor_put_cstr(&w, "module_id");
+    cbor_put_cstr(&w, "i-0123456789abcdef0-enc0123456789abcdef");
+    cbor_put_cstr(&w, "digest");
+    cbor_put_cstr(&w, "SHA384");
+    cbor_put_cstr(&w, "timestamp");
+    cbor_put_uint64_full(&w, (uint64_t)CHAIN_T0 * 1000);
+    cbor_put_cstr(&w, "pcrs");
+    cbor_put_map(&w, 1);
+    cbor_put_uint(&w, 0);
+    cbor_put_bytes(&w, zero_pcr, sizeof(zero_pcr));
+    cbor_put_cstr(&w, "certificate");
+    cbor_put_bytes(&w, der[3], (size_t)der_len[3]);
+    cbor_put_cstr(&w, "cabundle");
+    cbor_put_array(&w, (size_t)n_ca);
+    for (int i = 0; i < n_ca; i++) {
+        cbor_put_bytes(&w, der[i], (size_t)der_len[i]);
+    }
+    cbor_put_cstr(&w, "public_key");
+    cbor_put_null(&w);
+    cbor_put_cstr(&w, "user_data");
+    cbor_put_null(&w);
+    cbor_put_cstr(&w, "nonce");
+    cbor_put_null(&w);
+    assert_false(w.overflow);
+    assert_int_equal(cose_sign1_build(k[3], payload, w.len, doc, sizeof(doc),
+                                      &doc_len),
+                     COSE_OK);
+
+    assert_int_equal(verify_root_init(&root, der[0], (size_t)der_len[0]),
+                     VERIFY_OK);
+    rc = verify_document(&root, NULL, doc, doc_len, res);
+    verify_root_release(&root);
+    return rc;
+}
+
+static void chain_constraints(void **state)
+{
+    struct crypto_key *k[4];
+    struct chain_spec cs;
+    struct verify_result res;
+    char why[256];
+
+    for (int i = 0; i < 4; i++) {
+        k[i] = crypto_key_generate_p384();
+        assert_non_null(k[i]);
+    }
+
+    chain_defaults(&cs, k);
+    assert_int_equal(chain_verify(&cs, k, &res), VERIFY_OK);
+    assert_int_equal(res.n_certs, 4);
+
+    /* A allows no CA below it, but B follows */
+    chain_defaults(&cs, k);
+    cs.t[1].pathlen = 0;
+    assert_int_equal(chain_verify(&cs, k, &res), VERIFY_ERR_CERT_PATHLEN);
+    assert_int_equal(res.cert_index, 1);
+    /* ... which is fine when B is left out */
+    cs.skip_b = true;
+    assert_int_equal(chain_verify(&cs, k, &res), VERIFY_OK);
+
+    /* B cannot sign certificates */
+    chain_defaults(&cs, k);
+    cs.t[2].ku_bits = CRYPTO_KU_DIGITAL_SIGNATURE | CRYPTO_KU_CRL_SIGN;
+    assert_int_equal(chain_verify(&cs, k, &res), VERIFY_ERR_CERT_CA);
+    assert_int_equal(res.cert_index, 2);
+    assert_string_equal(verify_explain(&res, why, sizeof(why)),
+                        "certificate 2 (intermediate): CA certificate lacks "
+                        "critical CA:TRUE or keyCertSign");
+
+    /* B is no CA at all */
+    chain_defaults(&cs, k);
+    cs.t[2].ca = false;
+    assert_int_equal(chain_verify(&cs, k, &res), VERIFY_ERR_CERT_CA);
+
+    /* the leaf claims to be a CA */
+    chain_defaults(&cs, k);
+    cs.t[3].ca = true;
+    assert_int_equal(chain_verify(&cs, k, &res), VERIFY_ERR_CERT_LEAF);
+    assert_int_equal(res.cert_index, 3);
+
+    /* the leaf may not sign (nonRepudiation only) */
+    chain_defaults(&cs, k);
+    cs.t[3].ku_bits = CRYPTO_KU_NON_REPUDIATION;
+    assert_int_equal(chain_verify(&cs, k, &res), VERIFY_ERR_CERT_LEAF);
+
+    /* other leaf bits next to digitalSignature are fine */
+    chain_defaults(&cs, k);
+    cs.t[3].ku_bits |= CRYPTO_KU_KEY_AGREEMENT;
+    assert_int_equal(chain_verify(&cs, k, &res), VERIFY_OK);
+
+    /* the leaf issued by the root while B is presented as its issuer */
+    chain_defaults(&cs, k);
+    cs.leaf_by_root = true;
+    assert_int_equal(chain_verify(&cs, k, &res), VERIFY_ERR_CERT_ISSUER);
+    assert_int_equal(res.cert_index, 3);
+
+    /* A expired before the document; the leaf not yet valid */
+    chain_defaults(&cs, k);
+    cs.t[1].not_after_s = CHAIN_T0 - 1;
+    assert_int_equal(chain_verify(&cs, k, &res), VERIFY_ERR_CERT_TIME);
+    assert_int_equal(res.cert_index, 1);
+    chain_defaults(&cs, k);
+    cs.t[3].not_before_s = CHAIN_T0 + 1;
+    assert_int_equal(chain_verify(&cs, k, &res), VERIFY_ERR_CERT_TIME);
+    assert_int_equal(res.cert_index, 3);
+
+    /* the root itself must be valid at the check time */
+    chain_defaults(&cs, k);
+    cs.t[0].not_after_s = CHAIN_T0 - 1;
+    assert_int_equal(chain_verify(&cs, k, &res), VERIFY_ERR_CERT_TIME);
+    assert_int_equal(res.cert_index, 0);
+
+    /* the document signed by another key than the leaf's */
+    {
+        struct crypto_key *saved = k[3];
+
+        chain_defaults(&cs, k);
+        k[3] = k[2]; /* the document is signed with B's key */
+        cs.t[3].subject_key = saved;
+        assert_int_equal(chain_verify(&cs, k, &res), VERIFY_ERR_SIGNATURE);
+        k[3] = saved;
+    }
+    for (int i = 0; i < 4; i++) {
+        crypto_key_free(k[i]);
+    }
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(real_documents_verify),
     cmocka_unit_test(tagged_accepted),
@@ -772,6 +1066,8 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(payload_shapes),
     cmocka_unit_test(policy_checks),
     cmocka_unit_test(strerror_distinct),
+    cmocka_unit_test(x509_der_parser),
+    cmocka_unit_test(chain_constraints),
 };
 
 HARNESS_MAIN("verify", tests)
