@@ -225,10 +225,12 @@ int main(int argc, char **argv)
     while ((opt = getopt_long(argc, argv, "", long_options, NULL)) != -1) {
         switch (opt) {
         case OPT_MODULE_ID:
-            if (optarg[0] == '\0' ||
-                !copy_str(boot->module_id, sizeof(boot->module_id), optarg,
+            if (optarg[0] == '\0') {
+                tv_err("--module-id: must not be empty");
+                return 2;
+            }
+            if (!copy_str(boot->module_id, sizeof(boot->module_id), optarg,
                           "--module-id")) {
-                tv_err("--module-id: must be 1..%d bytes", NSM_MODULE_ID_MAX);
                 return 2;
             }
             break;
