@@ -2,6 +2,7 @@
 #include "daemon/daemon.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -206,9 +207,17 @@ static void conn_end(struct serve *s)
 static void conn_cb(void *arg, int fd)
 {
     struct serve *s = arg;
+    struct pollfd pfd = {fd, POLLIN, 0};
     int rc;
 
-    (void)fd;
+    /*
+     * An event may be stale (its fd closed and the number reused within
+     * one epoll batch); dispatch only when there really is something to
+     * read, as vhu_dispatch() blocks for a whole message.
+     */
+    if (poll(&pfd, 1, 0) != 1) {
+        return;
+    }
     rc = vhu_dispatch(s->dev);
     if (rc == 0) {
         return;
