@@ -376,9 +376,8 @@ static void mem_clear(struct vhu_dev *dev)
 }
 
 /*
- * Map one region from @fd (which is always closed). The whole file prefix up
- * to mmap_offset + size is mapped because mmap_offset need not be page
- * aligned.
+ * Map one region from @fd (which is always closed). mmap_offset need not be
+ * page aligned, so the mapping starts at the page that holds it.
  */
 static int mem_add_region(struct vhu_dev *dev,
                           const struct vhost_user_mem_region *mr, int fd)
@@ -387,13 +386,14 @@ static int mem_add_region(struct vhu_dev *dev,
     struct vhu_map *slot = NULL;
     struct stat st;
     uint64_t len;
+    uint64_t skip;
     void *base;
     unsigned i;
     int rc;
 
     if (mr->memory_size == 0 ||
         mr->mmap_offset + mr->memory_size < mr->mmap_offset ||
-        mr->mmap_offset + mr->memory_size > (uint64_t)SIZE_MAX / 2) {
+        mr->mmap_offset + mr->memory_size > (uint64_t)INT64_MAX) {
         tv_warn("memory region: bad size 0x%llx or offset 0x%llx",
                 (unsigned long long)mr->memory_size,
                 (unsigned long long)mr->mmap_offset);
@@ -424,7 +424,11 @@ static int mem_add_region(struct vhu_dev *dev,
         close(fd);
         return -EINVAL;
     }
-    base = mmap(NULL, (size_t)len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    /* Map from the page holding mmap_offset, not from the file start. */
+    skip = mr->mmap_offset % (uint64_t)sysconf(_SC_PAGESIZE);
+    len = mr->memory_size + skip;
+    base = mmap(NULL, (size_t)len, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+                (off_t)(mr->mmap_offset - skip));
     close(fd);
     if (base == MAP_FAILED) {
         rc = -errno;
@@ -435,7 +439,7 @@ static int mem_add_region(struct vhu_dev *dev,
     r.gpa = mr->guest_phys_addr;
     r.size = mr->memory_size;
     r.uva = mr->userspace_addr;
-    r.host = (uint8_t *)base + mr->mmap_offset;
+    r.host = (uint8_t *)base + skip;
     rc = gmem_add(&dev->gm, &r);
     if (rc != GMEM_OK) {
         tv_warn("memory region at 0x%llx refused: %s",
