@@ -543,6 +543,11 @@ struct pki *pki_open(const char *dir, const char *module_id,
         goto err_inter;
     }
     crypto_x509_release(&root);
+    if (pki->inter.not_after_s - wall_now_s() < 30LL * 24 * 3600) {
+        tv_warn("pki: %s/intermediate.pem expires within 30 days; leaves "
+                "are cut short to its notAfter and then refused",
+                dir);
+    }
     pki->inter_key = load_key_for(dir, "intermediate.key", &pki->inter, err,
                                   err_len);
     if (pki->inter_key == NULL) {

@@ -214,7 +214,8 @@ struct verify_policy {
  * struct verify_root - a pinned root, decoded once and reused.
  * @der, @der_len:  the certificate
  * @sha256:         its fingerprint
- * @cert:           the decoded certificate (owned)
+ * @cert:           the decoded certificate (owned); it points into @der, so
+ *                  an initialised root must not be copied or moved
  */
 struct verify_root {
     uint8_t der[VERIFY_CERT_MAX];
