@@ -698,6 +698,80 @@ static void config_space(void **state)
     rm_rf(d.dir);
 }
 
+/*
+ * --fd=N with an inherited connected socket: served until the front-end
+ * disconnects, then the daemon exits 0. --print-capabilities prints the
+ * vhost-user.json object.
+ */
+static void inherited_fd_and_capabilities(void **state)
+{
+    static const struct {
+        const char *env;
+        const char *type;
+    } devs[] = {{"VHOST_USER_NSM", "\"nsm\""}, {"VHOST_USER_RPMB", "\"rpmb\""}};
+
+    for (unsigned k = 0; k < TV_ARRAY_SIZE(devs); k++) {
+        const char *exe = daemon_path(devs[k].env);
+        char cmd[512], out[256] = "", store_arg[128];
+        struct vhu_fe *fe;
+        char err[256];
+        struct daemon d;
+        int sv[2], status = 0;
+        size_t n;
+        FILE *p;
+
+        snprintf(cmd, sizeof(cmd), "'%s' --print-capabilities", exe);
+        p = popen(cmd, "r");
+        assert_non_null(p);
+        n = fread(out, 1, sizeof(out) - 1, p);
+        out[n] = '\0';
+        assert_int_equal(pclose(p), 0);
+        assert_non_null(strstr(out, "\"type\""));
+        assert_non_null(strstr(out, devs[k].type));
+
+        tempdir(&d);
+        snprintf(store_arg, sizeof(store_arg), "--store=%s/rpmb.db", d.dir);
+        assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+        d.pid = fork();
+        assert_true(d.pid >= 0);
+        if (d.pid == 0) {
+            char pki_arg[128];
+
+            prctl(PR_SET_PDEATHSIG, SIGKILL);
+            snprintf(pki_arg, sizeof(pki_arg), "--pki=%s/pki", d.dir);
+            close(sv[0]);
+            if (dup2(sv[1], 3) < 0) {
+                _exit(126);
+            }
+            execl(exe, exe, "--fd=3", "--quiet", k == 0 ? pki_arg : store_arg,
+                  (char *)NULL);
+            _exit(127);
+        }
+        live_add(d.pid);
+        close(sv[1]);
+        fe = vhu_fe_connect_fd(sv[0], NULL, err, sizeof(err));
+        if (fe == NULL) {
+            fail_msg("--fd: %s", err);
+        }
+        if (k == 0) {
+            uint8_t pcr[48];
+
+            describe_pcr(fe, 0, pcr, NULL);
+        } else {
+            uint8_t raw[3];
+
+            assert_int_equal(vhu_fe_get_config(fe, 0, raw, 3), 0);
+            assert_int_equal(raw[0], 8); /* default 1M */
+        }
+        vhu_fe_close(fe);
+        assert_int_equal(waitpid(d.pid, &status, 0), d.pid);
+        live_del(d.pid);
+        assert_true(WIFEXITED(status));
+        assert_int_equal(WEXITSTATUS(status), 0);
+        rm_rf(d.dir);
+    }
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test_teardown(nsm_operations, kill_leftovers),
     cmocka_unit_test_teardown(nsm_hostile_requests, kill_leftovers),
@@ -706,6 +780,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test_teardown(nsm_sigterm_connected, kill_leftovers),
     cmocka_unit_test_teardown(rpmb_lifecycle, kill_leftovers),
     cmocka_unit_test_teardown(config_space, kill_leftovers),
+    cmocka_unit_test_teardown(inherited_fd_and_capabilities, kill_leftovers),
 };
 
 HARNESS_MAIN("daemons", tests)

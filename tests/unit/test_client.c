@@ -137,7 +137,9 @@ static void fake_send(struct fake *f, uint32_t req, const void *p,
     uint8_t buf[512];
 
     memcpy(buf, &h, sizeof(h));
-    memcpy(buf + sizeof(h), p, size);
+    if (size > 0) {
+        memcpy(buf + sizeof(h), p, size);
+    }
     if (write(f->sock, buf, sizeof(h) + size) != (ssize_t)(sizeof(h) + size)) {
         fake_fail(f, "reply write failed");
     }
