@@ -5,10 +5,12 @@
  * Each iteration forks a writer that opens the store and issues
  * authenticated writes (1..4 blocks each) through rpmb_handle(), reporting
  * every acknowledged write on a pipe before starting the next. The parent
- * SIGKILLs it after a random delay, reopens the store and checks that the
- * counter and the whole data image equal exactly the acknowledged writes,
+ * SIGKILLs it after a random delay. The next writer's open is the recovery:
+ * it reports the counter, the key flag and a SHA-256 of the whole image it
+ * found, and the parent checks they equal exactly the acknowledged writes,
  * the one in flight either wholly present with its counter or wholly
- * absent. Writes are a pure function of the counter value they were made
+ * absent. After the last kill the parent opens the store itself and
+ * compares the image byte for byte. Writes are a pure function of the counter value they were made
  * with, so the parent can recompute the expected image.
  *
  * Usage: rpmb_crash [ITERATIONS [MAX_DELAY_US [DIR]]]
@@ -32,6 +34,7 @@
 #define UNITS 1
 #define N_BLOCKS (UNITS * VIRTIO_RPMB_BLOCKS_PER_UNIT)
 #define MAX_WRITE 4
+#define HELLO_SIZE (4 + 1 + 32) /* counter, key present, SHA-256(image) */
 
 static const uint8_t crash_key[32] = "crash-test-key-0123456789abcdef";
 
@@ -132,10 +135,24 @@ static void writer(const char *path, int ack_fd)
         _exit(3);
     }
     {
-        /* ready: the counter found at open */
-        uint8_t hello[4];
+        /*
+         * Ready: report what this open found (counter, key present, and a
+         * digest of the whole image) so the parent can check the state
+         * left by the previous kill without opening the store itself.
+         */
+        static uint8_t image[N_BLOCKS * RPMB_BLK_SIZE];
+        uint8_t hello[HELLO_SIZE];
+        bool key;
+        uint32_t c;
 
-        store_be32(hello, rpmb_write_counter(&r));
+        if (rpmb_store_sqlite_ops.load_state(s, &key, &c) != 0 ||
+            rpmb_store_sqlite_ops.read_blocks(s, 0, N_BLOCKS, image,
+                                              RPMB_BLK_SIZE) != 0 ||
+            crypto_sha256(image, sizeof(image), hello + 5) != 0) {
+            _exit(6);
+        }
+        store_be32(hello, c);
+        hello[4] = key;
         if (write(ack_fd, hello, sizeof(hello)) != (ssize_t)sizeof(hello)) {
             _exit(5);
         }
@@ -248,18 +265,64 @@ out_close:
     return rc;
 }
 
+/*
+ * The checked state: @counter with image @img, and @acked, the highest
+ * write acknowledged since (the counter after it).
+ */
+struct crash_state {
+    uint8_t img[N_BLOCKS * RPMB_BLK_SIZE];
+    uint32_t counter;
+    uint32_t acked;
+    unsigned long n_in_flight;
+};
+
+/* Check a writer's hello against the acknowledged writes. */
+static int check_hello(struct crash_state *st, const uint8_t *hello)
+{
+    uint32_t c = load_be32(hello);
+    uint8_t digest[32];
+    uint32_t i;
+
+    if (!hello[4]) {
+        fprintf(stderr, "key lost\n");
+        return -1;
+    }
+    if (c < st->counter || c < st->acked || c > st->acked + 1) {
+        fprintf(stderr, "counter %u: previous %u, last acknowledged %u\n", c,
+                st->counter, st->acked);
+        return -1;
+    }
+    for (i = st->counter; i < c; i++) {
+        apply_write(st->img, i);
+    }
+    if (crypto_sha256(st->img, sizeof(st->img), digest) != 0 ||
+        memcmp(digest, hello + 5, sizeof(digest)) != 0) {
+        fprintf(stderr, "data differs from the acknowledged writes (counter "
+                        "%u, last acknowledged %u)\n", c, st->acked);
+        return -1;
+    }
+    st->n_in_flight += c == st->acked + 1;
+    st->counter = c;
+    st->acked = c;
+    return 0;
+}
+
+static bool read_exact(int fd, uint8_t *p, size_t len)
+{
+    return read(fd, p, len) == (ssize_t)len;
+}
+
 int main(int argc, char **argv)
 {
-    static uint8_t img[N_BLOCKS * RPMB_BLK_SIZE];
+    static struct crash_state st;
     unsigned long n_iter = argc > 1 ? strtoul(argv[1], NULL, 0) : 200;
     unsigned long max_delay_us = argc > 2 ? strtoul(argv[2], NULL, 0) : 12000;
     char dir[256];
     char path[300];
     char cmd[300];
-    uint32_t counter = 0;
     unsigned long it;
-    unsigned long n_in_flight = 0;
     unsigned long n_no_ack = 0;
+    bool in_flight = false;
     struct timespec t0;
     struct timespec t1;
     int rc = 1;
@@ -282,9 +345,10 @@ int main(int argc, char **argv)
     for (it = 0; it < n_iter; it++) {
         int fds[2];
         pid_t pid;
+        uint8_t hello[HELLO_SIZE];
         uint8_t ack[4];
-        uint32_t last_ack = counter;
-        bool in_flight = false;
+        bool have_hello = false;
+        bool got_ack = false;
         struct timespec d;
         unsigned long us = max_delay_us ? (unsigned long)rand() % max_delay_us
                                         : 0;
@@ -313,9 +377,14 @@ int main(int argc, char **argv)
          */
         mode = rand() % 8;
         if (mode != 0) {
-            if (read(fds[0], ack, sizeof(ack)) != (ssize_t)sizeof(ack) ||
-                load_be32(ack) != counter) {
+            if (!read_exact(fds[0], hello, sizeof(hello))) {
                 fprintf(stderr, "iteration %lu: writer not ready\n", it);
+                kill(pid, SIGKILL);
+                goto out_rm;
+            }
+            have_hello = true;
+            if (check_hello(&st, hello) != 0) {
+                fprintf(stderr, "iteration %lu: FAILED\n", it);
                 kill(pid, SIGKILL);
                 goto out_rm;
             }
@@ -323,13 +392,14 @@ int main(int argc, char **argv)
             us %= 4000;
         }
         if (mode >= 4) {
-            if (read(fds[0], ack, sizeof(ack)) != (ssize_t)sizeof(ack) ||
-                load_be32(ack) != counter + 1) {
+            if (!read_exact(fds[0], ack, sizeof(ack)) ||
+                load_be32(ack) != st.counter + 1) {
                 fprintf(stderr, "iteration %lu: no first write\n", it);
                 kill(pid, SIGKILL);
                 goto out_rm;
             }
-            last_ack = counter + 1;
+            st.acked = st.counter + 1;
+            got_ack = true;
         }
         d.tv_sec = (time_t)(us / 1000000);
         d.tv_nsec = (long)(us % 1000000) * 1000;
@@ -344,27 +414,34 @@ int main(int argc, char **argv)
                     WEXITSTATUS(status));
             goto out_rm;
         }
-        while (read(fds[0], ack, sizeof(ack)) == (ssize_t)sizeof(ack)) {
-            /* the hello carries the counter at open, never above an ack */
-            if (load_be32(ack) > last_ack) {
-                last_ack = load_be32(ack);
+        /* pipe writes of a few bytes are atomic: whole messages only */
+        if (!have_hello && read_exact(fds[0], hello, sizeof(hello))) {
+            have_hello = true;
+            if (check_hello(&st, hello) != 0) {
+                fprintf(stderr, "iteration %lu: FAILED\n", it);
+                goto out_rm;
+            }
+        }
+        while (read_exact(fds[0], ack, sizeof(ack))) {
+            got_ack = true;
+            if (load_be32(ack) > st.acked) {
+                st.acked = load_be32(ack);
             }
         }
         close(fds[0]);
-        if (last_ack == counter) {
-            n_no_ack++;
-        }
-        if (verify(path, img, &counter, last_ack, &in_flight) != 0) {
-            fprintf(stderr, "iteration %lu: FAILED\n", it);
-            goto out_rm;
-        }
-        n_in_flight += in_flight;
+        n_no_ack += !got_ack;
     }
+    /* the state left by the last kill, through a full open and compare */
+    if (verify(path, st.img, &st.counter, st.acked, &in_flight) != 0) {
+        fprintf(stderr, "final check: FAILED\n");
+        goto out_rm;
+    }
+    st.n_in_flight += in_flight;
     clock_gettime(CLOCK_MONOTONIC, &t1);
-    printf("rpmb_crash: %lu iterations, %u writes acknowledged or "
-           "recovered, %lu kills found the in-flight write committed, %lu "
-           "before any acknowledgement; %.1f ms per iteration\n",
-           n_iter, counter, n_in_flight, n_no_ack,
+    printf("rpmb_crash: %lu kills, %u writes acknowledged or recovered, %lu "
+           "kills found the in-flight write committed, %lu with no write "
+           "acknowledged in that run; %.1f ms per iteration\n",
+           n_iter, st.counter, st.n_in_flight, n_no_ack,
            ((double)(t1.tv_sec - t0.tv_sec) * 1e3 +
             (double)(t1.tv_nsec - t0.tv_nsec) / 1e6) /
                (double)(n_iter ? n_iter : 1));
