@@ -41,18 +41,18 @@
 
 #define DEFAULT_ITERATIONS 20000u
 #define WARMUP             500u
-#define LATENCY_LIMIT      1.5            /* x ping-pong p50 */
-#define RSS_LIMIT_KIB      (4u * 1024u)   /* 4 MiB */
+#define LATENCY_LIMIT      1.5          /* x ping-pong p50 */
+#define RSS_LIMIT_KIB      (4u * 1024u) /* 4 MiB */
 
 /* {"DescribePCR": {"index": 16}} (nsm-protocol.md §3) */
 static const uint8_t req_describe[] = {
-    0xa1, 0x6b, 'D', 'e', 's', 'c', 'r', 'i', 'b', 'e', 'P', 'C', 'R',
-    0xa1, 0x65, 'i', 'n', 'd', 'e', 'x', 0x10,
+    0xa1, 0x6b, 'D',  'e',  's', 'c', 'r', 'i', 'b', 'e',  'P',
+    'C',  'R',  0xa1, 0x65, 'i', 'n', 'd', 'e', 'x', 0x10,
 };
 /* {"ExtendPCR": {"index": 16, "data": h'010203'} */
 static const uint8_t req_extend[] = {
-    0xa1, 0x69, 'E', 'x', 't', 'e', 'n', 'd', 'P', 'C', 'R', 0xa2, 0x65,
-    'i', 'n', 'd', 'e', 'x', 0x10, 0x64, 'd', 'a', 't', 'a', 0x43, 1, 2, 3,
+    0xa1, 0x69, 'E', 'x', 't',  'e',  'n', 'd', 'P', 'C', 'R',  0xa2, 0x65, 'i',
+    'n',  'd',  'e', 'x', 0x10, 0x64, 'd', 'a', 't', 'a', 0x43, 1,    2,    3,
 };
 
 static uint64_t now_ns(void)
@@ -201,17 +201,18 @@ static long proc_status_kib(pid_t pid, const char *key)
 
 static void usage(FILE *out, const char *prog)
 {
-    fprintf(out,
-            "Usage: %s [--iterations N] [PATH-TO-vhost-user-nsm]\n"
-            "\n"
-            "Starts vhost-user-nsm on a temporary socket, connects the\n"
-            "vhost-user frontend and measures DescribePCR and ExtendPCR round\n"
-            "trips (p50, p99) beside a two-process eventfd ping-pong, then the\n"
-            "daemon's idle VmRSS. Ratios >= 1.00 meet the limits (p50 within\n"
-            "1.5x the ping-pong p50; RSS within 4 MiB).\n"
-            "Default daemon: ../src/daemon/vhost-user-nsm next to this "
-            "program.\nDefault iterations: %u per measurement.\n",
-            prog, DEFAULT_ITERATIONS);
+    fprintf(
+        out,
+        "Usage: %s [--iterations N] [PATH-TO-vhost-user-nsm]\n"
+        "\n"
+        "Starts vhost-user-nsm on a temporary socket, connects the\n"
+        "vhost-user frontend and measures DescribePCR and ExtendPCR round\n"
+        "trips (p50, p99) beside a two-process eventfd ping-pong, then the\n"
+        "daemon's idle VmRSS. Ratios >= 1.00 meet the limits (p50 within\n"
+        "1.5x the ping-pong p50; RSS within 4 MiB).\n"
+        "Default daemon: ../src/daemon/vhost-user-nsm next to this "
+        "program.\nDefault iterations: %u per measurement.\n",
+        prog, DEFAULT_ITERATIONS);
 }
 
 static void print_latency(const char *name, struct pct p, struct pct base)
@@ -309,8 +310,8 @@ int main(int argc, char **argv)
         fails++;
     }
     pd = percentiles(ns, n);
-    if (run_requests(fe, req_extend, sizeof(req_extend), "ExtendPCR", n,
-                     ns) < 0) {
+    if (run_requests(fe, req_extend, sizeof(req_extend), "ExtendPCR", n, ns) <
+        0) {
         fails++;
     }
     pe = percentiles(ns, n);
@@ -326,8 +327,8 @@ int main(int argc, char **argv)
         print_latency("describe_pcr", pd, pp);
         print_latency("extend_pcr", pe, pp);
     }
-    printf("%-13s %ld KiB (limit %u KiB); ratio to limit %.2f %s\n",
-           "idle_rss", rss, RSS_LIMIT_KIB, (double)RSS_LIMIT_KIB / (double)rss,
+    printf("%-13s %ld KiB (limit %u KiB); ratio to limit %.2f %s\n", "idle_rss",
+           rss, RSS_LIMIT_KIB, (double)RSS_LIMIT_KIB / (double)rss,
            rss > 0 && rss <= (long)RSS_LIMIT_KIB ? "PASS" : "FAIL");
     printf("%-13s anon %ld KiB, file %ld KiB, shmem %ld KiB (guest memory)\n",
            "", proc_status_kib(pid, "RssAnon:"),

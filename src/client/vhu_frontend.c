@@ -51,7 +51,7 @@
 #define FE_PAGE_SIZE    4096u
 #define FE_REGION_HOLE  (1ull << 20) /* guest-physical gap between regions */
 #define FE_MIN_MEM_SIZE (64u * 1024u)
-#define FE_POLL_SPINS   1024u        /* spins between clock checks */
+#define FE_POLL_SPINS   1024u /* spins between clock checks */
 
 /* Protocol features we accept when offered (vhost-user-and-e2e.md §3). */
 #define FE_PROTOCOL_WANTED                                                     \
@@ -72,51 +72,51 @@ struct vhu_fe {
     int err_fd;           /* eventfd: device reports a broken ring */
     int mem_fd;           /* memfd backing guest memory */
 
-    uint8_t *mem;          /* our mapping of the whole memfd */
-    uint32_t mem_size;     /* bytes */
-    uint32_t region_size;  /* bytes per region */
-    uint32_t n_regions;    /* regions */
-    uint64_t gpa_base;     /* guest-physical address of region 0 */
+    uint8_t *mem;         /* our mapping of the whole memfd */
+    uint32_t mem_size;    /* bytes */
+    uint32_t region_size; /* bytes per region */
+    uint32_t n_regions;   /* regions */
+    uint64_t gpa_base;    /* guest-physical address of region 0 */
 
-    uint32_t qsize;               /* descriptors */
-    struct vring_desc *desc;      /* descriptor table (in @mem) */
-    struct vring_avail *avail;    /* avail ring (in @mem) */
-    struct vring_used *used;      /* used ring (in @mem) */
-    uint16_t *used_event;         /* after avail->ring[qsize] */
-    uint16_t *avail_event;        /* after used->ring[qsize] */
-    uint32_t indir_off;           /* offset of the indirect table */
-    uint32_t nsm_req_off;         /* offset of the NSM request buffer */
-    uint32_t nsm_resp_off;        /* offset of the NSM response buffer */
-    uint32_t data_off;            /* offset of the data area */
-    uint32_t data_len;            /* bytes of the data area */
-    uint16_t avail_idx;           /* driver's next avail index */
-    uint16_t last_used;           /* next used index to consume */
-    uint16_t next_desc;           /* rotating first free descriptor */
+    uint32_t qsize;            /* descriptors */
+    struct vring_desc *desc;   /* descriptor table (in @mem) */
+    struct vring_avail *avail; /* avail ring (in @mem) */
+    struct vring_used *used;   /* used ring (in @mem) */
+    uint16_t *used_event;      /* after avail->ring[qsize] */
+    uint16_t *avail_event;     /* after used->ring[qsize] */
+    uint32_t indir_off;        /* offset of the indirect table */
+    uint32_t nsm_req_off;      /* offset of the NSM request buffer */
+    uint32_t nsm_resp_off;     /* offset of the NSM response buffer */
+    uint32_t data_off;         /* offset of the data area */
+    uint32_t data_len;         /* bytes of the data area */
+    uint16_t avail_idx;        /* driver's next avail index */
+    uint16_t last_used;        /* next used index to consume */
+    uint16_t next_desc;        /* rotating first free descriptor */
 
-    struct vring_desc *chain;     /* chain under construction, qsize slots */
-    uint32_t n_chain;             /* descriptors in @chain */
-    uint8_t *scratch;             /* private copy of device-written bytes */
-    uint32_t scratch_len;         /* bytes at @scratch */
+    struct vring_desc *chain; /* chain under construction, qsize slots */
+    uint32_t n_chain;         /* descriptors in @chain */
+    uint8_t *scratch;         /* private copy of device-written bytes */
+    uint32_t scratch_len;     /* bytes at @scratch */
 
-    uint32_t timeout_ms;          /* per request or reply */
-    uint32_t flags;               /* VHU_FE_* */
-    uint32_t split_len;           /* max bytes per data descriptor, 0 = any */
-    vhu_fe_tamper_fn tamper;      /* test hook or NULL */
-    void *tamper_ctx;             /* its context */
+    uint32_t timeout_ms;     /* per request or reply */
+    uint32_t flags;          /* VHU_FE_* */
+    uint32_t split_len;      /* max bytes per data descriptor, 0 = any */
+    vhu_fe_tamper_fn tamper; /* test hook or NULL */
+    void *tamper_ctx;        /* its context */
 
-    bool has_protocol;            /* bit 30 offered */
-    bool reply_ack;               /* REPLY_ACK negotiated */
-    bool event_idx;               /* EVENT_IDX negotiated */
-    bool indirect;                /* INDIRECT_DESC negotiated */
-    bool has_status;              /* STATUS negotiated */
-    bool has_config;              /* CONFIG negotiated */
-    bool started;                 /* DRIVER_OK done */
-    bool stopped;                 /* vhu_fe_stop() done */
-    bool broken;                  /* sticky: no more requests */
+    bool has_protocol; /* bit 30 offered */
+    bool reply_ack;    /* REPLY_ACK negotiated */
+    bool event_idx;    /* EVENT_IDX negotiated */
+    bool indirect;     /* INDIRECT_DESC negotiated */
+    bool has_status;   /* STATUS negotiated */
+    bool has_config;   /* CONFIG negotiated */
+    bool started;      /* DRIVER_OK done */
+    bool stopped;      /* vhu_fe_stop() done */
+    bool broken;       /* sticky: no more requests */
 
-    struct vhu_fe_info info;      /* negotiated values and counters */
-    char *err;                    /* connect-time error text or NULL */
-    size_t err_len;               /* bytes at @err */
+    struct vhu_fe_info info; /* negotiated values and counters */
+    char *err;               /* connect-time error text or NULL */
+    size_t err_len;          /* bytes at @err */
 };
 
 static void fe_set_err(struct vhu_fe *fe, const char *fmt, ...)
@@ -138,27 +138,48 @@ static void fe_set_err(struct vhu_fe *fe, const char *fmt, ...)
 static const char *fe_req_name(uint32_t req)
 {
     switch (req) {
-    case VHOST_USER_GET_FEATURES: return "GET_FEATURES";
-    case VHOST_USER_SET_FEATURES: return "SET_FEATURES";
-    case VHOST_USER_SET_OWNER: return "SET_OWNER";
-    case VHOST_USER_SET_MEM_TABLE: return "SET_MEM_TABLE";
-    case VHOST_USER_SET_VRING_NUM: return "SET_VRING_NUM";
-    case VHOST_USER_SET_VRING_ADDR: return "SET_VRING_ADDR";
-    case VHOST_USER_SET_VRING_BASE: return "SET_VRING_BASE";
-    case VHOST_USER_GET_VRING_BASE: return "GET_VRING_BASE";
-    case VHOST_USER_SET_VRING_KICK: return "SET_VRING_KICK";
-    case VHOST_USER_SET_VRING_CALL: return "SET_VRING_CALL";
-    case VHOST_USER_SET_VRING_ERR: return "SET_VRING_ERR";
-    case VHOST_USER_GET_PROTOCOL_FEATURES: return "GET_PROTOCOL_FEATURES";
-    case VHOST_USER_SET_PROTOCOL_FEATURES: return "SET_PROTOCOL_FEATURES";
-    case VHOST_USER_GET_QUEUE_NUM: return "GET_QUEUE_NUM";
-    case VHOST_USER_SET_VRING_ENABLE: return "SET_VRING_ENABLE";
-    case VHOST_USER_GET_CONFIG: return "GET_CONFIG";
-    case VHOST_USER_GET_MAX_MEM_SLOTS: return "GET_MAX_MEM_SLOTS";
-    case VHOST_USER_ADD_MEM_REG: return "ADD_MEM_REG";
-    case VHOST_USER_SET_STATUS: return "SET_STATUS";
-    case VHOST_USER_GET_STATUS: return "GET_STATUS";
-    default: return "request";
+    case VHOST_USER_GET_FEATURES:
+        return "GET_FEATURES";
+    case VHOST_USER_SET_FEATURES:
+        return "SET_FEATURES";
+    case VHOST_USER_SET_OWNER:
+        return "SET_OWNER";
+    case VHOST_USER_SET_MEM_TABLE:
+        return "SET_MEM_TABLE";
+    case VHOST_USER_SET_VRING_NUM:
+        return "SET_VRING_NUM";
+    case VHOST_USER_SET_VRING_ADDR:
+        return "SET_VRING_ADDR";
+    case VHOST_USER_SET_VRING_BASE:
+        return "SET_VRING_BASE";
+    case VHOST_USER_GET_VRING_BASE:
+        return "GET_VRING_BASE";
+    case VHOST_USER_SET_VRING_KICK:
+        return "SET_VRING_KICK";
+    case VHOST_USER_SET_VRING_CALL:
+        return "SET_VRING_CALL";
+    case VHOST_USER_SET_VRING_ERR:
+        return "SET_VRING_ERR";
+    case VHOST_USER_GET_PROTOCOL_FEATURES:
+        return "GET_PROTOCOL_FEATURES";
+    case VHOST_USER_SET_PROTOCOL_FEATURES:
+        return "SET_PROTOCOL_FEATURES";
+    case VHOST_USER_GET_QUEUE_NUM:
+        return "GET_QUEUE_NUM";
+    case VHOST_USER_SET_VRING_ENABLE:
+        return "SET_VRING_ENABLE";
+    case VHOST_USER_GET_CONFIG:
+        return "GET_CONFIG";
+    case VHOST_USER_GET_MAX_MEM_SLOTS:
+        return "GET_MAX_MEM_SLOTS";
+    case VHOST_USER_ADD_MEM_REG:
+        return "ADD_MEM_REG";
+    case VHOST_USER_SET_STATUS:
+        return "SET_STATUS";
+    case VHOST_USER_GET_STATUS:
+        return "GET_STATUS";
+    default:
+        return "request";
     }
 }
 
@@ -302,8 +323,7 @@ static int fe_recv_reply(struct vhu_fe *fe, uint32_t req, void *payload,
     if (hdr.request != req ||
         (hdr.flags & VHOST_USER_VERSION_MASK) != VHOST_USER_VERSION ||
         !(hdr.flags & VHOST_USER_REPLY_MASK) || hdr.size > cap) {
-        fe_set_err(fe,
-                   "%s: bad reply header (request %u, flags 0x%x, size %u)",
+        fe_set_err(fe, "%s: bad reply header (request %u, flags 0x%x, size %u)",
                    fe_req_name(req), hdr.request, hdr.flags, hdr.size);
         fe->broken = true;
         return -EPROTO;
@@ -353,8 +373,8 @@ static int fe_request(struct vhu_fe *fe, uint32_t req, const void *payload,
     uint64_t code = 0;
     int ret;
 
-    ret = fe_send(fe, req, need ? VHOST_USER_NEED_REPLY_MASK : 0, payload,
-                  size, fds, n_fds);
+    ret = fe_send(fe, req, need ? VHOST_USER_NEED_REPLY_MASK : 0, payload, size,
+                  fds, n_fds);
     if (ret < 0 || !need) {
         if (ret < 0) {
             fe->broken = true;
@@ -389,8 +409,7 @@ static int fe_get_u64(struct vhu_fe *fe, uint32_t req, uint64_t *val)
     return fe_recv_u64(fe, req, val);
 }
 
-static int fe_set_state(struct vhu_fe *fe, uint32_t req, uint32_t num,
-                        bool ack)
+static int fe_set_state(struct vhu_fe *fe, uint32_t req, uint32_t num, bool ack)
 {
     struct vhost_vring_state st = {0, num};
 
@@ -513,8 +532,7 @@ static int fe_share_memory(struct vhu_fe *fe)
         }
         /* QEMU sends only the regions in use, one fd each. */
         return fe_request(fe, VHOST_USER_SET_MEM_TABLE, &m,
-                          (uint32_t)(8 + fe->n_regions *
-                                             sizeof(m.regions[0])),
+                          (uint32_t)(8 + fe->n_regions * sizeof(m.regions[0])),
                           fds, fe->n_regions, true);
     }
 }
@@ -576,8 +594,7 @@ static int fe_realize(struct vhu_fe *fe)
         fe->has_status = f & (1ull << VHOST_USER_PROTOCOL_F_STATUS);
         fe->has_config = f & (1ull << VHOST_USER_PROTOCOL_F_CONFIG);
         if (f & (1ull << VHOST_USER_PROTOCOL_F_MQ)) {
-            ret = fe_get_u64(fe, VHOST_USER_GET_QUEUE_NUM,
-                             &fe->info.queue_num);
+            ret = fe_get_u64(fe, VHOST_USER_GET_QUEUE_NUM, &fe->info.queue_num);
             if (ret < 0) {
                 return ret;
             }
@@ -640,8 +657,9 @@ static int fe_start(struct vhu_fe *fe)
     int ret;
 
     if (!(offered & (1ull << VIRTIO_F_VERSION_1))) {
-        fe_set_err(fe, "backend does not offer VIRTIO_F_VERSION_1 "
-                       "(features 0x%llx)",
+        fe_set_err(fe,
+                   "backend does not offer VIRTIO_F_VERSION_1 "
+                   "(features 0x%llx)",
                    (unsigned long long)offered);
         return -EPROTO;
     }
@@ -769,8 +787,7 @@ static int fe_apply_options(struct vhu_fe *fe, const struct vhu_fe_options *o)
                    fe->mem_size, FE_MIN_MEM_SIZE, fe->n_regions * FE_PAGE_SIZE);
         return -EINVAL;
     }
-    if (fe->gpa_base % FE_PAGE_SIZE != 0 ||
-        fe->gpa_base > UINT64_MAX / 2) {
+    if (fe->gpa_base % FE_PAGE_SIZE != 0 || fe->gpa_base > UINT64_MAX / 2) {
         fe_set_err(fe, "guest base 0x%llx is not 4 KiB aligned",
                    (unsigned long long)fe->gpa_base);
         return -EINVAL;
@@ -844,8 +861,8 @@ struct vhu_fe *vhu_fe_connect_fd(int fd, const struct vhu_fe_options *opts,
     if (ret < 0) {
         goto err_free;
     }
-    fe->scratch_len = fe->data_len > VHU_FE_NSM_RESP_LEN ? fe->data_len
-                                                         : VHU_FE_NSM_RESP_LEN;
+    fe->scratch_len =
+        fe->data_len > VHU_FE_NSM_RESP_LEN ? fe->data_len : VHU_FE_NSM_RESP_LEN;
     fe->scratch = malloc(fe->scratch_len);
     fe->kick_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     fe->call_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -1456,8 +1473,8 @@ int vhu_fe_call(struct vhu_fe *fe, const struct iovec *out, size_t n_out,
     }
     e = fe_take_used(fe);
     if (e.id != head || e.len > in_total) {
-        tv_debug("vhu_fe: used entry {%u,%u}, expected {%u,<=%zu}", e.id,
-                 e.len, head, in_total);
+        tv_debug("vhu_fe: used entry {%u,%u}, expected {%u,<=%zu}", e.id, e.len,
+                 head, in_total);
         fe->broken = true;
         ret = -EIO;
         goto out_unlock;

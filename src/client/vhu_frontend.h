@@ -64,26 +64,26 @@
 #include "common/bug.h"
 
 /* Defaults of struct vhu_fe_options (a zero field selects the default). */
-#define VHU_FE_DEFAULT_QUEUE_SIZE 64u          /* descriptors (QEMU vq_size) */
-#define VHU_FE_DEFAULT_MEM_SIZE   (1u << 20)   /* guest memory, bytes */
+#define VHU_FE_DEFAULT_QUEUE_SIZE 64u           /* descriptors (QEMU vq_size) */
+#define VHU_FE_DEFAULT_MEM_SIZE   (1u << 20)    /* guest memory, bytes */
 #define VHU_FE_DEFAULT_GPA_BASE   0x40000000ull /* first guest-phys address */
-#define VHU_FE_DEFAULT_N_REGIONS  2u           /* like QEMU's pc layout */
-#define VHU_FE_DEFAULT_TIMEOUT_MS 120000u      /* NSM_DEFAULT_TIMEOUT_MSECS */
-#define VHU_FE_MAX_REGIONS        8u           /* VHOST_USER_MEM_REGIONS */
+#define VHU_FE_DEFAULT_N_REGIONS  2u            /* like QEMU's pc layout */
+#define VHU_FE_DEFAULT_TIMEOUT_MS 120000u       /* NSM_DEFAULT_TIMEOUT_MSECS */
+#define VHU_FE_MAX_REGIONS        8u            /* VHOST_USER_MEM_REGIONS */
 
 /* NSM chain sizes (drivers/misc/nsm.c, common/caps.h). */
 #define VHU_FE_NSM_REQ_MAX  0x1000u /* largest request, bytes */
 #define VHU_FE_NSM_RESP_LEN 0x3000u /* writable bytes offered, as Linux */
 
 /* Flags of struct vhu_fe_options.flags. */
-#define VHU_FE_POLL          (1u << 0)  /* busy-poll the used ring */
-#define VHU_FE_NO_EVENT_IDX  (1u << 1)  /* do not accept EVENT_IDX */
-#define VHU_FE_NO_INDIRECT   (1u << 2)  /* do not accept INDIRECT_DESC */
-#define VHU_FE_NO_REPLY_ACK  (1u << 3)  /* do not accept REPLY_ACK */
-#define VHU_FE_MEM_TABLE     (1u << 4)  /* SET_MEM_TABLE, not ADD_MEM_REG */
-#define VHU_FE_NO_STATUS     (1u << 5)  /* do not accept STATUS */
-#define VHU_FE_INDIRECT      (1u << 6)  /* vhu_fe_call(): indirect table */
-#define VHU_FE_NO_INIT_KICK  (1u << 7)  /* no spurious kick after SET_KICK */
+#define VHU_FE_POLL         (1u << 0) /* busy-poll the used ring */
+#define VHU_FE_NO_EVENT_IDX (1u << 1) /* do not accept EVENT_IDX */
+#define VHU_FE_NO_INDIRECT  (1u << 2) /* do not accept INDIRECT_DESC */
+#define VHU_FE_NO_REPLY_ACK (1u << 3) /* do not accept REPLY_ACK */
+#define VHU_FE_MEM_TABLE    (1u << 4) /* SET_MEM_TABLE, not ADD_MEM_REG */
+#define VHU_FE_NO_STATUS    (1u << 5) /* do not accept STATUS */
+#define VHU_FE_INDIRECT     (1u << 6) /* vhu_fe_call(): indirect table */
+#define VHU_FE_NO_INIT_KICK (1u << 7) /* no spurious kick after SET_KICK */
 
 /**
  * enum vhu_fe_kind - which entry point produced the bytes given to a

@@ -41,9 +41,9 @@
 /* ---- daemon processes ---------------------------------------------------- */
 
 struct daemon {
-    pid_t pid;          /* child */
-    char dir[64];       /* private temp directory */
-    char sock[96];      /* socket path inside @dir */
+    pid_t pid;     /* child */
+    char dir[64];  /* private temp directory */
+    char sock[96]; /* socket path inside @dir */
 };
 
 /* Daemons still running when a test fails; killed by the teardown. */
@@ -188,7 +188,8 @@ static struct vhu_fe *fe_open(struct daemon *d, struct vhu_fe_options *o)
     return fe;
 }
 
-/* ---- NSM ------------------------------------------------------------------ */
+/* ---- NSM ------------------------------------------------------------------
+ */
 
 static struct nsmc_resp resp; /* large: keep it off the stack */
 
@@ -286,8 +287,7 @@ static void nsm_operations(void **state)
     assert_memory_equal(pcr, zero, 48);
     assert_false(locked);
     extend_pcr(fe, 16, "measurement one", pcr);
-    assert_int_equal(crypto_sha384_2(zero, 48, "measurement one", 15, want),
-                     0);
+    assert_int_equal(crypto_sha384_2(zero, 48, "measurement one", 15, want), 0);
     assert_bytes_equal(pcr, want, 48);
     memcpy(pcr16, pcr, 48);
     describe_pcr(fe, 16, pcr, NULL);
@@ -383,9 +383,16 @@ static void nsm_operations(void **state)
 static void nsm_hostile_requests(void **state)
 {
     static const char *const junk[] = {
-        "\xff", "\xa1", "\x6b" "DescribeNS", "\xa1\x6b" "DescribePCR\xa0",
+        "\xff",
+        "\xa1",
+        "\x6b"
+        "DescribeNS",
+        "\xa1\x6b"
+        "DescribePCR\xa0",
         "\x9f\x9f\x9f\x9f\x9f\x9f\x9f\x9f\x9f\x9f\x9f\x9f",
-        "\xa1\x69" "ExtendPCR\xa2\x65index\x10\x64" "data\x5a\xff\xff\xff\xff",
+        "\xa1\x69"
+        "ExtendPCR\xa2\x65index\x10\x64"
+        "data\x5a\xff\xff\xff\xff",
     };
     static uint8_t big[VHU_FE_NSM_REQ_MAX];
     uint8_t out[VHU_FE_NSM_RESP_LEN];
@@ -397,8 +404,8 @@ static void nsm_hostile_requests(void **state)
     nsm_start(&d, false);
     fe = fe_open(&d, NULL);
     for (unsigned i = 0; i < TV_ARRAY_SIZE(junk); i++) {
-        int rc = vhu_fe_nsm_call(fe, (const uint8_t *)junk[i],
-                                 strlen(junk[i]), out, sizeof(out), &len);
+        int rc = vhu_fe_nsm_call(fe, (const uint8_t *)junk[i], strlen(junk[i]),
+                                 out, sizeof(out), &len);
 
         assert_int_equal(rc, 0);
         assert_true(len > 0);
@@ -540,14 +547,15 @@ static void nsm_sigterm_connected(void **state)
     describe_pcr(fe, 1, pcr, NULL);
     daemon_stop(&d);
     /* the connection is gone: the next request fails quickly */
-    assert_int_equal(vhu_fe_nsm_call(fe, (const uint8_t *)"\x69GetRandom",
-                                     10, out, sizeof(out), &len),
+    assert_int_equal(vhu_fe_nsm_call(fe, (const uint8_t *)"\x69GetRandom", 10,
+                                     out, sizeof(out), &len),
                      -ECONNRESET);
     vhu_fe_close(fe);
     rm_rf(d.dir);
 }
 
-/* ---- RPMB ------------------------------------------------------------------ */
+/* ---- RPMB ------------------------------------------------------------------
+ */
 
 static int rpmb_call(void *ctx, const uint8_t *req, size_t req_len,
                      uint8_t *out, size_t cap, size_t *out_len)
@@ -624,8 +632,7 @@ static void rpmb_lifecycle(void **state)
     assert_int_equal(rpmbc_capacity_blocks(&rc), 4096);
 
     /* no key yet */
-    assert_int_equal(rpmbc_read_counter(&rc, NULL, &counter),
-                     RPMBC_ERR_DEVICE);
+    assert_int_equal(rpmbc_read_counter(&rc, NULL, &counter), RPMBC_ERR_DEVICE);
     assert_int_equal(rpmbc_program_key(&rc, key), RPMBC_OK);
     assert_int_equal(rpmbc_read_counter(&rc, key, &counter), RPMBC_OK);
     assert_int_equal(counter, 0);

@@ -30,37 +30,37 @@
 /* ---- the fake backend -------------------------------------------------- */
 
 enum fake_mode {
-    FAKE_ECHO = 0,    /* serve correctly */
-    FAKE_SWAP,        /* NSM: push the response chain first */
-    FAKE_SILENT,      /* consume chains, never push */
-    FAKE_BAD_LEN,     /* used length one beyond the writable bytes */
-    FAKE_ERR_FD,      /* signal the vring error eventfd instead */
-    FAKE_NO_CALL,     /* push but never signal the call eventfd */
-    FAKE_HANG_UP,     /* close the socket on the first kick with work */
+    FAKE_ECHO = 0, /* serve correctly */
+    FAKE_SWAP,     /* NSM: push the response chain first */
+    FAKE_SILENT,   /* consume chains, never push */
+    FAKE_BAD_LEN,  /* used length one beyond the writable bytes */
+    FAKE_ERR_FD,   /* signal the vring error eventfd instead */
+    FAKE_NO_CALL,  /* push but never signal the call eventfd */
+    FAKE_HANG_UP,  /* close the socket on the first kick with work */
 };
 
 #define FAKE_LOG_MAX  256
 #define FAKE_BUF_SIZE (1u << 20)
 
 struct fake_region {
-    uint64_t gpa;   /* guest-physical start */
-    uint64_t size;  /* bytes */
-    uint64_t uva;   /* front-end virtual start */
-    uint64_t off;   /* mmap offset */
-    uint8_t *host;  /* our mapping */
+    uint64_t gpa;  /* guest-physical start */
+    uint64_t size; /* bytes */
+    uint64_t uva;  /* front-end virtual start */
+    uint64_t off;  /* mmap offset */
+    uint8_t *host; /* our mapping */
 };
 
 struct fake {
-    int sock;                 /* backend end of the socketpair */
-    pthread_t thr;            /* serving thread */
+    int sock;      /* backend end of the socketpair */
+    pthread_t thr; /* serving thread */
     /* behaviour, set before connecting or between calls */
-    uint64_t features;        /* GET_FEATURES answer */
-    uint64_t protocol;        /* GET_PROTOCOL_FEATURES answer */
-    uint32_t nack_req;        /* request answered with ack 1, 0 = none */
-    int mode;                 /* enum fake_mode, read atomically */
-    uint32_t resp_len;        /* response bytes to write, 0 = request len */
-    uint32_t delay_us;        /* pause before pushing used entries */
-    uint8_t config[8];        /* device config */
+    uint64_t features; /* GET_FEATURES answer */
+    uint64_t protocol; /* GET_PROTOCOL_FEATURES answer */
+    uint32_t nack_req; /* request answered with ack 1, 0 = none */
+    int mode;          /* enum fake_mode, read atomically */
+    uint32_t resp_len; /* response bytes to write, 0 = request len */
+    uint32_t delay_us; /* pause before pushing used entries */
+    uint8_t config[8]; /* device config */
     /* recorded */
     uint32_t log[FAKE_LOG_MAX];       /* message ids in arrival order */
     uint32_t log_flags[FAKE_LOG_MAX]; /* their header flags */
@@ -80,19 +80,19 @@ struct fake {
     uint16_t used_idx;
     bool enabled;
     uint8_t status;
-    unsigned n_chains;        /* chains served */
-    unsigned max_descs;       /* most descriptors in one chain */
-    unsigned n_indirect;      /* chains that used an indirect table */
-    unsigned n_kicks;         /* kick eventfd reads */
-    unsigned n_empty_kicks;   /* kicks that found nothing to do */
-    unsigned n_calls;         /* call eventfd writes */
-    uint64_t min_gpa;         /* lowest descriptor address seen */
+    unsigned n_chains;      /* chains served */
+    unsigned max_descs;     /* most descriptors in one chain */
+    unsigned n_indirect;    /* chains that used an indirect table */
+    unsigned n_kicks;       /* kick eventfd reads */
+    unsigned n_empty_kicks; /* kicks that found nothing to do */
+    unsigned n_calls;       /* call eventfd writes */
+    uint64_t min_gpa;       /* lowest descriptor address seen */
     /* NSM pairing */
-    bool pending;             /* a request chain waits for its partner */
+    bool pending; /* a request chain waits for its partner */
     uint16_t pending_head;
     uint32_t pending_len;
     uint8_t req[FAKE_BUF_SIZE];
-    char error[160];          /* first inconsistency the fake saw */
+    char error[160]; /* first inconsistency the fake saw */
 };
 
 static void fake_fail(struct fake *f, const char *what)
@@ -184,8 +184,8 @@ static void fake_notify(struct fake *f, uint16_t old_used)
     }
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
     if (f->acked_features & (1ull << VIRTIO_F_RING_EVENT_IDX)) {
-        uint16_t ev = __atomic_load_n(&f->avail->ring[f->qsize],
-                                      __ATOMIC_RELAXED);
+        uint16_t ev =
+            __atomic_load_n(&f->avail->ring[f->qsize], __ATOMIC_RELAXED);
 
         need = vring_need_event(ev, f->used_idx, old_used);
     } else {
@@ -211,9 +211,8 @@ static void fake_push(struct fake *f, uint16_t id, uint32_t len)
 }
 
 /* Write the response for @in (len @in_len) into the writable segments. */
-static uint32_t fake_respond(struct fake *f, const uint8_t *in,
-                             uint32_t in_len, uint8_t **seg, uint32_t *seg_len,
-                             unsigned n_seg)
+static uint32_t fake_respond(struct fake *f, const uint8_t *in, uint32_t in_len,
+                             uint8_t **seg, uint32_t *seg_len, unsigned n_seg)
 {
     uint32_t want = f->resp_len ? f->resp_len : in_len;
     uint32_t done = 0;
@@ -246,8 +245,8 @@ static void fake_serve_ring(struct fake *f)
 
         if (aidx == f->last_avail) {
             /* Ask for a kick on the very next chain. */
-            __atomic_store_n((uint16_t *)(void *)&f->used->ring[f->qsize],
-                             aidx, __ATOMIC_RELEASE);
+            __atomic_store_n((uint16_t *)(void *)&f->used->ring[f->qsize], aidx,
+                             __ATOMIC_RELEASE);
             return;
         }
         if (mode == FAKE_HANG_UP) {
@@ -258,8 +257,8 @@ static void fake_serve_ring(struct fake *f)
         f->last_avail++;
         i = head;
         if (f->desc[head].flags & VRING_DESC_F_INDIRECT) {
-            table = (struct vring_desc *)(void *)fake_gpa(
-                f, f->desc[head].addr, f->desc[head].len);
+            table = (struct vring_desc *)(void *)fake_gpa(f, f->desc[head].addr,
+                                                          f->desc[head].len);
             table_n = f->desc[head].len / 16;
             if (table == NULL) {
                 return;
@@ -336,8 +335,8 @@ static void fake_serve_ring(struct fake *f)
             continue;
         }
         if (in_len == 0 && f->pending) {
-            uint32_t n = fake_respond(f, f->req, f->pending_len, seg, seg_len,
-                                      n_seg);
+            uint32_t n =
+                fake_respond(f, f->req, f->pending_len, seg, seg_len, n_seg);
 
             f->pending = false;
             if (mode == FAKE_BAD_LEN) {
@@ -595,8 +594,7 @@ static int fake_start(struct fake *f)
 {
     int sv[2];
 
-    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv),
-                     0);
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
     f->sock = sv[1];
     assert_int_equal(pthread_create(&f->thr, NULL, fake_main, f), 0);
     return sv[0];
@@ -645,9 +643,9 @@ static void nsm_roundtrip(struct vhu_fe *fe, const char *msg)
     uint8_t resp[VHU_FE_NSM_RESP_LEN];
     size_t len = 0, n = strlen(msg);
 
-    assert_int_equal(vhu_fe_nsm_call(fe, (const uint8_t *)msg, n, resp,
-                                     sizeof(resp), &len),
-                     0);
+    assert_int_equal(
+        vhu_fe_nsm_call(fe, (const uint8_t *)msg, n, resp, sizeof(resp), &len),
+        0);
     assert_int_equal(len, n);
     for (size_t i = 0; i < n; i++) {
         assert_int_equal(resp[i], (uint8_t)msg[i] ^ 0x5a);
@@ -660,19 +658,32 @@ static void nsm_roundtrip(struct vhu_fe *fe, const char *msg)
 static void handshake_order(void **state)
 {
     static const uint32_t want[] = {
-        VHOST_USER_GET_FEATURES, VHOST_USER_GET_PROTOCOL_FEATURES,
-        VHOST_USER_SET_PROTOCOL_FEATURES, VHOST_USER_GET_QUEUE_NUM,
-        VHOST_USER_GET_MAX_MEM_SLOTS, VHOST_USER_SET_OWNER,
-        VHOST_USER_GET_FEATURES, VHOST_USER_SET_VRING_CALL,
-        VHOST_USER_SET_VRING_ERR, VHOST_USER_SET_FEATURES,
-        VHOST_USER_GET_STATUS, VHOST_USER_SET_STATUS,
-        VHOST_USER_ADD_MEM_REG, VHOST_USER_ADD_MEM_REG,
-        VHOST_USER_SET_VRING_NUM, VHOST_USER_SET_VRING_BASE,
-        VHOST_USER_SET_VRING_ADDR, VHOST_USER_SET_VRING_KICK,
-        VHOST_USER_SET_VRING_CALL, VHOST_USER_SET_VRING_ENABLE,
-        VHOST_USER_GET_STATUS, VHOST_USER_SET_STATUS, VHOST_USER_GET_STATUS,
+        VHOST_USER_GET_FEATURES,
+        VHOST_USER_GET_PROTOCOL_FEATURES,
+        VHOST_USER_SET_PROTOCOL_FEATURES,
+        VHOST_USER_GET_QUEUE_NUM,
+        VHOST_USER_GET_MAX_MEM_SLOTS,
+        VHOST_USER_SET_OWNER,
+        VHOST_USER_GET_FEATURES,
+        VHOST_USER_SET_VRING_CALL,
+        VHOST_USER_SET_VRING_ERR,
+        VHOST_USER_SET_FEATURES,
+        VHOST_USER_GET_STATUS,
+        VHOST_USER_SET_STATUS,
+        VHOST_USER_ADD_MEM_REG,
+        VHOST_USER_ADD_MEM_REG,
+        VHOST_USER_SET_VRING_NUM,
+        VHOST_USER_SET_VRING_BASE,
+        VHOST_USER_SET_VRING_ADDR,
+        VHOST_USER_SET_VRING_KICK,
+        VHOST_USER_SET_VRING_CALL,
+        VHOST_USER_SET_VRING_ENABLE,
+        VHOST_USER_GET_STATUS,
+        VHOST_USER_SET_STATUS,
+        VHOST_USER_GET_STATUS,
         /* vhu_fe_stop() */
-        VHOST_USER_SET_VRING_ENABLE, VHOST_USER_GET_VRING_BASE,
+        VHOST_USER_SET_VRING_ENABLE,
+        VHOST_USER_GET_VRING_BASE,
         VHOST_USER_SET_STATUS,
     };
     struct fake *f = fake_new();
@@ -686,9 +697,9 @@ static void handshake_order(void **state)
                  (1ull << VIRTIO_F_RING_INDIRECT_DESC) |
                  (1ull << VHOST_USER_F_PROTOCOL_FEATURES)));
     /* RESET_DEVICE is offered but not taken (QEMU never sends it). */
-    assert_true(info.acked_protocol ==
-                (FAKE_PROTOCOL &
-                 ~(1ull << VHOST_USER_PROTOCOL_F_RESET_DEVICE)));
+    assert_true(
+        info.acked_protocol ==
+        (FAKE_PROTOCOL & ~(1ull << VHOST_USER_PROTOCOL_F_RESET_DEVICE)));
     assert_int_equal(info.status, 0xf);
     assert_int_equal(info.queue_size, 64);
     nsm_roundtrip(fe, "x");
@@ -704,17 +715,16 @@ static void handshake_order(void **state)
     /* NEED_REPLY exactly where QEMU sets it (flags 0x9). */
     for (unsigned i = 0; i < f->n_log; i++) {
         uint32_t r = f->log[i];
-        bool need = r == VHOST_USER_SET_VRING_CALL ||
-                    r == VHOST_USER_SET_VRING_ERR ||
-                    r == VHOST_USER_ADD_MEM_REG ||
-                    r == VHOST_USER_SET_VRING_KICK ||
-                    r == VHOST_USER_SET_VRING_ENABLE;
+        bool need =
+            r == VHOST_USER_SET_VRING_CALL || r == VHOST_USER_SET_VRING_ERR ||
+            r == VHOST_USER_ADD_MEM_REG || r == VHOST_USER_SET_VRING_KICK ||
+            r == VHOST_USER_SET_VRING_ENABLE;
 
         assert_int_equal(f->log_flags[i], need ? 0x9 : 0x1);
     }
-    assert_int_equal(f->log_u64[11], 0x8);  /* FEATURES_OK */
-    assert_int_equal(f->log_u64[21], 0xf);  /* ... | DRIVER_OK */
-    assert_int_equal(f->status, 0);         /* reset at stop */
+    assert_int_equal(f->log_u64[11], 0x8); /* FEATURES_OK */
+    assert_int_equal(f->log_u64[21], 0xf); /* ... | DRIVER_OK */
+    assert_int_equal(f->status, 0);        /* reset at stop */
     /* Two regions, the second at a non-zero mmap offset behind a hole, and
      * user addresses that are not guest-physical ones. */
     assert_int_equal(f->n_reg, 2);
@@ -790,9 +800,9 @@ static void nsm_truncates(void **state)
     assert_int_equal(len, VHU_FE_NSM_RESP_LEN);
     assert_int_equal(resp[VHU_FE_NSM_RESP_LEN - 1], 0x11 ^ 0x5a);
     /* bad arguments never reach the ring */
-    assert_int_equal(vhu_fe_nsm_call(fe, big, sizeof(big) + 1, resp,
-                                     sizeof(resp), &len),
-                     -EINVAL);
+    assert_int_equal(
+        vhu_fe_nsm_call(fe, big, sizeof(big) + 1, resp, sizeof(resp), &len),
+        -EINVAL);
     assert_int_equal(vhu_fe_nsm_call(fe, big, 0, resp, sizeof(resp), &len),
                      -EINVAL);
     vhu_fe_close(fe);
@@ -808,9 +818,9 @@ static void nsm_swapped_is_enodata(void **state)
     size_t len = 99;
 
     set_mode(f, FAKE_SWAP);
-    assert_int_equal(vhu_fe_nsm_call(fe, (const uint8_t *)"ab", 2, resp,
-                                     sizeof(resp), &len),
-                     -ENODATA);
+    assert_int_equal(
+        vhu_fe_nsm_call(fe, (const uint8_t *)"ab", 2, resp, sizeof(resp), &len),
+        -ENODATA);
     assert_int_equal(len, 99);
     /* both chains were consumed: the next request works */
     set_mode(f, FAKE_ECHO);
@@ -828,13 +838,13 @@ static void timeout_breaks(void **state)
     size_t len;
 
     set_mode(f, FAKE_SILENT);
-    assert_int_equal(vhu_fe_nsm_call(fe, (const uint8_t *)"ab", 2, resp,
-                                     sizeof(resp), &len),
-                     -ETIMEDOUT);
+    assert_int_equal(
+        vhu_fe_nsm_call(fe, (const uint8_t *)"ab", 2, resp, sizeof(resp), &len),
+        -ETIMEDOUT);
     set_mode(f, FAKE_ECHO);
-    assert_int_equal(vhu_fe_nsm_call(fe, (const uint8_t *)"ab", 2, resp,
-                                     sizeof(resp), &len),
-                     -EIO);
+    assert_int_equal(
+        vhu_fe_nsm_call(fe, (const uint8_t *)"ab", 2, resp, sizeof(resp), &len),
+        -EIO);
     assert_int_equal(vhu_fe_stop(fe), -EIO);
     vhu_fe_close(fe);
     fake_join(f);
@@ -881,9 +891,9 @@ static void hang_up_is_econnreset(void **state)
     size_t len;
 
     set_mode(f, FAKE_HANG_UP);
-    assert_int_equal(vhu_fe_nsm_call(fe, (const uint8_t *)"ab", 2, resp,
-                                     sizeof(resp), &len),
-                     -ECONNRESET);
+    assert_int_equal(
+        vhu_fe_nsm_call(fe, (const uint8_t *)"ab", 2, resp, sizeof(resp), &len),
+        -ECONNRESET);
     vhu_fe_close(fe);
     fake_join(f);
 }
@@ -983,9 +993,9 @@ static void poll_mode(void **state)
     nsm_roundtrip(fe, "slow");
     /* sleeping on the call eventfd needs the interrupt that never comes */
     vhu_fe_set_flags(fe, 0, 0);
-    assert_int_equal(vhu_fe_nsm_call(fe, (const uint8_t *)"x", 1, resp,
-                                     sizeof(resp), &len),
-                     -ETIMEDOUT);
+    assert_int_equal(
+        vhu_fe_nsm_call(fe, (const uint8_t *)"x", 1, resp, sizeof(resp), &len),
+        -ETIMEDOUT);
     vhu_fe_close(fe);
     fake_join(f);
     /* in poll mode the frontend asks not to be interrupted */
@@ -997,8 +1007,8 @@ static void legacy_paths(void **state)
 {
     struct fake *f = fake_new();
     struct vhu_fe_options o = {
-        .flags = VHU_FE_NO_EVENT_IDX | VHU_FE_NO_REPLY_ACK |
-                 VHU_FE_MEM_TABLE | VHU_FE_NO_STATUS,
+        .flags = VHU_FE_NO_EVENT_IDX | VHU_FE_NO_REPLY_ACK | VHU_FE_MEM_TABLE |
+                 VHU_FE_NO_STATUS,
         .n_regions = 3,
         .mem_size = 3 * 64 * 1024,
         .gpa_base = 0x7000,
@@ -1132,12 +1142,8 @@ static void refused_setup(void **state)
 static void bad_options(void **state)
 {
     static const struct vhu_fe_options bad[] = {
-        {.queue_size = 48},
-        {.queue_size = 65536},
-        {.mem_size = 4096},
-        {.mem_size = 100000},
-        {.n_regions = 9},
-        {.gpa_base = 0x1001},
+        {.queue_size = 48},    {.queue_size = 65536}, {.mem_size = 4096},
+        {.mem_size = 100000},  {.n_regions = 9},      {.gpa_base = 0x1001},
         {.queue_size = 32768}, /* ring larger than a 512 KiB region */
     };
     char err[200];
