@@ -329,7 +329,7 @@ static void print_blob_text(const char *name, const struct verify_blob *b)
 }
 
 static void print_text(const struct verify_result *res, const char *when,
-                       const char *why, bool quiet)
+                       const char *root_fp, const char *why, bool quiet)
 {
     const struct verify_doc *d = &res->doc;
     struct cert_line certs[VERIFY_CABUNDLE_MAX + 1];
@@ -367,6 +367,7 @@ static void print_text(const struct verify_result *res, const char *when,
         print_blob_text("nonce", &d->nonce);
         printf("checked at   %s (%s)\n",
                ms_str(res->check_ms, t, sizeof(t)), when);
+        printf("pinned root  SHA-256 %s\n", root_fp);
     }
     if (res->status == VERIFY_OK) {
         printf("OK\n");
@@ -376,7 +377,7 @@ static void print_text(const struct verify_result *res, const char *when,
 }
 
 static void print_json(const struct verify_result *res, const char *when,
-                       const char *why)
+                       const char *root_fp, const char *why)
 {
     const struct verify_doc *d = &res->doc;
     struct cert_line certs[VERIFY_CABUNDLE_MAX + 1];
@@ -387,6 +388,7 @@ static void print_json(const struct verify_result *res, const char *when,
     printf("{\"ok\":%s,\"status\":%d,\"reason\":",
            res->status == VERIFY_OK ? "true" : "false", res->status);
     json_cstr(stdout, why);
+    printf(",\"root_sha256\":\"%s\"", root_fp);
     if (res->parsed) {
         printf(",\"module_id\":");
         json_str(stdout, d->module_id.p, d->module_id.len);
@@ -464,6 +466,7 @@ int nsm_verify_main(int argc, char **argv)
     uint8_t *doc = NULL;
     size_t doc_len;
     char why[512];
+    char root_fp[2 * CRYPTO_SHA256_SIZE + 1];
     int c, rc = EXIT_USAGE;
 
     optind = 0; /* glibc: full reinitialisation, options after DOC */
@@ -564,10 +567,15 @@ int nsm_verify_main(int argc, char **argv)
     }
     verify_document(root, pol, doc, doc_len, res);
     verify_explain(res, why, sizeof(why));
-    if (json) {
-        print_json(res, when, why);
+    if (root != NULL) {
+        hex_encode(root->sha256, sizeof(root->sha256), root_fp);
     } else {
-        print_text(res, when, why, quiet);
+        snprintf(root_fp, sizeof(root_fp), "%s", VERIFY_AWS_ROOT_SHA256);
+    }
+    if (json) {
+        print_json(res, when, root_fp, why);
+    } else {
+        print_text(res, when, root_fp, why, quiet);
     }
     rc = res->status == VERIFY_OK ? 0 : EXIT_FAILED;
     if (res->status == VERIFY_ERR_INTERNAL || res->status == VERIFY_ERR_ARG) {

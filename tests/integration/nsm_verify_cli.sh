@@ -67,7 +67,7 @@ expect "young enough" 0 "^OK$"
 r verify "$GA" --max-age 60 --now 2023-09-18T16:04:00Z
 expect "too old" 1 "older than the maximum age"
 r verify "$GA" --json
-expect "json ok" 0 '^{"ok":true,"status":0,"reason":"OK","module_id":"i-0918f6c55e3b61d89-enc018aa8b8e2285d13"'
+expect "json ok" 0 '^{"ok":true,"status":0,"reason":"OK","root_sha256":"641a0321a3e244efe456463195d606317ed7cdcc3c1756e09893f3c68f79bb5b","module_id":"i-0918f6c55e3b61d89-enc018aa8b8e2285d13"'
 r verify "$GA" --json --at now
 expect "json failure" 1 '"ok":false'
 head -c 3000 "$GA" >"$T/trunc"
