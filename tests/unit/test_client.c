@@ -1235,6 +1235,53 @@ static void connect_by_path(void **state)
     rmdir(dir);
 }
 
+struct worker {
+    struct vhu_fe *fe; /* shared frontend */
+    unsigned id;       /* distinguishes the payloads */
+    int failures;      /* wrong or failed answers */
+};
+
+static void *worker_main(void *arg)
+{
+    struct worker *w = arg;
+
+    for (unsigned i = 0; i < 2000; i++) {
+        uint8_t req[8], resp[64];
+        size_t len = 0;
+
+        memset(req, (int)(w->id * 31 + i), sizeof(req));
+        if (vhu_fe_nsm_call(w->fe, req, sizeof(req), resp, sizeof(resp),
+                            &len) != 0 ||
+            len != sizeof(req) || resp[3] != (req[3] ^ 0x5a)) {
+            w->failures++;
+        }
+    }
+    return NULL;
+}
+
+/* Calls from several threads are serialized: every answer is its own. */
+static void concurrent_calls(void **state)
+{
+    struct fake *f = fake_new();
+    struct vhu_fe *fe = connect_fake(f, NULL);
+    struct worker w[4];
+    pthread_t t[4];
+    struct vhu_fe_info info;
+
+    for (unsigned i = 0; i < 4; i++) {
+        w[i] = (struct worker){fe, i, 0};
+        assert_int_equal(pthread_create(&t[i], NULL, worker_main, &w[i]), 0);
+    }
+    for (unsigned i = 0; i < 4; i++) {
+        pthread_join(t[i], NULL);
+        assert_int_equal(w[i].failures, 0);
+    }
+    vhu_fe_get_info(fe, &info);
+    assert_int_equal(info.n_requests, 8000);
+    vhu_fe_close(fe);
+    fake_join(f);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(handshake_order),
     cmocka_unit_test(nsm_two_chains),
@@ -1255,6 +1302,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(bad_options),
     cmocka_unit_test(connect_errors),
     cmocka_unit_test(connect_by_path),
+    cmocka_unit_test(concurrent_calls),
 };
 
 HARNESS_MAIN("client", tests)
