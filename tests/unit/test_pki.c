@@ -355,9 +355,9 @@ static void model_documents_verify(void **state)
     char err[256];
 
     memset(&plat, 0, sizeof(plat));
-    plat.now_ms = (uint64_t)now_s() * 1000 + 123;
     plat.pki = pki_open(dir, MODULE_ID, true, err, sizeof(err));
     assert_non_null(plat.pki);
+    plat.now_ms = (uint64_t)now_s() * 1000 + 123;
     memset(&boot, 0, sizeof(boot));
     strcpy(boot.module_id, MODULE_ID);
     strcpy(boot.parent_id, "i-0123456789abcdef0");
@@ -400,10 +400,18 @@ static void model_documents_verify(void **state)
     assert_int_equal(res.doc.nonce.len, 0);
     reference_check(&res, root_der, root_len);
 
-    /* three hours later the old document fails at "now" ... */
-    memset(&pol, 0, sizeof(pol));
-    pol.when = VERIFY_AT_NOW;
-    pol.now_ms = (int64_t)plat.now_ms + 3 * 3600 * 1000 + 1000;
+    /* a second after its leaf expires the old document fails at "now" ... */
+    {
+        struct crypto_x509 leaf;
+
+        assert_int_equal(crypto_x509_parse(&leaf, res.doc.certificate.p,
+                                           res.doc.certificate.len),
+                         0);
+        memset(&pol, 0, sizeof(pol));
+        pol.when = VERIFY_AT_NOW;
+        pol.now_ms = (leaf.not_after_s + 1) * 1000;
+        crypto_x509_release(&leaf);
+    }
     assert_int_equal(verify_document(&root, &pol, doc, len, &res),
                      VERIFY_ERR_CERT_TIME);
     assert_int_equal(res.cert_index, 2);
