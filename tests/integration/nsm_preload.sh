@@ -6,16 +6,28 @@
 # the shim with the socket variable unset (pass-through: no /dev/nsm).
 # Usage: nsm_preload.sh PRELOAD_SO PYTHON SCRIPT
 set -u
+# preload_env SO: set PRELOAD_VALUE to the LD_PRELOAD value for SO. A
+# sanitizer build of the shim needs its runtime loaded ahead of it (and the
+# host program's own leaks, e.g. Python's, are not ours to report).
+preload_env() {
+    rt=$(ldd "$1" 2>/dev/null | awk '/lib(asan|ubsan)/ {printf "%s ", $3}')
+    if [ -n "$rt" ]; then
+        export ASAN_OPTIONS="${ASAN_OPTIONS:-}:detect_leaks=0"
+    fi
+    PRELOAD_VALUE="$rt$1"
+}
 SO=$1
 PY=$2
 SCRIPT=$3
+preload_env "$SO"
+P=$PRELOAD_VALUE
 
-LD_PRELOAD="$SO" "$PY" "$SCRIPT" all || exit 1
-LD_PRELOAD="$SO" "$PY" "$SCRIPT" extend-pcr20 || exit 1
-LD_PRELOAD="$SO" "$PY" "$SCRIPT" check-pcr20 || exit 1
+LD_PRELOAD="$P" "$PY" "$SCRIPT" all || exit 1
+LD_PRELOAD="$P" "$PY" "$SCRIPT" extend-pcr20 || exit 1
+LD_PRELOAD="$P" "$PY" "$SCRIPT" check-pcr20 || exit 1
 if [ ! -e /dev/nsm ]; then
     # without the variable the shim passes open() through: ENOENT as usual
-    if env -u TRUSTVIO_NSM_SOCKET LD_PRELOAD="$SO" "$PY" -c \
+    if env -u TRUSTVIO_NSM_SOCKET LD_PRELOAD="$P" "$PY" -c \
         'import os; os.open("/dev/nsm", os.O_RDWR)' 2>/dev/null; then
         echo "FAIL: /dev/nsm opened without TRUSTVIO_NSM_SOCKET"
         exit 1

@@ -17,6 +17,17 @@ fi
 if [ "${1:-}" = "--" ]; then
     shift
 fi
+# preload_env SO: set PRELOAD_VALUE to the LD_PRELOAD value for SO. A
+# sanitizer build of the shim needs its runtime loaded ahead of it (and the
+# host program's own leaks, e.g. Python's, are not ours to report).
+preload_env() {
+    rt=$(ldd "$1" 2>/dev/null | awk '/lib(asan|ubsan)/ {printf "%s ", $3}')
+    if [ -n "$rt" ]; then
+        export ASAN_OPTIONS="${ASAN_OPTIONS:-}:detect_leaks=0"
+    fi
+    PRELOAD_VALUE="$rt$1"
+}
+
 pid=""
 T=$(mktemp -d "${TMPDIR:-/tmp}/tv-nsm.XXXXXX")
 
@@ -46,7 +57,8 @@ fi
 export TRUSTVIO_NSM_SOCKET="$S"
 export NSM_TEST_TMPDIR="$T"
 if [ -n "$PRELOAD" ]; then
-    LD_PRELOAD="$PRELOAD" "$@"
+    preload_env "$PRELOAD"
+    LD_PRELOAD="$PRELOAD_VALUE" "$@"
 else
     "$@"
 fi
