@@ -958,6 +958,33 @@ static void set_mem_table_and_nofd_kick(void **state)
     fe_teardown(&f);
 }
 
+/* mmap_offset need not be page aligned; the region maps those bytes. */
+static void unaligned_mmap_offset(void **state)
+{
+    struct fe f;
+    uint8_t p[40];
+    uint8_t b[8];
+    uint8_t *host;
+
+    (void)state;
+    fe_setup(&f, &toy_ops, NULL, 0);
+    assert_int_equal(fe_ack_u64(&f, VHOST_USER_SET_PROTOCOL_FEATURES,
+                                1ull << 3, NULL, 0),
+                     0);
+    mem_reg_payload(p, 0x40000000ull, 0x2000, 0x1000, 0x1234);
+    assert_int_equal(fe_send(&f, VHOST_USER_ADD_MEM_REG,
+                             VHOST_USER_NEED_REPLY_MASK, p, 40, &f.mfd, 1),
+                     0);
+    assert_int_equal(fe_reply(&f, VHOST_USER_ADD_MEM_REG, b, 8), 8);
+    assert_int_equal(load_le64(b), 0);
+    memcpy(f.mem + 0x1234 + 0x10, "seen", 4);
+    host = gmem_gpa(&f.dev.gm, 0x40000010ull, 4);
+    assert_non_null(host);
+    assert_memory_equal(host, "seen", 4);
+    assert_null(gmem_gpa(&f.dev.gm, 0x40001ffeull, 4));
+    fe_teardown(&f);
+}
+
 /* A kick "eventfd" that is really a pipe at EOF must not make us spin. */
 static void kick_fd_at_eof(void **state)
 {
@@ -1370,6 +1397,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(hostile_chain_breaks_queue),
     cmocka_unit_test(rem_mem_reg_then_process),
     cmocka_unit_test(set_mem_table_and_nofd_kick),
+    cmocka_unit_test(unaligned_mmap_offset),
     cmocka_unit_test(kick_fd_at_eof),
     cmocka_unit_test(reset_device),
     cmocka_unit_test(nsm_two_chains),
