@@ -21,7 +21,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 for bin in build-fuzz/fuzz/fuzz_*; do
-    [ -x "$bin" ] || continue
+    [ -f "$bin" ] && [ -x "$bin" ] || continue
     name=${bin##*/fuzz_}
     corpus=fuzz/corpus/$name
     scratch=$work/$name
@@ -35,8 +35,9 @@ for bin in build-fuzz/fuzz/fuzz_*; do
     fi
     printf 'fuzz %ss ... ' "$secs"
     if "$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
-        -artifact_prefix="$work/$name-" "$scratch" > "$work/$name.log" 2>&1; then
-        echo "ok, 0 crashes"
+        -print_final_stats=1 -artifact_prefix="$work/$name-" "$scratch" > "$work/$name.log" 2>&1; then
+        runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$work/$name.log")
+        echo "ok: ${runs:-?} runs, 0 crashes"
         passed=$((passed + 1))
     else
         echo "FAIL"; tail -n 40 "$work/$name.log"
