@@ -27,8 +27,8 @@
 #include "rpmb/rpmb.h"
 #include "store/store.h"
 
-#define FR VIRTIO_RPMB_FRAME_SIZE
-#define UNITS 16
+#define FR       VIRTIO_RPMB_FRAME_SIZE
+#define UNITS    16
 #define N_BLOCKS (UNITS * VIRTIO_RPMB_BLOCKS_PER_UNIT)
 
 static const uint8_t bench_key[32] = "bench-key-bench-key-bench-key-!";

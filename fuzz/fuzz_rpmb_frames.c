@@ -24,8 +24,8 @@
 #include "rpmb/rpmb.h"
 #include "store/store.h"
 
-#define FR VIRTIO_RPMB_FRAME_SIZE
-#define MAX_REQ_FRAMES 40
+#define FR              VIRTIO_RPMB_FRAME_SIZE
+#define MAX_REQ_FRAMES  40
 #define MAX_RESP_FRAMES 70
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -44,9 +44,8 @@ static void fix_write(size_t n_req, uint32_t counter)
     size_t n = 0;
     size_t i;
 
-    while (n < n_req &&
-           load_be16(req + n * FR + VIRTIO_RPMB_OFF_REQ_RESP) ==
-               VIRTIO_RPMB_REQ_DATA_WRITE) {
+    while (n < n_req && load_be16(req + n * FR + VIRTIO_RPMB_OFF_REQ_RESP) ==
+                            VIRTIO_RPMB_REQ_DATA_WRITE) {
         store_be32(req + n * FR + VIRTIO_RPMB_OFF_WRITE_COUNTER, counter);
         n++;
     }
@@ -116,8 +115,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             mem.fail_write_err = -5;
         }
         /* an odd capacity: leftover bytes beyond whole frames */
-        if (rpmb_handle(&r, req, req_len, resp, n_resp * FR + odd,
-                        &resp_len) != RPMB_OK) {
+        if (rpmb_handle(&r, req, req_len, resp, n_resp * FR + odd, &resp_len) !=
+            RPMB_OK) {
             abort();
         }
         if (resp_len % FR != 0 || resp_len > n_resp * FR) {

@@ -176,9 +176,8 @@ static void rpmb_set_pending(struct rpmb *r, uint16_t resp_type,
     r->pend_resp = resp_type;
     r->pend_result = result;
     r->pend_address = address;
-    r->pend_counter = resp_type == VIRTIO_RPMB_RESP_DATA_WRITE
-                          ? r->write_counter
-                          : 0;
+    r->pend_counter =
+        resp_type == VIRTIO_RPMB_RESP_DATA_WRITE ? r->write_counter : 0;
     r->pend_mac = with_mac;
 }
 
@@ -204,16 +203,14 @@ static void rpmb_emit_pending(struct rpmb *r, uint8_t *resp, size_t n_cap,
 static uint16_t rpmb_program_key_result(struct rpmb *r, const uint8_t *req,
                                         size_t n_op)
 {
-    if (n_op != 1 ||
-        !rpmb_single_count_ok(req)) {
+    if (n_op != 1 || !rpmb_single_count_ok(req)) {
         return VIRTIO_RPMB_RES_GENERAL_FAILURE;
     }
     /* one-time programmable: WRITE_FAILURE as in the virtio text (§7.4) */
     if (r->key_programmed) {
         return VIRTIO_RPMB_RES_WRITE_FAILURE;
     }
-    if (r->ops->program_key(r->store_ctx, req + VIRTIO_RPMB_OFF_KEY_MAC) !=
-        0) {
+    if (r->ops->program_key(r->store_ctx, req + VIRTIO_RPMB_OFF_KEY_MAC) != 0) {
         return VIRTIO_RPMB_RES_WRITE_FAILURE;
     }
     r->key_programmed = true;
@@ -318,9 +315,8 @@ static uint16_t rpmb_data_write_result(struct rpmb *r, const uint8_t *req,
     return VIRTIO_RPMB_RES_OK;
 }
 
-static void rpmb_do_data_write(struct rpmb *r, const uint8_t *req,
-                               size_t n_req, uint8_t *resp, size_t n_cap,
-                               size_t *resp_len)
+static void rpmb_do_data_write(struct rpmb *r, const uint8_t *req, size_t n_req,
+                               uint8_t *resp, size_t n_cap, size_t *resp_len)
 {
     bool rr = rpmb_has_result_read(req, n_req);
     uint16_t result = rpmb_data_write_result(r, req, n_req - (rr ? 1 : 0));
@@ -376,9 +372,8 @@ static uint16_t rpmb_data_read_result(struct rpmb *r, size_t n_req,
     return VIRTIO_RPMB_RES_OK;
 }
 
-static void rpmb_do_data_read(struct rpmb *r, const uint8_t *req,
-                              size_t n_req, uint8_t *resp, size_t n_cap,
-                              size_t *resp_len)
+static void rpmb_do_data_read(struct rpmb *r, const uint8_t *req, size_t n_req,
+                              uint8_t *resp, size_t n_cap, size_t *resp_len)
 {
     struct rpmb_resp rs = {0};
     uint16_t bc = frame_u16(req, VIRTIO_RPMB_OFF_BLOCK_COUNT);

@@ -44,8 +44,8 @@
 #include "common/bug.h"
 #include "rpmb/virtio_rpmb.h"
 
-#define RPMB_KEY_LEN 32    /* authentication key, bytes */
-#define RPMB_BLK_SIZE 256  /* one data block (half sector), bytes */
+#define RPMB_KEY_LEN  32  /* authentication key, bytes */
+#define RPMB_BLK_SIZE 256 /* one data block (half sector), bytes */
 
 /**
  * struct rpmb_store_ops - persistence used by the model.

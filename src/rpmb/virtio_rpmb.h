@@ -30,24 +30,24 @@
 #define VIRTIO_RPMB_CFG_SIZE       3
 
 /* Frame layout */
-#define VIRTIO_RPMB_FRAME_SIZE       512
-#define VIRTIO_RPMB_OFF_KEY_MAC      196
-#define VIRTIO_RPMB_OFF_DATA         228
-#define VIRTIO_RPMB_OFF_NONCE        484
+#define VIRTIO_RPMB_FRAME_SIZE        512
+#define VIRTIO_RPMB_OFF_KEY_MAC       196
+#define VIRTIO_RPMB_OFF_DATA          228
+#define VIRTIO_RPMB_OFF_NONCE         484
 #define VIRTIO_RPMB_OFF_WRITE_COUNTER 500
-#define VIRTIO_RPMB_OFF_ADDRESS      504
-#define VIRTIO_RPMB_OFF_BLOCK_COUNT  506
-#define VIRTIO_RPMB_OFF_RESULT       508
-#define VIRTIO_RPMB_OFF_REQ_RESP     510
-#define VIRTIO_RPMB_KEY_MAC_SIZE     32
-#define VIRTIO_RPMB_DATA_SIZE        256
-#define VIRTIO_RPMB_NONCE_SIZE       16
+#define VIRTIO_RPMB_OFF_ADDRESS       504
+#define VIRTIO_RPMB_OFF_BLOCK_COUNT   506
+#define VIRTIO_RPMB_OFF_RESULT        508
+#define VIRTIO_RPMB_OFF_REQ_RESP      510
+#define VIRTIO_RPMB_KEY_MAC_SIZE      32
+#define VIRTIO_RPMB_DATA_SIZE         256
+#define VIRTIO_RPMB_NONCE_SIZE        16
 /* MAC input per frame: bytes 228..511 (data .. req_resp) */
-#define VIRTIO_RPMB_MAC_INPUT_SIZE   (512 - 228)
+#define VIRTIO_RPMB_MAC_INPUT_SIZE (512 - 228)
 
 /* Half sectors (256-byte blocks) per 128 KiB capacity unit */
-#define VIRTIO_RPMB_BLOCKS_PER_UNIT  512
-#define VIRTIO_RPMB_MAX_UNITS        0x80
+#define VIRTIO_RPMB_BLOCKS_PER_UNIT 512
+#define VIRTIO_RPMB_MAX_UNITS       0x80
 
 /* Request types */
 #define VIRTIO_RPMB_REQ_PROGRAM_KEY       0x0001

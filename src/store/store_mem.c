@@ -160,8 +160,7 @@ static int fault_read_blocks(void *ctx, uint16_t address, size_t n_blocks,
     if (f->fail_read_err != 0) {
         return f->fail_read_err;
     }
-    return f->inner->read_blocks(f->inner_ctx, address, n_blocks, data,
-                                 stride);
+    return f->inner->read_blocks(f->inner_ctx, address, n_blocks, data, stride);
 }
 
 /* Decide whether this write fails: after ok_writes_left successes. */
@@ -198,8 +197,8 @@ static int fault_write_blocks(void *ctx, uint16_t address, size_t n_blocks,
     if (e != 0) {
         return e;
     }
-    return f->inner->write_blocks(f->inner_ctx, address, n_blocks, data,
-                                  stride, new_counter);
+    return f->inner->write_blocks(f->inner_ctx, address, n_blocks, data, stride,
+                                  new_counter);
 }
 
 const struct rpmb_store_ops rpmb_fault_store_ops = {

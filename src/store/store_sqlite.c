@@ -114,8 +114,8 @@ static int sqlite_errno(int rc)
 /* Log a failed statement once per failure, then map it. */
 static int store_fail(struct rpmb_store *s, const char *what, int rc)
 {
-    tv_err("rpmb store: %s failed: %s (SQLite %d)", what,
-           sqlite3_errmsg(s->db), rc);
+    tv_err("rpmb store: %s failed: %s (SQLite %d)", what, sqlite3_errmsg(s->db),
+           rc);
     return sqlite_errno(rc);
 }
 
@@ -283,8 +283,7 @@ static int store_program_key(void *ctx, const uint8_t key[RPMB_KEY_LEN])
     if (rc != SQLITE_OK) {
         return store_fail(s, "beginning the key transaction", rc);
     }
-    (void)sqlite3_bind_blob(s->st_set_key, 1, key, RPMB_KEY_LEN,
-                            SQLITE_STATIC);
+    (void)sqlite3_bind_blob(s->st_set_key, 1, key, RPMB_KEY_LEN, SQLITE_STATIC);
     rc = step_done(s->st_set_key);
     /* drop SQLite's reference to the caller's key buffer */
     (void)sqlite3_clear_bindings(s->st_set_key);
@@ -326,10 +325,10 @@ static int store_write_blocks(void *ctx, uint16_t address, size_t n_blocks,
         return store_fail(s, "beginning the write transaction", rc);
     }
     for (i = 0; i < n_blocks; i++) {
-        (void)sqlite3_bind_int64(s->st_put, 1, (sqlite3_int64)address +
-                                                   (sqlite3_int64)i);
-        (void)sqlite3_bind_blob(s->st_put, 2, data + i * stride,
-                                RPMB_BLK_SIZE, SQLITE_STATIC);
+        (void)sqlite3_bind_int64(s->st_put, 1,
+                                 (sqlite3_int64)address + (sqlite3_int64)i);
+        (void)sqlite3_bind_blob(s->st_put, 2, data + i * stride, RPMB_BLK_SIZE,
+                                SQLITE_STATIC);
         rc = step_done(s->st_put);
         if (rc != SQLITE_OK) {
             /* a cache spill may already have put frames in the WAL */
@@ -369,8 +368,8 @@ const struct rpmb_store_ops rpmb_store_sqlite_ops = {
  * Explain why a store could not be opened: another program holding
  * SQLite's lock is not corruption.
  */
-static void store_open_failed(struct rpmb_store *s, const char *path,
-                              char *err, size_t err_len)
+static void store_open_failed(struct rpmb_store *s, const char *path, char *err,
+                              size_t err_len)
 {
     int code = sqlite3_errcode(s->db) & 0xff;
 
@@ -492,8 +491,7 @@ static int store_check(struct rpmb_store *s, const char *path, uint8_t units,
                 path);
         return SQLITE_NOTADB;
     }
-    if (query_int(s->db,
-                  "SELECT value FROM meta WHERE name = 'format_version'",
+    if (query_int(s->db, "SELECT value FROM meta WHERE name = 'format_version'",
                   &v) != SQLITE_OK ||
         v != RPMB_STORE_FORMAT_VERSION) {
         set_err(err, err_len,
@@ -502,8 +500,7 @@ static int store_check(struct rpmb_store *s, const char *path, uint8_t units,
                 path, (long long)v, RPMB_STORE_FORMAT_VERSION);
         return SQLITE_NOTADB;
     }
-    if (query_int(s->db,
-                  "SELECT value FROM meta WHERE name = 'capacity_units'",
+    if (query_int(s->db, "SELECT value FROM meta WHERE name = 'capacity_units'",
                   &v) != SQLITE_OK ||
         v < 1 || v > VIRTIO_RPMB_MAX_UNITS) {
         set_err(err, err_len, "store %s: capacity record missing or invalid",
@@ -532,10 +529,9 @@ static bool store_is_blank(struct rpmb_store *s)
     sqlite3_int64 n_tables = -1;
     sqlite3_int64 app_id = -1;
 
-    return query_int(s->db, "SELECT count(*) FROM sqlite_schema",
-                     &n_tables) == SQLITE_OK &&
-           query_int(s->db, "PRAGMA application_id", &app_id) ==
+    return query_int(s->db, "SELECT count(*) FROM sqlite_schema", &n_tables) ==
                SQLITE_OK &&
+           query_int(s->db, "PRAGMA application_id", &app_id) == SQLITE_OK &&
            n_tables == 0 && app_id == 0;
 }
 
@@ -647,8 +643,9 @@ struct rpmb_store *rpmb_store_sqlite_open_vfs(const char *path,
     set_err(err, err_len, "no error");
     if (path == NULL || capacity_units == 0 ||
         capacity_units > VIRTIO_RPMB_MAX_UNITS) {
-        set_err(err, err_len, "capacity must be 128 KiB .. 16 MiB in "
-                              "128 KiB steps");
+        set_err(err, err_len,
+                "capacity must be 128 KiB .. 16 MiB in "
+                "128 KiB steps");
         return NULL;
     }
     s = calloc(1, sizeof(*s));
@@ -745,8 +742,7 @@ struct rpmb_store *rpmb_store_sqlite_open(const char *path,
                                           uint8_t capacity_units, char *err,
                                           size_t err_len)
 {
-    return rpmb_store_sqlite_open_vfs(path, capacity_units, NULL, err,
-                                      err_len);
+    return rpmb_store_sqlite_open_vfs(path, capacity_units, NULL, err, err_len);
 }
 
 /* see store.h */
@@ -765,10 +761,11 @@ void rpmb_store_close(struct rpmb_store *s)
      * kept for speed but adds nothing). After a crash the WAL does hold
      * committed writes until the next open recovers them.
      */
-    if (sqlite3_exec(s->db, "PRAGMA wal_checkpoint(FULL)", NULL, NULL,
-                     NULL) != SQLITE_OK) {
+    if (sqlite3_exec(s->db, "PRAGMA wal_checkpoint(FULL)", NULL, NULL, NULL) !=
+        SQLITE_OK) {
         tv_warn("rpmb store: checkpoint at close: %s; the -wal file still "
-                "holds committed writes", sqlite3_errmsg(s->db));
+                "holds committed writes",
+                sqlite3_errmsg(s->db));
     }
     store_finalize(s);
     if (sqlite3_close(s->db) != SQLITE_OK) {
@@ -856,8 +853,7 @@ int rpmb_store_export(struct rpmb_store *s, const char *path, char *err,
     int fd;
     int rc;
 
-    if ((size_t)snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path) >=
-        sizeof(tmp)) {
+    if ((size_t)snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path) >= sizeof(tmp)) {
         set_err(err, err_len, "export path too long");
         return -ENAMETOOLONG;
     }
@@ -874,9 +870,9 @@ int rpmb_store_export(struct rpmb_store *s, const char *path, char *err,
         goto err_free;
     }
     for (u = 0; u < s->units; u++) {
-        rc = store_read_blocks(s, (uint16_t)(u * VIRTIO_RPMB_BLOCKS_PER_UNIT),
-                               VIRTIO_RPMB_BLOCKS_PER_UNIT, unit,
-                               RPMB_BLK_SIZE);
+        rc =
+            store_read_blocks(s, (uint16_t)(u * VIRTIO_RPMB_BLOCKS_PER_UNIT),
+                              VIRTIO_RPMB_BLOCKS_PER_UNIT, unit, RPMB_BLK_SIZE);
         if (rc != 0) {
             set_err(err, err_len, "reading the store failed: %s",
                     strerror(-rc));
@@ -884,8 +880,7 @@ int rpmb_store_export(struct rpmb_store *s, const char *path, char *err,
         }
         rc = write_all(fd, unit, STORE_UNIT_SIZE);
         if (rc != 0) {
-            set_err(err, err_len, "writing %s failed: %s", tmp,
-                    strerror(-rc));
+            set_err(err, err_len, "writing %s failed: %s", tmp, strerror(-rc));
             goto err_unlink;
         }
     }
@@ -980,9 +975,8 @@ int rpmb_store_import(struct rpmb_store *s, const char *path, char *err,
     }
     if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) ||
         (size_t)sb.st_size != (size_t)s->units * STORE_UNIT_SIZE) {
-        set_err(err, err_len,
-                "%s is not a %u KiB image (the store's capacity)", path,
-                (unsigned)s->units * 128);
+        set_err(err, err_len, "%s is not a %u KiB image (the store's capacity)",
+                path, (unsigned)s->units * 128);
         close(fd);
         return -EINVAL;
     }

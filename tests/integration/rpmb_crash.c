@@ -10,8 +10,8 @@
  * found, and the parent checks they equal exactly the acknowledged writes,
  * the one in flight either wholly present with its counter or wholly
  * absent. After the last kill the parent opens the store itself and
- * compares the image byte for byte. Writes are a pure function of the counter value they were made
- * with, so the parent can recompute the expected image.
+ * compares the image byte for byte. Writes are a pure function of the counter
+ * value they were made with, so the parent can recompute the expected image.
  *
  * Usage: rpmb_crash [ITERATIONS [MAX_DELAY_US [DIR]]]
  */
@@ -30,10 +30,10 @@
 #include "rpmb/rpmb.h"
 #include "store/store.h"
 
-#define FR VIRTIO_RPMB_FRAME_SIZE
-#define UNITS 1
-#define N_BLOCKS (UNITS * VIRTIO_RPMB_BLOCKS_PER_UNIT)
-#define MAX_WRITE 4
+#define FR         VIRTIO_RPMB_FRAME_SIZE
+#define UNITS      1
+#define N_BLOCKS   (UNITS * VIRTIO_RPMB_BLOCKS_PER_UNIT)
+#define MAX_WRITE  4
 #define HELLO_SIZE (4 + 1 + 32) /* counter, key present, SHA-256(image) */
 
 static const uint8_t crash_key[32] = "crash-test-key-0123456789abcdef";
@@ -124,8 +124,8 @@ static void writer(const char *path, int ack_fd)
     struct rpmb_config cfg = {UNITS, 0, 0};
     struct rpmb r;
     char err[256];
-    struct rpmb_store *s = rpmb_store_sqlite_open(path, UNITS, err,
-                                                  sizeof(err));
+    struct rpmb_store *s =
+        rpmb_store_sqlite_open(path, UNITS, err, sizeof(err));
 
     if (s == NULL) {
         fprintf(stderr, "writer: %s\n", err);
@@ -166,8 +166,7 @@ static void writer(const char *path, int ack_fd)
         if (req_len == 0 ||
             rpmb_handle(&r, req, req_len, resp, sizeof(resp), &resp_len) !=
                 RPMB_OK ||
-            resp_len != FR ||
-            load_be16(resp + VIRTIO_RPMB_OFF_RESULT) != 0 ||
+            resp_len != FR || load_be16(resp + VIRTIO_RPMB_OFF_RESULT) != 0 ||
             load_be32(resp + VIRTIO_RPMB_OFF_WRITE_COUNTER) != c + 1) {
             fprintf(stderr, "writer: write %u not acknowledged\n", c);
             _exit(4);
@@ -188,8 +187,8 @@ static int setup_store(const char *path)
     uint8_t resp[FR];
     size_t resp_len;
     char err[256];
-    struct rpmb_store *s = rpmb_store_sqlite_open(path, UNITS, err,
-                                                  sizeof(err));
+    struct rpmb_store *s =
+        rpmb_store_sqlite_open(path, UNITS, err, sizeof(err));
     int rc = -1;
 
     if (s == NULL) {
@@ -219,8 +218,8 @@ static int verify(const char *path, uint8_t *img, uint32_t *counter,
 {
     static uint8_t got[N_BLOCKS * RPMB_BLK_SIZE];
     char err[256];
-    struct rpmb_store *s = rpmb_store_sqlite_open(path, UNITS, err,
-                                                  sizeof(err));
+    struct rpmb_store *s =
+        rpmb_store_sqlite_open(path, UNITS, err, sizeof(err));
     bool key;
     uint32_t c;
     uint32_t i;
@@ -235,16 +234,15 @@ static int verify(const char *path, uint8_t *img, uint32_t *counter,
         goto out_close;
     }
     if (c < *counter || c < last_ack || c > last_ack + 1) {
-        fprintf(stderr,
-                "counter %u: previous %u, last acknowledged %u\n", c,
+        fprintf(stderr, "counter %u: previous %u, last acknowledged %u\n", c,
                 *counter, last_ack);
         goto out_close;
     }
     for (i = *counter; i < c; i++) {
         apply_write(img, i);
     }
-    if (rpmb_store_sqlite_ops.read_blocks(s, 0, N_BLOCKS, got,
-                                          RPMB_BLK_SIZE) != 0) {
+    if (rpmb_store_sqlite_ops.read_blocks(s, 0, N_BLOCKS, got, RPMB_BLK_SIZE) !=
+        0) {
         fprintf(stderr, "read back failed\n");
         goto out_close;
     }
@@ -297,8 +295,10 @@ static int check_hello(struct crash_state *st, const uint8_t *hello)
     }
     if (crypto_sha256(st->img, sizeof(st->img), digest) != 0 ||
         memcmp(digest, hello + 5, sizeof(digest)) != 0) {
-        fprintf(stderr, "data differs from the acknowledged writes (counter "
-                        "%u, last acknowledged %u)\n", c, st->acked);
+        fprintf(stderr,
+                "data differs from the acknowledged writes (counter "
+                "%u, last acknowledged %u)\n",
+                c, st->acked);
         return -1;
     }
     st->n_in_flight += c == st->acked + 1;
@@ -350,8 +350,8 @@ int main(int argc, char **argv)
         bool have_hello = false;
         bool got_ack = false;
         struct timespec d;
-        unsigned long us = max_delay_us ? (unsigned long)rand() % max_delay_us
-                                        : 0;
+        unsigned long us =
+            max_delay_us ? (unsigned long)rand() % max_delay_us : 0;
         int status;
         int mode;
 

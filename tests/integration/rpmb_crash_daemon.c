@@ -25,8 +25,8 @@
 #include "client/rpmbc.h"
 #include "client/rpmbc_vhu.h"
 
-#define N_BLOCKS 512 /* --capacity=128K */
-#define MAX_WRITE 4  /* --max-wr-cnt=4 */
+#define N_BLOCKS  512 /* --capacity=128K */
+#define MAX_WRITE 4   /* --max-wr-cnt=4 */
 
 static const uint8_t crash_key[32] = "daemon-crash-key-0123456789abcd";
 static volatile pid_t daemon_pid;
@@ -82,8 +82,8 @@ static pid_t start_daemon(const char *daemon, const char *dir)
             dup2(fd, 2);
             close(fd);
         }
-        execl(daemon, daemon, sock, store, "--capacity=128K",
-              "--max-wr-cnt=4", "--max-rd-cnt=64", (char *)NULL);
+        execl(daemon, daemon, sock, store, "--capacity=128K", "--max-wr-cnt=4",
+              "--max-rd-cnt=64", (char *)NULL);
         _exit(127);
     }
     return pid;
@@ -121,8 +121,7 @@ static int verify(uint8_t *img, uint32_t *counter, uint32_t last_ack,
 
     st = rpmbc_read_counter(&client, crash_key, &c);
     if (st != RPMBC_OK) {
-        fprintf(stderr, "read counter after restart: %s\n",
-                rpmbc_strerror(st));
+        fprintf(stderr, "read counter after restart: %s\n", rpmbc_strerror(st));
         return -1;
     }
     if (c < *counter || c < last_ack || c > last_ack + 1) {
@@ -206,8 +205,10 @@ int main(int argc, char **argv)
         }
         v = connect_daemon(dir);
         if (v == NULL) {
-            fprintf(stderr, "iteration %lu: cannot connect to the daemon "
-                            "(see %s/daemon.log)\n", it, dir);
+            fprintf(stderr,
+                    "iteration %lu: cannot connect to the daemon "
+                    "(see %s/daemon.log)\n",
+                    it, dir);
             kill(daemon_pid, SIGKILL);
             waitpid(daemon_pid, &status, 0);
             goto out_rm;
@@ -239,8 +240,8 @@ int main(int argc, char **argv)
         setitimer(ITIMER_REAL, &tv, NULL);
         for (n = 0; n < 100000; n++) {
             write_data(acked, data);
-            if (rpmbc_write_blocks(&client, crash_key, write_addr(acked),
-                                   data, write_n_blocks(acked)) != RPMBC_OK) {
+            if (rpmbc_write_blocks(&client, crash_key, write_addr(acked), data,
+                                   write_n_blocks(acked)) != RPMBC_OK) {
                 break;
             }
             acked++; /* acknowledged: the response came back and checked */
@@ -253,7 +254,7 @@ int main(int argc, char **argv)
         rpmbc_vhu_close(v);
         continue;
 
-out_kill:
+    out_kill:
         rpmbc_vhu_close(v);
         kill(daemon_pid, SIGKILL);
         waitpid(daemon_pid, &status, 0);

@@ -15,13 +15,13 @@
 #include "crypto/crypto.h"
 
 struct hmac_case {
-    const char *key_hex;  /* or NULL with key_fill/key_len */
+    const char *key_hex; /* or NULL with key_fill/key_len */
     uint8_t key_fill;
     size_t key_len;
-    const char *data;     /* text, or NULL with data_fill/data_len */
+    const char *data; /* text, or NULL with data_fill/data_len */
     uint8_t data_fill;
     size_t data_len;
-    const char *mac_hex;  /* may be truncated (case 5) */
+    const char *mac_hex; /* may be truncated (case 5) */
 };
 
 /* RFC 4231 §4.2-4.8, HMAC-SHA-256 */
@@ -32,8 +32,8 @@ static const struct hmac_case rfc4231[] = {
      "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"},
     {NULL, 0xaa, 20, NULL, 0xdd, 50,
      "773ea91e36800e46854db8ebd09181a72959098b3ef8c122d9635514ced565fe"},
-    {"0102030405060708090a0b0c0d0e0f10111213141516171819", 0, 0, NULL, 0xcd,
-     50, "82558a389a443c0ea4cc819899f2083a85f0faa3e578f8077a2e3ff46729665b"},
+    {"0102030405060708090a0b0c0d0e0f10111213141516171819", 0, 0, NULL, 0xcd, 50,
+     "82558a389a443c0ea4cc819899f2083a85f0faa3e578f8077a2e3ff46729665b"},
     {NULL, 0x0c, 20, "Test With Truncation", 0, 0,
      "a3b6167473100ee06e0c796c2955552b"},
     {NULL, 0xaa, 131, "Test Using Larger Than Block-Size Key - Hash Key First",

@@ -18,7 +18,7 @@
 #endif
 #ifndef VALGRIND_MAKE_MEM_UNDEFINED
 #define VALGRIND_MAKE_MEM_UNDEFINED(p, n) ((void)(p), (void)(n))
-#define VALGRIND_MAKE_MEM_DEFINED(p, n) ((void)(p), (void)(n))
+#define VALGRIND_MAKE_MEM_DEFINED(p, n)   ((void)(p), (void)(n))
 #endif
 
 #include "common/bytes.h"
@@ -27,9 +27,9 @@
 #include "rpmb/rpmb.h"
 #include "store/store.h"
 
-#define FR VIRTIO_RPMB_FRAME_SIZE
-#define UNITS 2
-#define N_BLOCKS (UNITS * VIRTIO_RPMB_BLOCKS_PER_UNIT)
+#define FR         VIRTIO_RPMB_FRAME_SIZE
+#define UNITS      2
+#define N_BLOCKS   (UNITS * VIRTIO_RPMB_BLOCKS_PER_UNIT)
 #define MAX_FRAMES 80
 
 static const uint8_t key1[32] = "AAAABBBBCCCCDDDDEEEEFFFFGGGGHHHH";
@@ -96,9 +96,9 @@ static uint16_t f16(const uint8_t *f, size_t off)
     return load_be16(f + off);
 }
 
-#define RESULT(i) f16(t.resp + (i) * FR, VIRTIO_RPMB_OFF_RESULT)
-#define REQ_RESP(i) f16(t.resp + (i) * FR, VIRTIO_RPMB_OFF_REQ_RESP)
-#define COUNTER(i) load_be32(t.resp + (i) * FR + VIRTIO_RPMB_OFF_WRITE_COUNTER)
+#define RESULT(i)   f16(t.resp + (i)*FR, VIRTIO_RPMB_OFF_RESULT)
+#define REQ_RESP(i) f16(t.resp + (i)*FR, VIRTIO_RPMB_OFF_REQ_RESP)
+#define COUNTER(i)  load_be32(t.resp + (i)*FR + VIRTIO_RPMB_OFF_WRITE_COUNTER)
 
 static void setup_cfg(uint8_t max_wr, uint8_t max_rd)
 {
@@ -118,9 +118,9 @@ static void setup(void)
 static void call(size_t n_req, size_t n_cap)
 {
     memset(t.resp, 0xee, sizeof(t.resp));
-    assert_int_equal(rpmb_handle(&t.r, t.req, n_req * FR, t.resp, n_cap * FR,
-                                 &t.resp_len),
-                     RPMB_OK);
+    assert_int_equal(
+        rpmb_handle(&t.r, t.req, n_req * FR, t.resp, n_cap * FR, &t.resp_len),
+        RPMB_OK);
 }
 
 static void add_result_read(size_t at, uint16_t bc)
@@ -517,8 +517,7 @@ static void get_counter_nonce_mac(void **state)
     call(2, 1);
     assert_int_equal(RESULT(0), VIRTIO_RPMB_RES_GENERAL_FAILURE);
     /* block_count 2 on a single-frame request: refused */
-    assert_int_equal(get_counter(key2, 2, &c),
-                     VIRTIO_RPMB_RES_GENERAL_FAILURE);
+    assert_int_equal(get_counter(key2, 2, &c), VIRTIO_RPMB_RES_GENERAL_FAILURE);
 }
 
 static void multi_block_write_read(void **state)
@@ -555,8 +554,7 @@ static void multi_block_write_read(void **state)
     /* a flipped bit anywhere in the read response breaks the MAC */
     t.resp[3 * FR + VIRTIO_RPMB_OFF_DATA + 17] ^= 0x04;
     mac_of(key1, t.resp, 7, mac);
-    assert_memory_not_equal(t.resp + 6 * FR + VIRTIO_RPMB_OFF_KEY_MAC, mac,
-                            32);
+    assert_memory_not_equal(t.resp + 6 * FR + VIRTIO_RPMB_OFF_KEY_MAC, mac, 32);
     /* more writable room than block_count: only block_count frames */
     do_read(100, 2, 10, nonce);
     assert_int_equal(t.resp_len, 2 * FR);
@@ -573,9 +571,9 @@ static void wrong_mac(void **state)
     memcpy(before, t.blocks, sizeof(before));
     /* a flipped bit in any MACed byte or in the MAC itself */
     for (bit = 0; bit < 3; bit++) {
-        static const size_t offs[3] = {
-            VIRTIO_RPMB_OFF_DATA + 5, FR + VIRTIO_RPMB_OFF_WRITE_COUNTER - 0,
-            FR + VIRTIO_RPMB_OFF_KEY_MAC + 31};
+        static const size_t offs[3] = {VIRTIO_RPMB_OFF_DATA + 5,
+                                       FR + VIRTIO_RPMB_OFF_WRITE_COUNTER - 0,
+                                       FR + VIRTIO_RPMB_OFF_KEY_MAC + 31};
 
         build_write(key1, 10, 2, 1, 7);
         t.req[offs[bit]] ^= 0x01;
@@ -726,8 +724,7 @@ static void block_count_zero(void **state)
     assert_int_equal(t.resp_len, 3 * FR);
     for (i = 0; i < 3; i++) {
         assert_int_equal(RESULT(i), 0);
-        assert_int_equal(f16(t.resp + i * FR, VIRTIO_RPMB_OFF_BLOCK_COUNT),
-                         3);
+        assert_int_equal(f16(t.resp + i * FR, VIRTIO_RPMB_OFF_BLOCK_COUNT), 3);
         assert_int_equal(t.resp[i * FR + VIRTIO_RPMB_OFF_DATA], 0x10 + i);
     }
     /* a bridge that rewrites 0 -> 1 (or -> N) gets the same answers */
@@ -759,16 +756,16 @@ static void malformed_streams(void **state)
     assert_int_equal(program_key(key1, 1), 0);
     for (i = 0; i < TV_ARRAY_SIZE(lens); i++) {
         memset(t.resp, 0xee, FR);
-        assert_int_equal(rpmb_handle(&t.r, t.req, lens[i], t.resp, FR,
-                                     &t.resp_len),
-                         RPMB_OK);
+        assert_int_equal(
+            rpmb_handle(&t.r, t.req, lens[i], t.resp, FR, &t.resp_len),
+            RPMB_OK);
         assert_int_equal(t.resp_len, FR);
         assert_int_equal(RESULT(0), VIRTIO_RPMB_RES_GENERAL_FAILURE);
         assert_int_equal(REQ_RESP(0), 0);
         /* with less than a frame of room nothing is written */
-        assert_int_equal(rpmb_handle(&t.r, t.req, lens[i], t.resp, FR - 1,
-                                     &t.resp_len),
-                         RPMB_OK);
+        assert_int_equal(
+            rpmb_handle(&t.r, t.req, lens[i], t.resp, FR - 1, &t.resp_len),
+            RPMB_OK);
         assert_int_equal(t.resp_len, 0);
     }
     /* unknown request types, including response codes sent as requests */
@@ -813,8 +810,7 @@ static void store_failures(void **state)
     assert_int_equal(do_write(key1, 0, 2, 0, 1), 0);
     memcpy(before, t.blocks, sizeof(before));
     t.mem.fail_write_err = -ENOSPC;
-    assert_int_equal(do_write(key1, 0, 2, 1, 9),
-                     VIRTIO_RPMB_RES_WRITE_FAILURE);
+    assert_int_equal(do_write(key1, 0, 2, 1, 9), VIRTIO_RPMB_RES_WRITE_FAILURE);
     assert_int_equal(COUNTER(0), 1);
     assert_int_equal(t.mem.counter, 1);
     assert_bytes_equal(t.blocks, before, sizeof(before));
@@ -846,8 +842,7 @@ static void store_failures(void **state)
     assert_int_equal(t.mem.counter, 3);
     /* the key cannot be loaded: no authentic-looking answer */
     fs.fail_key_err = -EIO;
-    assert_int_equal(get_counter(NULL, 1, &c),
-                     VIRTIO_RPMB_RES_GENERAL_FAILURE);
+    assert_int_equal(get_counter(NULL, 1, &c), VIRTIO_RPMB_RES_GENERAL_FAILURE);
     {
         static const uint8_t zero[32];
 

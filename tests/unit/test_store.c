@@ -23,8 +23,8 @@
 #include "rpmb/rpmb.h"
 #include "store/store.h"
 
-#define FR VIRTIO_RPMB_FRAME_SIZE
-#define UNITS 1
+#define FR       VIRTIO_RPMB_FRAME_SIZE
+#define UNITS    1
 #define N_BLOCKS (UNITS * VIRTIO_RPMB_BLOCKS_PER_UNIT)
 
 static const uint8_t key1[32] = "AAAABBBBCCCCDDDDEEEEFFFFGGGGHHHH";
@@ -56,8 +56,8 @@ static int rmdir_teardown(void **state)
 
 static struct rpmb_store *open_ok(uint8_t units)
 {
-    struct rpmb_store *s = rpmb_store_sqlite_open(db_path, units, err,
-                                                  sizeof(err));
+    struct rpmb_store *s =
+        rpmb_store_sqlite_open(db_path, units, err, sizeof(err));
 
     if (s == NULL) {
         fail_msg("open failed: %s", err);
@@ -226,8 +226,7 @@ static void exclusive_lock(void **state)
         sqlite3 *db;
 
         assert_int_equal(sqlite3_open(db_path, &db), SQLITE_OK);
-        assert_int_equal(sqlite3_exec(db,
-                                      "BEGIN; SELECT count(*) FROM state;",
+        assert_int_equal(sqlite3_exec(db, "BEGIN; SELECT count(*) FROM state;",
                                       NULL, NULL, NULL),
                          SQLITE_OK);
         s2 = rpmb_store_sqlite_open(db_path, UNITS, err, sizeof(err));
@@ -269,9 +268,9 @@ static void corrupt_refused(void **state)
     rpmb_store_close(s);
     /* move everything from the WAL into the database file first */
     assert_int_equal(sqlite3_open(db_path, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL,
-                                  NULL, NULL),
-                     SQLITE_OK);
+    assert_int_equal(
+        sqlite3_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL),
+        SQLITE_OK);
     sqlite3_close(db);
 
     /* smash the second page: refused, file left alone */
@@ -373,8 +372,7 @@ static void expiry_via_test_counter(void **state)
 
     model_init(&r, s);
     assert_int_equal(program(&r), 0);
-    assert_int_equal(rpmb_store_sqlite_set_counter_for_test(s, 0xfffffffe),
-                     0);
+    assert_int_equal(rpmb_store_sqlite_set_counter_for_test(s, 0xfffffffe), 0);
     model_init(&r, s);
     assert_int_equal(write_blocks(&r, 1, 1, 0xfffffffe, 1), 0x0080);
     assert_int_equal(write_blocks(&r, 1, 1, 0xffffffff, 2), 0x0085);
@@ -406,9 +404,8 @@ static void counter_monotonic_in_store(void **state)
     assert_int_equal(c, 5);
     assert_int_equal(rpmb_store_sqlite_ops.read_blocks(s, 0, 1, blk, 256), 0);
     assert_int_equal(blk[0], 1);
-    assert_int_equal(rpmb_store_sqlite_ops.read_blocks(s, N_BLOCKS, 1, blk,
-                                                       256),
-                     -ERANGE);
+    assert_int_equal(
+        rpmb_store_sqlite_ops.read_blocks(s, N_BLOCKS, 1, blk, 256), -ERANGE);
     rpmb_store_close(s);
 }
 
@@ -420,8 +417,8 @@ static int fail_mode; /* 0 none, 1 fail xSync, 2 fail xWrite */
 static int n_failures;
 
 struct faulty_file {
-    sqlite3_file base;         /* our methods */
-    sqlite3_file *real;        /* the default VFS's file, after us */
+    sqlite3_file base;  /* our methods */
+    sqlite3_file *real; /* the default VFS's file, after us */
 };
 
 static struct sqlite3_io_methods faulty_methods;
@@ -649,14 +646,10 @@ static void sqlite_io_failure(void **state)
 #define T(fn) cmocka_unit_test_setup_teardown(fn, mkdir_setup, rmdir_teardown)
 
 static const struct CMUnitTest tests[] = {
-    T(create_mode_0600),
-    T(restart_keeps_state),
-    T(exclusive_lock),
-    T(capacity_mismatch_refused),
-    T(corrupt_refused),
-    T(export_import),
-    T(expiry_via_test_counter),
-    T(counter_monotonic_in_store),
+    T(create_mode_0600),        T(restart_keeps_state),
+    T(exclusive_lock),          T(capacity_mismatch_refused),
+    T(corrupt_refused),         T(export_import),
+    T(expiry_via_test_counter), T(counter_monotonic_in_store),
     T(sqlite_io_failure),
 };
 
