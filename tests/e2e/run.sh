@@ -119,7 +119,7 @@ trap on_signal INT TERM HUP
 
 echo "=== e2e: setup (cached in $E2E)"
 if [ "$(id -u)" -ne 0 ]; then
-    fail "setup: needs root (debootstrap, huge pages in the guest are fine)"
+    fail "setup: run as root (debootstrap builds the cached QEMU tree)"
     finish
 fi
 if sh "$here/setup.sh"; then
@@ -149,10 +149,10 @@ guest_ok=1
 guest_cc() {
     out=$1
     shift
+    blog=$LOGS/build-$(basename "$out").log
     # shellcheck disable=SC2086
-    if ! $GUEST_CC $CFLAGS_GUEST -o "$out" "$@" \
-        > "$LOGS/build-guest.log" 2>&1; then
-        cat "$LOGS/build-guest.log"
+    if ! $GUEST_CC $CFLAGS_GUEST -o "$out" "$@" > "$blog" 2>&1; then
+        sed 's/^/    /' "$blog"
         guest_ok=0
     fi
 }
@@ -185,7 +185,13 @@ else
     fail "guest HMAC-SHA256 vectors:${bad_tv:- none found in $vec}"
 fi
 
-cp /bin/busybox "$GUEST/root/bin/busybox"
+# the guest's shell and tools: Debian's busybox-static
+busybox=$(command -v busybox || echo /bin/busybox)
+if [ ! -x "$busybox" ] || ldd "$busybox" > /dev/null 2>&1; then
+    fail "no static busybox at $busybox (install busybox-static)"
+    finish
+fi
+cp "$busybox" "$GUEST/root/bin/busybox"
 cp "$here/guest/init" "$GUEST/root/init"
 chmod 755 "$GUEST/root/init"
 cp "$SHARE/nsm.ko" "$GUEST/root/nsm.ko"

@@ -715,7 +715,7 @@ static long vq_call(const uint8_t *req, size_t req_len, size_t req_split,
     t0 = now_us();
     wr16(dev.notify, 0, 0);
     while (*used_idx == dev.used_seen) {
-        if (now_us() - t0 > 10e6) {
+        if (now_us() - t0 > 60e6) {
             return -1;
         }
     }
