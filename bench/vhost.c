@@ -144,8 +144,8 @@ static void bench_setup(struct bench *b, const struct vhu_device_ops *ops,
     if (b->mfd < 0 || ftruncate(b->mfd, MEM_SIZE) < 0) {
         die("memfd");
     }
-    b->mem = mmap(NULL, MEM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, b->mfd,
-                  0);
+    b->mem =
+        mmap(NULL, MEM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, b->mfd, 0);
     b->kick = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     b->call = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (b->mem == MAP_FAILED || b->kick < 0 || b->call < 0) {
@@ -199,8 +199,8 @@ static void publish(struct bench *b, uint16_t head)
 {
     store_le16(b->mem + GPA_AVAIL + 4 + 2 * (b->avail_idx % QNUM), head);
     b->avail_idx++;
-    __atomic_store_n((uint16_t *)(void *)(b->mem + GPA_AVAIL + 2),
-                     b->avail_idx, __ATOMIC_RELEASE);
+    __atomic_store_n((uint16_t *)(void *)(b->mem + GPA_AVAIL + 2), b->avail_idx,
+                     __ATOMIC_RELEASE);
 }
 
 static void kick(struct bench *b)
@@ -216,9 +216,9 @@ static void kick(struct bench *b)
 
 static uint16_t used_idx(const struct bench *b)
 {
-    return __atomic_load_n((const uint16_t *)(const void *)(b->mem +
-                                                            GPA_USED + 2),
-                           __ATOMIC_ACQUIRE);
+    return __atomic_load_n(
+        (const uint16_t *)(const void *)(b->mem + GPA_USED + 2),
+        __ATOMIC_ACQUIRE);
 }
 
 /* The null device: complete every chain with length 0. */
@@ -236,11 +236,10 @@ static void null_process(struct vhu_dev *dev, unsigned q)
 static const struct vhu_device_ops null_ops = {.process = null_process};
 
 /* Print one figure against its limit; returns 1 when below it. */
-static int report(const char *name, double rate, const char *unit,
-                  double limit)
+static int report(const char *name, double rate, const char *unit, double limit)
 {
-    printf("%-14s %10.0f %-10s limit %10.0f  ratio %.2f %s\n", name, rate,
-           unit, limit, rate / limit, rate >= limit ? "ok" : "BELOW");
+    printf("%-14s %10.0f %-10s limit %10.0f  ratio %.2f %s\n", name, rate, unit,
+           limit, rate / limit, rate >= limit ? "ok" : "BELOW");
     return rate >= limit ? 0 : 1;
 }
 
@@ -293,8 +292,7 @@ static int b_signer(void *ctx, uint64_t now, const struct nsm_signer **s)
     return -1;
 }
 
-static const struct nsm_platform_ops b_platform = {b_now, b_random,
-                                                   b_signer};
+static const struct nsm_platform_ops b_platform = {b_now, b_random, b_signer};
 
 static void nsm_boot_init(struct nsm *nsm)
 {
@@ -400,11 +398,12 @@ int main(void)
     raw = run_raw_notify(100000);
     model = run_model(100000);
     printf("baselines: raw_notify %.0f round trips/s, nsm_handle GetRandom "
-           "%.0f/s\n", raw, model);
-    fails += report("ring_batched", run_ring(true, 20000), "chains/s",
-                    1000000.0);
-    fails += report("ring_kicked", run_ring(false, 100000), "trips/s",
-                    0.80 * raw);
+           "%.0f/s\n",
+           raw, model);
+    fails +=
+        report("ring_batched", run_ring(true, 20000), "chains/s", 1000000.0);
+    fails +=
+        report("ring_kicked", run_ring(false, 100000), "trips/s", 0.80 * raw);
     glue = run_glue(100000);
     fails += report("nsm_getrandom", glue, "requests/s",
                     0.80 / (1.0 / model + 1.0 / raw));

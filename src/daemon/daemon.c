@@ -69,8 +69,8 @@ int daemon_common_opt(struct daemon_cfg *cfg, int opt, const char *arg)
     case DAEMON_OPT_SOCKET_PATH:
         if (arg[0] == '\0' ||
             strlen(arg) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
-            tv_err("--socket-path: '%s' is empty or longer than %zu bytes",
-                   arg, sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
+            tv_err("--socket-path: '%s' is empty or longer than %zu bytes", arg,
+                   sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
             return -1;
         }
         cfg->socket_path = arg;

@@ -24,6 +24,7 @@ enum daemon_opt {
 };
 
 /* The common entries of a struct option table, to splice into a device's. */
+/* clang-format off */
 #define DAEMON_LONG_OPTIONS                                                    \
     {"socket-path", required_argument, NULL, DAEMON_OPT_SOCKET_PATH},          \
     {"fd", required_argument, NULL, DAEMON_OPT_FD},                            \
@@ -32,6 +33,7 @@ enum daemon_opt {
     {"verbose", no_argument, NULL, DAEMON_OPT_VERBOSE},                        \
     {"quiet", no_argument, NULL, DAEMON_OPT_QUIET},                            \
     {"help", no_argument, NULL, DAEMON_OPT_HELP}
+/* clang-format on */
 
 /* Help text of the common options. */
 #define DAEMON_HELP_COMMON                                                     \

@@ -46,8 +46,7 @@ static const char usage[] =
     "                       created with a new CA when empty (default:\n"
     "                       $XDG_STATE_HOME/trustvio/pki if XDG_STATE_HOME is\n"
     "                       set, else ./var/pki)\n"
-    "\n" DAEMON_HELP_COMMON
-    "\n"
+    "\n" DAEMON_HELP_COMMON "\n"
     "On a disconnect (or a guest device reset) the module powers off: PCRs\n"
     "16..31 return to zero and unlocked, unless --keep-state is given (guest\n"
     "resets still power-cycle).\n";
@@ -243,9 +242,8 @@ int main(int argc, char **argv)
             }
             break;
         case OPT_PARENT_ROLE:
-            if (!copy_str(boot->parent_role_arn,
-                          sizeof(boot->parent_role_arn), optarg,
-                          "--parent-role")) {
+            if (!copy_str(boot->parent_role_arn, sizeof(boot->parent_role_arn),
+                          optarg, "--parent-role")) {
                 return 2;
             }
             break;

@@ -41,8 +41,7 @@ static const char usage[] =
     "                       limit (default 1)\n"
     "  --max-rd-cnt=N       most blocks per read request, 0..255, 0 = no\n"
     "                       limit (default 32)\n"
-    "\n" DAEMON_HELP_COMMON
-    "\n"
+    "\n" DAEMON_HELP_COMMON "\n"
     "Key, write counter and data persist in the store by definition. On a\n"
     "disconnect or a guest device reset the volatile state (a result not\n"
     "yet read with RESULT_READ) is dropped, unless --keep-state is given\n"

@@ -132,9 +132,8 @@ static void nsm_process(struct vhu_dev *dev, unsigned q)
                 return;
             }
         } else {
-            shape_error(vn, e->n_wr > 0
-                                ? "response chain without a request"
-                                : "chain without buffers");
+            shape_error(vn, e->n_wr > 0 ? "response chain without a request"
+                                        : "chain without buffers");
             if (!push(dev, e->head, 0)) {
                 return;
             }

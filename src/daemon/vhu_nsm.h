@@ -47,21 +47,21 @@
 #include "nsm/nsm.h"
 #include "vhost/vhu.h"
 
-#define VIRTIO_ID_NSM 33
+#define VIRTIO_ID_NSM         33
 #define VHU_NSM_LOG_SHAPE_MAX 8 /* shape errors logged per power cycle */
 
 /** struct vhu_nsm - the glue state (about 33 KiB; allocate, don't stack). */
 struct vhu_nsm {
-    struct nsm *nsm;                        /* the model, owned by main */
-    bool pending;                           /* request chain awaits reply */
-    uint16_t pending_head;                  /* its head index */
-    size_t req_len;                         /* its bytes in @req */
-    uint8_t req[NSM_REQUEST_MAX_SIZE + 1];  /* private request copy */
-    uint8_t resp[NSM_RESPONSE_MAX_SIZE];    /* bounce buffer (scatter) */
-    struct vring_elem elem;                 /* chain being served */
-    unsigned long n_requests;               /* served, for logs/tests */
-    unsigned long n_shape_errors;           /* misshapen chains seen */
-    unsigned long n_model_errors;           /* internal model failures */
+    struct nsm *nsm;                       /* the model, owned by main */
+    bool pending;                          /* request chain awaits reply */
+    uint16_t pending_head;                 /* its head index */
+    size_t req_len;                        /* its bytes in @req */
+    uint8_t req[NSM_REQUEST_MAX_SIZE + 1]; /* private request copy */
+    uint8_t resp[NSM_RESPONSE_MAX_SIZE];   /* bounce buffer (scatter) */
+    struct vring_elem elem;                /* chain being served */
+    unsigned long n_requests;              /* served, for logs/tests */
+    unsigned long n_shape_errors;          /* misshapen chains seen */
+    unsigned long n_model_errors;          /* internal model failures */
 };
 
 /** vhu_nsm_ops - the device callbacks; vhu opaque = struct vhu_nsm. */

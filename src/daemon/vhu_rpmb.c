@@ -44,8 +44,7 @@ static uint32_t serve(struct vhu_rpmb *vr, const struct vring_elem *e)
     } else {
         req_len = vring_elem_gather(e, vr->req, sizeof(vr->req));
     }
-    cap = e->wr_len < VHU_RPMB_BUF_SIZE ? (size_t)e->wr_len
-                                        : VHU_RPMB_BUF_SIZE;
+    cap = e->wr_len < VHU_RPMB_BUF_SIZE ? (size_t)e->wr_len : VHU_RPMB_BUF_SIZE;
     rc = rpmb_handle(vr->rpmb, vr->req, req_len, vr->resp, cap, &resp_len);
     vr->n_requests++;
     if (rc != RPMB_OK || resp_len > cap) {

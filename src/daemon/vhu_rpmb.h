@@ -34,15 +34,15 @@
  * allocate the struct (calloc, so untouched pages cost no memory).
  */
 struct vhu_rpmb {
-    struct rpmb *rpmb;                 /* the model, owned by main */
-    struct rpmb_config cfg;            /* its configuration, for resets */
-    const struct rpmb_store_ops *ops;  /* its store, for resets */
-    void *store_ctx;                   /* ditto */
-    struct vring_elem elem;            /* chain being served */
-    uint8_t req[VHU_RPMB_BUF_SIZE];    /* gathered request frames */
-    uint8_t resp[VHU_RPMB_BUF_SIZE];   /* response frames */
-    unsigned long n_requests;          /* chains served */
-    unsigned long n_too_long;          /* over-long requests refused */
+    struct rpmb *rpmb;                /* the model, owned by main */
+    struct rpmb_config cfg;           /* its configuration, for resets */
+    const struct rpmb_store_ops *ops; /* its store, for resets */
+    void *store_ctx;                  /* ditto */
+    struct vring_elem elem;           /* chain being served */
+    uint8_t req[VHU_RPMB_BUF_SIZE];   /* gathered request frames */
+    uint8_t resp[VHU_RPMB_BUF_SIZE];  /* response frames */
+    unsigned long n_requests;         /* chains served */
+    unsigned long n_too_long;         /* over-long requests refused */
 };
 
 /** vhu_rpmb_ops - the device callbacks; vhu opaque = struct vhu_rpmb. */

@@ -14,19 +14,19 @@
 
 /* One received message. Payload bytes are copied here before any use. */
 struct vhu_msg {
-    struct vhost_user_hdr hdr;                 /* header as received */
-    uint8_t payload[VHOST_USER_MAX_PAYLOAD];  /* hdr.size bytes */
-    int fds[VHOST_USER_MAX_FDS];               /* received fds, -1 = taken */
-    unsigned n_fds;                            /* entries in @fds */
-    bool fds_truncated;                        /* more fds than we take */
+    struct vhost_user_hdr hdr;               /* header as received */
+    uint8_t payload[VHOST_USER_MAX_PAYLOAD]; /* hdr.size bytes */
+    int fds[VHOST_USER_MAX_FDS];             /* received fds, -1 = taken */
+    unsigned n_fds;                          /* entries in @fds */
+    bool fds_truncated;                      /* more fds than we take */
 };
 
 /* What a handler answers with, besides the REPLY_ACK u64. */
 struct vhu_reply {
-    bool has_reply;                                       /* own reply body */
-    uint32_t size;                                        /* body bytes */
+    bool has_reply; /* own reply body */
+    uint32_t size;  /* body bytes */
     uint8_t payload[VHOST_USER_CONFIG_HDR_SIZE +
-                    VHOST_USER_MAX_CONFIG_SIZE];          /* body */
+                    VHOST_USER_MAX_CONFIG_SIZE]; /* body */
 };
 
 /*
@@ -55,40 +55,74 @@ static void close_fd(int *fd)
 const char *vhu_request_name(uint32_t request)
 {
     switch (request) {
-    case VHOST_USER_NONE: return "NONE";
-    case VHOST_USER_GET_FEATURES: return "GET_FEATURES";
-    case VHOST_USER_SET_FEATURES: return "SET_FEATURES";
-    case VHOST_USER_SET_OWNER: return "SET_OWNER";
-    case VHOST_USER_RESET_OWNER: return "RESET_OWNER";
-    case VHOST_USER_SET_MEM_TABLE: return "SET_MEM_TABLE";
-    case VHOST_USER_SET_LOG_BASE: return "SET_LOG_BASE";
-    case VHOST_USER_SET_LOG_FD: return "SET_LOG_FD";
-    case VHOST_USER_SET_VRING_NUM: return "SET_VRING_NUM";
-    case VHOST_USER_SET_VRING_ADDR: return "SET_VRING_ADDR";
-    case VHOST_USER_SET_VRING_BASE: return "SET_VRING_BASE";
-    case VHOST_USER_GET_VRING_BASE: return "GET_VRING_BASE";
-    case VHOST_USER_SET_VRING_KICK: return "SET_VRING_KICK";
-    case VHOST_USER_SET_VRING_CALL: return "SET_VRING_CALL";
-    case VHOST_USER_SET_VRING_ERR: return "SET_VRING_ERR";
-    case VHOST_USER_GET_PROTOCOL_FEATURES: return "GET_PROTOCOL_FEATURES";
-    case VHOST_USER_SET_PROTOCOL_FEATURES: return "SET_PROTOCOL_FEATURES";
-    case VHOST_USER_GET_QUEUE_NUM: return "GET_QUEUE_NUM";
-    case VHOST_USER_SET_VRING_ENABLE: return "SET_VRING_ENABLE";
-    case VHOST_USER_SET_BACKEND_REQ_FD: return "SET_BACKEND_REQ_FD";
-    case VHOST_USER_GET_CONFIG: return "GET_CONFIG";
-    case VHOST_USER_SET_CONFIG: return "SET_CONFIG";
-    case VHOST_USER_GET_INFLIGHT_FD: return "GET_INFLIGHT_FD";
-    case VHOST_USER_SET_INFLIGHT_FD: return "SET_INFLIGHT_FD";
-    case VHOST_USER_RESET_DEVICE: return "RESET_DEVICE";
-    case VHOST_USER_VRING_KICK: return "VRING_KICK";
-    case VHOST_USER_GET_MAX_MEM_SLOTS: return "GET_MAX_MEM_SLOTS";
-    case VHOST_USER_ADD_MEM_REG: return "ADD_MEM_REG";
-    case VHOST_USER_REM_MEM_REG: return "REM_MEM_REG";
-    case VHOST_USER_SET_STATUS: return "SET_STATUS";
-    case VHOST_USER_GET_STATUS: return "GET_STATUS";
-    case VHOST_USER_SET_DEVICE_STATE_FD: return "SET_DEVICE_STATE_FD";
-    case VHOST_USER_CHECK_DEVICE_STATE: return "CHECK_DEVICE_STATE";
-    default: return "unknown";
+    case VHOST_USER_NONE:
+        return "NONE";
+    case VHOST_USER_GET_FEATURES:
+        return "GET_FEATURES";
+    case VHOST_USER_SET_FEATURES:
+        return "SET_FEATURES";
+    case VHOST_USER_SET_OWNER:
+        return "SET_OWNER";
+    case VHOST_USER_RESET_OWNER:
+        return "RESET_OWNER";
+    case VHOST_USER_SET_MEM_TABLE:
+        return "SET_MEM_TABLE";
+    case VHOST_USER_SET_LOG_BASE:
+        return "SET_LOG_BASE";
+    case VHOST_USER_SET_LOG_FD:
+        return "SET_LOG_FD";
+    case VHOST_USER_SET_VRING_NUM:
+        return "SET_VRING_NUM";
+    case VHOST_USER_SET_VRING_ADDR:
+        return "SET_VRING_ADDR";
+    case VHOST_USER_SET_VRING_BASE:
+        return "SET_VRING_BASE";
+    case VHOST_USER_GET_VRING_BASE:
+        return "GET_VRING_BASE";
+    case VHOST_USER_SET_VRING_KICK:
+        return "SET_VRING_KICK";
+    case VHOST_USER_SET_VRING_CALL:
+        return "SET_VRING_CALL";
+    case VHOST_USER_SET_VRING_ERR:
+        return "SET_VRING_ERR";
+    case VHOST_USER_GET_PROTOCOL_FEATURES:
+        return "GET_PROTOCOL_FEATURES";
+    case VHOST_USER_SET_PROTOCOL_FEATURES:
+        return "SET_PROTOCOL_FEATURES";
+    case VHOST_USER_GET_QUEUE_NUM:
+        return "GET_QUEUE_NUM";
+    case VHOST_USER_SET_VRING_ENABLE:
+        return "SET_VRING_ENABLE";
+    case VHOST_USER_SET_BACKEND_REQ_FD:
+        return "SET_BACKEND_REQ_FD";
+    case VHOST_USER_GET_CONFIG:
+        return "GET_CONFIG";
+    case VHOST_USER_SET_CONFIG:
+        return "SET_CONFIG";
+    case VHOST_USER_GET_INFLIGHT_FD:
+        return "GET_INFLIGHT_FD";
+    case VHOST_USER_SET_INFLIGHT_FD:
+        return "SET_INFLIGHT_FD";
+    case VHOST_USER_RESET_DEVICE:
+        return "RESET_DEVICE";
+    case VHOST_USER_VRING_KICK:
+        return "VRING_KICK";
+    case VHOST_USER_GET_MAX_MEM_SLOTS:
+        return "GET_MAX_MEM_SLOTS";
+    case VHOST_USER_ADD_MEM_REG:
+        return "ADD_MEM_REG";
+    case VHOST_USER_REM_MEM_REG:
+        return "REM_MEM_REG";
+    case VHOST_USER_SET_STATUS:
+        return "SET_STATUS";
+    case VHOST_USER_GET_STATUS:
+        return "GET_STATUS";
+    case VHOST_USER_SET_DEVICE_STATE_FD:
+        return "SET_DEVICE_STATE_FD";
+    case VHOST_USER_CHECK_DEVICE_STATE:
+        return "CHECK_DEVICE_STATE";
+    default:
+        return "unknown";
     }
 }
 
@@ -222,8 +256,7 @@ void vhu_queue_unpop(struct vhu_dev *dev, unsigned q)
 }
 
 /* see vhu.h */
-int vhu_queue_push(struct vhu_dev *dev, unsigned q, uint16_t head,
-                   uint32_t len)
+int vhu_queue_push(struct vhu_dev *dev, unsigned q, uint16_t head, uint32_t len)
 {
     int rc;
 
@@ -417,8 +450,8 @@ static int mem_add_region(struct vhu_dev *dev,
      * file must cover the whole region now. (A front-end that shrinks it
      * later could still do that; QEMU seals its memfds against shrinking.)
      */
-    if (fstat(fd, &st) < 0 || (S_ISREG(st.st_mode) &&
-                               (uint64_t)st.st_size < len)) {
+    if (fstat(fd, &st) < 0 ||
+        (S_ISREG(st.st_mode) && (uint64_t)st.st_size < len)) {
         tv_warn("memory region: fd covers %lld bytes, region needs 0x%llx",
                 (long long)st.st_size, (unsigned long long)len);
         close(fd);
@@ -516,9 +549,9 @@ static int handle_set_features(struct vhu_dev *dev, const struct vhu_msg *msg)
     for (i = 0; i < dev->cfg.n_queues; i++) {
         struct vhu_queue *vq = &dev->q[i];
 
-        vring_set_features(
-            &vq->vr, (f & (1ull << VIRTIO_F_RING_INDIRECT_DESC)) != 0,
-            (f & (1ull << VIRTIO_F_RING_EVENT_IDX)) != 0);
+        vring_set_features(&vq->vr,
+                           (f & (1ull << VIRTIO_F_RING_INDIRECT_DESC)) != 0,
+                           (f & (1ull << VIRTIO_F_RING_EVENT_IDX)) != 0);
         /* Without PROTOCOL_FEATURES, rings are born enabled. */
         if ((f & (1ull << VHOST_USER_F_PROTOCOL_FEATURES)) == 0) {
             vq->enabled = true;
@@ -560,8 +593,8 @@ static int handle_set_mem_table(struct vhu_dev *dev, struct vhu_msg *msg)
     n = load_le32(msg->payload);
     if (n > VHOST_USER_MEM_REGIONS || msg->hdr.size != 8 + 32 * n ||
         msg->n_fds != n || msg->fds_truncated) {
-        tv_warn("SET_MEM_TABLE: %u regions, %u bytes, %u fds do not match",
-                n, msg->hdr.size, msg->n_fds);
+        tv_warn("SET_MEM_TABLE: %u regions, %u bytes, %u fds do not match", n,
+                msg->hdr.size, msg->n_fds);
         return -EINVAL;
     }
     /* A new table replaces the old one entirely. */
@@ -752,8 +785,7 @@ static int handle_vring_state(struct vhu_dev *dev, const struct vhu_msg *msg)
     }
 }
 
-static int handle_set_vring_addr(struct vhu_dev *dev,
-                                 const struct vhu_msg *msg)
+static int handle_set_vring_addr(struct vhu_dev *dev, const struct vhu_msg *msg)
 {
     uint32_t q;
 
@@ -766,8 +798,7 @@ static int handle_set_vring_addr(struct vhu_dev *dev,
     }
     /* Flag bit 0 (log used-ring writes) is moot: LOG_ALL is never offered. */
     vring_set_addr(&dev->q[q].vr, load_le64(msg->payload + 8),
-                   load_le64(msg->payload + 24),
-                   load_le64(msg->payload + 16));
+                   load_le64(msg->payload + 24), load_le64(msg->payload + 16));
     return 0;
 }
 
@@ -813,15 +844,14 @@ static void handle_get_config(struct vhu_dev *dev, const struct vhu_msg *msg,
     if (len == 0 || len > VHOST_USER_MAX_CONFIG_SIZE ||
         off > dev->cfg.config_size || len > dev->cfg.config_size - off ||
         msg->hdr.size != VHOST_USER_CONFIG_HDR_SIZE + len) {
-        tv_warn("GET_CONFIG: offset %u size %u outside the %u-byte config",
-                off, len, dev->cfg.config_size);
+        tv_warn("GET_CONFIG: offset %u size %u outside the %u-byte config", off,
+                len, dev->cfg.config_size);
         return;
     }
     memcpy(rep->payload, msg->payload, VHOST_USER_CONFIG_HDR_SIZE);
     memset(rep->payload + VHOST_USER_CONFIG_HDR_SIZE, 0, len);
-    if (dev->cfg.ops->get_config(dev, off,
-                                 rep->payload + VHOST_USER_CONFIG_HDR_SIZE,
-                                 len) < 0) {
+    if (dev->cfg.ops->get_config(
+            dev, off, rep->payload + VHOST_USER_CONFIG_HDR_SIZE, len) < 0) {
         return;
     }
     rep->size = VHOST_USER_CONFIG_HDR_SIZE + len;
@@ -1137,8 +1167,8 @@ int vhu_dispatch(struct vhu_dev *dev)
         goto err_close_fds;
     }
     tv_debug("<- %s flags 0x%x size %u fds %u",
-             vhu_request_name(msg->hdr.request), msg->hdr.flags,
-             msg->hdr.size, msg->n_fds);
+             vhu_request_name(msg->hdr.request), msg->hdr.flags, msg->hdr.size,
+             msg->n_fds);
     rep.has_reply = false;
     rep.size = 0;
     result = handle_msg(dev, msg, &rep, &known);

@@ -81,8 +81,8 @@ struct vhu_device_ops {
     void (*set_features)(struct vhu_dev *dev, uint64_t features);
     int (*get_config)(struct vhu_dev *dev, uint32_t offset, uint8_t *buf,
                       uint32_t len);
-    int (*set_config)(struct vhu_dev *dev, uint32_t offset,
-                      const uint8_t *buf, uint32_t len);
+    int (*set_config)(struct vhu_dev *dev, uint32_t offset, const uint8_t *buf,
+                      uint32_t len);
     void (*queue_started)(struct vhu_dev *dev, unsigned q, bool started);
     void (*process)(struct vhu_dev *dev, unsigned q);
     void (*reset)(struct vhu_dev *dev);
@@ -114,15 +114,15 @@ struct vhu_config {
 struct vhu_queue {
     struct vhu_dev *dev; /* owner, for the kick callback */
     unsigned index;      /* position in dev->q[] */
-    struct vring vr;   /* the ring walker */
-    int kick_fd;       /* eventfd the driver kicks, or -1 */
-    int call_fd;       /* eventfd we signal, or -1 */
-    int err_fd;        /* eventfd for ring errors, or -1 */
-    bool kick_polled;  /* kick given as "no fd": poll after each message */
-    bool started;      /* between first kick and GET_VRING_BASE */
-    bool enabled;      /* SET_VRING_ENABLE state */
-    bool error_logged; /* the broken state was reported */
-    uint32_t n_pushed; /* used entries since the last notify decision */
+    struct vring vr;     /* the ring walker */
+    int kick_fd;         /* eventfd the driver kicks, or -1 */
+    int call_fd;         /* eventfd we signal, or -1 */
+    int err_fd;          /* eventfd for ring errors, or -1 */
+    bool kick_polled;    /* kick given as "no fd": poll after each message */
+    bool started;        /* between first kick and GET_VRING_BASE */
+    bool enabled;        /* SET_VRING_ENABLE state */
+    bool error_logged;   /* the broken state was reported */
+    uint32_t n_pushed;   /* used entries since the last notify decision */
 };
 
 /** struct vhu_map - one mmap of a front-end memory fd. */
@@ -133,15 +133,15 @@ struct vhu_map {
 
 /** struct vhu_dev - one back-end device and its current connection. */
 struct vhu_dev {
-    struct vhu_config cfg;               /* from vhu_init() */
-    int sock;                            /* connection, or -1 */
-    bool owner;                          /* SET_OWNER seen */
-    uint64_t features;                   /* acked virtio features */
-    uint64_t protocol_features;          /* acked protocol features */
-    uint8_t status;                      /* virtio status byte */
-    struct gmem gm;                      /* guest memory map */
+    struct vhu_config cfg;                /* from vhu_init() */
+    int sock;                             /* connection, or -1 */
+    bool owner;                           /* SET_OWNER seen */
+    uint64_t features;                    /* acked virtio features */
+    uint64_t protocol_features;           /* acked protocol features */
+    uint8_t status;                       /* virtio status byte */
+    struct gmem gm;                       /* guest memory map */
     struct vhu_map map[GMEM_MAX_REGIONS]; /* our mappings */
-    struct vhu_queue q[VHU_MAX_QUEUES];  /* the first n_queues are used */
+    struct vhu_queue q[VHU_MAX_QUEUES];   /* the first n_queues are used */
 };
 
 /**
@@ -198,8 +198,8 @@ void vhu_queue_unpop(struct vhu_dev *dev, unsigned q);
  * vhu_queue_push() - complete chain @head of ring @q with @len bytes
  * written. Return: VRING_OK or a negative enum vring_status.
  */
-int vhu_queue_push(struct vhu_dev *dev, unsigned q, uint16_t head,
-                   uint32_t len) __attribute__((warn_unused_result));
+int vhu_queue_push(struct vhu_dev *dev, unsigned q, uint16_t head, uint32_t len)
+    __attribute__((warn_unused_result));
 
 /**
  * vhu_queue_notify() - signal the call fd of ring @q if entries were pushed

@@ -93,8 +93,7 @@ int vhu_epoll_run_once(struct vhu_epoll *ep, int timeout_ms)
     int i;
     int ran = 0;
 
-    n = epoll_wait(ep->epfd, ev, (int)(sizeof(ev) / sizeof(ev[0])),
-                   timeout_ms);
+    n = epoll_wait(ep->epfd, ev, (int)(sizeof(ev) / sizeof(ev[0])), timeout_ms);
     if (n < 0) {
         return errno == EINTR ? 0 : -errno;
     }

@@ -20,7 +20,7 @@ struct vhu_epoll_watch {
 
 /** struct vhu_epoll - the loop. */
 struct vhu_epoll {
-    int epfd;                                             /* epoll instance */
+    int epfd;                                            /* epoll instance */
     struct vhu_epoll_watch watch[VHU_EPOLL_MAX_WATCHES]; /* watches */
 };
 

@@ -10,8 +10,7 @@ void gmem_init(struct gmem *gm)
 }
 
 /* [a, a + alen) and [b, b + blen) intersect; both known not to wrap. */
-static bool ranges_overlap(uint64_t a, uint64_t alen, uint64_t b,
-                           uint64_t blen)
+static bool ranges_overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
 {
     return a < b + blen && b < a + alen;
 }
@@ -53,8 +52,7 @@ int gmem_remove(struct gmem *gm, uint64_t gpa, uint64_t size,
             }
             /* Order does not matter: close the gap with the last entry. */
             gm->region[i] = gm->region[gm->n_regions - 1];
-            memset(&gm->region[gm->n_regions - 1], 0,
-                   sizeof(gm->region[0]));
+            memset(&gm->region[gm->n_regions - 1], 0, sizeof(gm->region[0]));
             gm->n_regions--;
             return GMEM_OK;
         }

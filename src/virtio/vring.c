@@ -102,8 +102,7 @@ static int ring_map(const struct vring *vr, const struct gmem *gm,
  */
 static uint16_t avail_idx_acquire(const struct ring_ptrs *rp)
 {
-    return __atomic_load_n((const uint16_t *)(rp->avail + 2),
-                           __ATOMIC_ACQUIRE);
+    return __atomic_load_n((const uint16_t *)(rp->avail + 2), __ATOMIC_ACQUIRE);
 }
 
 static uint16_t avail_ring_entry(const struct ring_ptrs *rp, unsigned i)
@@ -289,8 +288,7 @@ int vring_push(struct vring *vr, const struct gmem *gm, uint16_t head,
      * the index that hands it over (pairs with the driver's read barrier
      * after it reads used->idx).
      */
-    __atomic_store_n((uint16_t *)(rp.used + 2), vr->used_idx,
-                     __ATOMIC_RELEASE);
+    __atomic_store_n((uint16_t *)(rp.used + 2), vr->used_idx, __ATOMIC_RELEASE);
     return VRING_OK;
 }
 
@@ -312,8 +310,8 @@ bool vring_need_notify(struct vring *vr, const struct gmem *gm)
      */
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
     if (!vr->event_idx) {
-        uint16_t flags = __atomic_load_n((const uint16_t *)rp.avail,
-                                         __ATOMIC_RELAXED);
+        uint16_t flags =
+            __atomic_load_n((const uint16_t *)rp.avail, __ATOMIC_RELAXED);
 
         return (flags & VRING_AVAIL_F_NO_INTERRUPT) == 0;
     }
@@ -324,9 +322,9 @@ bool vring_need_notify(struct vring *vr, const struct gmem *gm)
     if (!valid) {
         return true;
     }
-    used_event = __atomic_load_n(
-        (const uint16_t *)(rp.avail + 4 + 2 * (size_t)vr->num),
-        __ATOMIC_RELAXED);
+    used_event =
+        __atomic_load_n((const uint16_t *)(rp.avail + 4 + 2 * (size_t)vr->num),
+                        __ATOMIC_RELAXED);
     return vring_need_event(used_event, vr->used_idx, old_idx) != 0;
 }
 

@@ -41,16 +41,16 @@
 
 enum vring_status {
     VRING_OK = 0,
-    VRING_EMPTY = 1,              /* vring_pop(): no chain available */
-    VRING_ERR_BROKEN = -1,        /* queue already broken earlier */
-    VRING_ERR_NOT_READY = -2,     /* size or addresses not configured */
-    VRING_ERR_RING_ADDR = -3,     /* ring parts not in guest memory/aligned */
-    VRING_ERR_AVAIL_IDX = -4,     /* avail idx ran ahead by > queue size */
-    VRING_ERR_HEAD = -5,          /* head index >= queue size */
-    VRING_ERR_NEXT = -6,          /* next index outside its table */
-    VRING_ERR_DESC_ADDR = -7,     /* buffer outside guest memory or wraps */
-    VRING_ERR_CHAIN_LEN = -8,     /* more descriptors than queue size (loop) */
-    VRING_ERR_DIRECTION = -9,     /* readable buffer after a writable one */
+    VRING_EMPTY = 1,          /* vring_pop(): no chain available */
+    VRING_ERR_BROKEN = -1,    /* queue already broken earlier */
+    VRING_ERR_NOT_READY = -2, /* size or addresses not configured */
+    VRING_ERR_RING_ADDR = -3, /* ring parts not in guest memory/aligned */
+    VRING_ERR_AVAIL_IDX = -4, /* avail idx ran ahead by > queue size */
+    VRING_ERR_HEAD = -5,      /* head index >= queue size */
+    VRING_ERR_NEXT = -6,      /* next index outside its table */
+    VRING_ERR_DESC_ADDR = -7, /* buffer outside guest memory or wraps */
+    VRING_ERR_CHAIN_LEN = -8, /* more descriptors than queue size (loop) */
+    VRING_ERR_DIRECTION = -9, /* readable buffer after a writable one */
     VRING_ERR_INDIRECT_FEATURE = -10, /* INDIRECT not negotiated */
     VRING_ERR_INDIRECT_NESTED = -11,  /* INDIRECT inside an indirect table */
     VRING_ERR_INDIRECT_NEXT = -12,    /* INDIRECT together with NEXT */

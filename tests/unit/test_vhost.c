@@ -106,15 +106,15 @@ static const struct vhu_device_ops toy_ops = {
 /* ---- the front-end ---- */
 
 struct fe {
-    int sock;             /* our end of the socketpair */
-    struct vhu_dev dev;   /* back-end under test */
-    struct vhu_epoll ep;  /* its loop */
-    struct toy toy;       /* toy device state */
-    int mfd;              /* guest memory memfd */
-    uint8_t *mem;         /* our mapping: host = mem + gpa */
-    int kick, call, err;  /* our copies of the eventfds */
-    uint16_t avail_idx;   /* driver's next avail index */
-    uint16_t used_seen;   /* driver's last used index consumed */
+    int sock;            /* our end of the socketpair */
+    struct vhu_dev dev;  /* back-end under test */
+    struct vhu_epoll ep; /* its loop */
+    struct toy toy;      /* toy device state */
+    int mfd;             /* guest memory memfd */
+    uint8_t *mem;        /* our mapping: host = mem + gpa */
+    int kick, call, err; /* our copies of the eventfds */
+    uint16_t avail_idx;  /* driver's next avail index */
+    uint16_t used_seen;  /* driver's last used index consumed */
 };
 
 static void fe_setup(struct fe *f, const struct vhu_device_ops *ops,
@@ -125,8 +125,7 @@ static void fe_setup(struct fe *f, const struct vhu_device_ops *ops,
 
     memset(f, 0, sizeof(*f));
     f->toy.last_started = -1;
-    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv),
-                     0);
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
     f->sock = sv[0];
     assert_int_equal(vhu_epoll_init(&f->ep), 0);
     memset(&cfg, 0, sizeof(cfg));
@@ -141,8 +140,8 @@ static void fe_setup(struct fe *f, const struct vhu_device_ops *ops,
     f->mfd = memfd_create("guest", MFD_CLOEXEC);
     assert_true(f->mfd >= 0);
     assert_int_equal(ftruncate(f->mfd, MEM_SIZE), 0);
-    f->mem = mmap(NULL, MEM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, f->mfd,
-                  0);
+    f->mem =
+        mmap(NULL, MEM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, f->mfd, 0);
     assert_true(f->mem != MAP_FAILED);
     /* The kick starts signalled, as QEMU's does. */
     f->kick = eventfd(1, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -201,8 +200,7 @@ static int fe_send(struct fe *f, uint32_t req, uint32_t flags,
                    const void *payload, uint32_t size, const int *fds,
                    unsigned n_fds)
 {
-    fe_send_raw(f, req, VHOST_USER_VERSION | flags, payload, size, fds,
-                n_fds);
+    fe_send_raw(f, req, VHOST_USER_VERSION | flags, payload, size, fds, n_fds);
     return vhu_dispatch(&f->dev);
 }
 
@@ -245,9 +243,8 @@ static uint64_t fe_ack_u64(struct fe *f, uint32_t req, uint64_t v,
     uint8_t b[8];
 
     store_le64(p, v);
-    assert_int_equal(fe_send(f, req, VHOST_USER_NEED_REPLY_MASK, p, 8, fds,
-                             n_fds),
-                     0);
+    assert_int_equal(
+        fe_send(f, req, VHOST_USER_NEED_REPLY_MASK, p, 8, fds, n_fds), 0);
     assert_int_equal(fe_reply(f, req, b, sizeof(b)), 8);
     return load_le64(b);
 }
@@ -260,8 +257,8 @@ static uint64_t fe_ack_state(struct fe *f, uint32_t req, uint32_t idx,
 
     store_le32(p, idx);
     store_le32(p + 4, num);
-    assert_int_equal(
-        fe_send(f, req, VHOST_USER_NEED_REPLY_MASK, p, 8, NULL, 0), 0);
+    assert_int_equal(fe_send(f, req, VHOST_USER_NEED_REPLY_MASK, p, 8, NULL, 0),
+                     0);
     assert_int_equal(fe_reply(f, req, b, sizeof(b)), 8);
     return load_le64(b);
 }
@@ -301,23 +298,19 @@ static void fe_bringup(struct fe *f, uint64_t features)
                      1ull << VHOST_USER_F_PROTOCOL_FEATURES);
     pf = fe_get_u64(f, VHOST_USER_GET_PROTOCOL_FEATURES);
     store_le64(p, pf);
-    assert_int_equal(fe_send(f, VHOST_USER_SET_PROTOCOL_FEATURES, 0, p, 8,
-                             NULL, 0),
-                     0);
+    assert_int_equal(
+        fe_send(f, VHOST_USER_SET_PROTOCOL_FEATURES, 0, p, 8, NULL, 0), 0);
     assert_int_equal(fe_reply(f, 0, b, 8), -1);
     assert_int_equal(fe_get_u64(f, VHOST_USER_GET_QUEUE_NUM), 1);
     assert_int_equal(fe_get_u64(f, VHOST_USER_GET_MAX_MEM_SLOTS), 32);
-    assert_int_equal(fe_send(f, VHOST_USER_SET_OWNER, 0, NULL, 0, NULL, 0),
-                     0);
+    assert_int_equal(fe_send(f, VHOST_USER_SET_OWNER, 0, NULL, 0, NULL, 0), 0);
     (void)fe_get_u64(f, VHOST_USER_GET_FEATURES);
     assert_int_equal(fe_ack_u64(f, VHOST_USER_SET_VRING_CALL, 0, &f->call, 1),
                      0);
-    assert_int_equal(fe_ack_u64(f, VHOST_USER_SET_VRING_ERR, 0, &f->err, 1),
-                     0);
+    assert_int_equal(fe_ack_u64(f, VHOST_USER_SET_VRING_ERR, 0, &f->err, 1), 0);
     /* DRIVER_OK */
     store_le64(p, features);
-    assert_int_equal(
-        fe_send(f, VHOST_USER_SET_FEATURES, 0, p, 8, NULL, 0), 0);
+    assert_int_equal(fe_send(f, VHOST_USER_SET_FEATURES, 0, p, 8, NULL, 0), 0);
     assert_int_equal(fe_add_region(f, 0, HOLE_START), 0);
     assert_int_equal(fe_add_region(f, HOLE_END, MEM_SIZE - HOLE_END), 0);
     assert_int_equal(fe_ack_state(f, VHOST_USER_SET_VRING_NUM, 0, QNUM), 0);
@@ -326,8 +319,8 @@ static void fe_bringup(struct fe *f, uint64_t features)
     store_le64(p + 8, (uint64_t)(uintptr_t)(f->mem + GPA_DESC));
     store_le64(p + 16, (uint64_t)(uintptr_t)(f->mem + GPA_USED));
     store_le64(p + 24, (uint64_t)(uintptr_t)(f->mem + GPA_AVAIL));
-    assert_int_equal(
-        fe_send(f, VHOST_USER_SET_VRING_ADDR, 0, p, 40, NULL, 0), 0);
+    assert_int_equal(fe_send(f, VHOST_USER_SET_VRING_ADDR, 0, p, 40, NULL, 0),
+                     0);
     assert_int_equal(fe_ack_u64(f, VHOST_USER_SET_VRING_KICK, 0, &f->kick, 1),
                      0);
     assert_int_equal(fe_ack_u64(f, VHOST_USER_SET_VRING_CALL, 0, &f->call, 1),
@@ -373,8 +366,8 @@ static void publish(struct fe *f, uint16_t head)
 {
     store_le16(f->mem + GPA_AVAIL + 4 + 2 * (f->avail_idx % QNUM), head);
     f->avail_idx++;
-    __atomic_store_n((uint16_t *)(void *)(f->mem + GPA_AVAIL + 2),
-                     f->avail_idx, __ATOMIC_RELEASE);
+    __atomic_store_n((uint16_t *)(void *)(f->mem + GPA_AVAIL + 2), f->avail_idx,
+                     __ATOMIC_RELEASE);
 }
 
 static uint16_t used_idx(const struct fe *f)
@@ -427,24 +420,22 @@ static void features_offered(void **state)
     (void)state;
     fe_setup(&f, &toy_ops, NULL, 0);
     assert_int_equal(fe_get_u64(&f, VHOST_USER_GET_FEATURES),
-                     (1ull << 32) | (1ull << 28) | (1ull << 29) |
-                         (1ull << 30));
+                     (1ull << 32) | (1ull << 28) | (1ull << 29) | (1ull << 30));
     pf = fe_get_u64(&f, VHOST_USER_GET_PROTOCOL_FEATURES);
     assert_int_equal(pf, (1ull << 0) | (1ull << 3) | (1ull << 13) |
                              (1ull << 15) | (1ull << 16));
     /* REPLY_ACK on: a feature never offered is refused. */
     store_le64(p, pf);
-    assert_int_equal(fe_send(&f, VHOST_USER_SET_PROTOCOL_FEATURES, 0, p, 8,
-                             NULL, 0),
-                     0);
+    assert_int_equal(
+        fe_send(&f, VHOST_USER_SET_PROTOCOL_FEATURES, 0, p, 8, NULL, 0), 0);
     assert_int_not_equal(fe_ack_u64(&f, VHOST_USER_SET_FEATURES,
                                     F_QEMU_ACK | (1ull << 26), NULL, 0),
                          0);
     assert_int_equal(
         fe_ack_u64(&f, VHOST_USER_SET_FEATURES, F_QEMU_ACK, NULL, 0), 0);
-    assert_int_not_equal(fe_ack_u64(&f, VHOST_USER_SET_PROTOCOL_FEATURES,
-                                    1ull << 9, NULL, 0),
-                         0);
+    assert_int_not_equal(
+        fe_ack_u64(&f, VHOST_USER_SET_PROTOCOL_FEATURES, 1ull << 9, NULL, 0),
+        0);
     fe_teardown(&f);
 
     /* A device with config space also offers CONFIG. */
@@ -467,8 +458,8 @@ static void reply_ack(void **state)
                      0);
     assert_int_equal(fe_reply(&f, VHOST_USER_SET_OWNER, b, 8), -1);
     assert_int_equal(fe_ack_u64(&f, VHOST_USER_SET_PROTOCOL_FEATURES,
-                                1ull << VHOST_USER_PROTOCOL_F_REPLY_ACK,
-                                NULL, 0),
+                                1ull << VHOST_USER_PROTOCOL_F_REPLY_ACK, NULL,
+                                0),
                      0);
     /* Second SET_OWNER on one connection: an error, not a crash. */
     assert_int_equal(fe_send(&f, VHOST_USER_SET_OWNER,
@@ -477,16 +468,14 @@ static void reply_ack(void **state)
     assert_int_equal(fe_reply(&f, VHOST_USER_SET_OWNER, b, 8), 8);
     assert_int_not_equal(load_le64(b), 0);
     /* Without NEED_REPLY: silence. */
-    assert_int_equal(
-        fe_send(&f, VHOST_USER_RESET_OWNER, 0, NULL, 0, NULL, 0), 0);
+    assert_int_equal(fe_send(&f, VHOST_USER_RESET_OWNER, 0, NULL, 0, NULL, 0),
+                     0);
     assert_int_equal(fe_reply(&f, VHOST_USER_RESET_OWNER, b, 8), -1);
     assert_int_equal(fe_ack_state(&f, VHOST_USER_SET_VRING_NUM, 0, 256), 0);
-    assert_int_not_equal(fe_ack_state(&f, VHOST_USER_SET_VRING_NUM, 0, 100),
-                         0);
+    assert_int_not_equal(fe_ack_state(&f, VHOST_USER_SET_VRING_NUM, 0, 100), 0);
     assert_int_not_equal(fe_ack_state(&f, VHOST_USER_SET_VRING_NUM, 0, 65536),
                          0);
-    assert_int_not_equal(fe_ack_state(&f, VHOST_USER_SET_VRING_NUM, 1, 64),
-                         0);
+    assert_int_not_equal(fe_ack_state(&f, VHOST_USER_SET_VRING_NUM, 1, 64), 0);
     assert_int_equal(fe_ack_state(&f, VHOST_USER_SET_VRING_NUM, 0, 32768), 0);
     fe_teardown(&f);
 }
@@ -509,8 +498,7 @@ static void get_config(void **state)
     /* offset 1, size 2 */
     store_le32(p, 1);
     store_le32(p + 4, 2);
-    assert_int_equal(fe_send(&f, VHOST_USER_GET_CONFIG, 0, p, 14, NULL, 0),
-                     0);
+    assert_int_equal(fe_send(&f, VHOST_USER_GET_CONFIG, 0, p, 14, NULL, 0), 0);
     assert_int_equal(fe_reply(&f, VHOST_USER_GET_CONFIG, b, sizeof(b)), 14);
     assert_memory_equal(b + 12, "\x22\x33", 2);
     /* beyond the config space: a zero-length reply */
@@ -535,8 +523,7 @@ static void get_config(void **state)
     store_le32(p, 0);
     store_le32(p + 4, 3);
     assert_int_equal(fe_send(&f, VHOST_USER_SET_CONFIG,
-                             VHOST_USER_NEED_REPLY_MASK, p, sizeof(p), NULL,
-                             0),
+                             VHOST_USER_NEED_REPLY_MASK, p, sizeof(p), NULL, 0),
                      0);
     assert_int_equal(fe_reply(&f, VHOST_USER_SET_CONFIG, b, 8), 8);
     assert_int_not_equal(load_le64(b), 0);
@@ -564,9 +551,8 @@ static void unknown_request(void **state)
     fe_setup(&f, &toy_ops, NULL, 0);
     fds_before = count_open_fds();
     extra = eventfd(0, EFD_CLOEXEC);
-    assert_int_equal(fe_send(&f, 99, VHOST_USER_NEED_REPLY_MASK, p, 16,
-                             &extra, 1),
-                     0);
+    assert_int_equal(
+        fe_send(&f, 99, VHOST_USER_NEED_REPLY_MASK, p, 16, &extra, 1), 0);
     close(extra);
     assert_int_equal(fe_reply(&f, 99, b, 8), 8);
     assert_int_not_equal(load_le64(b), 0);
@@ -585,10 +571,9 @@ static void unknown_request(void **state)
     assert_int_not_equal(load_le64(b), 0);
     /* Requests that always expect a reply get one even if never offered. */
     assert_int_not_equal(fe_get_u64(&f, VHOST_USER_CHECK_DEVICE_STATE), 0);
-    assert_int_equal(
-        fe_send(&f, VHOST_USER_GET_INFLIGHT_FD, 0, p, 16, NULL, 0), 0);
-    assert_int_equal(fe_reply(&f, VHOST_USER_GET_INFLIGHT_FD, p, 16 + 8),
-                     24);
+    assert_int_equal(fe_send(&f, VHOST_USER_GET_INFLIGHT_FD, 0, p, 16, NULL, 0),
+                     0);
+    assert_int_equal(fe_reply(&f, VHOST_USER_GET_INFLIGHT_FD, p, 16 + 8), 24);
     assert_int_equal(load_le64(p), 0);
     /* The connection goes on. */
     assert_int_not_equal(fe_get_u64(&f, VHOST_USER_GET_FEATURES), 0);
@@ -649,9 +634,9 @@ static void wrong_payload_sizes(void **state)
 
     (void)state;
     fe_setup(&f, &toy_ops, NULL, 0);
-    assert_int_equal(fe_ack_u64(&f, VHOST_USER_SET_PROTOCOL_FEATURES,
-                                1ull << 3, NULL, 0),
-                     0);
+    assert_int_equal(
+        fe_ack_u64(&f, VHOST_USER_SET_PROTOCOL_FEATURES, 1ull << 3, NULL, 0),
+        0);
     assert_int_equal(fe_send(&f, VHOST_USER_SET_FEATURES,
                              VHOST_USER_NEED_REPLY_MASK, p, 4, NULL, 0),
                      0);
@@ -663,12 +648,12 @@ static void wrong_payload_sizes(void **state)
     assert_int_equal(fe_reply(&f, VHOST_USER_SET_VRING_ADDR, b, 8), 8);
     assert_int_not_equal(load_le64(b), 0);
     /* GET_VRING_BASE with a bad body is still answered. */
-    assert_int_equal(
-        fe_send(&f, VHOST_USER_GET_VRING_BASE, 0, p, 3, NULL, 0), 0);
+    assert_int_equal(fe_send(&f, VHOST_USER_GET_VRING_BASE, 0, p, 3, NULL, 0),
+                     0);
     assert_int_equal(fe_reply(&f, VHOST_USER_GET_VRING_BASE, b, 16), 8);
     store_le32(p, 7);
-    assert_int_equal(
-        fe_send(&f, VHOST_USER_GET_VRING_BASE, 0, p, 8, NULL, 0), 0);
+    assert_int_equal(fe_send(&f, VHOST_USER_GET_VRING_BASE, 0, p, 8, NULL, 0),
+                     0);
     assert_int_equal(fe_reply(&f, VHOST_USER_GET_VRING_BASE, b, 16), 8);
     assert_int_equal(load_le32(b), 7);
     /* SET_MEM_TABLE claiming 9 regions */
@@ -691,9 +676,9 @@ static void wrong_fd_counts(void **state)
 
     (void)state;
     fe_setup(&f, &toy_ops, NULL, 0);
-    assert_int_equal(fe_ack_u64(&f, VHOST_USER_SET_PROTOCOL_FEATURES,
-                                1ull << 3, NULL, 0),
-                     0);
+    assert_int_equal(
+        fe_ack_u64(&f, VHOST_USER_SET_PROTOCOL_FEATURES, 1ull << 3, NULL, 0),
+        0);
     fds_before = count_open_fds();
     /* ADD_MEM_REG without its fd */
     mem_reg_payload(p, 0, 4096, 0x1000, 0);
@@ -727,8 +712,8 @@ static void wrong_fd_counts(void **state)
     store_le64(p + 40 + 8, 4096);
     store_le64(p + 40, 0x10000);
     assert_int_equal(fe_send(&f, VHOST_USER_SET_MEM_TABLE,
-                             VHOST_USER_NEED_REPLY_MASK, p, sizeof(p),
-                             &f.mfd, 1),
+                             VHOST_USER_NEED_REPLY_MASK, p, sizeof(p), &f.mfd,
+                             1),
                      0);
     assert_int_equal(fe_reply(&f, VHOST_USER_SET_MEM_TABLE, b, 8), 8);
     assert_int_not_equal(load_le64(b), 0);
@@ -779,8 +764,8 @@ static void qemu_sequence(void **state)
     /* Poweroff: GET_VRING_BASE stops the ring and reports next avail. */
     store_le32(p, 0);
     store_le32(p + 4, 0);
-    assert_int_equal(
-        fe_send(&f, VHOST_USER_GET_VRING_BASE, 0, p, 8, NULL, 0), 0);
+    assert_int_equal(fe_send(&f, VHOST_USER_GET_VRING_BASE, 0, p, 8, NULL, 0),
+                     0);
     assert_int_equal(fe_reply(&f, VHOST_USER_GET_VRING_BASE, b, 8), 8);
     assert_int_equal(load_le32(b + 4), 2);
     assert_int_equal(f.toy.last_started, 0);
@@ -854,8 +839,8 @@ static void hostile_chain_breaks_queue(void **state)
     /* Messages still answered; a fresh base revives the ring. */
     store_le32(p, 0);
     store_le32(p + 4, 0);
-    assert_int_equal(
-        fe_send(&f, VHOST_USER_GET_VRING_BASE, 0, p, 8, NULL, 0), 0);
+    assert_int_equal(fe_send(&f, VHOST_USER_GET_VRING_BASE, 0, p, 8, NULL, 0),
+                     0);
     assert_int_equal(fe_reply(&f, VHOST_USER_GET_VRING_BASE, b, 8), 8);
     assert_int_equal(fe_ack_state(&f, VHOST_USER_SET_VRING_BASE, 0, 1), 0);
     assert_false(vhu_queue_broken(&f.dev, 0));
@@ -914,8 +899,7 @@ static void set_mem_table_and_nofd_kick(void **state)
     fe_setup(&f, &toy_ops, NULL, 0);
     /* No protocol features: legacy front-end, rings enabled by features. */
     store_le64(p, (1ull << 32) | (1ull << 28) | (1ull << 29));
-    assert_int_equal(fe_send(&f, VHOST_USER_SET_FEATURES, 0, p, 8, NULL, 0),
-                     0);
+    assert_int_equal(fe_send(&f, VHOST_USER_SET_FEATURES, 0, p, 8, NULL, 0), 0);
     memset(p, 0, sizeof(p));
     store_le32(p, 2);
     store_le64(p + 8, 0);
@@ -928,9 +912,8 @@ static void set_mem_table_and_nofd_kick(void **state)
     store_le64(p + 64, HOLE_END);
     fds[0] = f.mfd;
     fds[1] = f.mfd;
-    assert_int_equal(fe_send(&f, VHOST_USER_SET_MEM_TABLE, 0, p, sizeof(p),
-                             fds, 2),
-                     0);
+    assert_int_equal(
+        fe_send(&f, VHOST_USER_SET_MEM_TABLE, 0, p, sizeof(p), fds, 2), 0);
     assert_int_equal(f.dev.gm.n_regions, 2);
     store_le32(p, 0);
     store_le32(p + 4, QNUM);
@@ -968,9 +951,9 @@ static void unaligned_mmap_offset(void **state)
 
     (void)state;
     fe_setup(&f, &toy_ops, NULL, 0);
-    assert_int_equal(fe_ack_u64(&f, VHOST_USER_SET_PROTOCOL_FEATURES,
-                                1ull << 3, NULL, 0),
-                     0);
+    assert_int_equal(
+        fe_ack_u64(&f, VHOST_USER_SET_PROTOCOL_FEATURES, 1ull << 3, NULL, 0),
+        0);
     mem_reg_payload(p, 0x40000000ull, 0x2000, 0x1000, 0x1234);
     assert_int_equal(fe_send(&f, VHOST_USER_ADD_MEM_REG,
                              VHOST_USER_NEED_REPLY_MASK, p, 40, &f.mfd, 1),
@@ -1014,8 +997,7 @@ static void reset_device(void **state)
     fe_setup(&f, &toy_ops, NULL, 0);
     fe_bringup(&f, F_QEMU_ACK);
     fe_poll(&f);
-    assert_int_equal(fe_send(&f, VHOST_USER_RESET_DEVICE, 0, NULL, 0, NULL,
-                             0),
+    assert_int_equal(fe_send(&f, VHOST_USER_RESET_DEVICE, 0, NULL, 0, NULL, 0),
                      0);
     assert_int_equal(f.toy.n_reset, 1);
     assert_int_equal(f.toy.last_started, 0);
@@ -1048,8 +1030,7 @@ static int t_signer(void *ctx, uint64_t now, const struct nsm_signer **s)
     return -1;
 }
 
-static const struct nsm_platform_ops t_platform = {t_now, t_random,
-                                                   t_signer};
+static const struct nsm_platform_ops t_platform = {t_now, t_random, t_signer};
 
 struct nsm_fixture {
     struct fe f;
@@ -1080,8 +1061,14 @@ static void nsm_fixture_free(struct nsm_fixture *x)
 }
 
 #define REQ_RANDOM "\x69GetRandom"
-#define REQ_DESCRIBE "\x6b" "DescribeNSM"
-#define RESP_INTERNAL "\xa1\x65" "Error" "\x6d" "InternalError"
+#define REQ_DESCRIBE                                                           \
+    "\x6b"                                                                     \
+    "DescribeNSM"
+#define RESP_INTERNAL                                                          \
+    "\xa1\x65"                                                                 \
+    "Error"                                                                    \
+    "\x6d"                                                                     \
+    "InternalError"
 
 /* The Linux driver's two chains. */
 static void nsm_two_chains(void **state)
@@ -1127,10 +1114,8 @@ static void nsm_single_chain_scattered(void **state)
     memcpy(buf(f, 1), &req[5], 7);
     put_desc(f, 0, buf_gpa(0), 5, VRING_DESC_F_NEXT, 1);
     put_desc(f, 1, buf_gpa(1), 7, VRING_DESC_F_NEXT, 2);
-    put_desc(f, 2, buf_gpa(2), 60, VRING_DESC_F_WRITE | VRING_DESC_F_NEXT,
-             3);
-    put_desc(f, 3, buf_gpa(3), 60, VRING_DESC_F_WRITE | VRING_DESC_F_NEXT,
-             4);
+    put_desc(f, 2, buf_gpa(2), 60, VRING_DESC_F_WRITE | VRING_DESC_F_NEXT, 3);
+    put_desc(f, 3, buf_gpa(3), 60, VRING_DESC_F_WRITE | VRING_DESC_F_NEXT, 4);
     put_desc(f, 4, buf_gpa(4), 4096, VRING_DESC_F_WRITE, 0);
     publish(f, 0);
     fe_kick(f);
@@ -1140,7 +1125,10 @@ static void nsm_single_chain_scattered(void **state)
     memcpy(whole, buf(f, 2), 60);
     memcpy(whole + 60, buf(f, 3), 60);
     memcpy(whole + 120, buf(f, 4), len - 120);
-    assert_memory_equal(whole, "\xa1\x6b" "DescribeNSM", 13);
+    assert_memory_equal(whole,
+                        "\xa1\x6b"
+                        "DescribeNSM",
+                        13);
     nsm_fixture_free(x);
 }
 
@@ -1192,7 +1180,11 @@ static void nsm_request_too_large(void **state)
     next_used(f, &id, &len);
     next_used(f, &id, &len);
     assert_int_equal(id, 1);
-    assert_memory_equal(buf(f, 3), "\xa1\x65" "Error" "\x6d" "InputTooLarge",
+    assert_memory_equal(buf(f, 3),
+                        "\xa1\x65"
+                        "Error"
+                        "\x6d"
+                        "InputTooLarge",
                         len);
     nsm_fixture_free(x);
 }
@@ -1206,7 +1198,7 @@ static void nsm_bad_pairings(void **state)
 
     (void)state;
     memcpy(buf(f, 0), REQ_RANDOM, 10);
-    put_desc(f, 0, buf_gpa(0), 10, 0, 0);                  /* request */
+    put_desc(f, 0, buf_gpa(0), 10, 0, 0);                      /* request */
     put_desc(f, 1, buf_gpa(1), 0x3000, VRING_DESC_F_WRITE, 0); /* response */
     publish(f, 1); /* response without request */
     publish(f, 0); /* request ... */
@@ -1247,8 +1239,8 @@ static void nsm_stop_between_chains(void **state)
     assert_true(x->vn.pending);
     store_le32(p, 0);
     store_le32(p + 4, 0);
-    assert_int_equal(
-        fe_send(f, VHOST_USER_GET_VRING_BASE, 0, p, 8, NULL, 0), 0);
+    assert_int_equal(fe_send(f, VHOST_USER_GET_VRING_BASE, 0, p, 8, NULL, 0),
+                     0);
     assert_int_equal(fe_reply(f, VHOST_USER_GET_VRING_BASE, b, 8), 8);
     assert_int_equal(load_le32(b + 4), 0); /* request handed back */
     assert_false(x->vn.pending);
@@ -1265,7 +1257,6 @@ static void nsm_stop_between_chains(void **state)
     assert_true(len > 256);
     nsm_fixture_free(x);
 }
-
 
 /* ---- the RPMB glue over the real model ---- */
 
@@ -1284,9 +1275,9 @@ static struct rpmb_fixture *rpmb_fixture_new(void)
 
     assert_non_null(x);
     rpmb_mem_store_init(&x->store, x->blocks, 512);
-    assert_int_equal(vhu_rpmb_init(&x->vr, &x->rpmb, &cfg,
-                                   &rpmb_mem_store_ops, &x->store),
-                     RPMB_OK);
+    assert_int_equal(
+        vhu_rpmb_init(&x->vr, &x->rpmb, &cfg, &rpmb_mem_store_ops, &x->store),
+        RPMB_OK);
     fe_setup(&x->f, &vhu_rpmb_ops, &x->vr, VIRTIO_RPMB_CFG_SIZE);
     fe_bringup(&x->f, F_QEMU_ACK);
     fe_poll(&x->f);
@@ -1310,13 +1301,11 @@ static void rpmb_config_space(void **state)
     store_le32(p + 4, 3);
     assert_int_equal(
         fe_send(&x->f, VHOST_USER_GET_CONFIG, 0, p, sizeof(p), NULL, 0), 0);
-    assert_int_equal(fe_reply(&x->f, VHOST_USER_GET_CONFIG, b, sizeof(b)),
-                     15);
+    assert_int_equal(fe_reply(&x->f, VHOST_USER_GET_CONFIG, b, sizeof(b)), 15);
     assert_memory_equal(b + 12, "\x01\x02\x04", 3);
     /* Read-only: SET_CONFIG refused. */
     assert_int_equal(fe_send(&x->f, VHOST_USER_SET_CONFIG,
-                             VHOST_USER_NEED_REPLY_MASK, p, sizeof(p), NULL,
-                             0),
+                             VHOST_USER_NEED_REPLY_MASK, p, sizeof(p), NULL, 0),
                      0);
     assert_int_equal(fe_reply(&x->f, VHOST_USER_SET_CONFIG, b, 8), 8);
     assert_int_not_equal(load_le64(b), 0);
@@ -1341,10 +1330,8 @@ static void rpmb_gather_scatter(void **state)
     memcpy(buf(f, 1), frame + 100, 412);
     put_desc(f, 0, buf_gpa(0), 100, VRING_DESC_F_NEXT, 1);
     put_desc(f, 1, buf_gpa(1), 412, VRING_DESC_F_NEXT, 2);
-    put_desc(f, 2, buf_gpa(2), 200, VRING_DESC_F_WRITE | VRING_DESC_F_NEXT,
-             3);
-    put_desc(f, 3, buf_gpa(3), 200, VRING_DESC_F_WRITE | VRING_DESC_F_NEXT,
-             4);
+    put_desc(f, 2, buf_gpa(2), 200, VRING_DESC_F_WRITE | VRING_DESC_F_NEXT, 3);
+    put_desc(f, 3, buf_gpa(3), 200, VRING_DESC_F_WRITE | VRING_DESC_F_NEXT, 4);
     put_desc(f, 4, buf_gpa(4), 4096, VRING_DESC_F_WRITE, 0);
     publish(f, 0);
     fe_kick(f);
@@ -1357,8 +1344,7 @@ static void rpmb_gather_scatter(void **state)
     assert_int_equal(load_be16(resp + VIRTIO_RPMB_OFF_REQ_RESP),
                      VIRTIO_RPMB_RESP_GET_WRITE_COUNTER);
     assert_memory_equal(resp + VIRTIO_RPMB_OFF_NONCE,
-                        frame + VIRTIO_RPMB_OFF_NONCE,
-                        VIRTIO_RPMB_NONCE_SIZE);
+                        frame + VIRTIO_RPMB_OFF_NONCE, VIRTIO_RPMB_NONCE_SIZE);
     assert_int_equal(x->vr.n_requests, 1);
     rpmb_fixture_free(x);
 }

@@ -19,8 +19,8 @@
 #define OFF_DESC  0x0000u           /* ring parts, offsets into the region */
 #define OFF_AVAIL 0x8000u
 #define OFF_USED  0x10000u
-#define OFF_INDIR 0x20000u          /* indirect tables */
-#define OFF_BUF   0x28000u          /* data buffers */
+#define OFF_INDIR 0x20000u /* indirect tables */
+#define OFF_BUF   0x28000u /* data buffers */
 
 /* The fake guest: one region, one ring. */
 struct fake {
@@ -28,7 +28,7 @@ struct fake {
     struct gmem gm;
     struct vring vr;
     unsigned num;
-    uint16_t avail_idx;           /* driver's next avail index */
+    uint16_t avail_idx; /* driver's next avail index */
     struct vring_elem elem;
 };
 
@@ -65,8 +65,7 @@ static void fake_free(struct fake *f)
 
 /* Write descriptor @i of the table at region offset @table_off. */
 static void put_desc(struct fake *f, uint32_t table_off, unsigned i,
-                     uint64_t gpa, uint32_t len, uint16_t flags,
-                     uint16_t next)
+                     uint64_t gpa, uint32_t len, uint16_t flags, uint16_t next)
 {
     uint8_t *d = f->mem + table_off + 16 * i;
 
@@ -199,8 +198,8 @@ static void mixed_chain(void **state)
     (void)state;
     put_desc(f, OFF_INDIR, 0, buf_gpa(1), 8, VRING_DESC_F_WRITE, 0);
     put_desc(f, OFF_DESC, 0, buf_gpa(0), 16, VRING_DESC_F_NEXT, 1);
-    put_desc(f, OFF_DESC, 1, GPA_BASE + OFF_INDIR, 16,
-             VRING_DESC_F_INDIRECT, 0);
+    put_desc(f, OFF_DESC, 1, GPA_BASE + OFF_INDIR, 16, VRING_DESC_F_INDIRECT,
+             0);
     publish(f, 0);
     assert_int_equal(vring_pop(&f->vr, &f->gm, &f->elem), VRING_OK);
     assert_int_equal(f->elem.n_rd, 1);
@@ -231,8 +230,8 @@ static void chain_of_queue_size(void **state)
 
     (void)state;
     for (i = 0; i < 16; i++) {
-        put_desc(f, OFF_DESC, i, buf_gpa(0), 1,
-                 i < 15 ? VRING_DESC_F_NEXT : 0, (uint16_t)(i + 1));
+        put_desc(f, OFF_DESC, i, buf_gpa(0), 1, i < 15 ? VRING_DESC_F_NEXT : 0,
+                 (uint16_t)(i + 1));
     }
     publish(f, 0);
     assert_int_equal(vring_pop(&f->vr, &f->gm, &f->elem), VRING_OK);
@@ -449,12 +448,12 @@ static void too_many_descriptors_indirect(void **state)
     (void)state;
     /* A 4-entry table after 1 direct buffer: 5 buffers > queue size 4. */
     for (i = 0; i < 4; i++) {
-        put_desc(f, OFF_INDIR, i, buf_gpa(0), 1,
-                 i < 3 ? VRING_DESC_F_NEXT : 0, (uint16_t)(i + 1));
+        put_desc(f, OFF_INDIR, i, buf_gpa(0), 1, i < 3 ? VRING_DESC_F_NEXT : 0,
+                 (uint16_t)(i + 1));
     }
     put_desc(f, OFF_DESC, 0, buf_gpa(0), 1, VRING_DESC_F_NEXT, 1);
-    put_desc(f, OFF_DESC, 1, GPA_BASE + OFF_INDIR, 64,
-             VRING_DESC_F_INDIRECT, 0);
+    put_desc(f, OFF_DESC, 1, GPA_BASE + OFF_INDIR, 64, VRING_DESC_F_INDIRECT,
+             0);
     publish(f, 0);
     expect_broken(f, VRING_ERR_CHAIN_LEN);
     fake_free(f);
@@ -467,8 +466,8 @@ static void indirect_loop(void **state)
     (void)state;
     put_desc(f, OFF_INDIR, 0, buf_gpa(0), 1, VRING_DESC_F_NEXT, 1);
     put_desc(f, OFF_INDIR, 1, buf_gpa(0), 1, VRING_DESC_F_NEXT, 0);
-    put_desc(f, OFF_DESC, 0, GPA_BASE + OFF_INDIR, 32,
-             VRING_DESC_F_INDIRECT, 0);
+    put_desc(f, OFF_DESC, 0, GPA_BASE + OFF_INDIR, 32, VRING_DESC_F_INDIRECT,
+             0);
     publish(f, 0);
     expect_broken(f, VRING_ERR_CHAIN_LEN);
     fake_free(f);
@@ -481,8 +480,8 @@ static void indirect_inside_indirect(void **state)
     (void)state;
     put_desc(f, OFF_INDIR, 0, GPA_BASE + OFF_INDIR + 256, 16,
              VRING_DESC_F_INDIRECT, 0);
-    put_desc(f, OFF_DESC, 0, GPA_BASE + OFF_INDIR, 16,
-             VRING_DESC_F_INDIRECT, 0);
+    put_desc(f, OFF_DESC, 0, GPA_BASE + OFF_INDIR, 16, VRING_DESC_F_INDIRECT,
+             0);
     publish(f, 0);
     expect_broken(f, VRING_ERR_INDIRECT_NESTED);
     fake_free(f);
@@ -535,8 +534,8 @@ static void indirect_not_negotiated(void **state)
 
     (void)state;
     put_desc(f, OFF_INDIR, 0, buf_gpa(0), 4, 0, 0);
-    put_desc(f, OFF_DESC, 0, GPA_BASE + OFF_INDIR, 16,
-             VRING_DESC_F_INDIRECT, 0);
+    put_desc(f, OFF_DESC, 0, GPA_BASE + OFF_INDIR, 16, VRING_DESC_F_INDIRECT,
+             0);
     publish(f, 0);
     expect_broken(f, VRING_ERR_INDIRECT_FEATURE);
     fake_free(f);
@@ -588,8 +587,7 @@ static void buffer_region_removed(void **state)
 {
     struct fake *f = fake_new(8, false, false);
     static uint8_t other[4096];
-    struct gmem_region r = {0x40000000ull, sizeof(other), 0x50000000ull,
-                            other};
+    struct gmem_region r = {0x40000000ull, sizeof(other), 0x50000000ull, other};
 
     (void)state;
     assert_int_equal(gmem_add(&f->gm, &r), GMEM_OK);
