@@ -747,7 +747,9 @@ static void nsm_two_chains(void **state)
     vhu_fe_get_info(fe, &info);
     assert_int_equal(info.n_requests, 2);
     assert_int_equal(info.last_used_len, 37);
-    assert_int_equal(info.n_kicks, 3); /* the initial one + one per call */
+    /* the initial kick + one per call, unless the device was still busy
+     * and its avail_event said it needs none (EVENT_IDX) */
+    assert_int_equal(info.n_kicks + info.n_kicks_suppressed, 3);
     /* EVENT_IDX: at most one wake-up per request (the frontend may find
      * the entries before it sleeps and read both counts later). */
     assert_true(info.n_wakeups <= 2);
@@ -989,7 +991,7 @@ static void poll_mode(void **state)
         nsm_roundtrip(fe, "polled");
     }
     /* a slow device: the poller must wait for it */
-    f->delay_us = 20000;
+    f->delay_us = 100000;
     nsm_roundtrip(fe, "slow");
     /* sleeping on the call eventfd needs the interrupt that never comes */
     vhu_fe_set_flags(fe, 0, 0);
