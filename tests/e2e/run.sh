@@ -48,6 +48,7 @@ passed=0
 failed=0
 daemon_pid=
 qemu_pid=
+setup_pid=
 t_start=$(date +%s)
 
 pass() {
@@ -99,6 +100,11 @@ stop_daemon() {
 }
 
 cleanup() {
+    if [ -n "$setup_pid" ]; then
+        kill -TERM "$setup_pid" 2>/dev/null
+        wait "$setup_pid" 2>/dev/null
+        setup_pid=
+    fi
     if [ -n "$qemu_pid" ]; then
         kill -TERM "$qemu_pid" 2>/dev/null
         wait "$qemu_pid" 2>/dev/null
@@ -122,7 +128,14 @@ if [ "$(id -u)" -ne 0 ]; then
     fail "setup: run as root (debootstrap builds the cached QEMU tree)"
     finish
 fi
-if sh "$here/setup.sh"; then
+# in the background so that a signal reaches our trap at once (setup ends
+# its own namespaced children when told to)
+sh "$here/setup.sh" &
+setup_pid=$!
+wait "$setup_pid"
+setup_st=$?
+setup_pid=
+if [ $setup_st -eq 0 ]; then
     pass "setup: kernel $(cat "$E2E/kernel.stamp"), QEMU $(cat \
         "$E2E/qemu.version")"
 else

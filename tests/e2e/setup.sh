@@ -27,9 +27,33 @@ done
 
 mkdir -p "$E2E/logs" "$E2E/share"
 # All mounts happen in private namespaces (unshare -m) and die with them;
-# this trap only sweeps up after an older, crashed setup.
+# the EXIT trap only sweeps up after an older, crashed setup. A signal ends
+# the namespace's whole process tree (ns_run), then this script.
+ns_pid=
 trap 'e2e_umount_below "$E2E/trixie"' EXIT
+on_signal() {
+    if [ -n "$ns_pid" ]; then
+        # unshare --fork blocks SIGTERM while it waits for its child; its
+        # death (SIGKILL) makes the kernel kill the whole namespace
+        kill -KILL "$ns_pid" 2>/dev/null
+        wait "$ns_pid" 2>/dev/null
+    fi
+    e2e_die "setup interrupted; the next run rebuilds the unfinished step"
+}
+trap on_signal INT TERM HUP
 e2e_umount_below "$E2E/trixie"
+
+# Run a command in private mount and PID namespaces: its mounts vanish with
+# it, and when unshare ends (e.g. killed by on_signal) the kernel kills
+# every process of the command's tree (--kill-child on the namespace init).
+ns_run() {
+    unshare --mount --propagation private --fork --pid --kill-child "$@" &
+    ns_pid=$!
+    wait "$ns_pid"
+    ns_st=$?
+    ns_pid=
+    return $ns_st
+}
 MIRROR=$(e2e_mirror) ||
     e2e_die "no Debian mirror in /etc/apt/sources.list*; set E2E_MIRROR"
 
@@ -83,7 +107,7 @@ setup_kernel() {
 # --- 2. trixie chroot with QEMU from trixie-backports ------------------------
 
 # Bind-mount /proc and /dev into the chroot and install QEMU there. Runs as
-# the body of `unshare --mount`: the mounts vanish with that namespace.
+# the body of ns_run: the mounts vanish with that namespace.
 chroot_install='
     set -e
     t=$1
@@ -118,8 +142,7 @@ setup_trixie() {
     : > "$log"
     # debootstrap mounts proc/sys in the target itself: keep those mounts in
     # a namespace of their own too
-    unshare --mount --propagation private \
-        debootstrap --variant=minbase --include=ca-certificates \
+    ns_run debootstrap --variant=minbase --include=ca-certificates \
         --cache-dir="$E2E/debs" trixie "$t" "$MIRROR" >> "$log" 2>&1 ||
         e2e_die "debootstrap failed, see $log"
     took "debootstrap"
@@ -130,8 +153,8 @@ setup_trixie() {
     echo force-unsafe-io > "$t/etc/dpkg/dpkg.cfg.d/e2e-unsafe-io"
     echo 'Acquire::Languages "none";' > "$t/etc/apt/apt.conf.d/99e2e"
     e2e_say "setup: installing qemu-system-x86 from trixie-backports"
-    unshare --mount --propagation private sh -c "$chroot_install" sh "$t" \
-        >> "$log" 2>&1 || e2e_die "qemu install failed, see $log"
+    ns_run sh -c "$chroot_install" sh "$t" >> "$log" 2>&1 ||
+        e2e_die "qemu install failed, see $log"
     qemu_version_ok "$t" ||
         e2e_die "QEMU $(cat "$E2E/qemu.version" 2>/dev/null) < 10.2"
     e2e_qemu -device help 2>/dev/null |
