@@ -41,6 +41,15 @@ static const char usage[] =
     "                       limit (default 1)\n"
     "  --max-rd-cnt=N       most blocks per read request, 0..255, 0 = no\n"
     "                       limit (default 32)\n"
+    "\n"
+    "Raw image (offline, instead of serving; the store must not be in use):\n"
+    "  --export-image=FILE  write the data of --store as a raw image of\n"
+    "                       capacity bytes (256-byte blocks in address\n"
+    "                       order, unwritten blocks as zeros) and exit; key\n"
+    "                       and write counter are not exported\n"
+    "  --import-image=FILE  load such a raw image into --store and exit;\n"
+    "                       only before the key is programmed, and the\n"
+    "                       write counter is never changed\n"
     "\n" DAEMON_HELP_COMMON "\n"
     "Key, write counter and data persist in the store by definition. On a\n"
     "disconnect or a guest device reset the volatile state (a result not\n"
@@ -52,6 +61,8 @@ enum {
     OPT_CAPACITY,
     OPT_MAX_WR,
     OPT_MAX_RD,
+    OPT_EXPORT,
+    OPT_IMPORT,
 };
 
 static const struct option long_options[] = {
@@ -59,6 +70,8 @@ static const struct option long_options[] = {
     {"capacity", required_argument, NULL, OPT_CAPACITY},
     {"max-wr-cnt", required_argument, NULL, OPT_MAX_WR},
     {"max-rd-cnt", required_argument, NULL, OPT_MAX_RD},
+    {"export-image", required_argument, NULL, OPT_EXPORT},
+    {"import-image", required_argument, NULL, OPT_IMPORT},
     DAEMON_LONG_OPTIONS,
     {NULL, 0, NULL, 0},
 };
@@ -117,6 +130,38 @@ static bool parse_cnt(const char *s, const char *opt, uint8_t *out)
     return true;
 }
 
+/*
+ * --export-image / --import-image: act on the store and exit. The store's
+ * exclusive lock makes this fail cleanly while a daemon serves it.
+ */
+static int image_main(const char *store_path, uint8_t units,
+                      const char *export_path, const char *import_path)
+{
+    struct rpmb_store *store;
+    char err[256];
+    int rc;
+
+    store = rpmb_store_sqlite_open(store_path, units, err, sizeof(err));
+    if (store == NULL) {
+        tv_err("--store=%s: %s", store_path, err);
+        return 1;
+    }
+    if (export_path != NULL) {
+        rc = rpmb_store_export(store, export_path, err, sizeof(err));
+    } else {
+        rc = rpmb_store_import(store, import_path, err, sizeof(err));
+    }
+    rpmb_store_close(store);
+    if (rc != 0) {
+        tv_err("%s: %s", export_path != NULL ? export_path : import_path,
+               err);
+        return 1;
+    }
+    printf("%s %s: %u KiB\n", export_path != NULL ? "exported" : "imported",
+           export_path != NULL ? export_path : import_path, units * 128u);
+    return 0;
+}
+
 static void on_disconnect(void *ctx, bool keep_state)
 {
     struct vhu_rpmb *vr = ctx;
@@ -145,6 +190,8 @@ int main(int argc, char **argv)
     struct vhu_config vcfg;
     struct daemon_hooks hooks = {on_disconnect, vr};
     const char *store_path = NULL;
+    const char *export_path = NULL;
+    const char *import_path = NULL;
     char err[256];
     int opt;
     int rc;
@@ -171,6 +218,12 @@ int main(int argc, char **argv)
                 return 2;
             }
             break;
+        case OPT_EXPORT:
+            export_path = optarg;
+            break;
+        case OPT_IMPORT:
+            import_path = optarg;
+            break;
         case '?':
             fprintf(stderr, "Try '%s --help'.\n", PROG);
             return 2;
@@ -188,6 +241,19 @@ int main(int argc, char **argv)
     if (cfg.help) {
         fputs(usage, stdout);
         return 0;
+    }
+    if (export_path != NULL || import_path != NULL) {
+        if (export_path != NULL && import_path != NULL) {
+            tv_err("--export-image and --import-image exclude each other");
+            return 2;
+        }
+        if (store_path == NULL) {
+            tv_err("--store=FILE is required (see --help)");
+            return 2;
+        }
+        rc = image_main(store_path, rcfg.capacity_units, export_path,
+                        import_path);
+        goto out_free;
     }
     rc = daemon_check(&cfg);
     if (rc != 0) {
@@ -242,4 +308,10 @@ out_unlisten:
     free(vr);
     free(rpmb);
     return ret;
+
+out_free:
+    free(dev);
+    free(vr);
+    free(rpmb);
+    return rc;
 }
