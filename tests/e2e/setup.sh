@@ -140,6 +140,10 @@ setup_trixie() {
     mkdir -p "$E2E/debs"
     log=$E2E/logs/setup-trixie.log
     : > "$log"
+    # a throw-away tree: dpkg in debootstrap's second stage reads this too,
+    # so it skips the fsync per unpacked file
+    mkdir -p "$t/etc/dpkg/dpkg.cfg.d"
+    echo force-unsafe-io > "$t/etc/dpkg/dpkg.cfg.d/e2e-unsafe-io"
     # debootstrap mounts proc/sys in the target itself: keep those mounts in
     # a namespace of their own too
     ns_run debootstrap --variant=minbase --include=ca-certificates \
@@ -149,8 +153,6 @@ setup_trixie() {
     printf 'deb %s trixie main\ndeb %s trixie-backports main\n' \
         "$MIRROR" "$MIRROR" > "$t/etc/apt/sources.list"
     cp /etc/resolv.conf "$t/etc/resolv.conf" 2>/dev/null || true
-    # a throw-away tree: no fsync per file, no translations
-    echo force-unsafe-io > "$t/etc/dpkg/dpkg.cfg.d/e2e-unsafe-io"
     echo 'Acquire::Languages "none";' > "$t/etc/apt/apt.conf.d/99e2e"
     e2e_say "setup: installing qemu-system-x86 from trixie-backports"
     ns_run sh -c "$chroot_install" sh "$t" >> "$log" 2>&1 ||
