@@ -12,7 +12,6 @@
 
 #include "common/hex.h"
 #include "common/log.h"
-#include "common/xmalloc.h"
 #include "crypto/crypto.h"
 #include "daemon/daemon.h"
 #include "daemon/vhu_nsm.h"
@@ -202,13 +201,22 @@ static void on_disconnect(void *ctx, bool keep_state)
     }
 }
 
+/*
+ * Device state lives in static storage: main() runs once, nothing to free
+ * on any exit path, and untouched pages cost no resident memory.
+ */
+static struct nsm_boot boot_storage;
+static struct nsm nsm_storage;
+static struct vhu_nsm vn_storage;
+static struct vhu_dev dev_storage;
+
 int main(int argc, char **argv)
 {
     struct daemon_cfg cfg;
-    struct nsm_boot *boot = xcalloc(1, sizeof(*boot));
-    struct nsm *nsm = xcalloc(1, sizeof(*nsm));
-    struct vhu_nsm *vn = xcalloc(1, sizeof(*vn));
-    struct vhu_dev *dev = xcalloc(1, sizeof(*dev));
+    struct nsm_boot *boot = &boot_storage;
+    struct nsm *nsm = &nsm_storage;
+    struct vhu_nsm *vn = &vn_storage;
+    struct vhu_dev *dev = &dev_storage;
     struct vhu_epoll ep;
     struct daemon_sock ds;
     struct vhu_config vcfg;
@@ -343,9 +351,5 @@ out_pki:
 #endif
 out_unlisten:
     daemon_unlisten(&cfg, &ds);
-    free(dev);
-    free(vn);
-    free(nsm);
-    free(boot);
     return ret;
 }

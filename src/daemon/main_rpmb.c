@@ -10,7 +10,6 @@
 #include <string.h>
 
 #include "common/log.h"
-#include "common/xmalloc.h"
 #include "daemon/daemon.h"
 #include "daemon/vhu_rpmb.h"
 #include "rpmb/rpmb.h"
@@ -176,14 +175,22 @@ static void on_disconnect(void *ctx, bool keep_state)
     }
 }
 
+/*
+ * Device state lives in static storage: main() runs once, nothing to free
+ * on any exit path, and untouched pages cost no resident memory.
+ */
+static struct rpmb rpmb_storage;
+static struct vhu_rpmb vr_storage;
+static struct vhu_dev dev_storage;
+
 int main(int argc, char **argv)
 {
     struct daemon_cfg cfg;
     struct rpmb_config rcfg = {DEFAULT_CAPACITY_UNITS, DEFAULT_MAX_WR_CNT,
                                DEFAULT_MAX_RD_CNT};
-    struct rpmb *rpmb = xcalloc(1, sizeof(*rpmb));
-    struct vhu_rpmb *vr = xcalloc(1, sizeof(*vr));
-    struct vhu_dev *dev = xcalloc(1, sizeof(*dev));
+    struct rpmb *rpmb = &rpmb_storage;
+    struct vhu_rpmb *vr = &vr_storage;
+    struct vhu_dev *dev = &dev_storage;
     struct rpmb_store *store;
     struct vhu_epoll ep;
     struct daemon_sock ds;
@@ -251,9 +258,8 @@ int main(int argc, char **argv)
             tv_err("--store=FILE is required (see --help)");
             return 2;
         }
-        rc = image_main(store_path, rcfg.capacity_units, export_path,
-                        import_path);
-        goto out_free;
+        return image_main(store_path, rcfg.capacity_units, export_path,
+                          import_path);
     }
     rc = daemon_check(&cfg);
     if (rc != 0) {
@@ -304,14 +310,5 @@ out_store:
     rpmb_store_close(store);
 out_unlisten:
     daemon_unlisten(&cfg, &ds);
-    free(dev);
-    free(vr);
-    free(rpmb);
     return ret;
-
-out_free:
-    free(dev);
-    free(vr);
-    free(rpmb);
-    return rc;
 }
