@@ -194,5 +194,5 @@ if qemu_usable; then
     e2e_say "setup: QEMU cached ($(cat "$E2E/trixie.stamp"))"
 else
     setup_trixie
-    took "trixie + QEMU"
+    took "QEMU install"
 fi
