@@ -8,19 +8,24 @@
  * with DMA memory in a 2 MiB huge page (physically contiguous; no IOMMU,
  * so physical address = DMA address).
  *
- * Self-contained on purpose (static, no libcrypto): SHA-256 and
- * HMAC-SHA256 are implemented below and checked against the shared vectors
- * before any device traffic (--vectors DIR, or on the host with --hmac).
+ * Static, without libcrypto: frames come from the project's
+ * src/client/rpmb_frame.h, the client steps use src/client/rpmbc.c, and
+ * guest_crypto.c supplies the HMAC-SHA256 and random functions of crypto.h.
+ * The HMAC is checked against the shared vectors before any device traffic
+ * (--vectors DIR in the guest, --hmac on the host).
  *
  * Usage:
  *   rpmb-test --phase fresh|persist --config CAP,WR,RD [--vectors DIR]
  *   rpmb-test --hmac KEYFILE MSGFILE     (host: print the HMAC-SHA256)
  *
- * "fresh" expects a device without a key: program-key, read-counter, a
- * 2-block write, a 2-block read and refusals (bad MAC, stale counter,
- * second key, out of range). "persist" runs against the same store after a
- * daemon restart and a reboot: the key, counter and data must all still be
- * there. Output lines "E2E-STEP PASS|FAIL <name> ..." as in nsm-test.
+ * "fresh" expects a device without a key: read-counter (NO_AUTH_KEY),
+ * program-key, read-counter, 2-block writes and reads (one buffer, and one
+ * descriptor per frame), the client library's 10-block write and read (split
+ * by max_wr_cnt/max_rd_cnt) and tamper detection, then refusals (bad MAC,
+ * stale counter, out of range, second key). "persist" runs against the same
+ * store after a daemon restart and a reboot: key, counter and data must all
+ * still be there. Output lines "E2E-STEP PASS|FAIL <name> ..." as in
+ * nsm-test.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
