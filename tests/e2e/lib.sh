@@ -101,3 +101,18 @@ e2e_qemu() {
         -L "$E2E/trixie/usr/share/qemu" -L "$E2E/trixie/usr/share/seabios" \
         "$@"
 }
+
+# Serialise runs that share $E2E (two checkouts of CI jobs, a developer and
+# check.sh): hold an exclusive lock on $E2E/lock for the life of the
+# calling shell (fd 9). Children inherit it and see E2E_LOCKED=1.
+e2e_lock() {
+    [ "${E2E_LOCKED:-0}" = 1 ] && return 0
+    mkdir -p "$E2E"
+    exec 9> "$E2E/lock"
+    if ! flock -n 9; then
+        e2e_say "waiting for another e2e run using $E2E"
+        flock -w 1800 9 || e2e_die "no lock on $E2E/lock after 30 min"
+    fi
+    E2E_LOCKED=1
+    export E2E_LOCKED
+}

@@ -128,6 +128,7 @@ if [ "$(id -u)" -ne 0 ]; then
     fail "setup: run as root (debootstrap builds the cached QEMU tree)"
     finish
 fi
+e2e_lock
 # in the background so that a signal reaches our trap at once (setup ends
 # its own namespaced children when told to)
 sh "$here/setup.sh" &

@@ -25,6 +25,7 @@ for tool in debootstrap dpkg-deb apt-get xz unshare chroot; do
         e2e_die "missing $tool (run scripts/install-deps.sh)"
 done
 
+e2e_lock
 mkdir -p "$E2E/logs" "$E2E/share"
 # All mounts happen in private namespaces (unshare -m) and die with them;
 # the EXIT trap only sweeps up after an older, crashed setup. A signal ends
