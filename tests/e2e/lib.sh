@@ -24,21 +24,23 @@ e2e_die() {
 
 # Print the Debian archive URL the host itself uses, taken from the host's
 # apt sources (one-line .list and deb822 .sources). The security archive is
-# skipped: it carries no backports. E2E_MIRROR overrides the detection.
+# skipped: it carries no backports. E2E_MIRROR overrides the detection;
+# E2E_APT_ETC (default /etc/apt) is where the sources are read.
 e2e_mirror() {
     if [ -n "${E2E_MIRROR:-}" ]; then
         echo "$E2E_MIRROR"
         return 0
     fi
     m=$(
-        for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+        etc=${E2E_APT_ETC:-/etc/apt}
+        for f in "$etc/sources.list" "$etc"/sources.list.d/*.list; do
             [ -r "$f" ] || continue
             # deb [opts] URI suite components...
             sed -e 's/#.*//' -e 's/\[[^]]*\]//' "$f" |
                 awk '$1 == "deb" && $3 !~ /-security/ &&
                      $3 ~ /^(bookworm|trixie|stable|testing|sid)/ { print $2 }'
         done
-        for f in /etc/apt/sources.list.d/*.sources; do
+        for f in "$etc"/sources.list.d/*.sources; do
             [ -r "$f" ] || continue
             # deb822: stanzas separated by blank lines
             awk '
