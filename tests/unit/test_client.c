@@ -244,10 +244,16 @@ static void fake_serve_ring(struct fake *f)
         int mode = __atomic_load_n(&f->mode, __ATOMIC_ACQUIRE);
 
         if (aidx == f->last_avail) {
-            /* Ask for a kick on the very next chain. */
+            /* Ask for a kick on the very next chain, then look again: a
+             * chain published before the driver could see the new
+             * avail_event gets no kick (virtio 1.2 2.7.10). */
             __atomic_store_n((uint16_t *)(void *)&f->used->ring[f->qsize], aidx,
-                             __ATOMIC_RELEASE);
-            return;
+                             __ATOMIC_RELAXED);
+            __atomic_thread_fence(__ATOMIC_SEQ_CST);
+            if (__atomic_load_n(&f->avail->idx, __ATOMIC_ACQUIRE) == aidx) {
+                return;
+            }
+            continue;
         }
         if (mode == FAKE_HANG_UP) {
             shutdown(f->sock, SHUT_RDWR);
