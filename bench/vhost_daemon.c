@@ -178,14 +178,14 @@ static int run_requests(struct vhu_fe *fe, const uint8_t *req, size_t req_len,
     return 0;
 }
 
-/* A "Name:   123 kB" line of /proc/PID/status, in KiB, or -1. */
-static long proc_status_kib(pid_t pid, const char *key)
+/* A "Name:   123 kB" line of /proc/PID/@file, in KiB, or -1. */
+static long proc_kib(pid_t pid, const char *file, const char *key)
 {
     char path[64], line[256];
     long kib = -1;
     FILE *f;
 
-    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+    snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
     f = fopen(path, "r");
     if (f == NULL) {
         return -1;
@@ -316,7 +316,7 @@ int main(int argc, char **argv)
     }
     pe = percentiles(ns, n);
     usleep(200 * 1000); /* let the daemon go idle */
-    rss = proc_status_kib(pid, "VmRSS:");
+    rss = proc_kib(pid, "status", "VmRSS:");
 
     printf("bench_vhost_daemon: %zu round trips each, frontend sleeping on "
            "the call eventfd (EVENT_IDX), queue size %u\n",
@@ -330,9 +330,12 @@ int main(int argc, char **argv)
     printf("%-13s %ld KiB (limit %u KiB); ratio to limit %.2f %s\n", "idle_rss",
            rss, RSS_LIMIT_KIB, (double)RSS_LIMIT_KIB / (double)rss,
            rss > 0 && rss <= (long)RSS_LIMIT_KIB ? "PASS" : "FAIL");
-    printf("%-13s anon %ld KiB, file %ld KiB, shmem %ld KiB (guest memory)\n",
-           "", proc_status_kib(pid, "RssAnon:"),
-           proc_status_kib(pid, "RssFile:"), proc_status_kib(pid, "RssShmem:"));
+    printf("%-13s anon %ld KiB, file %ld KiB (shared libraries), shmem %ld "
+           "KiB (guest memory); PSS %ld KiB\n",
+           "", proc_kib(pid, "status", "RssAnon:"),
+           proc_kib(pid, "status", "RssFile:"),
+           proc_kib(pid, "status", "RssShmem:"),
+           proc_kib(pid, "smaps_rollup", "Pss:"));
 
     vhu_fe_close(fe);
     kill(pid, SIGTERM);
