@@ -18,7 +18,8 @@
  *               CONFIGURE_MEM_SLOTS), SET_VRING_NUM, SET_VRING_BASE(0),
  *               SET_VRING_ADDR, SET_VRING_KICK, SET_VRING_CALL (the real
  *               eventfd), SET_VRING_ENABLE(1), [GET_STATUS,
- *               SET_STATUS(ACKNOWLEDGE | DRIVER | FEATURES_OK | DRIVER_OK)];
+ *               SET_STATUS(ACKNOWLEDGE | DRIVER | FEATURES_OK | DRIVER_OK),
+ *               GET_STATUS (must show DRIVER_OK, not FAILED/NEEDS_RESET)];
  *  - stop:      SET_VRING_ENABLE(0), GET_VRING_BASE (checked against the
  *               driver's avail index), [SET_STATUS(0)], only when asked
  *               (vhu_fe_stop(), QEMU's poweroff: a device reset);
