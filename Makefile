@@ -4,12 +4,13 @@
 #   make install PREFIX=DIR daemons and CLIs in DIR/bin, libraries in DIR/lib,
 #                           headers in DIR/include, pkg-config in DIR/lib/pkgconfig
 #   make fuzz [FUZZ_SECONDS=N]   longer fuzzing run of every target
+#   make bench              every benchmark, figures against their limits
 
 PREFIX ?= /usr/local
 BUILD ?= build
 FUZZ_SECONDS ?= 600
 
-.PHONY: all deps build demo check install fuzz clean format
+.PHONY: all deps build demo check install fuzz bench clean format
 
 all: build
 
@@ -31,6 +32,9 @@ check: deps
 install: build
 	meson configure $(BUILD) -Dprefix="$(abspath $(PREFIX))" -Dlibdir=lib
 	meson install -C $(BUILD) --quiet
+
+bench: build
+	sh scripts/bench.sh $(BUILD)
 
 fuzz: deps
 	FUZZ_SECONDS=$(FUZZ_SECONDS) sh scripts/fuzz.sh

@@ -1,411 +1,365 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * bench_vhost: cost of the device-side transport, in process, one core.
+ * bench_vhost: NSM round trips through a real vhost-user-nsm process
+ * and the vhost-user frontend, against the notification path's own limit.
  *
- * An in-process front-end (socketpair + memfd guest memory + eventfds, the
- * QEMU message sequence) drives the real back-end library:
- *   ring_batched   64 two-buffer chains per kick through vring_pop/push
- *                  with a null device; limit 1,000,000 chains/s (the
- *                  transport must cost under 1 us per chain)
- *   ring_kicked    one chain per kick: eventfd write, epoll, pop, push,
- *                  call eventfd; limit 0.80 of the same five system calls
- *                  with no ring work at all (raw_notify, measured in the
- *                  same run), i.e. the ring adds under 25% to a round trip
- *   nsm_getrandom  GetRandom through the NSM glue (two chains, as Linux
- *                  queues them); limit 0.80 of the rate that nsm_handle()
- *                  alone plus one raw_notify round trip would allow
- * Each figure is printed as a ratio against its limit (>= 1.00 passes).
+ *   describe_pcr / extend_pcr  one request as the Linux driver sends it (two
+ *                 chains, one kick, sleep on the call eventfd until both
+ *                 used entries are back); p50 and p99 latency; limit: the
+ *                 p50 must stay within 1.5x the ping-pong p50
+ *   pingpong      the bare notification path measured in the same run: two
+ *                 processes, two eventfds, the same wake-up mechanisms the
+ *                 two ends use (the driver side sleeps in poll() on its
+ *                 eventfd, the device side in epoll_wait()); p50 and p99
+ *   describe_poll the same with the driver busy-polling the used ring (no
+ *                 call eventfd on the driver side); information only
+ *   idle_rss      VmRSS of the daemon after setup and the runs above;
+ *                 limit 4 MiB
+ *
+ * Every figure is printed with its ratio to the limit (limit / measured for
+ * times and sizes: >= 1.00 passes).
+ *
+ * Usage: bench_vhost [--iterations N] [PATH-TO-vhost-user-nsm]
+ * Without a path, the daemon built next to this program
+ * (../src/daemon/vhost-user-nsm) is used.
  */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
-#include <sys/mman.h>
-#include <sys/socket.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "common/bytes.h"
-#include "common/log.h"
-#include "crypto/crypto.h"
-#include "daemon/vhu_nsm.h"
-#include "vhost/vhu.h"
-#include "vhost/vhu_epoll.h"
+#include "client/vhu_frontend.h"
 
-#define MEM_SIZE  (4u * 1024 * 1024)
-#define QNUM      256
-#define GPA_DESC  0x100000u
-#define GPA_AVAIL 0x110000u
-#define GPA_USED  0x120000u
-#define GPA_BUF   0x200000u
+#define DEFAULT_ITERATIONS 20000u
+#define WARMUP             500u
+#define LATENCY_LIMIT      1.5          /* x ping-pong p50 */
+#define RSS_LIMIT_KIB      (4u * 1024u) /* 4 MiB */
 
-struct bench {
-    int sock;
-    struct vhu_dev dev;
-    struct vhu_epoll ep;
-    int mfd;
-    uint8_t *mem;
-    int kick, call;
-    uint16_t avail_idx;
+/* {"DescribePCR": {"index": 16}} (nsm-protocol.md §3) */
+static const uint8_t req_describe[] = {
+    0xa1, 0x6b, 'D',  'e',  's', 'c', 'r', 'i', 'b', 'e',  'P',
+    'C',  'R',  0xa1, 0x65, 'i', 'n', 'd', 'e', 'x', 0x10,
+};
+/* {"ExtendPCR": {"index": 16, "data": h'010203'} */
+static const uint8_t req_extend[] = {
+    0xa1, 0x69, 'E', 'x', 't',  'e',  'n', 'd', 'P', 'C', 'R',  0xa2, 0x65, 'i',
+    'n',  'd',  'e', 'x', 0x10, 0x64, 'd', 'a', 't', 'a', 0x43, 1,    2,    3,
 };
 
-static double now_s(void)
+static uint64_t now_ns(void)
 {
     struct timespec ts;
 
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-static void die(const char *what)
+static int cmp_u64(const void *a, const void *b)
 {
-    fprintf(stderr, "bench_vhost: %s failed\n", what);
-    exit(1);
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+    return x < y ? -1 : x > y;
 }
 
-static void send_msg(struct bench *b, uint32_t req, const void *p,
-                     uint32_t size, int fd)
+struct pct {
+    double p50_us;
+    double p99_us;
+};
+
+static struct pct percentiles(uint64_t *ns, size_t n)
 {
-    union {
-        char buf[CMSG_SPACE(sizeof(int))];
-        struct cmsghdr align;
-    } ctl;
-    uint8_t hdr[12];
-    struct iovec iov[2] = {{hdr, 12}, {(void *)p, size}};
-    struct msghdr mh;
-    uint8_t reply[64];
+    struct pct p;
 
-    store_le32(hdr, req);
-    store_le32(hdr + 4, VHOST_USER_VERSION);
-    store_le32(hdr + 8, size);
-    memset(&mh, 0, sizeof(mh));
-    mh.msg_iov = iov;
-    mh.msg_iovlen = size > 0 ? 2 : 1;
-    if (fd >= 0) {
-        struct cmsghdr *c;
+    qsort(ns, n, sizeof(*ns), cmp_u64);
+    p.p50_us = (double)ns[n / 2] / 1000.0;
+    p.p99_us = (double)ns[(n * 99) / 100] / 1000.0;
+    return p;
+}
 
-        mh.msg_control = ctl.buf;
-        mh.msg_controllen = sizeof(ctl.buf);
-        c = CMSG_FIRSTHDR(&mh);
-        c->cmsg_level = SOL_SOCKET;
-        c->cmsg_type = SCM_RIGHTS;
-        c->cmsg_len = CMSG_LEN(sizeof(int));
-        memcpy(CMSG_DATA(c), &fd, sizeof(int));
+/* ---- the bare notification path -------------------------------------- */
+
+/*
+ * Parent: write(a); poll(b); read(b). Child: epoll_wait(a); read(a);
+ * write(b). One round trip = two cross-process wake-ups, exactly what a
+ * request costs in notifications (kick, call).
+ */
+static int pingpong(size_t n, uint64_t *ns)
+{
+    int a = eventfd(0, EFD_CLOEXEC);
+    int b = eventfd(0, EFD_CLOEXEC);
+    uint64_t v = 1;
+    pid_t pid;
+    int status;
+
+    if (a < 0 || b < 0) {
+        perror("eventfd");
+        return -1;
     }
-    if (sendmsg(b->sock, &mh, 0) != (ssize_t)(12 + size) ||
-        vhu_dispatch(&b->dev) != 0) {
-        die("vhost-user message");
+    pid = fork();
+    if (pid < 0) {
+        perror("fork");
+        return -1;
     }
-    while (recv(b->sock, reply, sizeof(reply), MSG_DONTWAIT) > 0) {
+    if (pid == 0) {
+        struct epoll_event ev = {.events = EPOLLIN};
+        int ep = epoll_create1(EPOLL_CLOEXEC);
+
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        ev.data.fd = a;
+        if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, a, &ev) < 0) {
+            _exit(1);
+        }
+        for (size_t i = 0; i < n + WARMUP; i++) {
+            struct epoll_event out;
+
+            if (epoll_wait(ep, &out, 1, -1) != 1 ||
+                read(a, &v, sizeof(v)) != sizeof(v) ||
+                write(b, &v, sizeof(v)) != sizeof(v)) {
+                _exit(1);
+            }
+        }
+        _exit(0);
     }
-}
+    for (size_t i = 0; i < n + WARMUP; i++) {
+        struct pollfd p = {b, POLLIN, 0};
+        uint64_t t0 = now_ns();
 
-static void send_u64(struct bench *b, uint32_t req, uint64_t v, int fd)
-{
-    uint8_t p[8];
-
-    store_le64(p, v);
-    send_msg(b, req, p, 8, fd);
-}
-
-static void send_state(struct bench *b, uint32_t req, uint32_t i, uint32_t n)
-{
-    uint8_t p[8];
-
-    store_le32(p, i);
-    store_le32(p + 4, n);
-    send_msg(b, req, p, 8, -1);
-}
-
-static void bench_setup(struct bench *b, const struct vhu_device_ops *ops,
-                        void *opaque)
-{
-    struct vhu_config cfg;
-    uint8_t p[40];
-    int sv[2];
-
-    memset(b, 0, sizeof(*b));
-    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0 ||
-        vhu_epoll_init(&b->ep) < 0) {
-        die("setup");
-    }
-    b->sock = sv[0];
-    memset(&cfg, 0, sizeof(cfg));
-    cfg.ops = ops;
-    cfg.opaque = opaque;
-    cfg.loop = &vhu_epoll_ops;
-    cfg.loop_ctx = &b->ep;
-    cfg.n_queues = 1;
-    if (vhu_init(&b->dev, &cfg) < 0 || vhu_attach(&b->dev, sv[1]) < 0) {
-        die("vhu_init");
-    }
-    b->mfd = memfd_create("guest", MFD_CLOEXEC);
-    if (b->mfd < 0 || ftruncate(b->mfd, MEM_SIZE) < 0) {
-        die("memfd");
-    }
-    b->mem =
-        mmap(NULL, MEM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, b->mfd, 0);
-    b->kick = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    b->call = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (b->mem == MAP_FAILED || b->kick < 0 || b->call < 0) {
-        die("mmap/eventfd");
-    }
-    send_u64(b, VHOST_USER_SET_PROTOCOL_FEATURES, VHU_BASE_PROTOCOL_FEATURES,
-             -1);
-    send_msg(b, VHOST_USER_SET_OWNER, NULL, 0, -1);
-    send_u64(b, VHOST_USER_SET_FEATURES, VHU_BASE_FEATURES, -1);
-    memset(p, 0, 8);
-    store_le64(p + 8, 0);
-    store_le64(p + 16, MEM_SIZE);
-    store_le64(p + 24, (uint64_t)(uintptr_t)b->mem);
-    store_le64(p + 32, 0);
-    send_msg(b, VHOST_USER_ADD_MEM_REG, p, 40, b->mfd);
-    send_state(b, VHOST_USER_SET_VRING_NUM, 0, QNUM);
-    send_state(b, VHOST_USER_SET_VRING_BASE, 0, 0);
-    memset(p, 0, sizeof(p));
-    store_le64(p + 8, (uint64_t)(uintptr_t)(b->mem + GPA_DESC));
-    store_le64(p + 16, (uint64_t)(uintptr_t)(b->mem + GPA_USED));
-    store_le64(p + 24, (uint64_t)(uintptr_t)(b->mem + GPA_AVAIL));
-    send_msg(b, VHOST_USER_SET_VRING_ADDR, p, 40, -1);
-    send_u64(b, VHOST_USER_SET_VRING_KICK, 0, b->kick);
-    send_u64(b, VHOST_USER_SET_VRING_CALL, 0, b->call);
-    send_state(b, VHOST_USER_SET_VRING_ENABLE, 0, 1);
-}
-
-static void bench_teardown(struct bench *b)
-{
-    vhu_detach(&b->dev);
-    vhu_epoll_fini(&b->ep);
-    close(b->sock);
-    munmap(b->mem, MEM_SIZE);
-    close(b->mfd);
-    close(b->kick);
-    close(b->call);
-}
-
-static void put_desc(struct bench *b, unsigned i, uint64_t gpa, uint32_t len,
-                     uint16_t flags, uint16_t next)
-{
-    uint8_t *d = b->mem + GPA_DESC + 16 * i;
-
-    store_le64(d, gpa);
-    store_le32(d + 8, len);
-    store_le16(d + 12, flags);
-    store_le16(d + 14, next);
-}
-
-static void publish(struct bench *b, uint16_t head)
-{
-    store_le16(b->mem + GPA_AVAIL + 4 + 2 * (b->avail_idx % QNUM), head);
-    b->avail_idx++;
-    __atomic_store_n((uint16_t *)(void *)(b->mem + GPA_AVAIL + 2), b->avail_idx,
-                     __ATOMIC_RELEASE);
-}
-
-static void kick(struct bench *b)
-{
-    uint64_t one = 1;
-    uint64_t v;
-
-    if (write(b->kick, &one, 8) != 8 || vhu_epoll_run_once(&b->ep, 0) < 1) {
-        die("kick");
-    }
-    (void)read(b->call, &v, 8);
-}
-
-static uint16_t used_idx(const struct bench *b)
-{
-    return __atomic_load_n(
-        (const uint16_t *)(const void *)(b->mem + GPA_USED + 2),
-        __ATOMIC_ACQUIRE);
-}
-
-/* The null device: complete every chain with length 0. */
-static void null_process(struct vhu_dev *dev, unsigned q)
-{
-    static struct vring_elem e;
-
-    while (vhu_queue_pop(dev, q, &e) == VRING_OK) {
-        if (vhu_queue_push(dev, q, e.head, 0) != VRING_OK) {
-            return;
+        if (write(a, &v, sizeof(v)) != sizeof(v) || poll(&p, 1, 5000) != 1 ||
+            read(b, &v, sizeof(v)) != sizeof(v)) {
+            fprintf(stderr, "ping-pong failed\n");
+            kill(pid, SIGKILL);
+            waitpid(pid, NULL, 0);
+            return -1;
+        }
+        if (i >= WARMUP) {
+            ns[i - WARMUP] = now_ns() - t0;
         }
     }
+    waitpid(pid, &status, 0);
+    close(a);
+    close(b);
+    return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
 }
 
-static const struct vhu_device_ops null_ops = {.process = null_process};
+/* ---- the daemon -------------------------------------------------------- */
 
-/* Print one figure against its limit; returns 1 when below it. */
-static int report(const char *name, double rate, const char *unit, double limit)
+static int run_requests(struct vhu_fe *fe, const uint8_t *req, size_t req_len,
+                        const char *name, size_t n, uint64_t *ns)
 {
-    printf("%-14s %10.0f %-10s limit %10.0f  ratio %.2f %s\n", name, rate, unit,
-           limit, rate / limit, rate >= limit ? "ok" : "BELOW");
-    return rate >= limit ? 0 : 1;
-}
+    static uint8_t resp[VHU_FE_NSM_RESP_LEN];
+    size_t name_len = strlen(name);
 
-static double run_ring(bool batched, unsigned n_rounds)
-{
-    struct bench b;
-    unsigned r, i;
-    double t0, t1;
-    unsigned per_kick = batched ? 64 : 1;
+    for (size_t i = 0; i < n + WARMUP; i++) {
+        size_t len = 0;
+        uint64_t t0 = now_ns();
+        int rc = vhu_fe_nsm_call(fe, req, req_len, resp, sizeof(resp), &len);
+        uint64_t t1 = now_ns();
 
-    bench_setup(&b, &null_ops, NULL);
-    for (i = 0; i < QNUM; i += 2) {
-        put_desc(&b, i, GPA_BUF + 4096ull * (i / 2), 64, VRING_DESC_F_NEXT,
-                 (uint16_t)(i + 1));
-        put_desc(&b, i + 1, GPA_BUF + 4096ull * (i / 2) + 2048, 512,
-                 VRING_DESC_F_WRITE, 0);
-    }
-    t0 = now_s();
-    for (r = 0; r < n_rounds; r++) {
-        for (i = 0; i < per_kick; i++) {
-            publish(&b, (uint16_t)((2 * i) % QNUM));
+        /* the answer must be the same variant, not {"Error": ...} */
+        if (rc != 0 || len < 2 + name_len || resp[0] != 0xa1 ||
+            memcmp(resp + 2, name, name_len) != 0) {
+            fprintf(stderr, "%s: request failed (%s, %zu bytes)\n", name,
+                    rc ? strerror(-rc) : "unexpected answer", len);
+            return -1;
         }
-        kick(&b);
-    }
-    t1 = now_s();
-    if (used_idx(&b) != (uint16_t)(n_rounds * per_kick)) {
-        die("ring accounting");
-    }
-    bench_teardown(&b);
-    return (double)n_rounds * per_kick / (t1 - t0);
-}
-
-static uint64_t b_now(void *ctx)
-{
-    (void)ctx;
-    return 1700000000000ull;
-}
-
-static int b_random(void *ctx, void *out, size_t len)
-{
-    (void)ctx;
-    return crypto_random(out, len);
-}
-
-static int b_signer(void *ctx, uint64_t now, const struct nsm_signer **s)
-{
-    (void)ctx;
-    (void)now;
-    (void)s;
-    return -1;
-}
-
-static const struct nsm_platform_ops b_platform = {b_now, b_random, b_signer};
-
-static void nsm_boot_init(struct nsm *nsm)
-{
-    static struct nsm_boot boot;
-
-    strcpy(boot.module_id, "i-0123456789abcdef0-enc0123456789abcdef");
-    if (nsm_init(nsm, &boot, &b_platform, NULL) != NSM_OK) {
-        die("nsm_init");
-    }
-}
-
-/* The system calls of one kicked round trip, without the back-end. */
-static double run_raw_notify(unsigned n)
-{
-    int k = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    int c = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    uint64_t one = 1;
-    uint64_t v;
-    unsigned i;
-    double t0, t1;
-    struct epoll_event ev;
-    int epfd = epoll_create1(EPOLL_CLOEXEC);
-
-    ev.events = EPOLLIN;
-    ev.data.fd = k;
-    if (k < 0 || c < 0 || epfd < 0 || epoll_ctl(epfd, EPOLL_CTL_ADD, k, &ev)) {
-        die("raw notify setup");
-    }
-    t0 = now_s();
-    for (i = 0; i < n; i++) {
-        if (write(k, &one, 8) != 8 || epoll_wait(epfd, &ev, 1, 0) != 1 ||
-            read(k, &v, 8) != 8 || write(c, &one, 8) != 8 ||
-            read(c, &v, 8) != 8) {
-            die("raw notify");
+        if (i >= WARMUP) {
+            ns[i - WARMUP] = t1 - t0;
         }
     }
-    t1 = now_s();
-    close(epfd);
-    close(k);
-    close(c);
-    return n / (t1 - t0);
+    return 0;
 }
 
-static double run_model(unsigned n)
+/* A "Name:   123 kB" line of /proc/PID/@file, in KiB, or -1. */
+static long proc_kib(pid_t pid, const char *file, const char *key)
 {
-    static struct nsm nsm;
-    static uint8_t resp[NSM_RESPONSE_MAX_SIZE];
-    size_t len;
-    unsigned i;
-    double t0, t1;
+    char path[64], line[256];
+    long kib = -1;
+    FILE *f;
 
-    nsm_boot_init(&nsm);
-    t0 = now_s();
-    for (i = 0; i < n; i++) {
-        if (nsm_handle(&nsm, (const uint8_t *)"\x69GetRandom", 10, resp,
-                       sizeof(resp), &len) != NSM_OK) {
-            die("nsm_handle");
+    snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
+    f = fopen(path, "r");
+    if (f == NULL) {
+        return -1;
+    }
+    while (fgets(line, sizeof(line), f) != NULL) {
+        if (strncmp(line, key, strlen(key)) == 0) {
+            kib = strtol(line + strlen(key), NULL, 10);
         }
     }
-    t1 = now_s();
-    return n / (t1 - t0);
+    fclose(f);
+    return kib;
 }
 
-static double run_glue(unsigned n)
+static void usage(FILE *out, const char *prog)
 {
-    static struct nsm nsm;
-    static struct vhu_nsm vn;
-    struct bench b;
-    unsigned i;
-    double t0, t1;
-
-    nsm_boot_init(&nsm);
-    vhu_nsm_init(&vn, &nsm);
-    bench_setup(&b, &vhu_nsm_ops, &vn);
-    memcpy(b.mem + GPA_BUF, "\x69GetRandom", 10);
-    put_desc(&b, 0, GPA_BUF, 10, 0, 0);
-    put_desc(&b, 1, GPA_BUF + 0x1000, 0x3000, VRING_DESC_F_WRITE, 0);
-    t0 = now_s();
-    for (i = 0; i < n; i++) {
-        publish(&b, 0);
-        publish(&b, 1);
-        kick(&b);
-    }
-    t1 = now_s();
-    if (used_idx(&b) != (uint16_t)(2 * n) || vn.n_requests != n) {
-        die("NSM accounting");
-    }
-    bench_teardown(&b);
-    return n / (t1 - t0);
+    fprintf(
+        out,
+        "Usage: %s [--iterations N] [PATH-TO-vhost-user-nsm]\n"
+        "\n"
+        "Starts vhost-user-nsm on a temporary socket, connects the\n"
+        "vhost-user frontend and measures DescribePCR and ExtendPCR round\n"
+        "trips (p50, p99) beside a two-process eventfd ping-pong, then the\n"
+        "daemon's idle VmRSS. Ratios >= 1.00 meet the limits (p50 within\n"
+        "1.5x the ping-pong p50; RSS within 4 MiB).\n"
+        "Default daemon: ../src/daemon/vhost-user-nsm next to this "
+        "program.\nDefault iterations: %u per measurement.\n",
+        prog, DEFAULT_ITERATIONS);
 }
 
-int main(void)
+static void print_latency(const char *name, struct pct p, struct pct base)
 {
-    double raw;
-    double model;
-    double glue;
-    int fails = 0;
+    double limit = LATENCY_LIMIT * base.p50_us;
 
-    tv_log_level = TV_LOG_ERR;
-    if (crypto_init() != 0) {
-        die("crypto_init");
+    printf("%-13s p50 %8.2f us  p99 %8.2f us  = %.2fx ping-pong p50; "
+           "ratio to limit (%.1fx) %.2f %s\n",
+           name, p.p50_us, p.p99_us, p.p50_us / base.p50_us, LATENCY_LIMIT,
+           limit / p.p50_us, p.p50_us <= limit ? "PASS" : "FAIL");
+}
+
+int main(int argc, char **argv)
+{
+    char exe_buf[PATH_MAX], self[PATH_MAX], dir[] = "/tmp/tv-bench-XXXXXX";
+    char sock[128], sock_arg[160], pki_arg[160], err[256];
+    const char *exe = NULL;
+    size_t n = DEFAULT_ITERATIONS;
+    struct vhu_fe_options o = {.connect_wait_ms = 10000, .timeout_ms = 10000};
+    struct pct pp, pd, pe, pq;
+    uint64_t *ns;
+    struct vhu_fe *fe;
+    long rss;
+    pid_t pid;
+    int status, fails = 0;
+
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            usage(stdout, argv[0]);
+            return 0;
+        } else if (strcmp(argv[i], "--iterations") == 0 && i + 1 < argc) {
+            n = strtoul(argv[++i], NULL, 10);
+        } else if (argv[i][0] != '-' && exe == NULL) {
+            exe = argv[i];
+        } else {
+            usage(stderr, argv[0]);
+            return 2;
+        }
     }
-    raw = run_raw_notify(100000);
-    model = run_model(100000);
-    printf("baselines: raw_notify %.0f round trips/s, nsm_handle GetRandom "
-           "%.0f/s\n",
-           raw, model);
-    fails +=
-        report("ring_batched", run_ring(true, 20000), "chains/s", 1000000.0);
-    fails +=
-        report("ring_kicked", run_ring(false, 100000), "trips/s", 0.80 * raw);
-    glue = run_glue(100000);
-    fails += report("nsm_getrandom", glue, "requests/s",
-                    0.80 / (1.0 / model + 1.0 / raw));
-    return fails == 0 ? 0 : 1;
+    if (n < 100) {
+        fprintf(stderr, "at least 100 iterations\n");
+        return 2;
+    }
+    if (exe == NULL) {
+        ssize_t l = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+        if (l < 0) {
+            perror("readlink /proc/self/exe");
+            return 1;
+        }
+        self[l] = '\0';
+        snprintf(exe_buf, sizeof(exe_buf), "%s/../src/daemon/vhost-user-nsm",
+                 dirname(self));
+        exe = exe_buf;
+    }
+    if (access(exe, X_OK) != 0) {
+        fprintf(stderr, "%s: %s (pass the daemon's path)\n", exe,
+                strerror(errno));
+        return 1;
+    }
+    ns = calloc(n, sizeof(*ns));
+    if (ns == NULL || mkdtemp(dir) == NULL) {
+        perror("setup");
+        return 1;
+    }
+    snprintf(sock, sizeof(sock), "%s/nsm.sock", dir);
+    snprintf(sock_arg, sizeof(sock_arg), "--socket-path=%s", sock);
+    snprintf(pki_arg, sizeof(pki_arg), "--pki=%s/pki", dir);
+
+    /* the notification path first, on a quiet machine */
+    if (pingpong(n, ns) < 0) {
+        return 1;
+    }
+    pp = percentiles(ns, n);
+
+    pid = fork();
+    if (pid < 0) {
+        perror("fork");
+        return 1;
+    }
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        execl(exe, exe, sock_arg, pki_arg, "--quiet", (char *)NULL);
+        _exit(127);
+    }
+    fe = vhu_fe_connect(sock, &o, err, sizeof(err));
+    if (fe == NULL) {
+        fprintf(stderr, "connect: %s\n", err);
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        return 1;
+    }
+    if (run_requests(fe, req_describe, sizeof(req_describe), "DescribePCR", n,
+                     ns) < 0) {
+        fails++;
+    }
+    pd = percentiles(ns, n);
+    if (run_requests(fe, req_extend, sizeof(req_extend), "ExtendPCR", n, ns) <
+        0) {
+        fails++;
+    }
+    pe = percentiles(ns, n);
+    /* for information: the driver side spinning on the used ring instead */
+    vhu_fe_set_flags(fe, VHU_FE_POLL, 0);
+    if (run_requests(fe, req_describe, sizeof(req_describe), "DescribePCR", n,
+                     ns) < 0) {
+        fails++;
+    }
+    pq = percentiles(ns, n);
+    usleep(200 * 1000); /* let the daemon go idle */
+    rss = proc_kib(pid, "status", "VmRSS:");
+
+    printf("bench_vhost: %zu round trips each, frontend sleeping on "
+           "the call eventfd (EVENT_IDX), queue size %u\n",
+           n, VHU_FE_DEFAULT_QUEUE_SIZE);
+    printf("%-13s p50 %8.2f us  p99 %8.2f us\n", "pingpong", pp.p50_us,
+           pp.p99_us);
+    if (fails == 0) {
+        print_latency("describe_pcr", pd, pp);
+        print_latency("extend_pcr", pe, pp);
+        printf("%-13s p50 %8.2f us  p99 %8.2f us  (driver polling the used "
+               "ring; information only)\n",
+               "describe_poll", pq.p50_us, pq.p99_us);
+    }
+    printf("%-13s %ld KiB (limit %u KiB); ratio to limit %.2f %s\n", "idle_rss",
+           rss, RSS_LIMIT_KIB, (double)RSS_LIMIT_KIB / (double)rss,
+           rss > 0 && rss <= (long)RSS_LIMIT_KIB ? "PASS" : "FAIL");
+    printf("%-13s anon %ld KiB, file %ld KiB (shared libraries), shmem %ld "
+           "KiB (guest memory); PSS %ld KiB\n",
+           "", proc_kib(pid, "status", "RssAnon:"),
+           proc_kib(pid, "status", "RssFile:"),
+           proc_kib(pid, "status", "RssShmem:"),
+           proc_kib(pid, "smaps_rollup", "Pss:"));
+
+    vhu_fe_close(fe);
+    kill(pid, SIGTERM);
+    waitpid(pid, &status, 0);
+    {
+        char cmd[96];
+
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+        if (system(cmd) != 0) {
+            fprintf(stderr, "could not remove %s\n", dir);
+        }
+    }
+    free(ns);
+    return fails ? 1 : 0;
 }

@@ -1,0 +1,17 @@
+#!/bin/sh
+# Every benchmark, one after the other, in one run; each prints its figures
+# as ratios against its stated limit. Usage: scripts/bench.sh [BUILD_DIR]
+set -u
+cd "$(dirname "$0")/.."
+B=${1:-build}
+status=0
+for b in bench_nsm bench_verify bench_rpmb bench_vhost bench_transport; do
+    echo "=== $b"
+    case $b in
+    bench_vhost) "$B/bench/$b" "$B/src/daemon/vhost-user-nsm" || status=1 ;;
+    bench_rpmb) "$B/bench/$b" --dir "${BENCH_DIR:-/var/tmp}" || status=1 ;;
+    *) "$B/bench/$b" || status=1 ;;
+    esac
+    echo
+done
+exit $status
