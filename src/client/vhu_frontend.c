@@ -135,54 +135,6 @@ static void fe_set_err(struct vhu_fe *fe, const char *fmt, ...)
     va_end(ap);
 }
 
-static const char *fe_req_name(uint32_t req)
-{
-    switch (req) {
-    case VHOST_USER_GET_FEATURES:
-        return "GET_FEATURES";
-    case VHOST_USER_SET_FEATURES:
-        return "SET_FEATURES";
-    case VHOST_USER_SET_OWNER:
-        return "SET_OWNER";
-    case VHOST_USER_SET_MEM_TABLE:
-        return "SET_MEM_TABLE";
-    case VHOST_USER_SET_VRING_NUM:
-        return "SET_VRING_NUM";
-    case VHOST_USER_SET_VRING_ADDR:
-        return "SET_VRING_ADDR";
-    case VHOST_USER_SET_VRING_BASE:
-        return "SET_VRING_BASE";
-    case VHOST_USER_GET_VRING_BASE:
-        return "GET_VRING_BASE";
-    case VHOST_USER_SET_VRING_KICK:
-        return "SET_VRING_KICK";
-    case VHOST_USER_SET_VRING_CALL:
-        return "SET_VRING_CALL";
-    case VHOST_USER_SET_VRING_ERR:
-        return "SET_VRING_ERR";
-    case VHOST_USER_GET_PROTOCOL_FEATURES:
-        return "GET_PROTOCOL_FEATURES";
-    case VHOST_USER_SET_PROTOCOL_FEATURES:
-        return "SET_PROTOCOL_FEATURES";
-    case VHOST_USER_GET_QUEUE_NUM:
-        return "GET_QUEUE_NUM";
-    case VHOST_USER_SET_VRING_ENABLE:
-        return "SET_VRING_ENABLE";
-    case VHOST_USER_GET_CONFIG:
-        return "GET_CONFIG";
-    case VHOST_USER_GET_MAX_MEM_SLOTS:
-        return "GET_MAX_MEM_SLOTS";
-    case VHOST_USER_ADD_MEM_REG:
-        return "ADD_MEM_REG";
-    case VHOST_USER_SET_STATUS:
-        return "SET_STATUS";
-    case VHOST_USER_GET_STATUS:
-        return "GET_STATUS";
-    default:
-        return "request";
-    }
-}
-
 static int64_t fe_now_ms(void)
 {
     struct timespec ts;
@@ -246,7 +198,7 @@ static int fe_send(struct vhu_fe *fe, uint32_t req, uint32_t flags,
             if (errno == EINTR) {
                 continue;
             }
-            fe_set_err(fe, "%s: send: %s", fe_req_name(req), strerror(errno));
+            fe_set_err(fe, "%s: send: %s", vhost_user_request_name(req), strerror(errno));
             return errno == EPIPE ? -ECONNRESET : -errno;
         }
         sent += (size_t)n;
@@ -324,7 +276,7 @@ static int fe_recv_reply(struct vhu_fe *fe, uint32_t req, void *payload,
         (hdr.flags & VHOST_USER_VERSION_MASK) != VHOST_USER_VERSION ||
         !(hdr.flags & VHOST_USER_REPLY_MASK) || hdr.size > cap) {
         fe_set_err(fe, "%s: bad reply header (request %u, flags 0x%x, size %u)",
-                   fe_req_name(req), hdr.request, hdr.flags, hdr.size);
+                   vhost_user_request_name(req), hdr.request, hdr.flags, hdr.size);
         fe->broken = true;
         return -EPROTO;
     }
@@ -337,7 +289,7 @@ static int fe_recv_reply(struct vhu_fe *fe, uint32_t req, void *payload,
 
 err_io:
     fe->broken = true;
-    fe_set_err(fe, "%s: reply: %s", fe_req_name(req),
+    fe_set_err(fe, "%s: reply: %s", vhost_user_request_name(req),
                ret == -ECONNRESET ? "backend closed the connection"
                                   : strerror(-ret));
     return ret;
@@ -353,7 +305,7 @@ static int fe_recv_u64(struct vhu_fe *fe, uint32_t req, uint64_t *val)
         return ret;
     }
     if (size != sizeof(*val)) {
-        fe_set_err(fe, "%s: reply of %u bytes, expected 8", fe_req_name(req),
+        fe_set_err(fe, "%s: reply of %u bytes, expected 8", vhost_user_request_name(req),
                    size);
         fe->broken = true;
         return -EPROTO;
@@ -386,7 +338,7 @@ static int fe_request(struct vhu_fe *fe, uint32_t req, const void *payload,
         return ret;
     }
     if (code != 0) {
-        fe_set_err(fe, "%s: backend refused (ack %llu)", fe_req_name(req),
+        fe_set_err(fe, "%s: backend refused (ack %llu)", vhost_user_request_name(req),
                    (unsigned long long)code);
         return -EPROTO;
     }

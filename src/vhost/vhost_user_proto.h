@@ -130,4 +130,11 @@ struct vhost_user_config {
 };
 #define VHOST_USER_CONFIG_HDR_SIZE 12
 
+/**
+ * vhost_user_request_name() - a static name for a vhost-user request id
+ * ("SET_VRING_KICK"), or "unknown" for ids this project does not know.
+ * Shared by the backend library and the frontend.
+ */
+const char *vhost_user_request_name(uint32_t request);
+
 #endif

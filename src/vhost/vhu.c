@@ -51,81 +51,6 @@ static void close_fd(int *fd)
     }
 }
 
-/* see vhu.h */
-const char *vhu_request_name(uint32_t request)
-{
-    switch (request) {
-    case VHOST_USER_NONE:
-        return "NONE";
-    case VHOST_USER_GET_FEATURES:
-        return "GET_FEATURES";
-    case VHOST_USER_SET_FEATURES:
-        return "SET_FEATURES";
-    case VHOST_USER_SET_OWNER:
-        return "SET_OWNER";
-    case VHOST_USER_RESET_OWNER:
-        return "RESET_OWNER";
-    case VHOST_USER_SET_MEM_TABLE:
-        return "SET_MEM_TABLE";
-    case VHOST_USER_SET_LOG_BASE:
-        return "SET_LOG_BASE";
-    case VHOST_USER_SET_LOG_FD:
-        return "SET_LOG_FD";
-    case VHOST_USER_SET_VRING_NUM:
-        return "SET_VRING_NUM";
-    case VHOST_USER_SET_VRING_ADDR:
-        return "SET_VRING_ADDR";
-    case VHOST_USER_SET_VRING_BASE:
-        return "SET_VRING_BASE";
-    case VHOST_USER_GET_VRING_BASE:
-        return "GET_VRING_BASE";
-    case VHOST_USER_SET_VRING_KICK:
-        return "SET_VRING_KICK";
-    case VHOST_USER_SET_VRING_CALL:
-        return "SET_VRING_CALL";
-    case VHOST_USER_SET_VRING_ERR:
-        return "SET_VRING_ERR";
-    case VHOST_USER_GET_PROTOCOL_FEATURES:
-        return "GET_PROTOCOL_FEATURES";
-    case VHOST_USER_SET_PROTOCOL_FEATURES:
-        return "SET_PROTOCOL_FEATURES";
-    case VHOST_USER_GET_QUEUE_NUM:
-        return "GET_QUEUE_NUM";
-    case VHOST_USER_SET_VRING_ENABLE:
-        return "SET_VRING_ENABLE";
-    case VHOST_USER_SET_BACKEND_REQ_FD:
-        return "SET_BACKEND_REQ_FD";
-    case VHOST_USER_GET_CONFIG:
-        return "GET_CONFIG";
-    case VHOST_USER_SET_CONFIG:
-        return "SET_CONFIG";
-    case VHOST_USER_GET_INFLIGHT_FD:
-        return "GET_INFLIGHT_FD";
-    case VHOST_USER_SET_INFLIGHT_FD:
-        return "SET_INFLIGHT_FD";
-    case VHOST_USER_RESET_DEVICE:
-        return "RESET_DEVICE";
-    case VHOST_USER_VRING_KICK:
-        return "VRING_KICK";
-    case VHOST_USER_GET_MAX_MEM_SLOTS:
-        return "GET_MAX_MEM_SLOTS";
-    case VHOST_USER_ADD_MEM_REG:
-        return "ADD_MEM_REG";
-    case VHOST_USER_REM_MEM_REG:
-        return "REM_MEM_REG";
-    case VHOST_USER_SET_STATUS:
-        return "SET_STATUS";
-    case VHOST_USER_GET_STATUS:
-        return "GET_STATUS";
-    case VHOST_USER_SET_DEVICE_STATE_FD:
-        return "SET_DEVICE_STATE_FD";
-    case VHOST_USER_CHECK_DEVICE_STATE:
-        return "CHECK_DEVICE_STATE";
-    default:
-        return "unknown";
-    }
-}
-
 static uint64_t offered_features(const struct vhu_dev *dev)
 {
     return VHU_BASE_FEATURES | dev->cfg.ops->features;
@@ -1008,12 +933,12 @@ static int handle_msg(struct vhu_dev *dev, struct vhu_msg *msg,
         /* Never offered; these always expect a u64 result: failure. */
         reply_u64(rep, EOPNOTSUPP);
         tv_warn("%s: DEVICE_STATE was never offered",
-                vhu_request_name(msg->hdr.request));
+                vhost_user_request_name(msg->hdr.request));
         return 0;
     default:
         *known = false;
         tv_warn("request %u (%s) not supported", msg->hdr.request,
-                vhu_request_name(msg->hdr.request));
+                vhost_user_request_name(msg->hdr.request));
         return -ENOSYS;
     }
 }
@@ -1116,7 +1041,7 @@ static int recv_msg(int sock, struct vhu_msg *msg)
     }
     if (msg->hdr.size > VHOST_USER_MAX_PAYLOAD) {
         tv_err("%s: payload of %u bytes exceeds %d",
-               vhu_request_name(msg->hdr.request), msg->hdr.size,
+               vhost_user_request_name(msg->hdr.request), msg->hdr.size,
                VHOST_USER_MAX_PAYLOAD);
         return -EMSGSIZE;
     }
@@ -1167,13 +1092,13 @@ int vhu_dispatch(struct vhu_dev *dev)
         goto err_close_fds;
     }
     tv_debug("<- %s flags 0x%x size %u fds %u",
-             vhu_request_name(msg->hdr.request), msg->hdr.flags, msg->hdr.size,
+             vhost_user_request_name(msg->hdr.request), msg->hdr.flags, msg->hdr.size,
              msg->n_fds);
     rep.has_reply = false;
     rep.size = 0;
     result = handle_msg(dev, msg, &rep, &known);
     if (result < 0 && known) {
-        tv_warn("%s failed: %s", vhu_request_name(msg->hdr.request),
+        tv_warn("%s failed: %s", vhost_user_request_name(msg->hdr.request),
                 strerror(-result));
     }
     if (rep.has_reply) {

@@ -211,7 +211,5 @@ void vhu_queue_notify(struct vhu_dev *dev, unsigned q);
 /** vhu_queue_broken() - whether ring @q is broken. */
 bool vhu_queue_broken(const struct vhu_dev *dev, unsigned q);
 
-/** vhu_request_name() - a static name for a vhost-user request id. */
-const char *vhu_request_name(uint32_t request);
 
 #endif
