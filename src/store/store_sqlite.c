@@ -12,7 +12,8 @@
  * Schema (format version 1, PRAGMA application_id 'RPMB'):
  *   meta(name, value)        format_version, capacity_units
  *   state(id=0, key, counter) key NULL until programmed
- *   blocks(addr, data)       only written blocks; absent = zeros
+ *   blocks(addr, data)       every block, created as zeros (a missing row
+ *                            also reads as zeros)
  *
  * Locking: a flock() on our own descriptor of the database file refuses a
  * second opener with a clear message, and locking_mode=EXCLUSIVE keeps
@@ -434,19 +435,31 @@ static const char store_schema[] =
     " data BLOB NOT NULL CHECK (length(data) = 256));"
     "INSERT INTO state VALUES (0, NULL, 0);";
 
-/* Create the schema in a fresh (empty) database. */
+/*
+ * Create the schema in a fresh (empty) database, with every block present
+ * as zeros: the database never grows after creation, so an authenticated
+ * write touches one leaf page and the state page, and a filling filesystem
+ * cannot fail a block write later (only the WAL, reused in place, grows).
+ * The creation WAL (the whole image) is checkpointed and truncated at once.
+ */
 static int store_create(struct rpmb_store *s, const char *path, uint8_t units,
                         char *err, size_t err_len)
 {
-    char sql[160];
+    char sql[320];
     int rc;
 
     rc = exec_sql(s->db, store_schema, path, err, err_len);
     if (rc == SQLITE_OK) {
         (void)snprintf(sql, sizeof(sql),
                        "INSERT INTO meta VALUES ('format_version', %d),"
-                       " ('capacity_units', %u); COMMIT;",
-                       RPMB_STORE_FORMAT_VERSION, (unsigned)units);
+                       " ('capacity_units', %u);"
+                       "WITH RECURSIVE n(a) AS (SELECT 0 UNION ALL"
+                       " SELECT a + 1 FROM n WHERE a + 1 < %u)"
+                       " INSERT INTO blocks SELECT a, zeroblob(256) FROM n;"
+                       " COMMIT;"
+                       "PRAGMA wal_checkpoint(TRUNCATE);",
+                       RPMB_STORE_FORMAT_VERSION, (unsigned)units,
+                       (unsigned)units * 512u);
         rc = exec_sql(s->db, sql, path, err, err_len);
     }
     if (rc != SQLITE_OK) {
@@ -550,7 +563,8 @@ static int store_prepare(struct rpmb_store *s, const char *path, char *err,
          "SELECT addr, data FROM blocks WHERE addr >= ?1 AND addr < ?2"
          " ORDER BY addr"},
         {offsetof(struct rpmb_store, st_put),
-         "INSERT OR REPLACE INTO blocks(addr, data) VALUES (?1, ?2)"},
+         "INSERT INTO blocks(addr, data) VALUES (?1, ?2)"
+         " ON CONFLICT(addr) DO UPDATE SET data = excluded.data"},
         {offsetof(struct rpmb_store, st_counter),
          "UPDATE state SET counter = ?1 WHERE id = 0 AND counter < ?1"},
         {offsetof(struct rpmb_store, st_set_key),
@@ -911,17 +925,6 @@ err_free:
     return rc;
 }
 
-static bool block_is_zero(const uint8_t *p)
-{
-    size_t i;
-    uint8_t acc = 0;
-
-    for (i = 0; i < RPMB_BLK_SIZE; i++) {
-        acc |= p[i];
-    }
-    return acc == 0;
-}
-
 /* Read exactly @len bytes. Return 0, -EINVAL on a short file, or -errno. */
 static int read_all(int fd, uint8_t *p, size_t len)
 {
@@ -992,12 +995,7 @@ int rpmb_store_import(struct rpmb_store *s, const char *path, char *err,
         set_err(err, err_len, "cannot begin the import transaction");
         goto out_free;
     }
-    if (sqlite3_exec(s->db, "DELETE FROM blocks", NULL, NULL, NULL) !=
-        SQLITE_OK) {
-        rc = -EIO;
-        set_err(err, err_len, "import: %s", sqlite3_errmsg(s->db));
-        goto out_rollback;
-    }
+    /* every block is overwritten in place: the table keeps its size */
     for (u = 0; u < s->units; u++) {
         rc = read_all(fd, unit, STORE_UNIT_SIZE);
         if (rc != 0) {
@@ -1007,10 +1005,6 @@ int rpmb_store_import(struct rpmb_store *s, const char *path, char *err,
         for (i = 0; i < VIRTIO_RPMB_BLOCKS_PER_UNIT; i++) {
             const uint8_t *b = unit + i * RPMB_BLK_SIZE;
 
-            /* the store is sparse: zero blocks need no row */
-            if (block_is_zero(b)) {
-                continue;
-            }
             (void)sqlite3_bind_int64(
                 s->st_put, 1,
                 (sqlite3_int64)(u * VIRTIO_RPMB_BLOCKS_PER_UNIT + i));
