@@ -21,7 +21,7 @@
 #include "crypto/crypto.h"
 #include "nsm/nsm.h"
 
-#define OP_LIMIT 1000000.0 /* requests/s every non-signing op must reach */
+#define OP_LIMIT         1000000.0 /* requests/s every non-signing op must reach */
 #define ATTEST_RATIO_MIN 0.90
 
 static struct nsm_signer signer;
@@ -38,8 +38,7 @@ static double now_s(void)
 {
     struct timespec ts;
 
-    clock_gettime(use_elapsed ? CLOCK_MONOTONIC : CLOCK_THREAD_CPUTIME_ID,
-                  &ts);
+    clock_gettime(use_elapsed ? CLOCK_MONOTONIC : CLOCK_THREAD_CPUTIME_ID, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
@@ -63,8 +62,7 @@ static int b_get_signer(void *ctx, uint64_t now_ms,
     return 0;
 }
 
-static const struct nsm_platform_ops b_ops = {b_now_ms, b_random,
-                                              b_get_signer};
+static const struct nsm_platform_ops b_ops = {b_now_ms, b_random, b_get_signer};
 
 /* One benchmarked operation: its request(s) and how state is restored. */
 struct bench_op {
@@ -72,9 +70,9 @@ struct bench_op {
     uint8_t req[16][128]; /* requests used in rotation */
     size_t req_len[16];
     unsigned n_req;
-    bool restore;         /* restore the boot state after each rotation */
-    bool signs;           /* limit is the raw signing rate */
-    double rate;          /* measured requests/s */
+    bool restore; /* restore the boot state after each rotation */
+    bool signs;   /* limit is the raw signing rate */
+    double rate;  /* measured requests/s */
 };
 
 static size_t put(uint8_t *dst, const char *src, size_t len)
@@ -93,14 +91,21 @@ static void build_ops(struct bench_op *ops)
 
     ops[0].name = "DescribePCR";
     ops[0].n_req = 1;
-    ops[0].req_len[0] =
-        PUT(ops[0].req[0], "\xa1\x6b" "DescribePCR" "\xa1\x65" "index\x10");
+    ops[0].req_len[0] = PUT(ops[0].req[0], "\xa1\x6b"
+                                           "DescribePCR"
+                                           "\xa1\x65"
+                                           "index\x10");
 
     /* {"ExtendPCR": {"index": 16, "data": h'..' (32 bytes)}} */
     ops[1].name = "ExtendPCR";
     ops[1].n_req = 1;
-    n = PUT(ops[1].req[0], "\xa1\x69" "ExtendPCR" "\xa2\x65" "index\x10"
-            "\x64" "data" "\x58\x20");
+    n = PUT(ops[1].req[0], "\xa1\x69"
+                           "ExtendPCR"
+                           "\xa2\x65"
+                           "index\x10"
+                           "\x64"
+                           "data"
+                           "\x58\x20");
     memset(ops[1].req[0] + n, 0x5a, 32);
     ops[1].req_len[0] = n + 32;
 
@@ -109,30 +114,39 @@ static void build_ops(struct bench_op *ops)
     ops[2].n_req = 16;
     ops[2].restore = true;
     for (i = 0; i < 16; i++) {
-        n = PUT(ops[2].req[i], "\xa1\x67" "LockPCR" "\xa1\x65" "index\x18");
+        n = PUT(ops[2].req[i], "\xa1\x67"
+                               "LockPCR"
+                               "\xa1\x65"
+                               "index\x18");
         ops[2].req[i][n] = (uint8_t)(16 + i);
         ops[2].req_len[i] = n + 1;
     }
 
     ops[3].name = "LockPCRs";
     ops[3].n_req = 1;
-    ops[3].req_len[0] = PUT(ops[3].req[0], "\xa1\x68" "LockPCRs" "\xa1\x65"
-                            "range\x18\x20");
+    ops[3].req_len[0] = PUT(ops[3].req[0], "\xa1\x68"
+                                           "LockPCRs"
+                                           "\xa1\x65"
+                                           "range\x18\x20");
 
     ops[4].name = "DescribeNSM";
     ops[4].n_req = 1;
-    ops[4].req_len[0] = PUT(ops[4].req[0], "\x6b" "DescribeNSM");
+    ops[4].req_len[0] = PUT(ops[4].req[0], "\x6b"
+                                           "DescribeNSM");
 
     ops[5].name = "GetRandom";
     ops[5].n_req = 1;
-    ops[5].req_len[0] = PUT(ops[5].req[0], "\x69" "GetRandom");
+    ops[5].req_len[0] = PUT(ops[5].req[0], "\x69"
+                                           "GetRandom");
 
     /* {"Attestation": {"nonce": h'..' (32 bytes)}}: a typical request */
     ops[6].name = "Attestation";
     ops[6].n_req = 1;
     ops[6].signs = true;
-    n = PUT(ops[6].req[0],
-            "\xa1\x6b" "Attestation" "\xa1\x65" "nonce\x58\x20");
+    n = PUT(ops[6].req[0], "\xa1\x6b"
+                           "Attestation"
+                           "\xa1\x65"
+                           "nonce\x58\x20");
     memset(ops[6].req[0] + n, 0x11, 32);
     ops[6].req_len[0] = n + 32;
 }
@@ -152,9 +166,12 @@ static double run_op(struct bench_op *op, const struct nsm *boot_state,
     t0 = now_s();
     for (;;) {
         for (i = 0; i < op->n_req; i++) {
-            if (nsm_handle(&dev, op->req[i], op->req_len[i], resp,
-                           sizeof(resp), &resp_len) != NSM_OK ||
-                memcmp(resp, "\xa1\x65" "Error", 7) == 0) {
+            if (nsm_handle(&dev, op->req[i], op->req_len[i], resp, sizeof(resp),
+                           &resp_len) != NSM_OK ||
+                memcmp(resp,
+                       "\xa1\x65"
+                       "Error",
+                       7) == 0) {
                 fprintf(stderr, "bench_nsm: %s failed: %.*s\n", op->name,
                         (int)resp_len, (const char *)resp);
                 exit(1);
@@ -191,9 +208,8 @@ static double openssl_sign_rate(unsigned seconds)
     while (fgets(line, sizeof(line), f) != NULL) {
         char *p = strstr(line, "(nistp384)");
 
-        if (p != NULL &&
-            sscanf(p + strlen("(nistp384)"), " %lfs %lfs %lf %lf", &a, &b,
-                   &sign_s, &verify_s) != 4) {
+        if (p != NULL && sscanf(p + strlen("(nistp384)"), " %lfs %lfs %lf %lf",
+                                &a, &b, &sign_s, &verify_s) != 4) {
             sign_s = 0;
         }
     }
@@ -383,9 +399,8 @@ int main(int argc, char **argv)
             continue;
         }
         ratio = ops[i].rate / OP_LIMIT;
-        printf("%-12s %14.0f %14.0f %8.3f %8.2f%s\n", ops[i].name,
-               ops[i].rate, OP_LIMIT, ratio, 1.0,
-               ratio >= 1.0 ? "" : "  BELOW TARGET");
+        printf("%-12s %14.0f %14.0f %8.3f %8.2f%s\n", ops[i].name, ops[i].rate,
+               OP_LIMIT, ratio, 1.0, ratio >= 1.0 ? "" : "  BELOW TARGET");
         all_ok = all_ok && ratio >= 1.0;
     }
     if (sign_rate > 0) {

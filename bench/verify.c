@@ -65,9 +65,9 @@ static double openssl_verify_per_s(void)
             double sign_s, verify_s;
 
             /* " 384 bits ecdsa (nistp384)   0.0011s   0.0009s  923.0 1100.0" */
-            if (last != NULL && sscanf(strstr(line, ")") + 1,
-                                       "%*fs %*fs %lf %lf", &sign_s,
-                                       &verify_s) == 2) {
+            if (last != NULL &&
+                sscanf(strstr(line, ")") + 1, "%*fs %*fs %lf %lf", &sign_s,
+                       &verify_s) == 2) {
                 v = verify_s;
             }
         }
@@ -98,8 +98,10 @@ int main(int argc, char **argv)
 
     /* warm-up: the pinned root is decoded once and cached */
     if (verify_document(NULL, NULL, doc, len, &res) != VERIFY_OK) {
-        fprintf(stderr, "bench_verify: the ga document does not verify: "
-                        "%s\n", verify_strerror(res.status));
+        fprintf(stderr,
+                "bench_verify: the ga document does not verify: "
+                "%s\n",
+                verify_strerror(res.status));
         return 1;
     }
     t0 = user_s();
@@ -127,8 +129,9 @@ int main(int argc, char **argv)
     }
     ratio = docs_s / (ecdsa_s / 5.0);
     printf("openssl speed ecdsap384: %.1f verify/s -> %.1f documents/s "
-           "bound (5 verifications each)\n", ecdsa_s, ecdsa_s / 5.0);
-    printf("ratio docs/s / (verify/s / 5) = %.2f (target >= 0.80): %s\n",
-           ratio, ratio >= 0.80 ? "PASS" : "BELOW TARGET");
+           "bound (5 verifications each)\n",
+           ecdsa_s, ecdsa_s / 5.0);
+    printf("ratio docs/s / (verify/s / 5) = %.2f (target >= 0.80): %s\n", ratio,
+           ratio >= 0.80 ? "PASS" : "BELOW TARGET");
     return 0;
 }

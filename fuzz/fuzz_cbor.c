@@ -147,8 +147,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         CHECK(rd.len == size - (size_t)(rd.p - data));
         CHECK(t.head == before.p);
         if (t.type == CBOR_TOK_BYTES || t.type == CBOR_TOK_TEXT) {
-            CHECK(t.p >= data && t.len <= size &&
-                  t.p + t.len <= data + size && t.p + t.len == rd.p);
+            CHECK(t.p >= data && t.len <= size && t.p + t.len <= data + size &&
+                  t.p + t.len == rd.p);
         }
         if (t.type == CBOR_TOK_BREAK) {
             continue;
@@ -169,8 +169,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (out_len > 0) {
                 struct cbor_rd small = rd;
 
-                CHECK(cbor_rd_string(&small, &t, out, out_len - 1,
-                                     &out_len) == -1);
+                CHECK(cbor_rd_string(&small, &t, out, out_len - 1, &out_len) ==
+                      -1);
                 CHECK(small.p == rd.p);
             }
         }

@@ -56,8 +56,7 @@ static int f_get_signer(void *ctx, uint64_t now_ms,
     return 0;
 }
 
-static const struct nsm_platform_ops f_ops = {f_now_ms, f_random,
-                                              f_get_signer};
+static const struct nsm_platform_ops f_ops = {f_now_ms, f_random, f_get_signer};
 
 static void init_once(void)
 {
@@ -95,10 +94,10 @@ static bool tok_is(const struct cbor_tok *t, const char *s)
 
 static void check_error_name(const struct cbor_tok *t)
 {
-    static const char *const names[] = {
-        "InvalidArgument", "InvalidIndex",   "InvalidResponse",
-        "ReadOnlyIndex",   "InvalidOperation", "BufferTooSmall",
-        "InputTooLarge",   "InternalError"};
+    static const char *const names[] = {"InvalidArgument",  "InvalidIndex",
+                                        "InvalidResponse",  "ReadOnlyIndex",
+                                        "InvalidOperation", "BufferTooSmall",
+                                        "InputTooLarge",    "InternalError"};
     size_t i;
 
     for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
@@ -125,8 +124,7 @@ static void check_document(const struct cbor_tok *doc)
         struct cbor_tok m;
 
         cbor_rd_init(&pl, t.p, t.len);
-        CHECK(cbor_rd_next(&pl, &m) == 0 && m.type == CBOR_TOK_MAP &&
-              m.u == 9);
+        CHECK(cbor_rd_next(&pl, &m) == 0 && m.type == CBOR_TOK_MAP && m.u == 9);
         CHECK(cbor_rd_skip(&pl, &m) == 0 && cbor_rd_done(&pl));
     }
     CHECK(cbor_rd_next(&rd, &t) == 0 && t.type == CBOR_TOK_BYTES &&
@@ -189,8 +187,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     init_once();
     memcpy(&dev, &template_dev, sizeof(dev));
     for (i = 0; i <= size && n_reqs < 4; i++) {
-        bool at_sep = i + sizeof(sep) <= size &&
-                      memcmp(data + i, sep, sizeof(sep)) == 0;
+        bool at_sep =
+            i + sizeof(sep) <= size && memcmp(data + i, sep, sizeof(sep)) == 0;
 
         if (i < size && !at_sep) {
             continue;

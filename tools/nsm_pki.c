@@ -94,8 +94,8 @@ static int pki_show(const char *dir)
     size_t root_len, inter_len;
 
     if (read_cert(dir, "root.pem", root, sizeof(root), &root_len) != 0 ||
-        read_cert(dir, "intermediate.pem", inter, sizeof(inter),
-                  &inter_len) != 0) {
+        read_cert(dir, "intermediate.pem", inter, sizeof(inter), &inter_len) !=
+            0) {
         return 1;
     }
     if (crypto_sha256(root, root_len, fp) != 0) {
@@ -115,14 +115,14 @@ int nsm_pki_main(int argc, char **argv)
 {
     char err[512];
 
-    if (argc >= 2 && (strcmp(argv[1], "-h") == 0 ||
-                      strcmp(argv[1], "--help") == 0 ||
-                      strcmp(argv[1], "help") == 0)) {
+    if (argc >= 2 &&
+        (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
+         strcmp(argv[1], "help") == 0)) {
         fputs(pki_usage, stdout);
         return 0;
     }
-    if (argc != 3 || (strcmp(argv[1], "init") != 0 &&
-                      strcmp(argv[1], "show") != 0)) {
+    if (argc != 3 ||
+        (strcmp(argv[1], "init") != 0 && strcmp(argv[1], "show") != 0)) {
         fprintf(stderr, "%s", pki_usage);
         return 2;
     }

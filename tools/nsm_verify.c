@@ -21,9 +21,9 @@
 
 int nsm_verify_main(int argc, char **argv);
 
-#define DOC_MAX (1024 * 1024) /* bytes read from DOC at most */
+#define DOC_MAX     (1024 * 1024) /* bytes read from DOC at most */
 #define EXIT_FAILED 1
-#define EXIT_USAGE 2
+#define EXIT_USAGE  2
 
 static const char verify_usage[] =
     "Usage: nsm verify DOC [options]\n"
@@ -157,8 +157,7 @@ err_free:
 }
 
 /* Hex option: "" is a valid, empty expectation. */
-static int parse_hex_blob(const char *opt, const char *s,
-                          struct verify_blob *b)
+static int parse_hex_blob(const char *opt, const char *s, struct verify_blob *b)
 {
     size_t cap = strlen(s) / 2 + 1;
     uint8_t *p = xmalloc(cap);
@@ -182,13 +181,17 @@ static int parse_pcr(const char *s, struct verify_policy *pol)
     uint8_t v[VERIFY_PCR_SIZE + 1];
 
     if (end == s || *end != '=' || idx < 0 || idx >= VERIFY_PCR_COUNT) {
-        fprintf(stderr, "nsm verify: --pcr %s: expected N=HEX with N in "
-                        "0..31\n", s);
+        fprintf(stderr,
+                "nsm verify: --pcr %s: expected N=HEX with N in "
+                "0..31\n",
+                s);
         return -1;
     }
     if (hex_decode(end + 1, v, sizeof(v)) != VERIFY_PCR_SIZE) {
-        fprintf(stderr, "nsm verify: --pcr %s: the value must be 48 bytes "
-                        "(96 hex digits)\n", s);
+        fprintf(stderr,
+                "nsm verify: --pcr %s: the value must be 48 bytes "
+                "(96 hex digits)\n",
+                s);
         return -1;
     }
     pol->pcr_mask |= 1u << idx;
@@ -226,8 +229,7 @@ static char *ms_str(int64_t ms, char *buf, size_t cap)
 {
     size_t n;
 
-    crypto_x509_time_str(ms >= 0 ? ms / 1000 : -1 - (-ms - 1) / 1000, buf,
-                         cap);
+    crypto_x509_time_str(ms >= 0 ? ms / 1000 : -1 - (-ms - 1) / 1000, buf, cap);
     n = strlen(buf);
     if (n > 0 && buf[n - 1] == 'Z' && n + 5 <= cap) {
         snprintf(buf + n - 1, cap - n + 1, ".%03dZ",
@@ -340,8 +342,7 @@ static void print_text(const struct verify_result *res, const char *when,
         printf("module_id    %.*s\n", (int)d->module_id.len,
                (const char *)d->module_id.p);
         printf("timestamp    %s (%" PRIu64 ")\n",
-               ms_str((int64_t)d->timestamp_ms, t, sizeof(t)),
-               d->timestamp_ms);
+               ms_str((int64_t)d->timestamp_ms, t, sizeof(t)), d->timestamp_ms);
         printf("digest       %.*s\n", (int)d->digest.len,
                (const char *)d->digest.p);
         printf("pcrs         %zu\n", d->n_pcrs);
@@ -353,8 +354,7 @@ static void print_text(const struct verify_result *res, const char *when,
             }
         }
         describe_certs(d, certs, &n);
-        printf("certificates %zu (cabundle %zu + leaf)\n", n,
-               d->n_cabundle);
+        printf("certificates %zu (cabundle %zu + leaf)\n", n, d->n_cabundle);
         for (size_t i = 0; i < n; i++) {
             printf("  %zu %-12s %s\n", i, certs[i].role, certs[i].subject);
             if (certs[i].decoded) {
@@ -365,8 +365,8 @@ static void print_text(const struct verify_result *res, const char *when,
         print_blob_text("public_key", &d->public_key);
         print_blob_text("user_data", &d->user_data);
         print_blob_text("nonce", &d->nonce);
-        printf("checked at   %s (%s)\n",
-               ms_str(res->check_ms, t, sizeof(t)), when);
+        printf("checked at   %s (%s)\n", ms_str(res->check_ms, t, sizeof(t)),
+               when);
         printf("pinned root  SHA-256 %s\n", root_fp);
     }
     if (res->status == VERIFY_OK) {
@@ -393,8 +393,7 @@ static void print_json(const struct verify_result *res, const char *when,
         printf(",\"module_id\":");
         json_str(stdout, d->module_id.p, d->module_id.len);
         printf(",\"timestamp_ms\":%" PRIu64 ",\"timestamp\":\"%s\"",
-               d->timestamp_ms,
-               ms_str((int64_t)d->timestamp_ms, t, sizeof(t)));
+               d->timestamp_ms, ms_str((int64_t)d->timestamp_ms, t, sizeof(t)));
         printf(",\"digest\":");
         json_str(stdout, d->digest.p, d->digest.len);
         printf(",\"pcrs\":{");
@@ -490,17 +489,20 @@ int nsm_verify_main(int argc, char **argv)
                 pol->when = VERIFY_AT_TIME;
                 when = "--at";
             } else {
-                fprintf(stderr, "nsm verify: --at %s: expected RFC 3339 "
-                                "(2023-09-18T15:03:30Z), Unix seconds or "
-                                "now\n", optarg);
+                fprintf(stderr,
+                        "nsm verify: --at %s: expected RFC 3339 "
+                        "(2023-09-18T15:03:30Z), Unix seconds or "
+                        "now\n",
+                        optarg);
                 goto out;
             }
             break;
         case OPT_NOW:
-            if (parse_time_ms(optarg, &pol->now_ms) != 0 ||
-                pol->now_ms <= 0) {
-                fprintf(stderr, "nsm verify: --now %s: expected RFC 3339 or "
-                                "Unix seconds\n", optarg);
+            if (parse_time_ms(optarg, &pol->now_ms) != 0 || pol->now_ms <= 0) {
+                fprintf(stderr,
+                        "nsm verify: --now %s: expected RFC 3339 or "
+                        "Unix seconds\n",
+                        optarg);
                 goto out;
             }
             break;
@@ -509,8 +511,10 @@ int nsm_verify_main(int argc, char **argv)
             double v = strtod(optarg, &end);
 
             if (end == optarg || *end != '\0' || v <= 0 || v > 1e12) {
-                fprintf(stderr, "nsm verify: --max-age %s: expected a "
-                                "positive number of seconds\n", optarg);
+                fprintf(stderr,
+                        "nsm verify: --max-age %s: expected a "
+                        "positive number of seconds\n",
+                        optarg);
                 goto out;
             }
             pol->max_age_ms = (uint64_t)(v * 1000.0 + 0.5);
@@ -532,8 +536,7 @@ int nsm_verify_main(int argc, char **argv)
             }
             break;
         case OPT_PUBLIC_KEY:
-            if (parse_hex_blob("--public-key", optarg, &pol->public_key) !=
-                0) {
+            if (parse_hex_blob("--public-key", optarg, &pol->public_key) != 0) {
                 goto out;
             }
             break;

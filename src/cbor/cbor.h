@@ -31,8 +31,8 @@ enum cbor_tok_type {
     CBOR_TOK_BOOL,        /* b */
     CBOR_TOK_NULL,
     CBOR_TOK_UNDEFINED,
-    CBOR_TOK_FLOAT,       /* half, single or double; value not kept */
-    CBOR_TOK_BREAK,       /* end of an indefinite item */
+    CBOR_TOK_FLOAT, /* half, single or double; value not kept */
+    CBOR_TOK_BREAK, /* end of an indefinite item */
 };
 
 /** struct cbor_tok - one item head. Pointers point into the reader's input. */

@@ -198,7 +198,8 @@ static int fe_send(struct vhu_fe *fe, uint32_t req, uint32_t flags,
             if (errno == EINTR) {
                 continue;
             }
-            fe_set_err(fe, "%s: send: %s", vhost_user_request_name(req), strerror(errno));
+            fe_set_err(fe, "%s: send: %s", vhost_user_request_name(req),
+                       strerror(errno));
             return errno == EPIPE ? -ECONNRESET : -errno;
         }
         sent += (size_t)n;
@@ -276,7 +277,8 @@ static int fe_recv_reply(struct vhu_fe *fe, uint32_t req, void *payload,
         (hdr.flags & VHOST_USER_VERSION_MASK) != VHOST_USER_VERSION ||
         !(hdr.flags & VHOST_USER_REPLY_MASK) || hdr.size > cap) {
         fe_set_err(fe, "%s: bad reply header (request %u, flags 0x%x, size %u)",
-                   vhost_user_request_name(req), hdr.request, hdr.flags, hdr.size);
+                   vhost_user_request_name(req), hdr.request, hdr.flags,
+                   hdr.size);
         fe->broken = true;
         return -EPROTO;
     }
@@ -305,8 +307,8 @@ static int fe_recv_u64(struct vhu_fe *fe, uint32_t req, uint64_t *val)
         return ret;
     }
     if (size != sizeof(*val)) {
-        fe_set_err(fe, "%s: reply of %u bytes, expected 8", vhost_user_request_name(req),
-                   size);
+        fe_set_err(fe, "%s: reply of %u bytes, expected 8",
+                   vhost_user_request_name(req), size);
         fe->broken = true;
         return -EPROTO;
     }
@@ -338,8 +340,8 @@ static int fe_request(struct vhu_fe *fe, uint32_t req, const void *payload,
         return ret;
     }
     if (code != 0) {
-        fe_set_err(fe, "%s: backend refused (ack %llu)", vhost_user_request_name(req),
-                   (unsigned long long)code);
+        fe_set_err(fe, "%s: backend refused (ack %llu)",
+                   vhost_user_request_name(req), (unsigned long long)code);
         return -EPROTO;
     }
     return 0;

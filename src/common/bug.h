@@ -22,6 +22,6 @@
 #endif
 
 #define TV_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-#define TV_MUST_CHECK __attribute__((warn_unused_result))
+#define TV_MUST_CHECK    __attribute__((warn_unused_result))
 
 #endif

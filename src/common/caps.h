@@ -12,16 +12,16 @@
 #define NSM_PCR_SIZE          48     /* SHA-384 digest, bytes */
 #define NSM_RANDOM_SIZE       256    /* bytes per GetRandom */
 
-#define RPMB_FRAME_SIZE      512     /* one virtio RPMB frame, bytes */
-#define RPMB_BLOCK_SIZE      256     /* data bytes per frame */
-#define RPMB_KEY_SIZE        32      /* HMAC-SHA256 key, bytes */
-#define RPMB_MAC_SIZE        32      /* HMAC-SHA256 output, bytes */
-#define RPMB_NONCE_SIZE      16      /* bytes */
-#define RPMB_UNIT_SIZE       (128 * 1024) /* capacity unit, bytes */
-#define RPMB_MAX_UNITS       0x80    /* 16 MiB */
-#define RPMB_MAX_FRAMES      256     /* frames per request or response */
+#define RPMB_FRAME_SIZE 512          /* one virtio RPMB frame, bytes */
+#define RPMB_BLOCK_SIZE 256          /* data bytes per frame */
+#define RPMB_KEY_SIZE   32           /* HMAC-SHA256 key, bytes */
+#define RPMB_MAC_SIZE   32           /* HMAC-SHA256 output, bytes */
+#define RPMB_NONCE_SIZE 16           /* bytes */
+#define RPMB_UNIT_SIZE  (128 * 1024) /* capacity unit, bytes */
+#define RPMB_MAX_UNITS  0x80         /* 16 MiB */
+#define RPMB_MAX_FRAMES 256          /* frames per request or response */
 
-#define VHOST_MAX_REGIONS    32      /* memory regions (mem slots) */
-#define VHOST_MAX_QUEUE_SIZE 32768   /* descriptors per split ring */
+#define VHOST_MAX_REGIONS    32    /* memory regions (mem slots) */
+#define VHOST_MAX_QUEUE_SIZE 32768 /* descriptors per split ring */
 
 #endif

@@ -27,7 +27,7 @@
 
 struct crypto_key;
 
-#define COSE_ALG_ES384 (-35)
+#define COSE_ALG_ES384      (-35)
 #define COSE_ES384_SIG_SIZE 96 /* r || s */
 
 /* The protected header bytes, {1: -35}, and their length. */
@@ -43,9 +43,9 @@ extern const uint8_t cose_es384_protected[4];
 
 enum cose_status {
     COSE_OK = 0,
-    COSE_ERR_ARG = -1,      /* offsets or lengths inconsistent */
-    COSE_ERR_SPACE = -2,    /* the output does not fit the buffer */
-    COSE_ERR_SIGN = -3,     /* the signature operation failed */
+    COSE_ERR_ARG = -1,   /* offsets or lengths inconsistent */
+    COSE_ERR_SPACE = -2, /* the output does not fit the buffer */
+    COSE_ERR_SIGN = -3,  /* the signature operation failed */
 };
 
 /**

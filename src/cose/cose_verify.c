@@ -13,8 +13,7 @@
 #include "crypto/x509.h"
 
 /* see cose_verify.h */
-int cose_sign1_parse(const uint8_t *msg, size_t len,
-                     struct cose_sign1_view *v)
+int cose_sign1_parse(const uint8_t *msg, size_t len, struct cose_sign1_view *v)
 {
     struct cbor_rd rd;
     struct cbor_tok t;
@@ -113,8 +112,8 @@ int cose_sign1_verify(const struct cose_sign1_view *v,
     if (w.overflow || v->sig == NULL) {
         return COSE_VERR_SIGNATURE;
     }
-    if (!crypto_ecdsa_p384_verify2(key, head, w.len, v->payload,
-                                   v->payload_len, v->sig)) {
+    if (!crypto_ecdsa_p384_verify2(key, head, w.len, v->payload, v->payload_len,
+                                   v->sig)) {
         return COSE_VERR_SIGNATURE;
     }
     return COSE_OK;

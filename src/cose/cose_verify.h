@@ -60,8 +60,7 @@ struct cose_sign1_view {
  * @v: receives the view on success.
  * Does not allocate. Return: COSE_OK or a COSE_VERR_* status.
  */
-int cose_sign1_parse(const uint8_t *msg, size_t len,
-                     struct cose_sign1_view *v)
+int cose_sign1_parse(const uint8_t *msg, size_t len, struct cose_sign1_view *v)
     __attribute__((warn_unused_result));
 
 /**

@@ -339,8 +339,7 @@ struct crypto_key *crypto_key_from_spki_der(const uint8_t *der, size_t len)
 }
 
 /* see crypto.h */
-long crypto_key_spki_der(const struct crypto_key *key, uint8_t *out,
-                         size_t cap)
+long crypto_key_spki_der(const struct crypto_key *key, uint8_t *out, size_t cap)
 {
     int len = i2d_PUBKEY(pkey(key), NULL);
     unsigned char *p = out;
@@ -384,8 +383,7 @@ int crypto_ecdsa_p384_sign(const struct crypto_key *key, const void *msg,
         goto out_ctx;
     }
     es = d2i_ECDSA_SIG(NULL, &p, (long)der_len);
-    if (es == NULL ||
-        BN_bn2binpad(ECDSA_SIG_get0_r(es), sig, 48) != 48 ||
+    if (es == NULL || BN_bn2binpad(ECDSA_SIG_get0_r(es), sig, 48) != 48 ||
         BN_bn2binpad(ECDSA_SIG_get0_s(es), sig + 48, 48) != 48) {
         goto out_sig;
     }

@@ -15,8 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CRYPTO_SHA256_SIZE 32
-#define CRYPTO_SHA384_SIZE 48
+#define CRYPTO_SHA256_SIZE   32
+#define CRYPTO_SHA384_SIZE   48
 #define CRYPTO_P384_SIG_SIZE 96 /* r || s, 48 bytes each */
 
 /**

@@ -58,17 +58,17 @@ struct der {
     size_t len;       /* bytes left */
 };
 
-#define DER_BOOLEAN     0x01
-#define DER_INTEGER     0x02
-#define DER_BIT_STRING  0x03
+#define DER_BOOLEAN      0x01
+#define DER_INTEGER      0x02
+#define DER_BIT_STRING   0x03
 #define DER_OCTET_STRING 0x04
-#define DER_NULL        0x05
-#define DER_OID         0x06
-#define DER_UTC_TIME    0x17
-#define DER_GEN_TIME    0x18
-#define DER_SEQUENCE    0x30
-#define DER_CTX(n)      (0xa0 | (n)) /* [n] constructed */
-#define DER_CTX_PRIM(n) (0x80 | (n)) /* [n] primitive */
+#define DER_NULL         0x05
+#define DER_OID          0x06
+#define DER_UTC_TIME     0x17
+#define DER_GEN_TIME     0x18
+#define DER_SEQUENCE     0x30
+#define DER_CTX(n)       (0xa0 | (n)) /* [n] constructed */
+#define DER_CTX_PRIM(n)  (0x80 | (n)) /* [n] primitive */
 
 /* Read one TLV; @tlv (optional) receives the whole element. */
 static int der_next(struct der *d, uint8_t *tag, struct der *val,
@@ -144,10 +144,10 @@ static const uint8_t oid_ec_public_key[] = {
 static const uint8_t oid_secp384r1[] = {0x2b, 0x81, 0x04, 0x00, 0x22};
 /* id-ce 2.5.29.x */
 static const uint8_t oid_ce_prefix[] = {0x55, 0x1d};
-#define CE_SUBJECT_KEY_ID  14
-#define CE_KEY_USAGE       15
+#define CE_SUBJECT_KEY_ID    14
+#define CE_KEY_USAGE         15
 #define CE_BASIC_CONSTRAINTS 19
-#define CE_AUTHORITY_KEY_ID 35
+#define CE_AUTHORITY_KEY_ID  35
 
 static int two_digits(const uint8_t *p, int *out)
 {
@@ -366,9 +366,8 @@ static int parse_spki(struct crypto_x509 *c, struct der spki)
     struct der alg, oid, curve, bits;
 
     if (der_expect(&spki, DER_SEQUENCE, &alg, NULL) != 0 ||
-        der_expect(&spki, DER_BIT_STRING, &bits, NULL) != 0 ||
-        spki.len != 0 || der_expect(&alg, DER_OID, &oid, NULL) != 0 ||
-        bits.len < 1) {
+        der_expect(&spki, DER_BIT_STRING, &bits, NULL) != 0 || spki.len != 0 ||
+        der_expect(&alg, DER_OID, &oid, NULL) != 0 || bits.len < 1) {
         return -1;
     }
     if (!der_eq(&oid, oid_ec_public_key, sizeof(oid_ec_public_key)) ||
@@ -403,8 +402,8 @@ int crypto_x509_parse(struct crypto_x509 *c, const uint8_t *der, size_t len)
     if (der_expect(&in, DER_SEQUENCE, &cert, NULL) != 0 || in.len != 0 ||
         der_expect(&cert, DER_SEQUENCE, &tbs, &tbs_tlv) != 0 ||
         der_expect(&cert, DER_SEQUENCE, &v, &alg_out) != 0 ||
-        der_expect(&cert, DER_BIT_STRING, &sig, NULL) != 0 ||
-        cert.len != 0 || sig.len < 1 || sig.p[0] != 0) {
+        der_expect(&cert, DER_BIT_STRING, &sig, NULL) != 0 || cert.len != 0 ||
+        sig.len < 1 || sig.p[0] != 0) {
         return -1;
     }
     c->tbs_off = off_in(c, tbs_tlv.p);
@@ -438,10 +437,9 @@ int crypto_x509_parse(struct crypto_x509 *c, const uint8_t *der, size_t len)
         der_expect(&tbs, DER_SEQUENCE, &spki, NULL) != 0) {
         return -1;
     }
-    c->sig_es384 = der_eq(&alg_out, alg_ecdsa_sha384,
-                          sizeof(alg_ecdsa_sha384)) &&
-                   der_eq(&alg_in, alg_ecdsa_sha384,
-                          sizeof(alg_ecdsa_sha384));
+    c->sig_es384 =
+        der_eq(&alg_out, alg_ecdsa_sha384, sizeof(alg_ecdsa_sha384)) &&
+        der_eq(&alg_in, alg_ecdsa_sha384, sizeof(alg_ecdsa_sha384));
     c->issuer_off = off_in(c, issuer.p);
     c->issuer_len = issuer.len;
     c->subject_off = off_in(c, subject.p);
@@ -547,11 +545,9 @@ static char *name_line(const struct crypto_x509 *c, bool subject, char *buf,
     x = d2i_exact(c->der, c->der_len);
     b = BIO_new(BIO_s_mem());
     if (x != NULL && b != NULL &&
-        X509_NAME_print_ex(b, subject ? X509_get_subject_name(x)
-                                      : X509_get_issuer_name(x),
-                           0,
-                           XN_FLAG_ONELINE & ~ASN1_STRFLGS_ESC_MSB &
-                               ~XN_FLAG_SPC_EQ) >= 0) {
+        X509_NAME_print_ex(
+            b, subject ? X509_get_subject_name(x) : X509_get_issuer_name(x), 0,
+            XN_FLAG_ONELINE & ~ASN1_STRFLGS_ESC_MSB & ~XN_FLAG_SPC_EQ) >= 0) {
         n = BIO_read(b, buf, (int)(cap > INT32_MAX ? INT32_MAX : cap - 1));
         buf[n > 0 ? n : 0] = '\0';
     }
@@ -702,9 +698,8 @@ long crypto_x509_issue(const struct crypto_x509_template *t,
                                    (const unsigned char *)t->cn, -1, -1,
                                    0) != 1 ||
         X509_set_subject_name(x, name) != 1 ||
-        X509_set_issuer_name(x, issuer != NULL
-                                    ? X509_get_subject_name(issuer_x)
-                                    : name) != 1 ||
+        X509_set_issuer_name(x, issuer != NULL ? X509_get_subject_name(issuer_x)
+                                               : name) != 1 ||
         set_time(X509_getm_notBefore(x), t->not_before_s) != 0 ||
         set_time(X509_getm_notAfter(x), t->not_after_s) != 0 ||
         X509_set_pubkey(x, pkey(t->subject_key)) != 1) {

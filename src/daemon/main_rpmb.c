@@ -152,8 +152,7 @@ static int image_main(const char *store_path, uint8_t units,
     }
     rpmb_store_close(store);
     if (rc != 0) {
-        tv_err("%s: %s", export_path != NULL ? export_path : import_path,
-               err);
+        tv_err("%s: %s", export_path != NULL ? export_path : import_path, err);
         return 1;
     }
     printf("%s %s: %u KiB\n", export_path != NULL ? "exported" : "imported",

@@ -87,14 +87,17 @@ struct op_desc {
 
 static const struct op_desc ops_desc[OP_COUNT] = {
     [OP_DESCRIBE_PCR] = {"DescribePCR", false, 1, {"index"}, {FT_U16}, 1},
-    [OP_EXTEND_PCR] = {"ExtendPCR", false, 2, {"index", "data"},
-                       {FT_U16, FT_BYTES}, 3},
+    [OP_EXTEND_PCR] =
+        {"ExtendPCR", false, 2, {"index", "data"}, {FT_U16, FT_BYTES}, 3},
     [OP_LOCK_PCR] = {"LockPCR", false, 1, {"index"}, {FT_U16}, 1},
     [OP_LOCK_PCRS] = {"LockPCRs", false, 1, {"range"}, {FT_U16}, 1},
     [OP_DESCRIBE_NSM] = {"DescribeNSM", true, 0, {NULL}, {FT_U16}, 0},
-    [OP_ATTESTATION] = {"Attestation", false, 3,
+    [OP_ATTESTATION] = {"Attestation",
+                        false,
+                        3,
                         {"user_data", "nonce", "public_key"},
-                        {FT_OPT_BYTES, FT_OPT_BYTES, FT_OPT_BYTES}, 0},
+                        {FT_OPT_BYTES, FT_OPT_BYTES, FT_OPT_BYTES},
+                        0},
     [OP_GET_RANDOM] = {"GetRandom", true, 0, {NULL}, {FT_U16}, 0},
 };
 
@@ -111,9 +114,9 @@ struct req_bytes {
  */
 struct nsm_req {
     enum nsm_op op;
-    uint16_t u16[OP_MAX_FIELDS];          /* FT_U16 field values */
+    uint16_t u16[OP_MAX_FIELDS];           /* FT_U16 field values */
     struct req_bytes bytes[OP_MAX_FIELDS]; /* byte field values */
-    unsigned seen;                        /* bit i: field i was given */
+    unsigned seen;                         /* bit i: field i was given */
 };
 
 /* Gathering area for chunked strings and byte arrays. */
@@ -212,8 +215,7 @@ static bool read_ident(struct cbor_rd *rd, const struct cbor_tok *t,
     case CBOR_TOK_TEXT_INDEF:
     case CBOR_TOK_BYTES_INDEF:
         if (cbor_rd_string(rd, t, buf, NAME_MAX_LEN, name_len) == 0) {
-            if (t->type == CBOR_TOK_TEXT_INDEF &&
-                !utf8_valid(buf, *name_len)) {
+            if (t->type == CBOR_TOK_TEXT_INDEF && !utf8_valid(buf, *name_len)) {
                 return false;
             }
             *name = buf;
@@ -294,8 +296,7 @@ static bool read_bytes(struct cbor_rd *rd, const struct cbor_tok *t,
             if (cbor_rd_next(rd, &e) != 0) {
                 return false;
             }
-            if (e.type == CBOR_TOK_BREAK &&
-                t->type == CBOR_TOK_ARRAY_INDEF) {
+            if (e.type == CBOR_TOK_BREAK && t->type == CBOR_TOK_ARRAY_INDEF) {
                 break;
             }
             if (e.type != CBOR_TOK_UINT || e.u > 0xff || len >= room) {
@@ -489,8 +490,7 @@ static void put_error(struct cbor_wr *w, enum nsm_wire_err e)
 }
 
 /* {"<Variant>": {  with @n_fields inner pairs to follow */
-static void put_variant(struct cbor_wr *w, const char *variant,
-                        size_t n_fields)
+static void put_variant(struct cbor_wr *w, const char *variant, size_t n_fields)
 {
     cbor_put_map(w, 1);
     cbor_put_cstr(w, variant);
@@ -502,9 +502,8 @@ static bool pcr_locked(const struct nsm *nsm, unsigned i)
     return (nsm->locked >> i) & 1u;
 }
 
-static enum nsm_wire_err do_describe_pcr(struct nsm *nsm,
-                                         const struct nsm_req *req,
-                                         struct cbor_wr *w)
+static enum nsm_wire_err
+do_describe_pcr(struct nsm *nsm, const struct nsm_req *req, struct cbor_wr *w)
 {
     unsigned i = req->u16[0];
 
@@ -552,8 +551,7 @@ static int do_extend_pcr(struct nsm *nsm, const struct nsm_req *req,
     return NSM_OK;
 }
 
-static enum nsm_wire_err do_lock_pcr(struct nsm *nsm,
-                                     const struct nsm_req *req,
+static enum nsm_wire_err do_lock_pcr(struct nsm *nsm, const struct nsm_req *req,
                                      struct cbor_wr *w)
 {
     unsigned i = req->u16[0];
@@ -571,9 +569,8 @@ static enum nsm_wire_err do_lock_pcr(struct nsm *nsm,
     return ERR_NONE;
 }
 
-static enum nsm_wire_err do_lock_pcrs(struct nsm *nsm,
-                                      const struct nsm_req *req,
-                                      struct cbor_wr *w)
+static enum nsm_wire_err
+do_lock_pcrs(struct nsm *nsm, const struct nsm_req *req, struct cbor_wr *w)
 {
     unsigned range = req->u16[0];
 
@@ -692,8 +689,8 @@ static int do_attestation(struct nsm *nsm, const struct nsm_req *req,
                           uint8_t *resp, size_t resp_cap, size_t *resp_len)
 {
     const struct nsm_signer *sg = NULL;
-    size_t cap = resp_cap < NSM_RESPONSE_MAX_SIZE ? resp_cap
-                                                  : NSM_RESPONSE_MAX_SIZE;
+    size_t cap =
+        resp_cap < NSM_RESPONSE_MAX_SIZE ? resp_cap : NSM_RESPONSE_MAX_SIZE;
     size_t cose_off, cose_len, head_len, start, i;
     struct cbor_wr w;
     uint64_t now;

@@ -55,14 +55,14 @@
 
 struct crypto_key;
 
-#define NSM_MODULE_ID_MAX 128 /* bytes, without NUL */
-#define NSM_CABUNDLE_MAX  8   /* certificates in the cabundle */
+#define NSM_MODULE_ID_MAX 128  /* bytes, without NUL */
+#define NSM_CABUNDLE_MAX  8    /* certificates in the cabundle */
 #define NSM_CERT_MAX      1024 /* DER bytes per certificate */
 
 /* DescribeNSM's version triple and digest, as real NSM reports them. */
-#define NSM_VERSION_MAJOR 1
-#define NSM_VERSION_MINOR 0
-#define NSM_VERSION_PATCH 0
+#define NSM_VERSION_MAJOR  1
+#define NSM_VERSION_MINOR  0
+#define NSM_VERSION_PATCH  0
 #define NSM_BOOT_PCR_COUNT 16 /* PCRs 0..15: set at boot, then locked */
 
 /**

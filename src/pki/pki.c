@@ -28,8 +28,7 @@
 #define PKI_ORG "trustvio"
 
 static const char *const pki_files[] = {
-    "root.pem", "root.der", "root.key", "intermediate.pem",
-    "intermediate.key",
+    "root.pem", "root.der", "root.key", "intermediate.pem", "intermediate.key",
 };
 
 /**
@@ -38,21 +37,21 @@ static const char *const pki_files[] = {
  * need no further allocation.
  */
 struct pki {
-    char dir[PATH_MAX];                      /* the PKI directory */
-    char module_id[NSM_MODULE_ID_MAX + 1];   /* device module id */
-    uint8_t enclave_id[8];                   /* first half of leaf serials */
-    uint8_t root_der[CRYPTO_X509_DER_MAX];   /* root certificate */
-    size_t root_len;                         /* bytes in root_der */
-    uint8_t inter_der[CRYPTO_X509_DER_MAX];  /* intermediate certificate */
-    size_t inter_len;                        /* bytes in inter_der */
-    struct crypto_x509 inter;                /* intermediate, parsed */
-    struct crypto_key *inter_key;            /* intermediate private key */
-    struct crypto_key *leaf_key;             /* current leaf key, or NULL */
-    uint8_t leaf_der[CRYPTO_X509_DER_MAX];   /* current leaf certificate */
-    size_t leaf_len;                         /* bytes in leaf_der */
-    uint64_t leaf_not_before_ms;             /* leaf notBefore, ms */
-    uint64_t renew_at_ms;                    /* renew at or after this */
-    struct nsm_signer signer;                /* handed to the NSM model */
+    char dir[PATH_MAX];                     /* the PKI directory */
+    char module_id[NSM_MODULE_ID_MAX + 1];  /* device module id */
+    uint8_t enclave_id[8];                  /* first half of leaf serials */
+    uint8_t root_der[CRYPTO_X509_DER_MAX];  /* root certificate */
+    size_t root_len;                        /* bytes in root_der */
+    uint8_t inter_der[CRYPTO_X509_DER_MAX]; /* intermediate certificate */
+    size_t inter_len;                       /* bytes in inter_der */
+    struct crypto_x509 inter;               /* intermediate, parsed */
+    struct crypto_key *inter_key;           /* intermediate private key */
+    struct crypto_key *leaf_key;            /* current leaf key, or NULL */
+    uint8_t leaf_der[CRYPTO_X509_DER_MAX];  /* current leaf certificate */
+    size_t leaf_len;                        /* bytes in leaf_der */
+    uint64_t leaf_not_before_ms;            /* leaf notBefore, ms */
+    uint64_t renew_at_ms;                   /* renew at or after this */
+    struct nsm_signer signer;               /* handed to the NSM model */
 };
 
 static void set_err(char *err, size_t err_len, const char *fmt, ...)
@@ -249,11 +248,11 @@ int pki_init_dir(const char *dir, char *err, size_t err_len)
             .subject_key = root_key,
         };
 
-        root_len = crypto_x509_issue(&t, NULL, root_key, root_der,
-                                     sizeof(root_der));
+        root_len =
+            crypto_x509_issue(&t, NULL, root_key, root_der, sizeof(root_der));
     }
-    if (root_len < 0 || crypto_x509_parse(&root, root_der,
-                                          (size_t)root_len) != 0) {
+    if (root_len < 0 ||
+        crypto_x509_parse(&root, root_der, (size_t)root_len) != 0) {
         set_err(err, err_len, "cannot issue the root certificate");
         goto err_keys;
     }
@@ -323,7 +322,10 @@ err_write:
     {
         /* the order of pki_written below matches the writes above */
         static const char *const pki_written[] = {
-            "root.key", "intermediate.key", "intermediate.pem", "root.der",
+            "root.key",
+            "intermediate.key",
+            "intermediate.pem",
+            "root.der",
         };
 
         for (size_t i = 0; i < n_written; i++) {
@@ -472,8 +474,7 @@ static struct crypto_key *load_key_for(const char *dir, const char *name,
     a_len = crypto_key_spki_der(key, a, sizeof(a));
     b_len = c->key != NULL ? crypto_key_spki_der(c->key, b, sizeof(b)) : -1;
     if (a_len <= 0 || a_len != b_len || memcmp(a, b, (size_t)a_len) != 0) {
-        set_err(err, err_len, "%s: key does not match its certificate",
-                path);
+        set_err(err, err_len, "%s: key does not match its certificate", path);
         crypto_key_free(key);
         return NULL;
     }
@@ -521,16 +522,15 @@ struct pki *pki_open(const char *dir, const char *module_id,
 
     if (load_cert(dir, "root.pem", pki->root_der, &pki->root_len, err,
                   err_len) != 0 ||
-        load_cert(dir, "intermediate.pem", pki->inter_der, &pki->inter_len,
-                  err, err_len) != 0) {
+        load_cert(dir, "intermediate.pem", pki->inter_der, &pki->inter_len, err,
+                  err_len) != 0) {
         goto err_free;
     }
     if (crypto_x509_parse(&root, pki->root_der, pki->root_len) != 0) {
         set_err(err, err_len, "%s/root.pem: not a certificate", dir);
         goto err_free;
     }
-    if (crypto_x509_parse(&pki->inter, pki->inter_der, pki->inter_len) !=
-        0) {
+    if (crypto_x509_parse(&pki->inter, pki->inter_der, pki->inter_len) != 0) {
         crypto_x509_release(&root);
         set_err(err, err_len, "%s/intermediate.pem: not a certificate", dir);
         goto err_free;
@@ -538,8 +538,8 @@ struct pki *pki_open(const char *dir, const char *module_id,
     if (!crypto_x509_issuer_matches(&pki->inter, &root) ||
         !crypto_x509_signed_by(&pki->inter, &root)) {
         crypto_x509_release(&root);
-        set_err(err, err_len,
-                "%s: intermediate.pem is not issued by root.pem", dir);
+        set_err(err, err_len, "%s: intermediate.pem is not issued by root.pem",
+                dir);
         goto err_inter;
     }
     crypto_x509_release(&root);
@@ -548,8 +548,8 @@ struct pki *pki_open(const char *dir, const char *module_id,
                 "are cut short to its notAfter and then refused",
                 dir);
     }
-    pki->inter_key = load_key_for(dir, "intermediate.key", &pki->inter, err,
-                                  err_len);
+    pki->inter_key =
+        load_key_for(dir, "intermediate.key", &pki->inter, err, err_len);
     if (pki->inter_key == NULL) {
         goto err_inter;
     }
@@ -574,8 +574,7 @@ err_free:
 }
 
 /* see pki.h: the hot path is the two comparisons */
-int pki_get_signer(void *ctx, uint64_t now_ms,
-                   const struct nsm_signer **signer)
+int pki_get_signer(void *ctx, uint64_t now_ms, const struct nsm_signer **signer)
 {
     struct pki *pki = ctx;
 

@@ -87,8 +87,7 @@ struct pki *pki_open(const char *dir, const char *module_id,
  * pki_close(). cabundle = [root, intermediate].
  * Return: 0, or -1 when renewal failed (the old signer is not returned).
  */
-int pki_get_signer(void *ctx, uint64_t now_ms,
-                   const struct nsm_signer **signer)
+int pki_get_signer(void *ctx, uint64_t now_ms, const struct nsm_signer **signer)
     __attribute__((warn_unused_result));
 
 /**

@@ -17,10 +17,14 @@
 #include "crypto/crypto.h"
 
 static const char *const field_names[VERIFY_F_COUNT] = {
-    [VERIFY_F_MODULE_ID] = "module_id",   [VERIFY_F_DIGEST] = "digest",
-    [VERIFY_F_TIMESTAMP] = "timestamp",   [VERIFY_F_PCRS] = "pcrs",
-    [VERIFY_F_CERTIFICATE] = "certificate", [VERIFY_F_CABUNDLE] = "cabundle",
-    [VERIFY_F_PUBLIC_KEY] = "public_key", [VERIFY_F_USER_DATA] = "user_data",
+    [VERIFY_F_MODULE_ID] = "module_id",
+    [VERIFY_F_DIGEST] = "digest",
+    [VERIFY_F_TIMESTAMP] = "timestamp",
+    [VERIFY_F_PCRS] = "pcrs",
+    [VERIFY_F_CERTIFICATE] = "certificate",
+    [VERIFY_F_CABUNDLE] = "cabundle",
+    [VERIFY_F_PUBLIC_KEY] = "public_key",
+    [VERIFY_F_USER_DATA] = "user_data",
     [VERIFY_F_NONCE] = "nonce",
 };
 
@@ -329,8 +333,7 @@ int verify_parse(const uint8_t *doc, size_t len, struct verify_result *res)
 }
 
 /* see verify.h */
-int verify_root_init(struct verify_root *root, const uint8_t *cert,
-                     size_t len)
+int verify_root_init(struct verify_root *root, const uint8_t *cert, size_t len)
 {
     static const char aws_fp[] = VERIFY_AWS_ROOT_SHA256;
     char fp_hex[2 * 32 + 1];
@@ -407,8 +410,7 @@ static int check_cert(const struct crypto_x509 *c, int i, int n,
     }
     if (leaf) {
         if ((c->bc_present && (c->bc_ca || c->bc_pathlen >= 0)) ||
-            !c->ku_present ||
-            !(c->ku_bits & CRYPTO_KU_DIGITAL_SIGNATURE)) {
+            !c->ku_present || !(c->ku_bits & CRYPTO_KU_DIGITAL_SIGNATURE)) {
             return fail_cert(res, VERIFY_ERR_CERT_LEAF, i);
         }
         if (!c->key_p384) {
@@ -460,15 +462,15 @@ static int check_policy(const struct verify_policy *pol,
         return fail_field(res, VERIFY_ERR_PUBLIC_KEY, VERIFY_F_PUBLIC_KEY);
     }
     if (pol->max_age_ms != 0) {
-        int64_t ts = (int64_t)(d->timestamp_ms > INT64_MAX / 2
-                                   ? INT64_MAX / 2
-                                   : d->timestamp_ms);
+        int64_t ts =
+            (int64_t)(d->timestamp_ms > INT64_MAX / 2 ? INT64_MAX / 2
+                                                      : d->timestamp_ms);
 
         if (ts > res->now_ms + VERIFY_CLOCK_SKEW_MS) {
             return fail_field(res, VERIFY_ERR_FUTURE, VERIFY_F_TIMESTAMP);
         }
-        if (res->now_ms > ts && (uint64_t)(res->now_ms - ts) >
-                                    pol->max_age_ms) {
+        if (res->now_ms > ts &&
+            (uint64_t)(res->now_ms - ts) > pol->max_age_ms) {
             return fail_field(res, VERIFY_ERR_TOO_OLD, VERIFY_F_TIMESTAMP);
         }
     }
@@ -750,9 +752,10 @@ char *verify_explain(const struct verify_result *res, char *buf, size_t cap)
                  verify_strerror(res->status));
         break;
     case VERIFY_ERR_CERT_TIME:
-        snprintf(buf, cap, "certificate %d (%s) not valid at %s (valid %s "
-                 "to %s)", i, cert_role(i, n),
-                 time_ms_str(res->check_ms, t0, sizeof(t0)),
+        snprintf(buf, cap,
+                 "certificate %d (%s) not valid at %s (valid %s "
+                 "to %s)",
+                 i, cert_role(i, n), time_ms_str(res->check_ms, t0, sizeof(t0)),
                  crypto_x509_time_str(res->not_before_s, t1, sizeof(t1)),
                  crypto_x509_time_str(res->not_after_s, t2, sizeof(t2)));
         break;
@@ -763,7 +766,8 @@ char *verify_explain(const struct verify_result *res, char *buf, size_t cap)
                      : "absent from the document");
         break;
     case VERIFY_ERR_TOO_OLD:
-        snprintf(buf, cap, "document timestamp %s is older than the maximum "
+        snprintf(buf, cap,
+                 "document timestamp %s is older than the maximum "
                  "age (now %s)",
                  time_ms_str((int64_t)res->doc.timestamp_ms, t0, sizeof(t0)),
                  time_ms_str(res->now_ms, t1, sizeof(t1)));

@@ -70,40 +70,40 @@ extern const uint8_t verify_aws_root_der[VERIFY_AWS_ROOT_SIZE];
 
 enum verify_status {
     VERIFY_OK = 0,
-    VERIFY_ERR_ARG = -100,          /* bad arguments or policy */
-    VERIFY_ERR_INTERNAL = -101,     /* crypto library failure */
-    VERIFY_ERR_COSE = -102,         /* not a well-formed COSE_Sign1 */
-    VERIFY_ERR_COSE_TAG = -103,     /* tag other than 18 */
-    VERIFY_ERR_PROTECTED = -104,    /* protected header not {1: -35} */
-    VERIFY_ERR_UNPROTECTED = -105,  /* unprotected header not a map */
-    VERIFY_ERR_COSE_PAYLOAD = -106, /* payload not a byte string */
-    VERIFY_ERR_SIG_SIZE = -107,     /* signature not 96 bytes */
-    VERIFY_ERR_TRAILING = -108,     /* bytes after the COSE_Sign1 */
-    VERIFY_ERR_PAYLOAD = -109,      /* payload not a well-formed map */
+    VERIFY_ERR_ARG = -100,              /* bad arguments or policy */
+    VERIFY_ERR_INTERNAL = -101,         /* crypto library failure */
+    VERIFY_ERR_COSE = -102,             /* not a well-formed COSE_Sign1 */
+    VERIFY_ERR_COSE_TAG = -103,         /* tag other than 18 */
+    VERIFY_ERR_PROTECTED = -104,        /* protected header not {1: -35} */
+    VERIFY_ERR_UNPROTECTED = -105,      /* unprotected header not a map */
+    VERIFY_ERR_COSE_PAYLOAD = -106,     /* payload not a byte string */
+    VERIFY_ERR_SIG_SIZE = -107,         /* signature not 96 bytes */
+    VERIFY_ERR_TRAILING = -108,         /* bytes after the COSE_Sign1 */
+    VERIFY_ERR_PAYLOAD = -109,          /* payload not a well-formed map */
     VERIFY_ERR_PAYLOAD_TRAILING = -110, /* bytes after the payload map */
-    VERIFY_ERR_KEY_TYPE = -111,     /* a map key that is not text */
-    VERIFY_ERR_UNKNOWN_KEY = -112,  /* a key outside AttestationDoc */
-    VERIFY_ERR_DUPLICATE_KEY = -113, /* a key given twice */
-    VERIFY_ERR_FIELD_TYPE = -114,   /* a field of the wrong CBOR type */
-    VERIFY_ERR_MISSING_FIELD = -115, /* a mandatory field absent or null */
-    VERIFY_ERR_MODULE_ID = -116,    /* module_id empty */
-    VERIFY_ERR_DIGEST = -117,       /* digest not "SHA384" */
-    VERIFY_ERR_TIMESTAMP = -118,    /* timestamp 0 */
-    VERIFY_ERR_PCRS = -119,         /* pcrs count, index or size wrong */
-    VERIFY_ERR_CERT_SIZE = -120,    /* a certificate not 1..1024 bytes */
-    VERIFY_ERR_CABUNDLE = -121,     /* cabundle empty or too long */
-    VERIFY_ERR_ROOT = -122,         /* cabundle[0] is not the pinned root */
-    VERIFY_ERR_CERT_DECODE = -123,  /* a certificate does not decode */
-    VERIFY_ERR_CERT_ALG = -124,     /* not ecdsa-with-SHA384 / P-384 */
-    VERIFY_ERR_CERT_ISSUER = -125,  /* issuer name differs from parent */
-    VERIFY_ERR_CERT_SIGNATURE = -126, /* certificate signature invalid */
-    VERIFY_ERR_CERT_TIME = -127,    /* not valid at the check time */
-    VERIFY_ERR_CERT_CA = -128,      /* CA without CA constraints */
-    VERIFY_ERR_CERT_PATHLEN = -129, /* pathLen constraint exceeded */
-    VERIFY_ERR_CERT_LEAF = -130,    /* leaf is a CA or cannot sign */
-    VERIFY_ERR_CERT_CRITICAL = -131, /* unknown critical extension */
-    VERIFY_ERR_CERT_EXTENSION = -132, /* malformed or repeated extension */
-    VERIFY_ERR_SIGNATURE = -133,    /* document signature does not verify */
+    VERIFY_ERR_KEY_TYPE = -111,         /* a map key that is not text */
+    VERIFY_ERR_UNKNOWN_KEY = -112,      /* a key outside AttestationDoc */
+    VERIFY_ERR_DUPLICATE_KEY = -113,    /* a key given twice */
+    VERIFY_ERR_FIELD_TYPE = -114,       /* a field of the wrong CBOR type */
+    VERIFY_ERR_MISSING_FIELD = -115,    /* a mandatory field absent or null */
+    VERIFY_ERR_MODULE_ID = -116,        /* module_id empty */
+    VERIFY_ERR_DIGEST = -117,           /* digest not "SHA384" */
+    VERIFY_ERR_TIMESTAMP = -118,        /* timestamp 0 */
+    VERIFY_ERR_PCRS = -119,             /* pcrs count, index or size wrong */
+    VERIFY_ERR_CERT_SIZE = -120,        /* a certificate not 1..1024 bytes */
+    VERIFY_ERR_CABUNDLE = -121,         /* cabundle empty or too long */
+    VERIFY_ERR_ROOT = -122,             /* cabundle[0] is not the pinned root */
+    VERIFY_ERR_CERT_DECODE = -123,      /* a certificate does not decode */
+    VERIFY_ERR_CERT_ALG = -124,         /* not ecdsa-with-SHA384 / P-384 */
+    VERIFY_ERR_CERT_ISSUER = -125,      /* issuer name differs from parent */
+    VERIFY_ERR_CERT_SIGNATURE = -126,   /* certificate signature invalid */
+    VERIFY_ERR_CERT_TIME = -127,        /* not valid at the check time */
+    VERIFY_ERR_CERT_CA = -128,          /* CA without CA constraints */
+    VERIFY_ERR_CERT_PATHLEN = -129,     /* pathLen constraint exceeded */
+    VERIFY_ERR_CERT_LEAF = -130,        /* leaf is a CA or cannot sign */
+    VERIFY_ERR_CERT_CRITICAL = -131,    /* unknown critical extension */
+    VERIFY_ERR_CERT_EXTENSION = -132,   /* malformed or repeated extension */
+    VERIFY_ERR_SIGNATURE = -133,        /* document signature does not verify */
     VERIFY_ERR_PCR_MISMATCH = -134, /* an expected PCR differs or is absent */
     VERIFY_ERR_NONCE = -135,        /* nonce differs from the expected one */
     VERIFY_ERR_USER_DATA = -136,    /* user_data differs */
@@ -260,8 +260,8 @@ struct verify_result {
  * Return: VERIFY_OK, VERIFY_ERR_ARG (not a certificate or too large) or
  * VERIFY_ERR_INTERNAL.
  */
-int verify_root_init(struct verify_root *root, const uint8_t *cert,
-                     size_t len) __attribute__((warn_unused_result));
+int verify_root_init(struct verify_root *root, const uint8_t *cert, size_t len)
+    __attribute__((warn_unused_result));
 
 /** verify_root_release() - free what verify_root_init() allocated. */
 void verify_root_release(struct verify_root *root);

@@ -57,32 +57,32 @@ enum vhost_user_request {
 #define VHOST_USER_NEED_REPLY_MASK (1u << 3)
 
 /* Virtio feature bits relevant here */
-#define VIRTIO_F_RING_INDIRECT_DESC     28
-#define VIRTIO_F_RING_EVENT_IDX         29
-#define VHOST_USER_F_PROTOCOL_FEATURES  30
-#define VIRTIO_F_VERSION_1              32
+#define VIRTIO_F_RING_INDIRECT_DESC    28
+#define VIRTIO_F_RING_EVENT_IDX        29
+#define VHOST_USER_F_PROTOCOL_FEATURES 30
+#define VIRTIO_F_VERSION_1             32
 
 /* Protocol feature bits */
-#define VHOST_USER_PROTOCOL_F_MQ                  0
-#define VHOST_USER_PROTOCOL_F_LOG_SHMFD           1
-#define VHOST_USER_PROTOCOL_F_REPLY_ACK           3
-#define VHOST_USER_PROTOCOL_F_BACKEND_REQ         5
-#define VHOST_USER_PROTOCOL_F_CONFIG              9
-#define VHOST_USER_PROTOCOL_F_INFLIGHT_SHMFD      12
-#define VHOST_USER_PROTOCOL_F_RESET_DEVICE        13
+#define VHOST_USER_PROTOCOL_F_MQ                   0
+#define VHOST_USER_PROTOCOL_F_LOG_SHMFD            1
+#define VHOST_USER_PROTOCOL_F_REPLY_ACK            3
+#define VHOST_USER_PROTOCOL_F_BACKEND_REQ          5
+#define VHOST_USER_PROTOCOL_F_CONFIG               9
+#define VHOST_USER_PROTOCOL_F_INFLIGHT_SHMFD       12
+#define VHOST_USER_PROTOCOL_F_RESET_DEVICE         13
 #define VHOST_USER_PROTOCOL_F_INBAND_NOTIFICATIONS 14
-#define VHOST_USER_PROTOCOL_F_CONFIGURE_MEM_SLOTS 15
-#define VHOST_USER_PROTOCOL_F_STATUS              16
+#define VHOST_USER_PROTOCOL_F_CONFIGURE_MEM_SLOTS  15
+#define VHOST_USER_PROTOCOL_F_STATUS               16
 
 /* KICK/CALL/ERR payload: ring index in bits 0-7, bit 8 = no fd */
-#define VHOST_USER_VRING_IDX_MASK 0xffu
+#define VHOST_USER_VRING_IDX_MASK  0xffu
 #define VHOST_USER_VRING_NOFD_MASK (1u << 8)
 
-#define VHOST_USER_MAX_FDS        8
-#define VHOST_USER_MEM_REGIONS    8   /* SET_MEM_TABLE limit */
+#define VHOST_USER_MAX_FDS         8
+#define VHOST_USER_MEM_REGIONS     8 /* SET_MEM_TABLE limit */
 #define VHOST_USER_MAX_CONFIG_SIZE 256
-#define VHOST_USER_HDR_SIZE       12
-#define VHOST_USER_MAX_PAYLOAD    4096 /* bytes; larger messages are refused */
+#define VHOST_USER_HDR_SIZE        12
+#define VHOST_USER_MAX_PAYLOAD     4096 /* bytes; larger messages are refused */
 
 struct vhost_user_hdr {
     uint32_t request;

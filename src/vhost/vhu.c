@@ -1092,8 +1092,8 @@ int vhu_dispatch(struct vhu_dev *dev)
         goto err_close_fds;
     }
     tv_debug("<- %s flags 0x%x size %u fds %u",
-             vhost_user_request_name(msg->hdr.request), msg->hdr.flags, msg->hdr.size,
-             msg->n_fds);
+             vhost_user_request_name(msg->hdr.request), msg->hdr.flags,
+             msg->hdr.size, msg->n_fds);
     rep.has_reply = false;
     rep.size = 0;
     result = handle_msg(dev, msg, &rep, &known);

@@ -211,5 +211,4 @@ void vhu_queue_notify(struct vhu_dev *dev, unsigned q);
 /** vhu_queue_broken() - whether ring @q is broken. */
 bool vhu_queue_broken(const struct vhu_dev *dev, unsigned q);
 
-
 #endif

@@ -69,8 +69,8 @@ void harness_bytes_equal(const uint8_t *a, const uint8_t *b, size_t len,
     if (i == len) {
         return;
     }
-    fprintf(stderr, "%s:%d: buffers differ at offset %zu of %zu\n", file,
-            line, i, len);
+    fprintf(stderr, "%s:%d: buffers differ at offset %zu of %zu\n", file, line,
+            i, len);
     dump("actual", a, len, i);
     dump("expected", b, len, i);
     fail_msg("buffers differ at offset %zu", i);

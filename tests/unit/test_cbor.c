@@ -346,23 +346,34 @@ static void truncation_every_offset(void **state)
 static void malformed_heads(void **state)
 {
     static const char *const bad[] = {
-        "1c", "1d", "1e", "1f",       /* reserved / indefinite uint */
-        "3c", "3f",                   /* same for negint */
-        "5c", "7d", "9e", "bc", "dc", /* reserved additional info */
-        "5f4101" "7f" "ff" "ff",      /* text chunk inside a byte string */
-        "5f5f4101ffff",               /* nested indefinite chunk */
-        "5f01ff",                     /* a uint as a chunk */
-        "7f4101ff",                   /* bytes chunk in a text string */
-        "bf01ff",                     /* odd item count in a map */
-        "a1ff",                       /* break as a map key */
-        "81ff",                       /* break in a definite array */
-        "c1ff",                       /* tagged break */
-        "ff",                         /* lone break */
-        "9b00000000ffffffff00",       /* count far beyond the input */
-        "5b000000000000ffff00",       /* length far beyond the input */
-        "5bffffffffffffffff00",       /* length that would wrap */
+        "1c",
+        "1d",
+        "1e",
+        "1f", /* reserved / indefinite uint */
+        "3c",
+        "3f", /* same for negint */
+        "5c",
+        "7d",
+        "9e",
+        "bc",
+        "dc", /* reserved additional info */
+        "5f4101"
+        "7f"
+        "ff"
+        "ff",                   /* text chunk inside a byte string */
+        "5f5f4101ffff",         /* nested indefinite chunk */
+        "5f01ff",               /* a uint as a chunk */
+        "7f4101ff",             /* bytes chunk in a text string */
+        "bf01ff",               /* odd item count in a map */
+        "a1ff",                 /* break as a map key */
+        "81ff",                 /* break in a definite array */
+        "c1ff",                 /* tagged break */
+        "ff",                   /* lone break */
+        "9b00000000ffffffff00", /* count far beyond the input */
+        "5b000000000000ffff00", /* length far beyond the input */
+        "5bffffffffffffffff00", /* length that would wrap */
         "7bfffffffffffffff000",
-        "bbffffffffffffffff0000",     /* pair count that would overflow */
+        "bbffffffffffffffff0000", /* pair count that would overflow */
     };
     uint8_t buf[64];
     size_t i, n, used;

@@ -100,9 +100,9 @@ static void build_layout(void **state)
     }
     for (i = 0; i < TV_ARRAY_SIZE(lens); i++) {
         memset(out, 0xee, sizeof(out));
-        assert_int_equal(cose_sign1_build(key, payload, lens[i], out,
-                                          sizeof(out), &out_len),
-                         COSE_OK);
+        assert_int_equal(
+            cose_sign1_build(key, payload, lens[i], out, sizeof(out), &out_len),
+            COSE_OK);
         assert_int_equal(out_len, cose_sign1_size(lens[i]));
         n = harness_hex("8444a1013822a0", want_head, sizeof(want_head));
         assert_bytes_equal(out, want_head, n);
@@ -145,12 +145,12 @@ static void signatures_differ_and_tamper(void **state)
     uint8_t a[256], b[256];
     size_t a_len, b_len;
 
-    assert_int_equal(cose_sign1_build(key, payload, sizeof(payload), a,
-                                      sizeof(a), &a_len),
-                     COSE_OK);
-    assert_int_equal(cose_sign1_build(key, payload, sizeof(payload), b,
-                                      sizeof(b), &b_len),
-                     COSE_OK);
+    assert_int_equal(
+        cose_sign1_build(key, payload, sizeof(payload), a, sizeof(a), &a_len),
+        COSE_OK);
+    assert_int_equal(
+        cose_sign1_build(key, payload, sizeof(payload), b, sizeof(b), &b_len),
+        COSE_OK);
     assert_int_equal(a_len, b_len);
     assert_true(signature_ok(a, a_len));
     assert_true(signature_ok(b, b_len));
@@ -169,34 +169,32 @@ static void errors(void **state)
     size_t cose_off = 0, cose_len = 0, out_len;
 
     /* no room for the Sig_structure head before the payload */
-    assert_int_equal(cose_sign1_seal(key, buf, sizeof(buf), 10, 10, &cose_off,
-                                     &cose_len),
-                     COSE_ERR_ARG);
+    assert_int_equal(
+        cose_sign1_seal(key, buf, sizeof(buf), 10, 10, &cose_off, &cose_len),
+        COSE_ERR_ARG);
     /* payload beyond the buffer */
-    assert_int_equal(cose_sign1_seal(key, buf, sizeof(buf), 40, 500,
-                                     &cose_off, &cose_len),
-                     COSE_ERR_ARG);
-    assert_int_equal(cose_sign1_seal(key, buf, sizeof(buf), 600, 0, &cose_off,
-                                     &cose_len),
-                     COSE_ERR_ARG);
+    assert_int_equal(
+        cose_sign1_seal(key, buf, sizeof(buf), 40, 500, &cose_off, &cose_len),
+        COSE_ERR_ARG);
+    assert_int_equal(
+        cose_sign1_seal(key, buf, sizeof(buf), 600, 0, &cose_off, &cose_len),
+        COSE_ERR_ARG);
     /* no room for the signature after it */
-    assert_int_equal(cose_sign1_seal(key, buf, 40 + 10 + 97, 40, 10,
-                                     &cose_off, &cose_len),
-                     COSE_ERR_SPACE);
-    assert_int_equal(cose_sign1_seal(key, buf, 40 + 10 + 98, 40, 10,
-                                     &cose_off, &cose_len),
-                     COSE_OK);
+    assert_int_equal(
+        cose_sign1_seal(key, buf, 40 + 10 + 97, 40, 10, &cose_off, &cose_len),
+        COSE_ERR_SPACE);
+    assert_int_equal(
+        cose_sign1_seal(key, buf, 40 + 10 + 98, 40, 10, &cose_off, &cose_len),
+        COSE_OK);
     assert_int_equal(cose_sign1_build(key, buf, 10, buf + 100,
                                       cose_sign1_size(10) + COSE_BUILD_SLACK,
                                       &out_len),
                      COSE_OK);
-    assert_int_equal(cose_sign1_build(key, buf, 10, buf + 100,
-                                      cose_sign1_size(10) + COSE_BUILD_SLACK -
-                                          1,
-                                      &out_len),
-                     COSE_ERR_SPACE);
-    assert_int_equal(cose_sign1_build(key, buf, 100, buf + 200, 150,
-                                      &out_len),
+    assert_int_equal(
+        cose_sign1_build(key, buf, 10, buf + 100,
+                         cose_sign1_size(10) + COSE_BUILD_SLACK - 1, &out_len),
+        COSE_ERR_SPACE);
+    assert_int_equal(cose_sign1_build(key, buf, 100, buf + 200, 150, &out_len),
                      COSE_ERR_SPACE);
     assert_string_equal(cose_strerror(COSE_ERR_SPACE),
                         "COSE_Sign1 does not fit the output buffer");

@@ -22,23 +22,23 @@
 
 /* CBOR text heads + contents of the names used below */
 #define T_DESCRIBE_PCR "6b4465736372696265504352"
-#define T_EXTEND_PCR "69457874656e64504352"
-#define T_LOCK_PCR "674c6f636b504352"
-#define T_LOCK_PCRS "684c6f636b50435273"
+#define T_EXTEND_PCR   "69457874656e64504352"
+#define T_LOCK_PCR     "674c6f636b504352"
+#define T_LOCK_PCRS    "684c6f636b50435273"
 #define T_DESCRIBE_NSM "6b44657363726962654e534d"
-#define T_ATTESTATION "6b4174746573746174696f6e"
-#define T_GET_RANDOM "6947657452616e646f6d"
-#define T_INDEX "65696e646578"
-#define T_RANGE "6572616e6765"
-#define T_DATA "6464617461"
-#define T_USER_DATA "69757365725f64617461"
-#define T_NONCE "656e6f6e6365"
-#define T_PUBLIC_KEY "6a7075626c69635f6b6579"
+#define T_ATTESTATION  "6b4174746573746174696f6e"
+#define T_GET_RANDOM   "6947657452616e646f6d"
+#define T_INDEX        "65696e646578"
+#define T_RANGE        "6572616e6765"
+#define T_DATA         "6464617461"
+#define T_USER_DATA    "69757365725f64617461"
+#define T_NONCE        "656e6f6e6365"
+#define T_PUBLIC_KEY   "6a7075626c69635f6b6579"
 
-#define TEST_NOW_MS 1695049410860ull /* 2023-09-18T15:03:30.860Z */
+#define TEST_NOW_MS    1695049410860ull /* 2023-09-18T15:03:30.860Z */
 #define TEST_MODULE_ID "i-0918f6c55e3b61d89-enc018aa8b8e2285d13"
-#define LEAF_SIZE 640
-#define CA_SIZE 800
+#define LEAF_SIZE      640
+#define CA_SIZE        800
 
 /* The test platform: fixed clock, OpenSSL DRBG, a fresh key, fake certs. */
 struct test_platform {
@@ -221,9 +221,9 @@ static void extend_pcr(unsigned i, const uint8_t *data, size_t len)
 
 static void expect_extend_ok(const uint8_t pcr[NSM_PCR_SIZE])
 {
-    static const uint8_t head[] = {0xa1, 0x69, 'E', 'x', 't', 'e', 'n', 'd',
-                                   'P',  'C',  'R', 0xa1, 0x64, 'd', 'a', 't',
-                                   'a',  0x58, 0x30};
+    static const uint8_t head[] = {0xa1, 0x69, 'E', 'x',  't',  'e',  'n',
+                                   'd',  'P',  'C', 'R',  0xa1, 0x64, 'd',
+                                   'a',  't',  'a', 0x58, 0x30};
 
     assert_int_equal(resp_len, sizeof(head) + NSM_PCR_SIZE);
     assert_bytes_equal(resp, head, sizeof(head));
@@ -268,9 +268,8 @@ static void extend_pcr_known_answer(void **state)
     bool locked;
 
     send_hex("a169457874656e64504352a265696e64657810646461746143010203");
-    assert_int_equal(crypto_sha384_2(zero, sizeof(zero), data, sizeof(data),
-                                     want),
-                     0);
+    assert_int_equal(
+        crypto_sha384_2(zero, sizeof(zero), data, sizeof(data), want), 0);
     expect_extend_ok(want);
     read_pcr(16, got, &locked);
     assert_false(locked);
@@ -339,14 +338,15 @@ static void describe_nsm(void **state)
     for (i = 0; i < 16; i++) {
         sprintf(hex + strlen(hex), "%02x", i);
     }
-    strcat(hex, "66646967657374" "66534841333834");
+    strcat(hex, "66646967657374"
+                "66534841333834");
     expect_hex(hex);
 }
 
 static void describe_nsm_after_lock(void **state)
 {
-    static const uint8_t tail[] = {0x6b, 'l', 'o', 'c', 'k', 'e', 'd', '_',
-                                   'p',  'c', 'r', 's', 0x94};
+    static const uint8_t tail[] = {0x6b, 'l', 'o', 'c', 'k', 'e', 'd',
+                                   '_',  'p', 'c', 'r', 's', 0x94};
     size_t i;
 
     send_hex("a1" T_LOCK_PCRS "a1" T_RANGE "14"); /* range 20 */
@@ -363,7 +363,7 @@ static void describe_nsm_after_lock(void **state)
 }
 
 static const uint8_t random_head[] = {
-    0xa1, 0x69, 'G', 'e', 't', 'R', 'a', 'n', 'd', 'o', 'm',
+    0xa1, 0x69, 'G', 'e', 't', 'R', 'a', 'n', 'd',  'o',  'm',
     0xa1, 0x66, 'r', 'a', 'n', 'd', 'o', 'm', 0x59, 0x01, 0x00};
 
 static void get_random(void **state)
@@ -452,22 +452,32 @@ static void err_unknown_command(void **state)
     hex_error("6b446f536f6d657468696e67", "InvalidOperation"); /* text */
     hex_error("ffffffff", "InvalidOperation");
     hex_error("", "InvalidOperation");
-    hex_error("a1" "6b446f536f6d657468696e67" "a0", "InvalidOperation");
+    hex_error("a1"
+              "6b446f536f6d657468696e67"
+              "a0",
+              "InvalidOperation");
 }
 
 static void err_misspelled_key(void **state)
 {
     hex_error("a1" T_DESCRIBE_PCR "a164696e646510", "InvalidOperation");
     hex_error("a1" T_LOCK_PCRS "a16472616e6710", "InvalidOperation");
-    hex_error("a1" T_EXTEND_PCR "a2" T_INDEX "10" "63646174" "4101",
+    hex_error("a1" T_EXTEND_PCR "a2" T_INDEX "10"
+              "63646174"
+              "4101",
               "InvalidOperation");
 }
 
 static void err_extra_top_level_key(void **state)
 {
-    hex_error("a2" T_DESCRIBE_PCR "a1" T_INDEX "10" "6161" "01",
+    hex_error("a2" T_DESCRIBE_PCR "a1" T_INDEX "10"
+              "6161"
+              "01",
               "InvalidOperation");
-    hex_error("bf" T_DESCRIBE_PCR "a1" T_INDEX "10" "6161" "01" "ff",
+    hex_error("bf" T_DESCRIBE_PCR "a1" T_INDEX "10"
+              "6161"
+              "01"
+              "ff",
               "InvalidOperation");
     hex_error("a0", "InvalidOperation");
 }
@@ -476,11 +486,14 @@ static void extra_inner_keys_ignored2(void **state)
 {
     /* {"DescribePCR": {"a": 1, "index": 16, "b": {1: [null, true],
      *  2: {_ "x": (_ h'00')}}}} */
-    send_hex("a1" T_DESCRIBE_PCR "a3" "616101" T_INDEX "10"
+    send_hex("a1" T_DESCRIBE_PCR "a3"
+             "616101" T_INDEX "10"
              "6162a20182f6f502bf61785f4100ffff");
     assert_int_equal(resp_len, 1 + 12 + 1 + 5 + 1 + 5 + 2 + NSM_PCR_SIZE);
     /* LockPCRs with an unknown key first */
-    send_hex("a1" T_LOCK_PCRS "a2" "63666f6f" "83010203" T_RANGE "10");
+    send_hex("a1" T_LOCK_PCRS "a2"
+             "63666f6f"
+             "83010203" T_RANGE "10");
     expect_hex("684c6f636b50435273");
 }
 
@@ -590,23 +603,23 @@ static void extend_data_indefinite_and_array(void **state)
     uint8_t zero[NSM_PCR_SIZE] = {0}, want[NSM_PCR_SIZE];
 
     /* (_ h'0102', h'03') and (_ "he", "llo") and [1, 2, 3] */
-    send_hex("a1" T_EXTEND_PCR "a2" T_INDEX "10" T_DATA "5f420102" "4103ff");
-    assert_int_equal(crypto_sha384_2(zero, sizeof(zero), "\x01\x02\x03", 3,
-                                     want),
-                     0);
+    send_hex("a1" T_EXTEND_PCR "a2" T_INDEX "10" T_DATA "5f420102"
+             "4103ff");
+    assert_int_equal(
+        crypto_sha384_2(zero, sizeof(zero), "\x01\x02\x03", 3, want), 0);
     expect_extend_ok(want);
     send_hex("a1" T_EXTEND_PCR "a2" T_INDEX "11" T_DATA "7f626865636c6c6fff");
     assert_int_equal(crypto_sha384_2(zero, sizeof(zero), "hello", 5, want), 0);
     expect_extend_ok(want);
     send_hex("a1" T_EXTEND_PCR "a2" T_INDEX "12" T_DATA "83010203");
-    assert_int_equal(crypto_sha384_2(zero, sizeof(zero), "\x01\x02\x03", 3,
-                                     want),
-                     0);
+    assert_int_equal(
+        crypto_sha384_2(zero, sizeof(zero), "\x01\x02\x03", 3, want), 0);
     expect_extend_ok(want);
     /* array elements must be bytes; mixed chunks are malformed */
     hex_error("a1" T_EXTEND_PCR "a2" T_INDEX "12" T_DATA "8201190100",
               "InvalidOperation");
-    hex_error("a1" T_EXTEND_PCR "a2" T_INDEX "12" T_DATA "5f4101" "6161ff",
+    hex_error("a1" T_EXTEND_PCR "a2" T_INDEX "12" T_DATA "5f4101"
+              "6161ff",
               "InvalidOperation");
     /* text must be valid UTF-8, as serde requires */
     hex_error("a1" T_EXTEND_PCR "a2" T_INDEX "12" T_DATA "62c328",
@@ -776,9 +789,9 @@ static void parse_cose(const uint8_t *cose, size_t cose_len, struct doc *d)
 /* The response must be {"Attestation": {"document": bstr}}; parse it. */
 static void parse_attestation_resp(struct doc *d)
 {
-    static const uint8_t head[] = {0xa1, 0x6b, 'A', 't', 't', 'e', 's', 't',
+    static const uint8_t head[] = {0xa1, 0x6b, 'A', 't', 't', 'e',  's',  't',
                                    'a',  't',  'i', 'o', 'n', 0xa1, 0x68, 'd',
-                                   'o',  'c',  'u', 'm', 'e', 'n', 't'};
+                                   'o',  'c',  'u', 'm', 'e', 'n',  't'};
     struct cbor_rd rd;
     struct cbor_tok t;
 
@@ -869,12 +882,17 @@ static void attestation_empty_and_unknown(void **state)
     parse_attestation_resp(&d);
     assert_false(d.public_key.present || d.user_data.present ||
                  d.nonce.present);
-    send_hex("a1" T_ATTESTATION "a2" "63666f6f" "4101" "6162" "f6");
+    send_hex("a1" T_ATTESTATION "a2"
+             "63666f6f"
+             "4101"
+             "6162"
+             "f6");
     parse_attestation_resp(&d);
     assert_false(d.public_key.present || d.user_data.present ||
                  d.nonce.present);
     /* indefinite inner map */
-    send_hex("a1" T_ATTESTATION "bf" T_NONCE "4101" "ff");
+    send_hex("a1" T_ATTESTATION "bf" T_NONCE "4101"
+             "ff");
     parse_attestation_resp(&d);
     assert_true(d.nonce.present && d.nonce.len == 1 && d.nonce.p[0] == 1);
 }
@@ -901,8 +919,8 @@ static void attestation_zero_length_fields(void **state)
 {
     struct doc d;
 
-    send_hex("a1" T_ATTESTATION "a3" T_USER_DATA "40" T_NONCE "60"
-             T_PUBLIC_KEY "40");
+    send_hex("a1" T_ATTESTATION "a3" T_USER_DATA "40" T_NONCE "60" T_PUBLIC_KEY
+             "40");
     parse_attestation_resp(&d);
     assert_true(d.user_data.present && d.user_data.len == 0);
     assert_true(d.nonce.present && d.nonce.len == 0);
@@ -1061,8 +1079,8 @@ static void extend_vectors(void **state)
         "ffbb97ea3c03451254d8059cbec835359939342226cb7b672a4fba3f90c3bd343bcb"
         "d3a1ab06988ce9cd139ef1709e8e",
     };
-    static const uint8_t d0[] = {0x0b, 0x00, 0x37, 0x48, 0x63, 0xff, 0x5c,
-                                 0x65};
+    static const uint8_t d0[] = {0x0b, 0x00, 0x37, 0x48,
+                                 0x63, 0xff, 0x5c, 0x65};
     static const uint8_t d1[] = {0x65, 0x66, 0xff, 0x00, 0x17, 0x2c, 0x4d};
     static uint8_t zeros[4000];
     uint8_t pcr[NSM_PCR_SIZE], got[NSM_PCR_SIZE];
@@ -1138,7 +1156,9 @@ static void rec_input_too_large(void **state)
 static void parse_trailing_bytes(void **state)
 {
     hex_error(T_GET_RANDOM "00", "InvalidOperation");
-    hex_error("a1" T_LOCK_PCRS "a1" T_RANGE "10" "f6", "InvalidOperation");
+    hex_error("a1" T_LOCK_PCRS "a1" T_RANGE "10"
+              "f6",
+              "InvalidOperation");
     hex_error(T_DESCRIBE_NSM T_DESCRIBE_NSM, "InvalidOperation");
 }
 
@@ -1148,7 +1168,8 @@ static void parse_truncated(void **state)
         "a1" T_EXTEND_PCR "a2" T_INDEX "10" T_DATA "43010203",
         "a1" T_ATTESTATION "a3" T_USER_DATA "4100" T_NONCE "f6" T_PUBLIC_KEY
         "f6",
-        "bf" T_LOCK_PCRS "bf" T_RANGE "10ff" "ff",
+        "bf" T_LOCK_PCRS "bf" T_RANGE "10ff"
+        "ff",
         T_GET_RANDOM,
     };
     uint8_t req[256];
@@ -1157,7 +1178,10 @@ static void parse_truncated(void **state)
     for (i = 0; i < TV_ARRAY_SIZE(reqs); i++) {
         n = harness_hex(reqs[i], req, sizeof(req));
         send_raw(req, n);
-        assert_true(memcmp(resp, "\xa1\x65" "Error", 7) != 0);
+        assert_true(memcmp(resp,
+                           "\xa1\x65"
+                           "Error",
+                           7) != 0);
         for (cut = 0; cut < n; cut++) {
             send_raw(req, cut);
             expect_error("InvalidOperation");
@@ -1167,17 +1191,22 @@ static void parse_truncated(void **state)
 
 static void parse_indefinite_outer(void **state)
 {
-    send_hex("bf" T_LOCK_PCRS "a1" T_RANGE "10" "ff");
+    send_hex("bf" T_LOCK_PCRS "a1" T_RANGE "10"
+             "ff");
     expect_hex("684c6f636b50435273");
     send_hex("bf" T_GET_RANDOM "f6ff");
     assert_bytes_equal(resp, random_head, sizeof(random_head));
     /* the variant name itself may be chunked */
-    send_hex("bf" "7f644c6f636b6450435273ff" "a1" T_RANGE "10" "ff");
+    send_hex("bf"
+             "7f644c6f636b6450435273ff"
+             "a1" T_RANGE "10"
+             "ff");
     expect_hex("684c6f636b50435273");
     send_hex("7f6647657452616e63646f6dff");
     assert_bytes_equal(resp, random_head, sizeof(random_head));
     /* an indefinite outer map with a second pair */
-    hex_error("bf" T_LOCK_PCRS "a1" T_RANGE "10" "6161f6ff",
+    hex_error("bf" T_LOCK_PCRS "a1" T_RANGE "10"
+              "6161f6ff",
               "InvalidOperation");
 }
 
@@ -1195,26 +1224,41 @@ static void parse_duplicate_keys(void **state)
     read_pcr(16, pcr, &locked);
     assert_false(locked);
     /* duplicated unknown keys are just skipped */
-    send_hex("a1" T_LOCK_PCR "a3" "6178f6" "6178f6" T_INDEX "10");
+    send_hex("a1" T_LOCK_PCR "a3"
+             "6178f6"
+             "6178f6" T_INDEX "10");
     expect_hex("674c6f636b504352");
 }
 
 static void parse_key_forms(void **state)
 {
     /* a uint key selects a field by index, as serde allows */
-    send_hex("a1" T_LOCK_PCR "a1" "00" "10");
+    send_hex("a1" T_LOCK_PCR "a1"
+             "00"
+             "10");
     expect_hex("674c6f636b504352");
     /* a byte-string key naming the field */
-    send_hex("a1" T_LOCK_PCR "a1" "45696e646578" "11");
+    send_hex("a1" T_LOCK_PCR "a1"
+             "45696e646578"
+             "11");
     expect_hex("674c6f636b504352");
     /* keys of other types are malformed */
-    hex_error("a1" T_LOCK_PCR "a1" "20" "12", "InvalidOperation");
-    hex_error("a1" T_LOCK_PCR "a1" "f6" "12", "InvalidOperation");
+    hex_error("a1" T_LOCK_PCR "a1"
+              "20"
+              "12",
+              "InvalidOperation");
+    hex_error("a1" T_LOCK_PCR "a1"
+              "f6"
+              "12",
+              "InvalidOperation");
     /* an unknown key whose value is malformed (truncated map) */
-    hex_error("a1" T_LOCK_PCR "a2" "6178a201" T_INDEX "12",
+    hex_error("a1" T_LOCK_PCR "a2"
+              "6178a201" T_INDEX "12",
               "InvalidOperation");
     /* a stray break inside a definite map */
-    hex_error("a1" T_LOCK_PCR "a2" T_INDEX "12" "ff", "InvalidOperation");
+    hex_error("a1" T_LOCK_PCR "a2" T_INDEX "12"
+              "ff",
+              "InvalidOperation");
     /* variant by index: 6 = GetRandom */
     send_hex("06");
     assert_bytes_equal(resp, random_head, sizeof(random_head));
@@ -1227,7 +1271,8 @@ static void parse_deep_nesting(void **state)
     size_t i;
 
     /* an unknown key whose value nests 40 arrays deep */
-    strcpy(hex, "a1" T_LOCK_PCR "a2" "6178");
+    strcpy(hex, "a1" T_LOCK_PCR "a2"
+                "6178");
     for (i = 0; i < 40; i++) {
         strcat(hex, "81");
     }
@@ -1398,9 +1443,8 @@ static void boot_pcr3_from_arn(void **state)
     memset(b.pcr[8], 0x43, NSM_PCR_SIZE);
     b.pcr_set = (1u << 0) | (1u << 8);
     assert_int_equal(nsm_init(&dev, &b, &tp_ops, &tp), NSM_OK);
-    assert_int_equal(crypto_sha384_2(zero, sizeof(zero), arn, strlen(arn),
-                                     want),
-                     0);
+    assert_int_equal(
+        crypto_sha384_2(zero, sizeof(zero), arn, strlen(arn), want), 0);
     read_pcr(3, got, &locked);
     assert_true(locked);
     assert_bytes_equal(got, want, NSM_PCR_SIZE);

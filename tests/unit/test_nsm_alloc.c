@@ -116,8 +116,7 @@ static int p_get_signer(void *ctx, uint64_t now_ms,
     return 0;
 }
 
-static const struct nsm_platform_ops p_ops = {p_now_ms, p_random,
-                                              p_get_signer};
+static const struct nsm_platform_ops p_ops = {p_now_ms, p_random, p_get_signer};
 
 static void platform_init(struct nsm *dev)
 {
@@ -145,35 +144,61 @@ static void platform_init(struct nsm *dev)
 /* Request @kind number @i (index/range vary so state keeps changing). */
 static size_t make_req(unsigned kind, unsigned i, uint8_t *req)
 {
-    static const uint8_t describe_nsm[] = "\x6b" "DescribeNSM";
-    static const uint8_t get_random[] = "\x69" "GetRandom";
+    static const uint8_t describe_nsm[] = "\x6b"
+                                          "DescribeNSM";
+    static const uint8_t get_random[] = "\x69"
+                                        "GetRandom";
     size_t n = 0;
 
     switch (kind) {
     case 0: /* {"DescribePCR": {"index": i % 32}} */
-        memcpy(req, "\xa1\x6b" "DescribePCR" "\xa1\x65" "index", 20);
+        memcpy(req,
+               "\xa1\x6b"
+               "DescribePCR"
+               "\xa1\x65"
+               "index",
+               20);
         n = 20;
         req[n++] = 0x18; /* one-byte uint, valid for any value */
         req[n++] = (uint8_t)(i % 32);
         break;
     case 1: /* {"ExtendPCR": {"index": 16 + i % 16, "data": h'..'(32)}} */
-        memcpy(req, "\xa1\x69" "ExtendPCR" "\xa2\x65" "index", 18);
+        memcpy(req,
+               "\xa1\x69"
+               "ExtendPCR"
+               "\xa2\x65"
+               "index",
+               18);
         n = 18;
         req[n++] = 0x18;
         req[n++] = (uint8_t)(16 + i % 16);
-        memcpy(req + n, "\x64" "data" "\x58\x20", 7);
+        memcpy(req + n,
+               "\x64"
+               "data"
+               "\x58\x20",
+               7);
         n += 7;
         memset(req + n, (int)i, 32);
         n += 32;
         break;
     case 2: /* {"LockPCR": {"index": 16 + i % 16}} */
-        memcpy(req, "\xa1\x67" "LockPCR" "\xa1\x65" "index", 16);
+        memcpy(req,
+               "\xa1\x67"
+               "LockPCR"
+               "\xa1\x65"
+               "index",
+               16);
         n = 16;
         req[n++] = 0x18;
         req[n++] = (uint8_t)(16 + i % 16);
         break;
     case 3: /* {"LockPCRs": {"range": i % 33}} */
-        memcpy(req, "\xa1\x68" "LockPCRs" "\xa1\x65" "range", 17);
+        memcpy(req,
+               "\xa1\x68"
+               "LockPCRs"
+               "\xa1\x65"
+               "range",
+               17);
         n = 17;
         req[n++] = 0x18;
         req[n++] = (uint8_t)(i % 33);
@@ -183,11 +208,20 @@ static size_t make_req(unsigned kind, unsigned i, uint8_t *req)
         n = sizeof(describe_nsm) - 1;
         break;
     case 5: /* {"Attestation": {"nonce": h'..'(64), "user_data": null}} */
-        memcpy(req, "\xa1\x6b" "Attestation" "\xa2\x65" "nonce\x58\x40", 22);
+        memcpy(req,
+               "\xa1\x6b"
+               "Attestation"
+               "\xa2\x65"
+               "nonce\x58\x40",
+               22);
         n = 22;
         memset(req + n, (int)i, 64);
         n += 64;
-        memcpy(req + n, "\x69" "user_data" "\xf6", 11);
+        memcpy(req + n,
+               "\x69"
+               "user_data"
+               "\xf6",
+               11);
         n += 11;
         break;
     default:
@@ -202,7 +236,7 @@ static void no_allocation_per_request(void **state)
 {
     static uint8_t resp[NSM_RESPONSE_MAX_SIZE];
     static const char *const names[] = {
-        "DescribePCR", "ExtendPCR", "LockPCR",  "LockPCRs",
+        "DescribePCR", "ExtendPCR",   "LockPCR",  "LockPCRs",
         "DescribeNSM", "Attestation", "GetRandom"};
     unsigned long total0, ossl0, total, ossl;
     struct nsm dev;
@@ -218,9 +252,9 @@ static void no_allocation_per_request(void **state)
     /* warm up: per-thread contexts, DRBG instantiation, method caches */
     for (kind = 0; kind < 7; kind++) {
         req_len = make_req(kind, 0, req);
-        assert_int_equal(nsm_handle(&dev, req, req_len, resp, sizeof(resp),
-                                    &resp_len),
-                         NSM_OK);
+        assert_int_equal(
+            nsm_handle(&dev, req, req_len, resp, sizeof(resp), &resp_len),
+            NSM_OK);
     }
     for (kind = 0; kind < 7; kind++) {
         total0 = __atomic_load_n(&n_allocs, __ATOMIC_RELAXED);
@@ -230,16 +264,22 @@ static void no_allocation_per_request(void **state)
                 assert_int_equal(nsm_reset(&dev), NSM_OK);
             }
             req_len = make_req(kind, i, req);
-            assert_int_equal(nsm_handle(&dev, req, req_len, resp, sizeof(resp),
-                                        &resp_len),
-                             NSM_OK);
+            assert_int_equal(
+                nsm_handle(&dev, req, req_len, resp, sizeof(resp), &resp_len),
+                NSM_OK);
             /* every request succeeds: no {"Error": ...} answers */
-            if (memcmp(resp, "\xa1\x65" "Error", 7) == 0) {
+            if (memcmp(resp,
+                       "\xa1\x65"
+                       "Error",
+                       7) == 0) {
                 fprintf(stderr, "%s #%u: %.*s\n", names[kind], i,
                         (int)(resp_len - 7), (const char *)resp + 7);
             }
             assert_true(resp_len > 7);
-            assert_false(memcmp(resp, "\xa1\x65" "Error", 7) == 0);
+            assert_false(memcmp(resp,
+                                "\xa1\x65"
+                                "Error",
+                                7) == 0);
         }
         total = __atomic_load_n(&n_allocs, __ATOMIC_RELAXED) - total0;
         ossl = crypto_alloc_count() - ossl0;
@@ -265,9 +305,8 @@ static void counter_counts(void **state)
     free(p);
     assert_int_equal(__atomic_load_n(&n_allocs, __ATOMIC_RELAXED) - before, 1);
     before = crypto_alloc_count();
-    assert_int_equal(crypto_sha384_2("a", 1, NULL, 0,
-                                     (uint8_t[CRYPTO_SHA384_SIZE]){0}),
-                     0);
+    assert_int_equal(
+        crypto_sha384_2("a", 1, NULL, 0, (uint8_t[CRYPTO_SHA384_SIZE]){0}), 0);
     p = crypto_key_generate_p384();
     assert_non_null(p);
     assert_true(crypto_alloc_count() > before);

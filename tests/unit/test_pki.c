@@ -102,8 +102,7 @@ static void init_layout_and_constraints(void **state)
                                        CRYPTO_KU_KEY_CERT_SIGN |
                                        CRYPTO_KU_CRL_SIGN);
     assert_true(root.sig_es384 && root.key_p384);
-    assert_true(root.not_after_s - root.not_before_s >=
-                30LL * 365 * 24 * 3600);
+    assert_true(root.not_after_s - root.not_before_s >= 30LL * 365 * 24 * 3600);
     assert_true(crypto_x509_issuer_matches(&root, &root));
     assert_true(crypto_x509_signed_by(&root, &root));
 
@@ -184,14 +183,13 @@ static void leaf_and_renewal(void **state)
     assert_int_equal(sg->n_cabundle, 2);
     assert_non_null(sg->key);
     assert_int_equal(crypto_x509_parse(&leaf, sg->cert, sg->cert_len), 0);
-    assert_int_equal(crypto_x509_parse(&inter, sg->cabundle[1],
-                                       sg->cabundle_len[1]),
-                     0);
+    assert_int_equal(
+        crypto_x509_parse(&inter, sg->cabundle[1], sg->cabundle_len[1]), 0);
     assert_true(crypto_x509_signed_by(&leaf, &inter));
     assert_true(leaf.bc_present && leaf.bc_critical && !leaf.bc_ca);
     assert_false(leaf.ku_critical);
-    assert_int_equal(leaf.ku_bits, CRYPTO_KU_DIGITAL_SIGNATURE |
-                                       CRYPTO_KU_NON_REPUDIATION);
+    assert_int_equal(leaf.ku_bits,
+                     CRYPTO_KU_DIGITAL_SIGNATURE | CRYPTO_KU_NON_REPUDIATION);
     assert_int_equal(leaf.not_after_s - leaf.not_before_s,
                      PKI_LEAF_LIFETIME_S + PKI_BACKDATE_S);
     crypto_x509_subject(&leaf, subject, sizeof(subject));
@@ -209,8 +207,7 @@ static void leaf_and_renewal(void **state)
     assert_memory_equal(sg->cert, first, first_len);
 
     /* less than an hour left: a new leaf and a new key */
-    assert_int_equal(pki_get_signer(pki, t0 + 2 * 3600 * 1000 + 1000, &sg),
-                     0);
+    assert_int_equal(pki_get_signer(pki, t0 + 2 * 3600 * 1000 + 1000, &sg), 0);
     assert_false(sg->cert_len == first_len &&
                  memcmp(sg->cert, first, first_len) == 0);
     assert_int_equal(crypto_x509_parse(&leaf, sg->cert, sg->cert_len), 0);
@@ -277,8 +274,7 @@ static size_t attest(struct nsm *nsm, const uint8_t *user_data,
     cbor_put_cstr(&w, "public_key");
     cbor_put_null(&w);
     assert_false(w.overflow);
-    assert_int_equal(nsm_handle(nsm, req, w.len, resp, sizeof(resp),
-                                &resp_len),
+    assert_int_equal(nsm_handle(nsm, req, w.len, resp, sizeof(resp), &resp_len),
                      NSM_OK);
 
     /* {"Attestation": {"document": bstr}} */
@@ -319,9 +315,8 @@ static void reference_check(const struct verify_result *res,
         inter_len[i - 1] = d->cabundle[i].len;
     }
     assert_int_equal(crypto_x509_verify_chain_openssl(
-                         root, root_len, inter, inter_len,
-                         d->n_cabundle - 1, d->certificate.p,
-                         d->certificate.len,
+                         root, root_len, inter, inter_len, d->n_cabundle - 1,
+                         d->certificate.p, d->certificate.len,
                          (int64_t)(d->timestamp_ms / 1000), err, sizeof(err)),
                      0);
     assert_string_equal(err, "ok");
@@ -333,11 +328,10 @@ static void reference_check(const struct verify_result *res,
     cbor_put_bytes(&w, "", 0);
     cbor_put_bytes(&w, d->payload.p, d->payload.len);
     assert_false(w.overflow);
-    assert_int_equal(crypto_x509_parse(&leaf, d->certificate.p,
-                                       d->certificate.len),
-                     0);
-    assert_true(crypto_ecdsa_p384_verify(leaf.key, sig_structure, w.len,
-                                         d->sig));
+    assert_int_equal(
+        crypto_x509_parse(&leaf, d->certificate.p, d->certificate.len), 0);
+    assert_true(
+        crypto_ecdsa_p384_verify(leaf.key, sig_structure, w.len, d->sig));
     crypto_x509_release(&leaf);
 }
 
@@ -369,8 +363,7 @@ static void model_documents_verify(void **state)
     memset(nonce, 0x5a, sizeof(nonce));
     len = attest(&nsm, (const uint8_t *)"abc", 3, nonce, sizeof(nonce), doc,
                  sizeof(doc));
-    assert_int_equal(verify_document(&root, NULL, doc, len, &res),
-                     VERIFY_OK);
+    assert_int_equal(verify_document(&root, NULL, doc, len, &res), VERIFY_OK);
     assert_int_equal(res.doc.timestamp_ms, plat.now_ms);
     assert_int_equal(res.doc.n_cabundle, 2);
     assert_int_equal(res.doc.n_pcrs, 16);
@@ -385,15 +378,13 @@ static void model_documents_verify(void **state)
     pol.user_data.p = (const uint8_t *)"abc";
     pol.user_data.len = 3;
     pol.user_data.present = true;
-    assert_int_equal(verify_document(&root, &pol, doc, len, &res),
-                     VERIFY_OK);
+    assert_int_equal(verify_document(&root, &pol, doc, len, &res), VERIFY_OK);
     assert_int_equal(verify_document(NULL, NULL, doc, len, &res),
                      VERIFY_ERR_ROOT);
 
     /* empty user_data and nonce are legitimate */
     len = attest(&nsm, NULL, 0, NULL, 0, doc, sizeof(doc));
-    assert_int_equal(verify_document(&root, NULL, doc, len, &res),
-                     VERIFY_OK);
+    assert_int_equal(verify_document(&root, NULL, doc, len, &res), VERIFY_OK);
     assert_true(res.doc.user_data.present);
     assert_int_equal(res.doc.user_data.len, 0);
     assert_true(res.doc.nonce.present);
@@ -419,8 +410,7 @@ static void model_documents_verify(void **state)
     /* ... while a fresh one, from a renewed leaf, verifies then */
     plat.now_ms = (uint64_t)pol.now_ms;
     len = attest(&nsm, NULL, 0, NULL, 0, doc, sizeof(doc));
-    assert_int_equal(verify_document(&root, &pol, doc, len, &res),
-                     VERIFY_OK);
+    assert_int_equal(verify_document(&root, &pol, doc, len, &res), VERIFY_OK);
     reference_check(&res, root_der, root_len);
 
     verify_root_release(&root);
@@ -430,10 +420,8 @@ static void model_documents_verify(void **state)
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 static const struct CMUnitTest tests[] = {
-    T(init_layout_and_constraints),
-    T(open_creates_when_empty),
-    T(mismatched_key_refused),
-    T(leaf_and_renewal),
+    T(init_layout_and_constraints), T(open_creates_when_empty),
+    T(mismatched_key_refused),      T(leaf_and_renewal),
     T(model_documents_verify),
 };
 

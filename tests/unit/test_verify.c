@@ -20,12 +20,12 @@
 #include "crypto/x509.h"
 #include "verify/verify.h"
 
-#define GA "nsm/evervault-ga-2023-09-18-debug.cose"
-#define BETA "nsm/evervault-beta-2022-10-12-debug.cose"
+#define GA      "nsm/evervault-ga-2023-09-18-debug.cose"
+#define BETA    "nsm/evervault-beta-2022-10-12-debug.cose"
 #define DOC_CAP 8192
 
 /* ga leaf validity (nsm-protocol.md §15) */
-#define GA_TS_MS 1695049410860LL
+#define GA_TS_MS     1695049410860LL
 #define GA_LEAF_NB_S 1695047829LL /* 2023-09-18T14:37:09Z */
 #define GA_LEAF_NA_S 1695058632LL /* 2023-09-18T17:37:12Z */
 
@@ -35,8 +35,7 @@ static size_t load(const char *rel, uint8_t *buf)
 }
 
 static int verify_at(const uint8_t *doc, size_t len,
-                     const struct verify_policy *pol,
-                     struct verify_result *res)
+                     const struct verify_policy *pol, struct verify_result *res)
 {
     return verify_document(NULL, pol, doc, len, res);
 }
@@ -86,8 +85,7 @@ static void tagged_accepted(void **state)
     assert_int_equal(verify_at(doc, len + 1, NULL, &res), VERIFY_OK);
     assert_true(res.doc.tagged);
     doc[0] = 0xd3;
-    assert_int_equal(verify_at(doc, len + 1, NULL, &res),
-                     VERIFY_ERR_COSE_TAG);
+    assert_int_equal(verify_at(doc, len + 1, NULL, &res), VERIFY_ERR_COSE_TAG);
 }
 
 static void time_window(void **state)
@@ -189,8 +187,7 @@ static void flip_signature_bytes(void **state)
 
     for (size_t i = len - 96; i < len; i++) {
         doc[i] ^= 0x01;
-        assert_int_equal(verify_at(doc, len, NULL, &res),
-                         VERIFY_ERR_SIGNATURE);
+        assert_int_equal(verify_at(doc, len, NULL, &res), VERIFY_ERR_SIGNATURE);
         doc[i] ^= 0x01;
     }
     /* the signature head: 58 60 -> other lengths or types */
@@ -224,8 +221,7 @@ static void flip_protected_bytes(void **state)
     }
     /* unprotected: a0 -> 80 (an array) */
     doc[6] = 0x80;
-    assert_int_equal(verify_at(doc, len, NULL, &res),
-                     VERIFY_ERR_UNPROTECTED);
+    assert_int_equal(verify_at(doc, len, NULL, &res), VERIFY_ERR_UNPROTECTED);
     doc[6] = 0xa0;
     assert_int_equal(verify_at(doc, len, NULL, &res), VERIFY_OK);
 }
@@ -251,8 +247,8 @@ static void flip_payload_bytes(void **state)
     off = (size_t)(good.doc.payload.p - doc);
     for (size_t i = off; i < off + good.doc.payload.len; i++) {
         const uint8_t *p = doc + i;
-        bool data = inside(p, &good.doc.user_data) ||
-                    inside(p, &good.doc.nonce);
+        bool data =
+            inside(p, &good.doc.user_data) || inside(p, &good.doc.nonce);
 
         for (int k = 0; k < VERIFY_PCR_COUNT; k++) {
             if ((good.doc.pcr_mask & (1u << k)) && p >= good.doc.pcr[k] &&
@@ -280,26 +276,25 @@ static void flip_payload_bytes(void **state)
  * change, then wrap it with the original signature.
  */
 struct mutation {
-    bool indefinite;        /* bf ... ff instead of a9 */
-    int drop_ca;            /* cabundle index to leave out, or -1 */
-    bool swap_ca12;         /* exchange cabundle[1] and cabundle[2] */
-    const char *extra_key;  /* a tenth key (duplicate or unknown) */
-    int dup_pcr;            /* repeat this PCR index, or -1 */
-    int uint_key;           /* add a uint key, or -1 */
-    const uint8_t *root;    /* replace cabundle[0] */
+    bool indefinite;       /* bf ... ff instead of a9 */
+    int drop_ca;           /* cabundle index to leave out, or -1 */
+    bool swap_ca12;        /* exchange cabundle[1] and cabundle[2] */
+    const char *extra_key; /* a tenth key (duplicate or unknown) */
+    int dup_pcr;           /* repeat this PCR index, or -1 */
+    int uint_key;          /* add a uint key, or -1 */
+    const uint8_t *root;   /* replace cabundle[0] */
     size_t root_len;
-    const char *digest;     /* replace digest */
+    const char *digest; /* replace digest */
     bool empty_module_id;
     bool zero_timestamp;
     bool null_certificate;
-    bool pcr_short;         /* PCR 0 value 47 bytes */
-    bool pcr_index_32;      /* PCR 15 keyed 32 */
-    bool trailing;          /* a byte after the map */
+    bool pcr_short;    /* PCR 0 value 47 bytes */
+    bool pcr_index_32; /* PCR 15 keyed 32 */
+    bool trailing;     /* a byte after the map */
 };
 
 static size_t build_payload(const struct verify_doc *d,
-                            const struct mutation *m, uint8_t *out,
-                            size_t cap)
+                            const struct mutation *m, uint8_t *out, size_t cap)
 {
     struct cbor_wr w;
     size_t n_ca = 0;
@@ -322,8 +317,8 @@ static size_t build_payload(const struct verify_doc *d,
         cbor_put_map(&w, (size_t)n_keys);
     }
     cbor_put_cstr(&w, "module_id");
-    cbor_put_text(&w, d->module_id.p, m->empty_module_id ? 0
-                                                         : d->module_id.len);
+    cbor_put_text(&w, d->module_id.p,
+                  m->empty_module_id ? 0 : d->module_id.len);
     cbor_put_cstr(&w, "digest");
     if (m->digest != NULL) {
         cbor_put_cstr(&w, m->digest);
@@ -505,11 +500,17 @@ static void wrong_root_pinned(void **state)
     static uint8_t doc[DOC_CAP];
     struct crypto_key *k = crypto_key_generate_p384();
     struct crypto_x509_template t = {
-        .org = "test", .cn = "other root", .serial = (const uint8_t *)"\x01",
-        .serial_len = 1, .not_before_s = 0, .not_after_s = 4000000000LL,
-        .ca = true, .pathlen = -1,
+        .org = "test",
+        .cn = "other root",
+        .serial = (const uint8_t *)"\x01",
+        .serial_len = 1,
+        .not_before_s = 0,
+        .not_after_s = 4000000000LL,
+        .ca = true,
+        .pathlen = -1,
         .ku_bits = CRYPTO_KU_KEY_CERT_SIGN | CRYPTO_KU_CRL_SIGN,
-        .ku_critical = true, .subject_key = k,
+        .ku_critical = true,
+        .subject_key = k,
     };
     uint8_t der[CRYPTO_X509_DER_MAX];
     struct verify_root root;
@@ -520,8 +521,7 @@ static void wrong_root_pinned(void **state)
     assert_non_null(k);
     der_len = crypto_x509_issue(&t, NULL, k, der, sizeof(der));
     assert_true(der_len > 0);
-    assert_int_equal(verify_root_init(&root, der, (size_t)der_len),
-                     VERIFY_OK);
+    assert_int_equal(verify_root_init(&root, der, (size_t)der_len), VERIFY_OK);
     assert_int_equal(verify_document(&root, NULL, doc, len, &res),
                      VERIFY_ERR_ROOT);
     assert_int_equal(res.cert_index, 0);
@@ -551,8 +551,7 @@ static void trailing_bytes(void **state)
     size_t len = load(GA, doc);
 
     doc[len] = 0x00;
-    assert_int_equal(verify_at(doc, len + 1, NULL, &res),
-                     VERIFY_ERR_TRAILING);
+    assert_int_equal(verify_at(doc, len + 1, NULL, &res), VERIFY_ERR_TRAILING);
     /* truncated by one byte */
     assert_int_equal(verify_at(doc, len - 1, NULL, &res), VERIFY_ERR_COSE);
     assert_int_equal(verify_at(doc, 0, NULL, &res), VERIFY_ERR_COSE);
@@ -631,8 +630,7 @@ static void payload_shapes(void **state)
     /* not a map */
     assert_int_equal(parse_payload_hex("80", &res), VERIFY_ERR_PAYLOAD);
     /* empty map: module_id missing */
-    assert_int_equal(parse_payload_hex("a0", &res),
-                     VERIFY_ERR_MISSING_FIELD);
+    assert_int_equal(parse_payload_hex("a0", &res), VERIFY_ERR_MISSING_FIELD);
     assert_int_equal(res.field, VERIFY_F_MODULE_ID);
     /* indefinite map without its break */
     assert_int_equal(parse_payload_hex("bf", &res), VERIFY_ERR_PAYLOAD);
@@ -654,8 +652,8 @@ static void payload_shapes(void **state)
     }
     /* a 95-byte signature */
     {
-        uint8_t doc[7 + 2 + 2 + 95] = {0x84, 0x44, 0xa1, 0x01, 0x38,
-                                       0x22, 0xa0, 0x41, 0xa0, 0x58, 95};
+        uint8_t doc[7 + 2 + 2 + 95] = {0x84, 0x44, 0xa1, 0x01, 0x38, 0x22,
+                                       0xa0, 0x41, 0xa0, 0x58, 95};
         assert_int_equal(verify_parse(doc, sizeof(doc), &res),
                          VERIFY_ERR_SIG_SIZE);
     }
@@ -684,13 +682,11 @@ static void policy_checks(void **state)
     hexpcr(pol.pcr[4], good.doc.pcr[4]);
     assert_int_equal(verify_at(doc, len, &pol, &res), VERIFY_OK);
     pol.pcr[4][47] ^= 1;
-    assert_int_equal(verify_at(doc, len, &pol, &res),
-                     VERIFY_ERR_PCR_MISMATCH);
+    assert_int_equal(verify_at(doc, len, &pol, &res), VERIFY_ERR_PCR_MISMATCH);
     assert_string_equal(verify_explain(&res, why, sizeof(why)),
                         "PCR 4 mismatch");
     pol.pcr_mask = 1u << 20;
-    assert_int_equal(verify_at(doc, len, &pol, &res),
-                     VERIFY_ERR_PCR_MISMATCH);
+    assert_int_equal(verify_at(doc, len, &pol, &res), VERIFY_ERR_PCR_MISMATCH);
     assert_string_equal(verify_explain(&res, why, sizeof(why)),
                         "PCR 20 absent from the document");
     pol.pcr_mask = 0;
@@ -711,15 +707,13 @@ static void policy_checks(void **state)
         memcpy(other, good.doc.user_data.p, sizeof(other));
         other[90] ^= 1;
         pol.user_data.p = other;
-        assert_int_equal(verify_at(doc, len, &pol, &res),
-                         VERIFY_ERR_USER_DATA);
+        assert_int_equal(verify_at(doc, len, &pol, &res), VERIFY_ERR_USER_DATA);
     }
     memset(&pol.user_data, 0, sizeof(pol.user_data));
 
     /* public_key: absent in ga, so any expectation fails */
     pol.public_key.present = true;
-    assert_int_equal(verify_at(doc, len, &pol, &res),
-                     VERIFY_ERR_PUBLIC_KEY);
+    assert_int_equal(verify_at(doc, len, &pol, &res), VERIFY_ERR_PUBLIC_KEY);
     memset(&pol.public_key, 0, sizeof(pol.public_key));
 
     /* maximum age against the caller's clock */
@@ -755,7 +749,6 @@ static void strerror_distinct(void **state)
     assert_string_equal(verify_strerror(-1), "unknown verification status");
 }
 
-
 /* The adapter's DER walker on the real certificates and broken copies. */
 static void x509_der_parser(void **state)
 {
@@ -765,8 +758,8 @@ static void x509_der_parser(void **state)
         0x1d, 0x46, 0xcc, 0xb4, 0xe4, 0xe7, 0xf8, 0x56,
     };
     static const uint8_t bc_leaf[] = {
-        0x30, 0x0c, 0x06, 0x03, 0x55, 0x1d, 0x13, 0x01,
-        0x01, 0xff, 0x04, 0x02, 0x30, 0x00,
+        0x30, 0x0c, 0x06, 0x03, 0x55, 0x1d, 0x13,
+        0x01, 0x01, 0xff, 0x04, 0x02, 0x30, 0x00,
     };
     static uint8_t doc[DOC_CAP];
     struct verify_result res;
@@ -816,9 +809,9 @@ static void x509_der_parser(void **state)
                          crypto_x509_issuer_matches(&c, &c) &&
                          c.not_before_s == 1572269285 &&
                          c.not_after_s == 2519044085 && c.bc_ca &&
-                         c.ku_bits == (CRYPTO_KU_DIGITAL_SIGNATURE |
-                                       CRYPTO_KU_KEY_CERT_SIGN |
-                                       CRYPTO_KU_CRL_SIGN) &&
+                         c.ku_bits ==
+                             (CRYPTO_KU_DIGITAL_SIGNATURE |
+                              CRYPTO_KU_KEY_CERT_SIGN | CRYPTO_KU_CRL_SIGN) &&
                          c.serial_len == 16 && c.serial[15] == 0x56 &&
                          c.serial[0] == 0xf9);
             crypto_x509_release(&c);
@@ -833,8 +826,8 @@ static void x509_der_parser(void **state)
     n = res.doc.certificate.len;
     assert_int_equal(crypto_x509_parse(&c, der, n), 0);
     assert_true(c.bc_present && c.bc_critical && !c.bc_ca);
-    assert_int_equal(c.ku_bits, CRYPTO_KU_DIGITAL_SIGNATURE |
-                                    CRYPTO_KU_NON_REPUDIATION);
+    assert_int_equal(c.ku_bits,
+                     CRYPTO_KU_DIGITAL_SIGNATURE | CRYPTO_KU_NON_REPUDIATION);
     assert_false(c.ku_critical);
     crypto_x509_release(&c);
     p = memmem(der, n, bc_leaf, sizeof(bc_leaf));
@@ -876,8 +869,7 @@ static void chain_defaults(struct chain_spec *cs, struct crypto_key **k)
         cs->t[i].not_after_s = CHAIN_T0 + 3600;
         cs->t[i].ca = i < 3;
         cs->t[i].pathlen = i == 0 ? -1 : 2 - i;
-        cs->t[i].ku_bits = i < 3 ? CRYPTO_KU_KEY_CERT_SIGN |
-                                       CRYPTO_KU_CRL_SIGN
+        cs->t[i].ku_bits = i < 3 ? CRYPTO_KU_KEY_CERT_SIGN | CRYPTO_KU_CRL_SIGN
                                  : CRYPTO_KU_DIGITAL_SIGNATURE;
         cs->t[i].ku_critical = i < 3;
         cs->t[i].subject_key = k[i];
@@ -897,19 +889,17 @@ static int chain_verify(const struct chain_spec *cs, struct crypto_key **k,
     size_t doc_len;
     int n_ca = cs->skip_b ? 2 : 3, rc;
 
-    der_len[0] = crypto_x509_issue(&cs->t[0], NULL, k[0], der[0],
-                                   sizeof(der[0]));
+    der_len[0] =
+        crypto_x509_issue(&cs->t[0], NULL, k[0], der[0], sizeof(der[0]));
     assert_true(der_len[0] > 0);
-    assert_int_equal(crypto_x509_parse(&parsed[0], der[0],
-                                       (size_t)der_len[0]),
+    assert_int_equal(crypto_x509_parse(&parsed[0], der[0], (size_t)der_len[0]),
                      0);
     for (int i = 1; i < n_ca; i++) {
         der_len[i] = crypto_x509_issue(&cs->t[i], &parsed[i - 1], k[i - 1],
                                        der[i], sizeof(der[i]));
         assert_true(der_len[i] > 0);
-        assert_int_equal(crypto_x509_parse(&parsed[i], der[i],
-                                           (size_t)der_len[i]),
-                         0);
+        assert_int_equal(
+            crypto_x509_parse(&parsed[i], der[i], (size_t)der_len[i]), 0);
     }
     der_len[3] = crypto_x509_issue(
         &cs->t[3], cs->leaf_by_root ? &parsed[0] : &parsed[n_ca - 1],
@@ -945,9 +935,9 @@ static int chain_verify(const struct chain_spec *cs, struct crypto_key **k,
     cbor_put_cstr(&w, "nonce");
     cbor_put_null(&w);
     assert_false(w.overflow);
-    assert_int_equal(cose_sign1_build(k[3], payload, w.len, doc, sizeof(doc),
-                                      &doc_len),
-                     COSE_OK);
+    assert_int_equal(
+        cose_sign1_build(k[3], payload, w.len, doc, sizeof(doc), &doc_len),
+        COSE_OK);
 
     assert_int_equal(verify_root_init(&root, der[0], (size_t)der_len[0]),
                      VERIFY_OK);
