@@ -42,6 +42,22 @@ want() {
     return 1
 }
 
+echo "=== formatting (clang-format, .clang-format)"
+unformatted=""
+for f in $(git ls-files '*.c' '*.h' 2>/dev/null); do
+    if ! clang-format --dry-run -Werror "$f" >/dev/null 2>&1; then
+        unformatted="$unformatted $f"
+    fi
+done
+if [ -n "$unformatted" ]; then
+    echo "not clang-formatted (run 'make format'):$unformatted"
+    failed=$((failed + 1))
+    note_fail format
+else
+    echo "all sources formatted"
+    passed=$((passed + 1))
+fi
+
 echo "=== build (warnings are errors)"
 if [ ! -f build/build.ninja ]; then
     meson setup build -Dwerror=true >/dev/null || exit 1
