@@ -133,8 +133,8 @@ static bool parse_cnt(const char *s, const char *opt, uint8_t *out)
  * --export-image / --import-image: act on the store and exit. The store's
  * exclusive lock makes this fail cleanly while a daemon serves it.
  */
-static int image_main(const char *store_path, uint8_t units,
-                      const char *export_path, const char *import_path)
+static int image_main(const char *store_path, uint8_t units, bool export,
+                      const char *image_path)
 {
     struct rpmb_store *store;
     char err[256];
@@ -145,18 +145,18 @@ static int image_main(const char *store_path, uint8_t units,
         tv_err("--store=%s: %s", store_path, err);
         return 1;
     }
-    if (export_path != NULL) {
-        rc = rpmb_store_export(store, export_path, err, sizeof(err));
+    if (export) {
+        rc = rpmb_store_export(store, image_path, err, sizeof(err));
     } else {
-        rc = rpmb_store_import(store, import_path, err, sizeof(err));
+        rc = rpmb_store_import(store, image_path, err, sizeof(err));
     }
     rpmb_store_close(store);
     if (rc != 0) {
-        tv_err("%s: %s", export_path != NULL ? export_path : import_path, err);
+        tv_err("%s: %s", image_path, err);
         return 1;
     }
-    printf("%s %s: %u KiB\n", export_path != NULL ? "exported" : "imported",
-           export_path != NULL ? export_path : import_path, units * 128u);
+    printf("%s %s: %u KiB\n", export ? "exported" : "imported", image_path,
+           units * 128u);
     return 0;
 }
 
@@ -257,8 +257,8 @@ int main(int argc, char **argv)
             tv_err("--store=FILE is required (see --help)");
             return 2;
         }
-        return image_main(store_path, rcfg.capacity_units, export_path,
-                          import_path);
+        return image_main(store_path, rcfg.capacity_units, export_path != NULL,
+                          export_path != NULL ? export_path : import_path);
     }
     rc = daemon_check(&cfg);
     if (rc != 0) {
