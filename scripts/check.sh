@@ -1,6 +1,7 @@
 #!/bin/sh
 # Every test tier, in order. Each tier prints what it runs; the last line is
-# the total "N passed, N failed" over all tests of all tiers.
+# the total "N passed, N failed, N skipped" over all tests of all tiers. A
+# skip is never a pass, and a tier that runs nothing counts as a failure.
 #   unit, integration   cmocka programs and daemon tests (build/)
 #   sanitizers          the same under ASan+UBSan (build-asan/)
 #   fuzz                corpus replay + bounded libFuzzer run per target
@@ -13,24 +14,30 @@ root=$(pwd)
 TIERS=${TIERS:-"unit sanitizers fuzz e2e mmc"}
 passed=0
 failed=0
+skipped=0
 failed_tiers=""
 
 count_meson() {
     # add the results of the last `meson test` run in $1 to the totals
-    python3 - "$1/meson-logs/testlog.json" <<'PY' > "$root/build/.counts" 2>/dev/null || echo "0 1" > "$root/build/.counts"
+    python3 - "$1/meson-logs/testlog.json" <<'PY' > "$root/build/.counts" 2>/dev/null || echo "0 1 0" > "$root/build/.counts"
 import json, sys
-p = f = 0
+p = f = s = 0
 for line in open(sys.argv[1]):
     r = json.loads(line).get("result")
-    if r in ("OK", "EXPECTEDFAIL", "SKIP"):
+    if r in ("OK", "EXPECTEDFAIL"):
         p += 1
+    elif r == "SKIP":
+        s += 1
     else:
         f += 1
-print(p, f)
+if p == 0:
+    f += 1  # a tier that runs nothing has failed
+print(p, f, s)
 PY
-    read -r p f < "$root/build/.counts"
+    read -r p f s < "$root/build/.counts"
     passed=$((passed + p))
     failed=$((failed + f))
+    skipped=$((skipped + s))
 }
 
 note_fail() {
@@ -62,7 +69,7 @@ echo "=== build (warnings are errors)"
 if [ ! -f build/build.ninja ]; then
     meson setup build -Dwerror=true >/dev/null || exit 1
 fi
-ninja -C build || { echo "build failed"; echo "0 passed, 1 failed"; exit 1; }
+ninja -C build || { echo "build failed"; echo "0 passed, 1 failed, 0 skipped"; exit 1; }
 
 if want unit; then
     echo "=== tier: unit + integration tests"
@@ -100,7 +107,7 @@ run_script_tier() {
     fi
     out=$(mktemp)
     sh "$script" 2>&1 | tee "$out"
-    # each script ends with its own "N passed, N failed" line
+    # each script ends with its own "N passed, N failed[, N skipped]" line
     line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$out" | tail -n 1)
     rm -f "$out"
     if [ -z "$line" ]; then
@@ -109,10 +116,19 @@ run_script_tier() {
         return
     fi
     p=$(echo "$line" | sed -E 's/^([0-9]+) passed.*/\1/')
-    f=$(echo "$line" | sed -E 's/.* ([0-9]+) failed.*/\1/')
+    f=$(echo "$line" | sed -E 's/^[0-9]+ passed, ([0-9]+) failed.*/\1/')
+    s=0
+    case "$line" in
+    *skipped*) s=$(echo "$line" | sed -E 's/.* ([0-9]+) skipped.*/\1/') ;;
+    esac
     passed=$((passed + p))
     failed=$((failed + f))
-    [ "$f" -eq 0 ] || note_fail "$name"
+    skipped=$((skipped + s))
+    if [ "$p" -eq 0 ]; then
+        echo "tier $name ran nothing"
+        failed=$((failed + 1))
+    fi
+    [ "$f" -eq 0 ] && [ "$p" -gt 0 ] || note_fail "$name"
 }
 
 want fuzz && run_script_tier fuzz scripts/fuzz.sh
@@ -121,5 +137,5 @@ want mmc && run_script_tier mmc tests/mmc/run.sh
 
 echo
 [ -n "$failed_tiers" ] && echo "failed tiers:$failed_tiers"
-echo "$passed passed, $failed failed"
+echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]

@@ -17,7 +17,7 @@
 #
 # Environment: BUILD (default build), E2E_DIR (default var/e2e),
 # E2E_MIRROR (Debian mirror URL, default from the host's apt sources),
-# TV_VECTORS_DIR (default <repo>/../shared/vectors),
+# TV_VECTORS_DIR (default <repo>/tests/vectors),
 # E2E_TIMEOUT (seconds per QEMU run, default 180), GUEST_CC (compiler for
 # the static guest programs, default gcc; clang works too).
 set -u
@@ -36,8 +36,8 @@ T=$E2E/trixie
 NSMD=$BUILD/src/daemon/vhost-user-nsm
 RPMBD=$BUILD/src/daemon/vhost-user-rpmb
 NSMCLI=$BUILD/tools/nsm
-# the shared vectors, where the build's TV_VECTORS_DIR points
-VECTORS=${TV_VECTORS_DIR:-$(cd "$repo/../shared/vectors" 2>/dev/null && pwd)}
+# the vectors kept in the repository (tests/vectors/PROVENANCE.md)
+VECTORS=${TV_VECTORS_DIR:-$repo/tests/vectors}
 
 # RPMB geometry given to the daemon and expected in the guest's config space
 RPMB_CAPACITY=2    # 128 KiB units (the daemon takes bytes)

@@ -2,7 +2,7 @@
 /*
  * Test helpers shared by the unit tests: a named test table so a subset runs
  * (`test_nsm describe_pcr extend_pcr`), hex-dump diffs on mismatch, and
- * reading vector files from ../shared/vectors.
+ * reading vector files from tests/vectors.
  */
 #ifndef TV_TESTS_HARNESS_H
 #define TV_TESTS_HARNESS_H
@@ -39,7 +39,7 @@ void harness_bytes_equal(const uint8_t *a, const uint8_t *b, size_t len,
                          const char *file, int line);
 
 /**
- * harness_read_vector() - read ../shared/vectors/@rel into @buf.
+ * harness_read_vector() - read tests/vectors/@rel into @buf.
  * Return: its size; fails the test if missing or larger than @cap.
  */
 size_t harness_read_vector(const char *rel, uint8_t *buf, size_t cap);
