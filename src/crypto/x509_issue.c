@@ -1,0 +1,235 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Issuing X.509 through OpenSSL for the local PKI, and the PEM/DER file
+ * helpers. Reading certificates lives in x509_parse.c.
+ */
+#include "crypto/x509.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/asn1.h>
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "common/log.h"
+#include "crypto/crypto.h"
+#include "crypto/x509_int.h"
+
+static int add_ext(X509 *x, X509V3_CTX *v3, int nid, const char *value)
+{
+    X509_EXTENSION *ext = X509V3_EXT_conf_nid(NULL, v3, nid, value);
+    int ok;
+
+    if (ext == NULL) {
+        return -1;
+    }
+    ok = X509_add_ext(x, ext, -1);
+    X509_EXTENSION_free(ext);
+    return ok == 1 ? 0 : -1;
+}
+
+static void ku_string(uint32_t bits, bool critical, char *buf, size_t cap)
+{
+    static const char *const names[] = {
+        "digitalSignature", "nonRepudiation", "keyEncipherment",
+        "dataEncipherment", "keyAgreement",   "keyCertSign",
+        "cRLSign",
+    };
+    size_t len = 0;
+
+    buf[0] = '\0';
+    if (critical) {
+        len += (size_t)snprintf(buf, cap, "critical");
+    }
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        if ((bits & (1u << i)) && len < cap) {
+            len += (size_t)snprintf(buf + len, cap - len, "%s%s",
+                                    len ? "," : "", names[i]);
+        }
+    }
+}
+
+static int set_time(ASN1_TIME *t, int64_t s)
+{
+    return ASN1_TIME_set(t, (time_t)s) != NULL ? 0 : -1;
+}
+
+/* see x509.h */
+long crypto_x509_issue(const struct crypto_x509_template *t,
+                       const struct crypto_x509 *issuer,
+                       const struct crypto_key *issuer_key, uint8_t *out,
+                       size_t cap)
+{
+    X509V3_CTX v3;
+    X509 *issuer_x = NULL;
+    X509_NAME *name = NULL;
+    ASN1_INTEGER *serial = NULL;
+    BIGNUM *bn = NULL;
+    X509 *x;
+    char value[160];
+    long rc = -1;
+    int len;
+    unsigned char *p = out;
+
+    if (t->serial_len == 0 || t->serial_len > CRYPTO_X509_SERIAL_MAX ||
+        t->subject_key == NULL || issuer_key == NULL || t->cn == NULL ||
+        t->org == NULL || t->not_after_s <= t->not_before_s) {
+        return -1;
+    }
+    if (issuer != NULL && (issuer_x = crypto_x509_d2i_exact(
+                               issuer->der, issuer->der_len)) == NULL) {
+        return -1;
+    }
+    x = X509_new();
+    if (x == NULL) {
+        X509_free(issuer_x);
+        return -1;
+    }
+    bn = BN_bin2bn(t->serial, (int)t->serial_len, NULL);
+    serial = bn != NULL ? BN_to_ASN1_INTEGER(bn, NULL) : NULL;
+    name = X509_NAME_new();
+    if (serial == NULL || name == NULL || X509_set_version(x, 2) != 1 ||
+        X509_set_serialNumber(x, serial) != 1 ||
+        X509_NAME_add_entry_by_txt(name, "O", MBSTRING_UTF8,
+                                   (const unsigned char *)t->org, -1, -1,
+                                   0) != 1 ||
+        X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,
+                                   (const unsigned char *)t->cn, -1, -1,
+                                   0) != 1 ||
+        X509_set_subject_name(x, name) != 1 ||
+        X509_set_issuer_name(x, issuer != NULL ? X509_get_subject_name(issuer_x)
+                                               : name) != 1 ||
+        set_time(X509_getm_notBefore(x), t->not_before_s) != 0 ||
+        set_time(X509_getm_notAfter(x), t->not_after_s) != 0 ||
+        X509_set_pubkey(x, pkey(t->subject_key)) != 1) {
+        goto err_free;
+    }
+
+    X509V3_set_ctx(&v3, issuer_x != NULL ? issuer_x : x, x, NULL, NULL, 0);
+    if (t->ca && t->pathlen >= 0) {
+        snprintf(value, sizeof(value), "critical,CA:TRUE,pathlen:%d",
+                 t->pathlen);
+    } else {
+        snprintf(value, sizeof(value), "critical,CA:%s",
+                 t->ca ? "TRUE" : "FALSE");
+    }
+    if (add_ext(x, &v3, NID_basic_constraints, value) != 0) {
+        goto err_free;
+    }
+    ku_string(t->ku_bits, t->ku_critical, value, sizeof(value));
+    if (t->ku_bits != 0 && add_ext(x, &v3, NID_key_usage, value) != 0) {
+        goto err_free;
+    }
+    if (add_ext(x, &v3, NID_subject_key_identifier, "hash") != 0 ||
+        add_ext(x, &v3, NID_authority_key_identifier, "keyid:always") != 0) {
+        goto err_free;
+    }
+    if (X509_sign(x, pkey(issuer_key), EVP_sha384()) <= 0) {
+        goto err_free;
+    }
+    len = i2d_X509(x, NULL);
+    if (len <= 0 || (size_t)len > cap) {
+        goto err_free;
+    }
+    rc = i2d_X509(x, &p);
+
+err_free:
+    ERR_clear_error();
+    X509_NAME_free(name);
+    ASN1_INTEGER_free(serial);
+    BN_free(bn);
+    X509_free(x);
+    X509_free(issuer_x);
+    return rc;
+}
+
+/* see x509.h */
+long crypto_x509_to_der(const uint8_t *in, size_t in_len, uint8_t *out,
+                        size_t cap)
+{
+    const unsigned char *p = in;
+    unsigned char *q = out;
+    X509 *x = NULL;
+    BIO *b;
+    long rc = -1;
+    int len;
+
+    if (in_len == 0 || in_len > (size_t)INT32_MAX) {
+        return -1;
+    }
+    b = BIO_new_mem_buf(in, (int)in_len);
+    if (b != NULL) {
+        x = PEM_read_bio_X509(b, NULL, NULL, NULL);
+        BIO_free(b);
+    }
+    if (x == NULL) {
+        p = in;
+        x = d2i_X509(NULL, &p, (long)in_len);
+        if (x != NULL && p != in + in_len) {
+            X509_free(x);
+            x = NULL;
+        }
+    }
+    if (x != NULL) {
+        len = i2d_X509(x, NULL);
+        if (len > 0 && (size_t)len <= cap) {
+            rc = i2d_X509(x, &q);
+        }
+        X509_free(x);
+    }
+    ERR_clear_error();
+    return rc;
+}
+
+/* see x509.h */
+int crypto_x509_write_pem(const uint8_t *der, size_t len, const char *path)
+{
+    const unsigned char *p = der;
+    char tmp[4096];
+    X509 *x;
+    FILE *f;
+    int fd, ok;
+
+    if (len > (size_t)INT32_MAX ||
+        snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp)) {
+        return -1;
+    }
+    x = d2i_X509(NULL, &p, (long)len);
+    if (x == NULL) {
+        ERR_clear_error();
+        return -1;
+    }
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        tv_err("%s: %s", tmp, strerror(errno));
+        X509_free(x);
+        return -1;
+    }
+    f = fdopen(fd, "w");
+    if (f == NULL) {
+        close(fd);
+        unlink(tmp);
+        X509_free(x);
+        return -1;
+    }
+    ok = PEM_write_X509(f, x) == 1;
+    ok = (fflush(f) == 0) && ok;
+    ok = (fsync(fileno(f)) == 0) && ok;
+    ok = (fclose(f) == 0) && ok;
+    X509_free(x);
+    if (!ok || rename(tmp, path) != 0) {
+        tv_err("%s: cannot write certificate", path);
+        unlink(tmp);
+        return -1;
+    }
+    return 0;
+}
