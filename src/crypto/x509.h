@@ -64,7 +64,7 @@ struct crypto_key;
  *                    interpret (anything but basicConstraints, keyUsage,
  *                    subject/authority key identifiers)
  * @bad_extension:    a known extension failed to decode, or an extension
- *                    appears twice
+ *                    (known or not) appears twice
  * @serial:           serial number bytes (big-endian, DER content)
  * @serial_len:       bytes in @serial
  */
@@ -100,9 +100,18 @@ struct crypto_x509 {
  *     @c points into @der, which must stay valid and unchanged while @c is
  *     in use.
  * The whole input must be one X.509 v3 certificate in DER (definite minimal
- * lengths, trailing bytes are an error). Allocates inside OpenSSL for the
- * public key only. Return: 0, or -1 when the DER is not a certificate or its
- * validity times are unreadable.
+ * lengths, trailing bytes are an error) that also keeps these rules:
+ *  - the serial is a positive INTEGER of at most 20 value bytes, and every
+ *    INTEGER read (serial, pathLenConstraint, the r and s of an ECDSA
+ *    signature) has its shortest encoding and the right sign;
+ *  - times are real calendar dates (29 February in leap years only), in
+ *    UTCTime through 2049 and GeneralizedTime only from 2050 (RFC 5280
+ *    §4.1.2.5).
+ * Extension rules do not fail the parse; they set @bad_extension for the
+ * verifier to report: a keyUsage with a set unused bit or no bits at all, a
+ * basicConstraints that does not decode, any extension present twice.
+ * Allocates inside OpenSSL for the public key only. Return: 0, or -1 when
+ * the DER is not a certificate by the rules above.
  */
 int crypto_x509_parse(struct crypto_x509 *c, const uint8_t *der, size_t len)
     __attribute__((warn_unused_result));

@@ -130,6 +130,26 @@ static bool der_eq(const struct der *v, const uint8_t *bytes, size_t len)
     return v->len == len && memcmp(v->p, bytes, len) == 0;
 }
 
+/*
+ * A DER INTEGER's content (X.690 §8.3.2): at least one byte, and the first
+ * nine bits neither all zero nor all one (the shortest two's complement).
+ * Return: 1 positive, 0 zero, -1 negative, -2 not DER.
+ */
+static int der_int_sign(const struct der *v)
+{
+    if (v->len == 0) {
+        return -2;
+    }
+    if (v->len > 1 && ((v->p[0] == 0x00 && !(v->p[1] & 0x80)) ||
+                       (v->p[0] == 0xff && (v->p[1] & 0x80)))) {
+        return -2;
+    }
+    if (v->p[0] & 0x80) {
+        return -1;
+    }
+    return v->len == 1 && v->p[0] == 0 ? 0 : 1;
+}
+
 /* AlgorithmIdentifier ecdsa-with-SHA384 (1.2.840.10045.4.3.3), no params */
 static const uint8_t alg_ecdsa_sha384[] = {
     0x30, 0x0a, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x03,
@@ -155,7 +175,16 @@ static int two_digits(const uint8_t *p, int *out)
     return 0;
 }
 
-/* UTCTime YYMMDDHHMMSSZ or GeneralizedTime YYYYMMDDHHMMSSZ (RFC 5280). */
+static bool leap_year(int y)
+{
+    return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
+
+/*
+ * UTCTime YYMMDDHHMMSSZ or GeneralizedTime YYYYMMDDHHMMSSZ. RFC 5280
+ * §4.1.2.5: dates through 2049 MUST be UTCTime, so a GeneralizedTime
+ * before 2050 is a second encoding of a date that has one already.
+ */
 static int der_time(struct der *d, int64_t *out_s)
 {
     static const int mdays[12] = {31, 29, 31, 30, 31, 30,
@@ -182,6 +211,9 @@ static int der_time(struct der *d, int64_t *out_s)
             return -1;
         }
         year = cc * 100 + yy;
+        if (year < 2050) {
+            return -1;
+        }
         p += 4;
     } else {
         return -1;
@@ -189,7 +221,8 @@ static int der_time(struct der *d, int64_t *out_s)
     if (two_digits(p, &mo) != 0 || two_digits(p + 2, &dd) != 0 ||
         two_digits(p + 4, &hh) != 0 || two_digits(p + 6, &mi) != 0 ||
         two_digits(p + 8, &ss) != 0 || p[10] != 'Z' || mo < 1 || mo > 12 ||
-        dd < 1 || dd > mdays[mo - 1] || hh > 23 || mi > 59 || ss > 59) {
+        dd < 1 || dd > mdays[mo - 1] || hh > 23 || mi > 59 || ss > 59 ||
+        (mo == 2 && dd == 29 && !leap_year(year))) {
         return -1;
     }
     /* days from civil (proleptic Gregorian), Howard Hinnant's method */
@@ -222,8 +255,8 @@ static int ext_basic_constraints(struct crypto_x509 *c, struct der v)
         c->bc_ca = true;
     }
     if (der_peek(&seq, DER_INTEGER)) {
-        if (der_expect(&seq, DER_INTEGER, &b, NULL) != 0 || b.len != 1 ||
-            (b.p[0] & 0x80)) {
+        if (der_expect(&seq, DER_INTEGER, &b, NULL) != 0 ||
+            der_int_sign(&b) < 0 || b.len != 1) {
             return -1; /* pathLen 0..127 */
         }
         c->bc_pathlen = b.p[0];
@@ -231,14 +264,18 @@ static int ext_basic_constraints(struct crypto_x509 *c, struct der v)
     return seq.len == 0 ? 0 : -1;
 }
 
-/* keyUsage ::= BIT STRING */
+/*
+ * keyUsage ::= BIT STRING. DER (X.690 §11.2.1) requires the unused bits of
+ * the last byte to be zero; a set one would be a bit the issuer never
+ * meant to grant, so it is refused rather than masked.
+ */
 static int ext_key_usage(struct crypto_x509 *c, struct der v)
 {
     struct der bits;
 
     if (der_expect(&v, DER_BIT_STRING, &bits, NULL) != 0 || v.len != 0 ||
-        bits.len < 1 || bits.len > 3 || bits.p[0] > 7 ||
-        (bits.len == 1 && bits.p[0] != 0)) {
+        bits.len < 2 || bits.len > 3 || bits.p[0] > 7 ||
+        (bits.p[bits.len - 1] & ((1u << bits.p[0]) - 1)) != 0) {
         return -1;
     }
     for (size_t i = 1; i < bits.len; i++) {
@@ -252,23 +289,47 @@ static int ext_key_usage(struct crypto_x509 *c, struct der v)
 }
 
 /*
+ * Whether an extension before @upto in the list @all carries @oid. A
+ * quadratic scan over a handful of extensions costs less than a table and
+ * needs no cap on how many there are.
+ */
+static bool oid_seen_before(struct der all, const uint8_t *upto,
+                            const struct der *oid)
+{
+    while (all.len > 0 && all.p < upto) {
+        struct der ext, id;
+
+        if (der_expect(&all, DER_SEQUENCE, &ext, NULL) != 0 ||
+            der_expect(&ext, DER_OID, &id, NULL) != 0) {
+            return false; /* the caller has already walked this far */
+        }
+        if (der_eq(&id, oid->p, oid->len)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/*
  * Extensions ::= SEQUENCE SIZE (1..MAX) OF Extension
  * Extension ::= SEQUENCE { extnID OID, critical BOOLEAN DEFAULT FALSE,
  *                          extnValue OCTET STRING }
  * The two we interpret are decoded, the key identifiers recognised,
  * anything else that is critical is counted so the verifier can refuse it
- * (RFC 5280 §4.2).
+ * (RFC 5280 §4.2). Any extension that appears twice, known or not, marks
+ * the certificate bad ("MUST NOT include more than one instance").
  */
 static int parse_extensions(struct crypto_x509 *c, struct der exts)
 {
-    bool seen_bc = false, seen_ku = false, seen_ski = false, seen_aki = false;
-    struct der list;
+    struct der list, all;
 
     if (der_expect(&exts, DER_SEQUENCE, &list, NULL) != 0 || exts.len != 0 ||
         list.len == 0) {
         return -1;
     }
+    all = list;
     while (list.len > 0) {
+        const uint8_t *start = list.p;
         struct der ext, oid, b, val;
         bool crit = false;
         int id = -1;
@@ -288,33 +349,30 @@ static int parse_extensions(struct crypto_x509 *c, struct der exts)
             ext.len != 0) {
             return -1;
         }
+        if (oid_seen_before(all, start, &oid)) {
+            c->bad_extension = true;
+            continue; /* the first instance stands; the verifier refuses */
+        }
         if (oid.len == 3 && memcmp(oid.p, oid_ce_prefix, 2) == 0) {
             id = oid.p[2];
         }
         switch (id) {
         case CE_BASIC_CONSTRAINTS:
-            if (seen_bc || ext_basic_constraints(c, val) != 0) {
+            if (ext_basic_constraints(c, val) != 0) {
                 c->bad_extension = true;
             }
-            seen_bc = true;
             c->bc_present = true;
             c->bc_critical = crit;
             break;
         case CE_KEY_USAGE:
-            if (seen_ku || ext_key_usage(c, val) != 0) {
+            if (ext_key_usage(c, val) != 0) {
                 c->bad_extension = true;
             }
-            seen_ku = true;
             c->ku_present = true;
             c->ku_critical = crit;
             break;
         case CE_SUBJECT_KEY_ID:
-            c->bad_extension |= seen_ski;
-            seen_ski = true;
-            break;
         case CE_AUTHORITY_KEY_ID:
-            c->bad_extension |= seen_aki;
-            seen_aki = true;
             break;
         default:
             if (crit) {
@@ -379,6 +437,24 @@ static int parse_spki(struct crypto_x509 *c, struct der spki)
     return 0;
 }
 
+/*
+ * ECDSA-Sig-Value ::= SEQUENCE { r INTEGER, s INTEGER } inside the
+ * signature BIT STRING (after its unused-bits byte): both positive and
+ * minimal, nothing else.
+ */
+static int ecdsa_sig_check(const struct der *bits)
+{
+    struct der in = {bits->p + 1, bits->len - 1}, seq, r, s;
+
+    if (der_expect(&in, DER_SEQUENCE, &seq, NULL) != 0 || in.len != 0 ||
+        der_expect(&seq, DER_INTEGER, &r, NULL) != 0 ||
+        der_expect(&seq, DER_INTEGER, &s, NULL) != 0 || seq.len != 0 ||
+        der_int_sign(&r) != 1 || der_int_sign(&s) != 1) {
+        return -1;
+    }
+    return 0;
+}
+
 static size_t off_in(const struct crypto_x509 *c, const uint8_t *p)
 {
     return (size_t)(p - c->der);
@@ -413,11 +489,15 @@ int crypto_x509_parse(struct crypto_x509 *c, const uint8_t *der, size_t len)
         !der_eq(&v, (const uint8_t *)"\x02\x01\x02", 3)) {
         return -1;
     }
-    if (der_expect(&tbs, DER_INTEGER, &v, NULL) != 0 || v.len == 0 ||
+    /*
+     * serialNumber: a positive INTEGER (RFC 5280 §4.1.2.2), in its shortest
+     * form, so that one serial has one encoding.
+     */
+    if (der_expect(&tbs, DER_INTEGER, &v, NULL) != 0 || der_int_sign(&v) != 1 ||
         v.len > CRYPTO_X509_SERIAL_MAX + 1) {
         return -1;
     }
-    if (v.len > 1 && v.p[0] == 0) {
+    if (v.p[0] == 0) {
         v.p++; /* the sign byte of a positive serial */
         v.len--;
     }
@@ -437,6 +517,9 @@ int crypto_x509_parse(struct crypto_x509 *c, const uint8_t *der, size_t len)
     c->sig_es384 =
         der_eq(&alg_out, alg_ecdsa_sha384, sizeof(alg_ecdsa_sha384)) &&
         der_eq(&alg_in, alg_ecdsa_sha384, sizeof(alg_ecdsa_sha384));
+    if (c->sig_es384 && ecdsa_sig_check(&sig) != 0) {
+        return -1;
+    }
     c->issuer_off = off_in(c, issuer.p);
     c->issuer_len = issuer.len;
     c->subject_off = off_in(c, subject.p);

@@ -876,18 +876,66 @@ static void chain_defaults(struct chain_spec *cs, struct crypto_key **k)
     }
 }
 
+/*
+ * A document at CHAIN_T0 with cabundle @ca (root first) and @leaf, signed
+ * with @leaf_key, verified with @ca[0] pinned.
+ */
+static int doc_verify(const uint8_t *const *ca, const size_t *ca_len, int n_ca,
+                      const uint8_t *leaf, size_t leaf_len,
+                      const struct crypto_key *leaf_key,
+                      struct verify_result *res)
+{
+    static uint8_t payload[8192], doc[8192];
+    static const uint8_t zero_pcr[48];
+    struct verify_root root;
+    struct cbor_wr w;
+    size_t doc_len;
+    int rc;
+
+    cbor_wr_init(&w, payload, sizeof(payload));
+    cbor_put_map(&w, 9);
+    cbor_put_cstr(&w, "module_id");
+    cbor_put_cstr(&w, "i-0123456789abcdef0-enc0123456789abcdef");
+    cbor_put_cstr(&w, "digest");
+    cbor_put_cstr(&w, "SHA384");
+    cbor_put_cstr(&w, "timestamp");
+    cbor_put_uint64_full(&w, (uint64_t)CHAIN_T0 * 1000);
+    cbor_put_cstr(&w, "pcrs");
+    cbor_put_map(&w, 1);
+    cbor_put_uint(&w, 0);
+    cbor_put_bytes(&w, zero_pcr, sizeof(zero_pcr));
+    cbor_put_cstr(&w, "certificate");
+    cbor_put_bytes(&w, leaf, leaf_len);
+    cbor_put_cstr(&w, "cabundle");
+    cbor_put_array(&w, (size_t)n_ca);
+    for (int i = 0; i < n_ca; i++) {
+        cbor_put_bytes(&w, ca[i], ca_len[i]);
+    }
+    cbor_put_cstr(&w, "public_key");
+    cbor_put_null(&w);
+    cbor_put_cstr(&w, "user_data");
+    cbor_put_null(&w);
+    cbor_put_cstr(&w, "nonce");
+    cbor_put_null(&w);
+    assert_false(w.overflow);
+    assert_int_equal(
+        cose_sign1_build(leaf_key, payload, w.len, doc, sizeof(doc), &doc_len),
+        COSE_OK);
+
+    assert_int_equal(verify_root_init(&root, ca[0], ca_len[0]), VERIFY_OK);
+    rc = verify_document(&root, NULL, doc, doc_len, res);
+    verify_root_release(&root);
+    return rc;
+}
+
 /* Issue the chain, sign a document with the leaf key, verify it. */
 static int chain_verify(const struct chain_spec *cs, struct crypto_key **k,
                         struct verify_result *res)
 {
-    static uint8_t der[4][CRYPTO_X509_DER_MAX], payload[8192], doc[8192];
-    static const uint8_t zero_pcr[48];
+    static uint8_t der[4][CRYPTO_X509_DER_MAX];
     struct crypto_x509 parsed[3];
     long der_len[4];
-    struct verify_root root;
-    struct cbor_wr w;
-    size_t doc_len;
-    int n_ca = cs->skip_b ? 2 : 3, rc;
+    int n_ca = cs->skip_b ? 2 : 3;
 
     der_len[0] =
         crypto_x509_issue(&cs->t[0], NULL, k[0], der[0], sizeof(der[0]));
@@ -909,41 +957,14 @@ static int chain_verify(const struct chain_spec *cs, struct crypto_key **k,
         crypto_x509_release(&parsed[i]);
     }
 
-    cbor_wr_init(&w, payload, sizeof(payload));
-    cbor_put_map(&w, 9);
-    cbor_put_cstr(&w, "module_id");
-    cbor_put_cstr(&w, "i-0123456789abcdef0-enc0123456789abcdef");
-    cbor_put_cstr(&w, "digest");
-    cbor_put_cstr(&w, "SHA384");
-    cbor_put_cstr(&w, "timestamp");
-    cbor_put_uint64_full(&w, (uint64_t)CHAIN_T0 * 1000);
-    cbor_put_cstr(&w, "pcrs");
-    cbor_put_map(&w, 1);
-    cbor_put_uint(&w, 0);
-    cbor_put_bytes(&w, zero_pcr, sizeof(zero_pcr));
-    cbor_put_cstr(&w, "certificate");
-    cbor_put_bytes(&w, der[3], (size_t)der_len[3]);
-    cbor_put_cstr(&w, "cabundle");
-    cbor_put_array(&w, (size_t)n_ca);
-    for (int i = 0; i < n_ca; i++) {
-        cbor_put_bytes(&w, der[i], (size_t)der_len[i]);
-    }
-    cbor_put_cstr(&w, "public_key");
-    cbor_put_null(&w);
-    cbor_put_cstr(&w, "user_data");
-    cbor_put_null(&w);
-    cbor_put_cstr(&w, "nonce");
-    cbor_put_null(&w);
-    assert_false(w.overflow);
-    assert_int_equal(
-        cose_sign1_build(k[3], payload, w.len, doc, sizeof(doc), &doc_len),
-        COSE_OK);
+    {
+        const uint8_t *ca[3] = {der[0], der[1], der[2]};
+        size_t ca_len[3] = {(size_t)der_len[0], (size_t)der_len[1],
+                            (size_t)der_len[2]};
 
-    assert_int_equal(verify_root_init(&root, der[0], (size_t)der_len[0]),
-                     VERIFY_OK);
-    rc = verify_document(&root, NULL, doc, doc_len, res);
-    verify_root_release(&root);
-    return rc;
+        return doc_verify(ca, ca_len, n_ca, der[3], (size_t)der_len[3], k[3],
+                          res);
+    }
 }
 
 static void chain_constraints(void **state)
@@ -1038,6 +1059,616 @@ static void chain_constraints(void **state)
     }
 }
 
+/*
+ * Certificates built by hand, byte by byte, for the DER rules the issuing
+ * code would never break: a minimal DER writer, a certificate assembled
+ * from parts, and a signature by a test key over the TBSCertificate.
+ */
+struct dw {
+    uint8_t b[CRYPTO_X509_DER_MAX];
+    size_t len;
+};
+
+static void dw_put(struct dw *w, const void *p, size_t n)
+{
+    assert_true(n <= sizeof(w->b) - w->len);
+    memcpy(w->b + w->len, p, n);
+    w->len += n;
+}
+
+static void dw_tlv(struct dw *w, uint8_t tag, const void *p, size_t n)
+{
+    uint8_t h[4] = {tag};
+    size_t hn = 2;
+
+    if (n < 0x80) {
+        h[1] = (uint8_t)n;
+    } else if (n < 0x100) {
+        h[1] = 0x81;
+        h[2] = (uint8_t)n;
+        hn = 3;
+    } else {
+        h[1] = 0x82;
+        h[2] = (uint8_t)(n >> 8);
+        h[3] = (uint8_t)n;
+        hn = 4;
+    }
+    dw_put(w, h, hn);
+    dw_put(w, p, n);
+}
+
+/* One Extension: 2.5.29.@id (or @oid when given), critical when @crit. */
+static void dw_ext(struct dw *w, const uint8_t *oid, size_t oid_len, bool crit,
+                   const uint8_t *val, size_t val_len)
+{
+    struct dw e = {.len = 0};
+
+    dw_tlv(&e, 0x06, oid, oid_len);
+    if (crit) {
+        dw_put(&e, "\x01\x01\xff", 3);
+    }
+    dw_tlv(&e, 0x04, val, val_len);
+    dw_tlv(w, 0x30, e.b, e.len);
+}
+
+static const uint8_t oid_bc[] = {0x55, 0x1d, 0x13};
+static const uint8_t oid_ku[] = {0x55, 0x1d, 0x0f};
+static const uint8_t oid_ski[] = {0x55, 0x1d, 0x0e};
+static const uint8_t oid_other[] = {0x2b, 0x06, 0x01,
+                                    0x04, 0x01, 0x7f}; /* 1.3.6.1.4.1.127 */
+static const uint8_t bc_leaf_val[] = {0x30, 0x00};
+static const uint8_t bc_ca_val[] = {0x30, 0x03, 0x01, 0x01, 0xff};
+static const uint8_t ku_sign_val[] = {0x03, 0x02, 0x07, 0x80};
+static const uint8_t ku_ca_val[] = {0x03, 0x02, 0x01, 0x06};
+
+/*
+ * struct hand_cert - the parts of a hand-built certificate.
+ * @serial:      INTEGER content bytes, as written
+ * @nb, @na:     times: 13 characters make a UTCTime, 15 a GeneralizedTime
+ * @exts:        the Extension TLVs, concatenated (none when @exts.len is 0)
+ * @issuer_name, @subject_name: Name TLVs
+ * @pad_r:       write the signature's r with a superfluous 00 byte
+ * @neg_s:       write the signature's s without its sign byte (negative)
+ */
+struct hand_cert {
+    struct dw serial;
+    const char *nb, *na;
+    struct dw exts;
+    const uint8_t *issuer_name;
+    size_t issuer_name_len;
+    const uint8_t *subject_name;
+    size_t subject_name_len;
+    const struct crypto_key *subject_key, *issuer_key;
+    bool pad_r, neg_s;
+};
+
+/*
+ * One r or s of a signature as a DER INTEGER: minimal, unless @pad (one 00
+ * too many) or @neg (no sign byte before a set top bit: a negative value).
+ */
+static void dw_sig_int(struct dw *w, const uint8_t v[48], bool pad, bool neg)
+{
+    uint8_t c[50];
+    size_t skip = 0, n = 0;
+
+    while (skip < 47 && v[skip] == 0) {
+        skip++;
+    }
+    if (pad) {
+        c[n++] = 0;
+    }
+    if ((v[skip] & 0x80) && !neg) {
+        c[n++] = 0;
+    }
+    memcpy(c + n, v + skip, 48 - skip);
+    n += 48 - skip;
+    dw_tlv(w, 0x02, c, n);
+}
+
+static size_t hand_cert_build(const struct hand_cert *hc, uint8_t *out,
+                              size_t cap)
+{
+    static const uint8_t alg[] = {0x30, 0x0a, 0x06, 0x08, 0x2a, 0x86,
+                                  0x48, 0xce, 0x3d, 0x04, 0x03, 0x03};
+    struct dw tbs = {.len = 0}, body = {.len = 0}, validity = {.len = 0};
+    struct dw sig = {.len = 0}, seq = {.len = 0}, cert = {.len = 0};
+    struct dw exts = {.len = 0}, a3 = {.len = 0};
+    uint8_t spki[256], rs[96];
+    long spki_len;
+
+    dw_put(&body, "\xa0\x03\x02\x01\x02", 5);
+    dw_tlv(&body, 0x02, hc->serial.b, hc->serial.len);
+    dw_put(&body, alg, sizeof(alg));
+    dw_put(&body, hc->issuer_name, hc->issuer_name_len);
+    dw_tlv(&validity, strlen(hc->nb) == 13 ? 0x17 : 0x18, hc->nb,
+           strlen(hc->nb));
+    dw_tlv(&validity, strlen(hc->na) == 13 ? 0x17 : 0x18, hc->na,
+           strlen(hc->na));
+    dw_tlv(&body, 0x30, validity.b, validity.len);
+    dw_put(&body, hc->subject_name, hc->subject_name_len);
+    spki_len = crypto_key_spki_der(hc->subject_key, spki, sizeof(spki));
+    assert_true(spki_len > 0);
+    dw_put(&body, spki, (size_t)spki_len);
+    if (hc->exts.len > 0) {
+        dw_tlv(&exts, 0x30, hc->exts.b, hc->exts.len);
+        dw_tlv(&a3, 0xa3, exts.b, exts.len);
+        dw_put(&body, a3.b, a3.len);
+    }
+    dw_tlv(&tbs, 0x30, body.b, body.len);
+
+    /* ECDSA signatures differ each time: sign until s has its top bit set */
+    for (int tries = 0;; tries++) {
+        assert_int_equal(
+            crypto_ecdsa_p384_sign(hc->issuer_key, tbs.b, tbs.len, rs), 0);
+        if (!hc->neg_s || (rs[48] & 0x80) || tries == 256) {
+            break;
+        }
+    }
+    assert_true(!hc->neg_s || (rs[48] & 0x80));
+    dw_sig_int(&seq, rs, hc->pad_r, false);
+    dw_sig_int(&seq, rs + 48, false, hc->neg_s);
+    dw_put(&sig, "\x00", 1);
+    dw_tlv(&sig, 0x30, seq.b, seq.len);
+
+    {
+        struct dw all = {.len = 0};
+
+        dw_put(&all, tbs.b, tbs.len);
+        dw_put(&all, alg, sizeof(alg));
+        dw_tlv(&all, 0x03, sig.b, sig.len);
+        dw_tlv(&cert, 0x30, all.b, all.len);
+    }
+    assert_true(cert.len <= cap);
+    memcpy(out, cert.b, cert.len);
+    return cert.len;
+}
+
+/* "O=test, CN=@cn" as a Name TLV. */
+static size_t name_tlv(const char *cn, uint8_t *out)
+{
+    struct dw rdn_o = {.len = 0}, rdn_cn = {.len = 0}, atv = {.len = 0};
+    struct dw name = {.len = 0}, seq = {.len = 0};
+
+    dw_tlv(&atv, 0x06, "\x55\x04\x0a", 3);
+    dw_tlv(&atv, 0x0c, "test", 4);
+    dw_tlv(&seq, 0x30, atv.b, atv.len);
+    dw_tlv(&rdn_o, 0x31, seq.b, seq.len);
+    atv.len = seq.len = 0;
+    dw_tlv(&atv, 0x06, "\x55\x04\x03", 3);
+    dw_tlv(&atv, 0x0c, cn, strlen(cn));
+    dw_tlv(&seq, 0x30, atv.b, atv.len);
+    dw_tlv(&rdn_cn, 0x31, seq.b, seq.len);
+    dw_put(&rdn_o, rdn_cn.b, rdn_cn.len);
+    dw_tlv(&name, 0x30, rdn_o.b, rdn_o.len);
+    memcpy(out, name.b, name.len);
+    return name.len;
+}
+
+/* A leaf the verifier accepts: serial 01 23, 2023, CA:FALSE, signing. */
+static void hand_leaf_defaults(struct hand_cert *hc, struct crypto_key *k,
+                               const uint8_t *name, size_t name_len)
+{
+    memset(hc, 0, sizeof(*hc));
+    dw_put(&hc->serial, "\x01\x23", 2);
+    hc->nb = "231114000000Z";
+    hc->na = "231115000000Z";
+    dw_ext(&hc->exts, oid_bc, sizeof(oid_bc), true, bc_leaf_val,
+           sizeof(bc_leaf_val));
+    dw_ext(&hc->exts, oid_ku, sizeof(oid_ku), false, ku_sign_val,
+           sizeof(ku_sign_val));
+    hc->issuer_name = hc->subject_name = name;
+    hc->issuer_name_len = hc->subject_name_len = name_len;
+    hc->subject_key = hc->issuer_key = k;
+}
+
+static int hand_parse(const struct hand_cert *hc, struct crypto_x509 *c)
+{
+    static uint8_t der[CRYPTO_X509_DER_MAX];
+    size_t n = hand_cert_build(hc, der, sizeof(der));
+
+    return crypto_x509_parse(c, der, n);
+}
+
+/* The parse result of @hc: -1, or 1 when it parsed with a bad extension. */
+static int hand_outcome(const struct hand_cert *hc)
+{
+    struct crypto_x509 c;
+    int rc;
+
+    if (hand_parse(hc, &c) != 0) {
+        return -1;
+    }
+    rc = c.bad_extension ? 1 : 0;
+    crypto_x509_release(&c);
+    return rc;
+}
+
+static void hand_times(struct hand_cert *hc, const char *nb)
+{
+    hc->nb = nb;
+    hc->na = "20991231235959Z";
+}
+
+/* Each DER rule of the parser, on certificates that differ in one part. */
+static void x509_der_strict(void **state)
+{
+    struct crypto_key *k = crypto_key_generate_p384();
+    uint8_t name[64];
+    size_t name_len = name_tlv("hand", name);
+    struct hand_cert hc;
+    struct crypto_x509 c;
+
+    assert_non_null(k);
+    hand_leaf_defaults(&hc, k, name, name_len);
+    assert_int_equal(hand_parse(&hc, &c), 0);
+    assert_true(crypto_x509_signed_by(&c, &c));
+    assert_false(c.bad_extension);
+    assert_int_equal(c.unknown_critical, 0);
+    assert_int_equal(c.not_before_s, 1699920000); /* 2023-11-14T00:00:00Z */
+    crypto_x509_release(&c);
+
+    /* 29 February only in leap years, in either time form */
+    hand_times(&hc, "240229000000Z");
+    assert_int_equal(hand_outcome(&hc), 0);
+    hand_times(&hc, "000229000000Z"); /* 2000: divisible by 400 */
+    assert_int_equal(hand_outcome(&hc), 0);
+    hand_times(&hc, "230229000000Z");
+    assert_int_equal(hand_outcome(&hc), -1);
+    hand_times(&hc, "990229000000Z"); /* 1999 */
+    assert_int_equal(hand_outcome(&hc), -1);
+    hand_times(&hc, "230228235959Z");
+    assert_int_equal(hand_outcome(&hc), 0);
+    hand_times(&hc, "20520229000000Z");
+    assert_int_equal(hand_outcome(&hc), 0);
+    hand_times(&hc, "20510229000000Z");
+    assert_int_equal(hand_outcome(&hc), -1);
+    hand_times(&hc, "21000229000000Z"); /* divisible by 100, not 400 */
+    assert_int_equal(hand_outcome(&hc), -1);
+    hand_times(&hc, "24000229000000Z");
+    assert_int_equal(hand_outcome(&hc), 0);
+    hand_times(&hc, "230230000000Z");
+    assert_int_equal(hand_outcome(&hc), -1);
+
+    /* GeneralizedTime only from 2050 on (UTCTime covers 1950..2049) */
+    hand_times(&hc, "20491231235959Z");
+    assert_int_equal(hand_outcome(&hc), -1);
+    hand_times(&hc, "20230101000000Z");
+    assert_int_equal(hand_outcome(&hc), -1);
+    hand_times(&hc, "20500101000000Z");
+    assert_int_equal(hand_parse(&hc, &c), 0);
+    assert_int_equal(c.not_before_s, 2524608000); /* 2050-01-01T00:00:00Z */
+    crypto_x509_release(&c);
+    hand_leaf_defaults(&hc, k, name, name_len);
+    hc.na = "20500101000000Z";
+    assert_int_equal(hand_outcome(&hc), 0);
+    hc.na = "20491231235959Z";
+    assert_int_equal(hand_outcome(&hc), -1);
+    hc.na = "491231235959Z";
+    assert_int_equal(hand_outcome(&hc), 0);
+
+    /* serials: positive, shortest form, at most 20 bytes of value */
+    {
+        static const struct {
+            const char *bytes;
+            size_t len;
+            int want;
+        } serials[] = {
+            {"\x01", 1, 0},          {"\x7f", 1, 0},
+            {"\x00\x80", 2, 0},      {"\x00", 1, -1}, /* zero is not positive */
+            {"\x80", 1, -1},                          /* negative */
+            {"\xff\x01", 2, -1},                      /* negative */
+            {"\xff\x80", 2, -1},     /* negative and not minimal */
+            {"\x00\x01", 2, -1},     /* not minimal */
+            {"\x00\x00\x80", 3, -1}, /* not minimal */
+            {"\x00\x7f\x01", 3, -1}, /* not minimal */
+        };
+        uint8_t long_serial[21];
+
+        for (size_t i = 0; i < sizeof(serials) / sizeof(serials[0]); i++) {
+            hand_leaf_defaults(&hc, k, name, name_len);
+            hc.serial.len = 0;
+            dw_put(&hc.serial, serials[i].bytes, serials[i].len);
+            assert_int_equal(hand_outcome(&hc), serials[i].want);
+        }
+        hand_leaf_defaults(&hc, k, name, name_len);
+        hc.serial.len = 0;
+        dw_put(&hc.serial, "\x00\x80", 2);
+        assert_int_equal(hand_parse(&hc, &c), 0);
+        assert_int_equal(c.serial_len, 1);
+        assert_int_equal(c.serial[0], 0x80);
+        crypto_x509_release(&c);
+
+        memset(long_serial, 0x5a, sizeof(long_serial));
+        long_serial[0] = 0x00;
+        long_serial[1] = 0xa5; /* 00 + 20 bytes: the longest allowed */
+        hc.serial.len = 0;
+        dw_put(&hc.serial, long_serial, 21);
+        assert_int_equal(hand_parse(&hc, &c), 0);
+        assert_int_equal(c.serial_len, 20);
+        crypto_x509_release(&c);
+        long_serial[0] = 0x01; /* 21 bytes of value */
+        hc.serial.len = 0;
+        dw_put(&hc.serial, long_serial, 21);
+        assert_int_equal(hand_outcome(&hc), -1);
+    }
+
+    /* the INTEGERs of the signature and of pathLenConstraint */
+    hand_leaf_defaults(&hc, k, name, name_len);
+    hc.pad_r = true;
+    assert_int_equal(hand_outcome(&hc), -1);
+    hand_leaf_defaults(&hc, k, name, name_len);
+    hc.neg_s = true;
+    assert_int_equal(hand_outcome(&hc), -1);
+    {
+        static const struct {
+            const uint8_t *val;
+            size_t len;
+            int want;
+        } bcs[] = {
+            {(const uint8_t *)"\x30\x06\x01\x01\xff\x02\x01\x00", 8, 0},
+            {(const uint8_t *)"\x30\x06\x01\x01\xff\x02\x01\x7f", 8, 0},
+            {(const uint8_t *)"\x30\x07\x01\x01\xff\x02\x02\x00\x01", 9, 1},
+            {(const uint8_t *)"\x30\x06\x01\x01\xff\x02\x01\xff", 8, 1},
+            {(const uint8_t *)"\x30\x05\x01\x01\xff\x02\x00", 7, 1},
+        };
+
+        for (size_t i = 0; i < sizeof(bcs) / sizeof(bcs[0]); i++) {
+            hand_leaf_defaults(&hc, k, name, name_len);
+            hc.exts.len = 0;
+            dw_ext(&hc.exts, oid_bc, sizeof(oid_bc), true, bcs[i].val,
+                   bcs[i].len);
+            assert_int_equal(hand_outcome(&hc), bcs[i].want);
+        }
+    }
+
+    /* keyUsage: the unused bits of the last byte must be zero */
+    {
+        static const struct {
+            const uint8_t *val;
+            size_t len;
+            int want;
+            uint32_t bits;
+        } kus[] = {
+            {ku_sign_val, 4, 0, CRYPTO_KU_DIGITAL_SIGNATURE},
+            {(const uint8_t *)"\x03\x02\x07\x81", 4, 1, 0},
+            {(const uint8_t *)"\x03\x02\x01\x06", 4, 0,
+             CRYPTO_KU_KEY_CERT_SIGN | CRYPTO_KU_CRL_SIGN},
+            {(const uint8_t *)"\x03\x02\x01\x07", 4, 1, 0},
+            {(const uint8_t *)"\x03\x02\x02\x86", 4, 1, 0},
+            {(const uint8_t *)"\x03\x02\x00\x80", 4, 0,
+             CRYPTO_KU_DIGITAL_SIGNATURE},
+            {(const uint8_t *)"\x03\x03\x07\x80\x80", 5, 0,
+             CRYPTO_KU_DIGITAL_SIGNATURE | (1u << 8)},
+            {(const uint8_t *)"\x03\x03\x07\x80\x01", 5, 1, 0},
+            {(const uint8_t *)"\x03\x02\x08\x80", 4, 1, 0}, /* > 7 unused */
+            {(const uint8_t *)"\x03\x01\x00", 3, 1, 0},     /* no bits */
+        };
+
+        for (size_t i = 0; i < sizeof(kus) / sizeof(kus[0]); i++) {
+            hand_leaf_defaults(&hc, k, name, name_len);
+            hc.exts.len = 0;
+            dw_ext(&hc.exts, oid_ku, sizeof(oid_ku), true, kus[i].val,
+                   kus[i].len);
+            assert_int_equal(hand_parse(&hc, &c), 0);
+            assert_int_equal(c.bad_extension ? 1 : 0, kus[i].want);
+            if (kus[i].want == 0) {
+                assert_int_equal(c.ku_bits, kus[i].bits);
+            }
+            crypto_x509_release(&c);
+        }
+    }
+
+    /* any extension twice, known or not, critical or not */
+    {
+        static const uint8_t ski_a[] = {0x04, 0x02, 0xaa, 0xbb};
+        static const uint8_t ski_b[] = {0x04, 0x02, 0xcc, 0xdd};
+        static const uint8_t oid_other2[] = {0x2b, 0x06, 0x01,
+                                             0x04, 0x01, 0x7e};
+
+        hand_leaf_defaults(&hc, k, name, name_len);
+        dw_ext(&hc.exts, oid_other, sizeof(oid_other), false, ski_a,
+               sizeof(ski_a));
+        dw_ext(&hc.exts, oid_other2, sizeof(oid_other2), false, ski_a,
+               sizeof(ski_a));
+        assert_int_equal(hand_outcome(&hc), 0);
+        dw_ext(&hc.exts, oid_other, sizeof(oid_other), false, ski_b,
+               sizeof(ski_b));
+        assert_int_equal(hand_outcome(&hc), 1);
+
+        hand_leaf_defaults(&hc, k, name, name_len);
+        dw_ext(&hc.exts, oid_ski, sizeof(oid_ski), false, ski_a, sizeof(ski_a));
+        assert_int_equal(hand_outcome(&hc), 0);
+        dw_ext(&hc.exts, oid_ski, sizeof(oid_ski), false, ski_a, sizeof(ski_a));
+        assert_int_equal(hand_outcome(&hc), 1);
+
+        hand_leaf_defaults(&hc, k, name, name_len);
+        dw_ext(&hc.exts, oid_bc, sizeof(oid_bc), true, bc_leaf_val,
+               sizeof(bc_leaf_val));
+        assert_int_equal(hand_outcome(&hc), 1);
+
+        /* a critical unknown one is counted once, then its twin is bad */
+        hand_leaf_defaults(&hc, k, name, name_len);
+        dw_ext(&hc.exts, oid_other, sizeof(oid_other), true, ski_a,
+               sizeof(ski_a));
+        assert_int_equal(hand_parse(&hc, &c), 0);
+        assert_int_equal(c.unknown_critical, 1);
+        assert_false(c.bad_extension);
+        crypto_x509_release(&c);
+    }
+    crypto_key_free(k);
+}
+
+/*
+ * root (issued by our PKI code) -> A -> leaf, with A and the leaf built by
+ * hand from @a and @leaf and properly signed, in a document the leaf key
+ * signs. OpenSSL's chain check runs beside ours; @openssl says what it
+ * should conclude: OPENSSL_ACCEPTS, OPENSSL_REJECTS, or OPENSSL_ANY where
+ * the rule is one OpenSSL does not apply.
+ */
+enum { OPENSSL_ACCEPTS, OPENSSL_REJECTS, OPENSSL_ANY };
+
+static int hand_chain_verify(struct hand_cert *a, struct hand_cert *leaf,
+                             struct crypto_key **k, int openssl,
+                             struct verify_result *res)
+{
+    static uint8_t root_der[CRYPTO_X509_DER_MAX], a_der[CRYPTO_X509_DER_MAX];
+    static uint8_t leaf_der[CRYPTO_X509_DER_MAX];
+    struct crypto_x509_template t = {
+        .org = "test",
+        .cn = "root",
+        .serial = (const uint8_t *)"\x01",
+        .serial_len = 1,
+        .not_before_s = CHAIN_T0 - 3600,
+        .not_after_s = CHAIN_T0 + 3600,
+        .ca = true,
+        .pathlen = -1,
+        .ku_bits = CRYPTO_KU_KEY_CERT_SIGN | CRYPTO_KU_CRL_SIGN,
+        .ku_critical = true,
+        .subject_key = k[0],
+    };
+    struct crypto_x509 root;
+    long root_len =
+        crypto_x509_issue(&t, NULL, k[0], root_der, sizeof(root_der));
+    size_t a_len, leaf_len;
+    const uint8_t *ca[2];
+    size_t ca_len[2];
+    char err[128];
+
+    assert_true(root_len > 0);
+    assert_int_equal(crypto_x509_parse(&root, root_der, (size_t)root_len), 0);
+    a->issuer_name = root.der + root.subject_off;
+    a->issuer_name_len = root.subject_len;
+    a->issuer_key = k[0];
+    a->subject_key = k[1];
+    a_len = hand_cert_build(a, a_der, sizeof(a_der));
+    leaf->issuer_name = a->subject_name;
+    leaf->issuer_name_len = a->subject_name_len;
+    leaf->issuer_key = k[1];
+    leaf->subject_key = k[2];
+    leaf_len = hand_cert_build(leaf, leaf_der, sizeof(leaf_der));
+    crypto_x509_release(&root);
+
+    if (openssl != OPENSSL_ANY) {
+        const uint8_t *inter[1] = {a_der};
+        size_t inter_len[1] = {a_len};
+
+        assert_int_equal(crypto_x509_verify_chain_openssl(
+                             root_der, (size_t)root_len, inter, inter_len, 1,
+                             leaf_der, leaf_len, CHAIN_T0, err, sizeof(err)),
+                         openssl == OPENSSL_ACCEPTS ? 0 : -1);
+    }
+    ca[0] = root_der;
+    ca_len[0] = (size_t)root_len;
+    ca[1] = a_der;
+    ca_len[1] = a_len;
+    return doc_verify(ca, ca_len, 2, leaf_der, leaf_len, k[2], res);
+}
+
+static void hand_ca_defaults(struct hand_cert *hc, const uint8_t *name,
+                             size_t name_len)
+{
+    memset(hc, 0, sizeof(*hc));
+    dw_put(&hc->serial, "\x02", 1);
+    hc->nb = "231114000000Z";
+    hc->na = "231115000000Z";
+    dw_ext(&hc->exts, oid_bc, sizeof(oid_bc), true, bc_ca_val,
+           sizeof(bc_ca_val));
+    dw_ext(&hc->exts, oid_ku, sizeof(oid_ku), true, ku_ca_val,
+           sizeof(ku_ca_val));
+    hc->subject_name = name;
+    hc->subject_name_len = name_len;
+}
+
+/*
+ * VERIFY_ERR_CERT_CRITICAL and VERIFY_ERR_CERT_EXTENSION through the whole
+ * verifier: a chain that is correct in every other respect (the defaults
+ * verify) with one unknown critical, repeated or malformed extension in the
+ * intermediate or the leaf.
+ */
+static void chain_extensions(void **state)
+{
+    static const uint8_t opaque[] = {0x04, 0x02, 0xaa, 0xbb};
+    struct crypto_key *k[3];
+    uint8_t a_name[64], leaf_name[64];
+    size_t a_name_len = name_tlv("A", a_name);
+    size_t leaf_name_len = name_tlv("leaf", leaf_name);
+    struct hand_cert a, leaf;
+    struct verify_result res;
+    char why[256];
+
+    for (int i = 0; i < 3; i++) {
+        k[i] = crypto_key_generate_p384();
+        assert_non_null(k[i]);
+    }
+
+    hand_ca_defaults(&a, a_name, a_name_len);
+    hand_leaf_defaults(&leaf, k[2], leaf_name, leaf_name_len);
+    assert_int_equal(hand_chain_verify(&a, &leaf, k, OPENSSL_ACCEPTS, &res),
+                     VERIFY_OK);
+    assert_int_equal(res.n_certs, 3);
+
+    /* an unknown non-critical extension is ignored */
+    dw_ext(&leaf.exts, oid_other, sizeof(oid_other), false, opaque,
+           sizeof(opaque));
+    assert_int_equal(hand_chain_verify(&a, &leaf, k, OPENSSL_ACCEPTS, &res),
+                     VERIFY_OK);
+
+    /* ... a critical one is refused, in the leaf */
+    hand_leaf_defaults(&leaf, k[2], leaf_name, leaf_name_len);
+    dw_ext(&leaf.exts, oid_other, sizeof(oid_other), true, opaque,
+           sizeof(opaque));
+    assert_int_equal(hand_chain_verify(&a, &leaf, k, OPENSSL_REJECTS, &res),
+                     VERIFY_ERR_CERT_CRITICAL);
+    assert_int_equal(res.cert_index, 2);
+    assert_string_equal(verify_explain(&res, why, sizeof(why)),
+                        "certificate 2 (leaf): certificate has an unknown "
+                        "critical extension");
+
+    /* ... and in the intermediate */
+    hand_leaf_defaults(&leaf, k[2], leaf_name, leaf_name_len);
+    dw_ext(&a.exts, oid_other, sizeof(oid_other), true, opaque, sizeof(opaque));
+    assert_int_equal(hand_chain_verify(&a, &leaf, k, OPENSSL_REJECTS, &res),
+                     VERIFY_ERR_CERT_CRITICAL);
+    assert_int_equal(res.cert_index, 1);
+
+    /* a repeated unknown extension in the leaf (OpenSSL 3.0 only notices
+     * repeats of extensions it knows) */
+    hand_ca_defaults(&a, a_name, a_name_len);
+    dw_ext(&leaf.exts, oid_other, sizeof(oid_other), false, opaque,
+           sizeof(opaque));
+    dw_ext(&leaf.exts, oid_other, sizeof(oid_other), false, opaque,
+           sizeof(opaque));
+    assert_int_equal(hand_chain_verify(&a, &leaf, k, OPENSSL_ANY, &res),
+                     VERIFY_ERR_CERT_EXTENSION);
+    assert_int_equal(res.cert_index, 2);
+    assert_string_equal(verify_explain(&res, why, sizeof(why)),
+                        "certificate 2 (leaf): certificate has a malformed "
+                        "or repeated extension");
+
+    /* a second keyUsage in the intermediate */
+    hand_leaf_defaults(&leaf, k[2], leaf_name, leaf_name_len);
+    dw_ext(&a.exts, oid_ku, sizeof(oid_ku), true, ku_ca_val, sizeof(ku_ca_val));
+    assert_int_equal(hand_chain_verify(&a, &leaf, k, OPENSSL_REJECTS, &res),
+                     VERIFY_ERR_CERT_EXTENSION);
+    assert_int_equal(res.cert_index, 1);
+
+    /* the leaf's keyUsage with a stray unused bit set */
+    hand_ca_defaults(&a, a_name, a_name_len);
+    hand_leaf_defaults(&leaf, k[2], leaf_name, leaf_name_len);
+    leaf.exts.len = 0;
+    dw_ext(&leaf.exts, oid_bc, sizeof(oid_bc), true, bc_leaf_val,
+           sizeof(bc_leaf_val));
+    dw_ext(&leaf.exts, oid_ku, sizeof(oid_ku), false,
+           (const uint8_t *)"\x03\x02\x07\x81", 4);
+    assert_int_equal(hand_chain_verify(&a, &leaf, k, OPENSSL_ANY, &res),
+                     VERIFY_ERR_CERT_EXTENSION);
+    assert_int_equal(res.cert_index, 2);
+
+    for (int i = 0; i < 3; i++) {
+        crypto_key_free(k[i]);
+    }
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(real_documents_verify),
     cmocka_unit_test(tagged_accepted),
@@ -1057,7 +1688,9 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(policy_checks),
     cmocka_unit_test(strerror_distinct),
     cmocka_unit_test(x509_der_parser),
+    cmocka_unit_test(x509_der_strict),
     cmocka_unit_test(chain_constraints),
+    cmocka_unit_test(chain_extensions),
 };
 
 HARNESS_MAIN("verify", tests)
