@@ -386,9 +386,16 @@ static int renew_leaf(struct pki *pki, int64_t now_s)
         crypto_key_free(key);
         return -1;
     }
+    /*
+     * enclave id || 64 random bits: unique per issuer without any shared
+     * state, so renewals within one second and several daemons on one PKI
+     * never repeat a serial (a time would, and the issuing code encodes
+     * the INTEGER positive and minimal whatever the bytes).
+     */
     memcpy(serial, pki->enclave_id, 8);
-    for (int i = 0; i < 8; i++) {
-        serial[8 + i] = (uint8_t)((uint64_t)now_s >> (56 - 8 * i));
+    if (crypto_random(serial + 8, 8) != 0) {
+        crypto_key_free(key);
+        return -1;
     }
     snprintf(cn, sizeof(cn), "%s.trustvio", pki->module_id);
     {

@@ -25,8 +25,10 @@
  *   leaf          O=trustvio, CN=<module_id>.trustvio, 3 hours, key made in
  *                 memory and never written; basicConstraints critical
  *                 CA:FALSE; keyUsage (not critical) digitalSignature,
- *                 nonRepudiation; serial = 8-byte enclave id || 8-byte Unix
- *                 seconds of notBefore, as AWS does
+ *                 nonRepudiation; serial = 8-byte enclave id || 8 random
+ *                 bytes (AWS puts a time there; random bits keep serials
+ *                 unique across renewals within one second and across
+ *                 daemons sharing a PKI)
  *
  * Every certificate carries subject and authority key identifiers. The
  * cabundle of a document is [root, intermediate]: root first, leaf issuer

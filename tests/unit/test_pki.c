@@ -194,7 +194,7 @@ static void leaf_and_renewal(void **state)
                      PKI_LEAF_LIFETIME_S + PKI_BACKDATE_S);
     crypto_x509_subject(&leaf, subject, sizeof(subject));
     assert_non_null(strstr(subject, "CN=" MODULE_ID ".trustvio"));
-    /* serial = enclave id || seconds */
+    /* serial = enclave id || 64 random bits */
     assert_int_equal(leaf.serial_len, 16);
     assert_memory_equal(leaf.serial, "\x01\x23\x45\x67\x89\xab\xcd\xef", 8);
     memcpy(first, sg->cert, sg->cert_len);
@@ -222,6 +222,75 @@ static void leaf_and_renewal(void **state)
     crypto_x509_release(&leaf);
     crypto_x509_release(&inter);
     pki_close(pki);
+}
+
+/*
+ * Leaf serials never repeat: two PKI objects on one directory (two daemons
+ * sharing a PKI), each renewing its leaf over and over at the same two
+ * instants (so a serial derived from the time would repeat at once). Every
+ * serial parses under the strict DER rules (positive, minimal), all are
+ * distinct, and each of the 64 random bit positions takes both values.
+ */
+#define N_RENEW 32
+
+static void leaf_serials_unique(void **state)
+{
+    static uint8_t serial[2 * N_RENEW][CRYPTO_X509_SERIAL_MAX];
+    size_t serial_len[2 * N_RENEW];
+    struct pki *pki[2];
+    char err[256];
+    uint64_t t0 = (uint64_t)now_s() * 1000;
+    uint64_t later =
+        t0 + (uint64_t)(PKI_LEAF_LIFETIME_S - PKI_LEAF_RENEW_S + 1) * 1000;
+    size_t n = 0;
+
+    pki[0] = pki_open(dir, MODULE_ID, true, err, sizeof(err));
+    assert_non_null(pki[0]);
+    pki[1] = pki_open(dir, MODULE_ID, false, err, sizeof(err));
+    assert_non_null(pki[1]);
+    for (int i = 0; i < N_RENEW; i++) {
+        for (int d = 0; d < 2; d++) {
+            const struct nsm_signer *sg;
+            struct crypto_x509 leaf;
+
+            /* alternately past the renewal point and before notBefore */
+            assert_int_equal(pki_get_signer(pki[d], i % 2 ? t0 : later, &sg),
+                             0);
+            assert_int_equal(crypto_x509_parse(&leaf, sg->cert, sg->cert_len),
+                             0);
+            assert_true(leaf.not_before_s * 1000 <=
+                        (int64_t)(i % 2 ? t0 : later));
+            assert_true(leaf.serial_len >= 9 && leaf.serial[0] != 0);
+            assert_memory_equal(leaf.serial, "\x01\x23\x45\x67\x89\xab\xcd\xef",
+                                8);
+            memcpy(serial[n], leaf.serial, leaf.serial_len);
+            serial_len[n++] = leaf.serial_len;
+            crypto_x509_release(&leaf);
+        }
+    }
+    for (size_t a = 0; a < n; a++) {
+        for (size_t b = a + 1; b < n; b++) {
+            assert_false(serial_len[a] == serial_len[b] &&
+                         memcmp(serial[a], serial[b], serial_len[a]) == 0);
+        }
+    }
+    /* the last 8 bytes are random: every bit seen both set and clear */
+    for (int bit = 0; bit < 64; bit++) {
+        bool set = false, clear = false;
+
+        for (size_t a = 0; a < n; a++) {
+            uint8_t byte = serial[a][serial_len[a] - 8 + (size_t)bit / 8];
+
+            if (byte & (0x80 >> (bit % 8))) {
+                set = true;
+            } else {
+                clear = true;
+            }
+        }
+        assert_true(set && clear);
+    }
+    pki_close(pki[0]);
+    pki_close(pki[1]);
 }
 
 /* The NSM model with the PKI as its signer. */
@@ -422,7 +491,7 @@ static void model_documents_verify(void **state)
 static const struct CMUnitTest tests[] = {
     T(init_layout_and_constraints), T(open_creates_when_empty),
     T(mismatched_key_refused),      T(leaf_and_renewal),
-    T(model_documents_verify),
+    T(model_documents_verify),      T(leaf_serials_unique),
 };
 
 HARNESS_MAIN("pki", tests)
