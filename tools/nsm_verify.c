@@ -35,16 +35,25 @@ static const char verify_usage[] =
     "The document must be signed by a chain leaf <- cabundle <- root, with\n"
     "cabundle[0] equal to the pinned root: by default the AWS Nitro\n"
     "Enclaves root (SHA-256 " VERIFY_AWS_ROOT_SHA256 ").\n"
-    "Every certificate must be valid at the check time, which is by default\n"
-    "the document's own timestamp: the leaf lives about three hours, so\n"
-    "checking a stored document at the current time fails.\n"
+    "\n"
+    "Freshness is never assumed. Say how the document is bound to the\n"
+    "present, with --nonce (the nonce sent with the Attestation request)\n"
+    "or --max-age, and it is checked at the current time; or say that it\n"
+    "is a stored, historic document with --at document (its own timestamp)\n"
+    "or --at TIME. Without one of these nsm verify refuses to run. Every\n"
+    "certificate must be valid at the check time: the leaf lives about\n"
+    "three hours, so a stored document only verifies with --at.\n"
     "\n"
     "Options:\n"
     "  --root FILE         pin this root certificate instead (PEM or DER; a\n"
     "                      directory means DIR/root.pem, e.g. a PKI made by\n"
     "                      `nsm pki init`)\n"
-    "  --at TIME|now       check certificate validity at TIME (RFC 3339, e.g.\n"
-    "                      2023-09-18T15:03:30Z, or Unix seconds) or now\n"
+    "  --at document|TIME|now\n"
+    "                      check certificate validity at the document's own\n"
+    "                      timestamp or at TIME (RFC 3339, e.g.\n"
+    "                      2023-09-18T15:03:30Z, or Unix seconds): a historic\n"
+    "                      document; or now (the default, which needs --nonce\n"
+    "                      or --max-age)\n"
     "  --max-age SECONDS   fail if the document is older than this (or its\n"
     "                      timestamp lies in the future) by the current clock\n"
     "  --now TIME          use TIME as the current clock (for --at now and\n"
@@ -52,6 +61,7 @@ static const char verify_usage[] =
     "  --pcr N=HEX         require PCR N (0..31) to equal the 48-byte HEX;\n"
     "                      repeatable\n"
     "  --nonce HEX         require this nonce ('' requires an empty one)\n"
+    "                      (proves freshness when you chose the nonce)\n"
     "  --user-data HEX     require this user_data\n"
     "  --public-key HEX    require this public_key\n"
     "  --json              print one JSON object instead of text\n"
@@ -460,7 +470,7 @@ int nsm_verify_main(int argc, char **argv)
     struct verify_policy *pol = xcalloc(1, sizeof(*pol));
     struct verify_result *res = xcalloc(1, sizeof(*res));
     struct verify_root *root = NULL;
-    const char *root_path = NULL, *when = "document timestamp";
+    const char *root_path = NULL, *when = "current time";
     bool json = false, quiet = false;
     uint8_t *doc = NULL;
     size_t doc_len;
@@ -485,13 +495,16 @@ int nsm_verify_main(int argc, char **argv)
             if (strcmp(optarg, "now") == 0) {
                 pol->when = VERIFY_AT_NOW;
                 when = "current time";
+            } else if (strcmp(optarg, "document") == 0) {
+                pol->when = VERIFY_AT_DOCUMENT;
+                when = "document timestamp";
             } else if (parse_time_ms(optarg, &pol->at_ms) == 0) {
                 pol->when = VERIFY_AT_TIME;
                 when = "--at";
             } else {
                 fprintf(stderr,
-                        "nsm verify: --at %s: expected RFC 3339 "
-                        "(2023-09-18T15:03:30Z), Unix seconds or "
+                        "nsm verify: --at %s: expected document, RFC "
+                        "3339 (2023-09-18T15:03:30Z), Unix seconds or "
                         "now\n",
                         optarg);
                 goto out;
@@ -551,6 +564,17 @@ int nsm_verify_main(int argc, char **argv)
     if (optind != argc - 1) {
         fprintf(stderr, "nsm verify: expected exactly one DOC (a file or -)\n"
                         "Try 'nsm verify --help'.\n");
+        goto out;
+    }
+    /* the library refuses this too; say it in the CLI's own terms */
+    if (pol->when == VERIFY_AT_NOW && !pol->nonce.present &&
+        pol->max_age_ms == 0) {
+        fprintf(stderr,
+                "nsm verify: nothing shows that the document is fresh: give\n"
+                "  --nonce HEX (the nonce sent with the request) or\n"
+                "  --max-age SECONDS, or, to verify a stored document,\n"
+                "  --at document (its own timestamp) or --at TIME\n"
+                "Try 'nsm verify --help'.\n");
         goto out;
     }
     if (pol->now_ms != 0 && pol->when == VERIFY_AT_NOW) {

@@ -490,11 +490,20 @@ int verify_document(const struct verify_root *root,
     size_t n_parsed = 0;
     int n, rc;
 
-    if (verify_parse(doc, len, res) != VERIFY_OK) {
-        return res->status;
-    }
     if (policy == NULL) {
         policy = &defaults;
+    }
+    /*
+     * Freshness first, before the document is even parsed: a result must
+     * not depend on an omission the caller did not notice.
+     */
+    if (policy->when == VERIFY_AT_NOW && !policy->nonce.present &&
+        policy->max_age_ms == 0) {
+        result_init(res);
+        return fail(res, VERIFY_ERR_FRESHNESS);
+    }
+    if (verify_parse(doc, len, res) != VERIFY_OK) {
+        return res->status;
     }
     if (root == NULL) {
         pthread_once(&aws_once, aws_root_load);
@@ -670,6 +679,9 @@ const char *verify_strerror(int status)
         return "document is older than the maximum age";
     case VERIFY_ERR_FUTURE:
         return "document timestamp is in the future";
+    case VERIFY_ERR_FRESHNESS:
+        return "no freshness requirement: expect a nonce or a maximum age, "
+               "or verify a historic document at its own or a given time";
     default:
         return "unknown verification status";
     }

@@ -25,8 +25,8 @@
  *  5. Chain leaf <- cabundle[n-1] <- ... <- cabundle[1] <- root: issuer names
  *     match, every signature is ecdsa-with-SHA384 by a P-384 key.
  *  6. Every certificate (root included) valid at the check time: the
- *     document's timestamp by default, the caller's clock, or an explicit
- *     time.
+ *     caller's clock by default, or, for a historic document, its own
+ *     timestamp or an explicit time.
  *  7. CA certificates: basicConstraints critical with cA TRUE, pathLen (if
  *     any) not exceeded, keyUsage with keyCertSign. Leaf: not a CA, no
  *     pathLen, keyUsage with digitalSignature. Unknown critical extensions
@@ -35,6 +35,12 @@
  *  9. Policy: expected PCR values, nonce, user_data and public_key equality,
  *     maximum age and no timestamp in the future (both against the caller's
  *     clock).
+ *
+ * Freshness is never implied: checked at the caller's clock (the default),
+ * a document must be bound to the present by an expected nonce or a
+ * maximum age, or verify_document() refuses with VERIFY_ERR_FRESHNESS
+ * before looking at it. A caller that means to verify a historic document
+ * says so with VERIFY_AT_DOCUMENT or VERIFY_AT_TIME.
  *
  * Numbering: certificates are counted along the chain from the root:
  * certificate 0 is the root (cabundle[0]), certificate i is cabundle[i], and
@@ -110,6 +116,7 @@ enum verify_status {
     VERIFY_ERR_PUBLIC_KEY = -137,   /* public_key differs */
     VERIFY_ERR_TOO_OLD = -138,      /* older than the maximum age */
     VERIFY_ERR_FUTURE = -139,       /* timestamp after the caller's clock */
+    VERIFY_ERR_FRESHNESS = -140,    /* policy asks for no freshness */
 };
 
 /** enum verify_field - the AttestationDoc fields, in real NSM's order. */
@@ -174,16 +181,26 @@ struct verify_doc {
     struct verify_blob nonce;
 };
 
-/** enum verify_when - which time certificates are checked at. */
+/**
+ * enum verify_when - which time certificates are checked at, and whether
+ * the document must be fresh.
+ * @VERIFY_AT_NOW:      the caller's clock (policy now_ms); the default. The
+ *                      policy must also give a nonce or a maximum age.
+ * @VERIFY_AT_DOCUMENT: the document's own timestamp: a historic document,
+ *                      e.g. one kept since it was produced
+ * @VERIFY_AT_TIME:     policy at_ms: a historic document at a chosen time
+ */
 enum verify_when {
-    VERIFY_AT_DOCUMENT = 0, /* the document's timestamp (default) */
-    VERIFY_AT_NOW,          /* the caller's clock (policy now_ms) */
-    VERIFY_AT_TIME,         /* policy at_ms */
+    VERIFY_AT_NOW = 0,
+    VERIFY_AT_DOCUMENT,
+    VERIFY_AT_TIME,
 };
 
 /**
  * struct verify_policy - what the caller asks for beyond the rules. A
- * zero-initialised policy checks the rules only, at the document's time.
+ * zero-initialised policy is the strict one: certificates at the caller's
+ * clock, and it is refused (VERIFY_ERR_FRESHNESS) until the caller adds a
+ * nonce or a maximum age, or chooses a historic check time.
  * @when:          check time selection
  * @at_ms:         the check time for VERIFY_AT_TIME, ms since the epoch
  * @now_ms:        the caller's clock for VERIFY_AT_NOW, @max_age_ms and the
@@ -277,7 +294,8 @@ int verify_parse(const uint8_t *doc, size_t len, struct verify_result *res);
  * verify_document() - all rules and the @policy.
  * @root:    the pinned root, or NULL for the AWS root (decoded once per
  *           process and cached)
- * @policy:  NULL for the defaults (rules only, at the document's time)
+ * @policy:  NULL for the zero-initialised policy, which alone is always
+ *           refused with VERIFY_ERR_FRESHNESS (see struct verify_policy)
  * @doc, @len: the COSE_Sign1 bytes (untrusted)
  * @res:     receives the outcome; @res->doc points into @doc
  * Return: @res->status.

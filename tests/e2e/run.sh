@@ -385,12 +385,12 @@ if start_daemon nsm "$SHARE/nsm.sock" "$NSMD" \
     else
         verified=0
         pcr16=$(sed -n 's/^E2E-DOC-PCR16 //p' "$log")
-        # chain to the daemon's root, at the document's time and now, plus
+        # chain to the daemon's root, now and at the document's time, plus
         # the policy: the guest's nonce, PCR16 as extended, freshness
         if "$NSMCLI" verify "$doc" --root "$root" --nonce "$nonce" \
             --pcr "16=$pcr16" --max-age 900 \
             > "$LOGS/nsm-verify.log" 2>&1 &&
-            "$NSMCLI" verify "$doc" --root "$root" --at now -q \
+            "$NSMCLI" verify "$doc" --root "$root" --at document -q \
             >> "$LOGS/nsm-verify.log" 2>&1; then
             verified=1
             pass "verify: nsm verify accepts the document ($(wc -c \
@@ -406,7 +406,7 @@ if start_daemon nsm "$SHARE/nsm.sock" "$NSMD" \
             size=$(wc -c < "$doc")
             printf '\377' | dd of="$doc.bad" bs=1 seek=$((size - 10)) \
                 conv=notrunc 2>/dev/null
-            if "$NSMCLI" verify "$doc.bad" --root "$root" \
+            if "$NSMCLI" verify "$doc.bad" --root "$root" --nonce "$nonce" \
                 > "$LOGS/nsm-verify-bad.log" 2>&1; then
                 fail "verify: a document with a flipped signature byte passed"
             else
@@ -415,7 +415,7 @@ if start_daemon nsm "$SHARE/nsm.sock" "$NSMD" \
             # and so is the right document under another root (AWS's)
             aws=$VECTORS/nsm/aws-nitro-enclaves-root-g1.pem
             if [ -f "$aws" ]; then
-                if "$NSMCLI" verify "$doc" --root "$aws" \
+                if "$NSMCLI" verify "$doc" --root "$aws" --nonce "$nonce" \
                     > "$LOGS/nsm-verify-aws.log" 2>&1; then
                     fail "verify: accepted under the AWS root"
                 else

@@ -432,12 +432,18 @@ static void model_documents_verify(void **state)
     memset(nonce, 0x5a, sizeof(nonce));
     len = attest(&nsm, (const uint8_t *)"abc", 3, nonce, sizeof(nonce), doc,
                  sizeof(doc));
-    assert_int_equal(verify_document(&root, NULL, doc, len, &res), VERIFY_OK);
+    /* fresh: at most a second old by the model's clock */
+    memset(&pol, 0, sizeof(pol));
+    pol.now_ms = (int64_t)plat.now_ms + 500;
+    pol.max_age_ms = 1000;
+    assert_int_equal(verify_document(&root, &pol, doc, len, &res), VERIFY_OK);
     assert_int_equal(res.doc.timestamp_ms, plat.now_ms);
     assert_int_equal(res.doc.n_cabundle, 2);
     assert_int_equal(res.doc.n_pcrs, 16);
     assert_int_equal(res.doc.nonce.len, sizeof(nonce));
     reference_check(&res, root_der, root_len);
+    assert_int_equal(verify_document(&root, NULL, doc, len, &res),
+                     VERIFY_ERR_FRESHNESS);
 
     /* the nonce policy holds; the AWS root is not ours */
     memset(&pol, 0, sizeof(pol));
@@ -448,12 +454,14 @@ static void model_documents_verify(void **state)
     pol.user_data.len = 3;
     pol.user_data.present = true;
     assert_int_equal(verify_document(&root, &pol, doc, len, &res), VERIFY_OK);
-    assert_int_equal(verify_document(NULL, NULL, doc, len, &res),
+    assert_int_equal(verify_document(NULL, &pol, doc, len, &res),
                      VERIFY_ERR_ROOT);
 
     /* empty user_data and nonce are legitimate */
     len = attest(&nsm, NULL, 0, NULL, 0, doc, sizeof(doc));
-    assert_int_equal(verify_document(&root, NULL, doc, len, &res), VERIFY_OK);
+    memset(&pol, 0, sizeof(pol));
+    pol.when = VERIFY_AT_DOCUMENT;
+    assert_int_equal(verify_document(&root, &pol, doc, len, &res), VERIFY_OK);
     assert_true(res.doc.user_data.present);
     assert_int_equal(res.doc.user_data.len, 0);
     assert_true(res.doc.nonce.present);
@@ -470,6 +478,7 @@ static void model_documents_verify(void **state)
         memset(&pol, 0, sizeof(pol));
         pol.when = VERIFY_AT_NOW;
         pol.now_ms = (leaf.not_after_s + 1) * 1000;
+        pol.max_age_ms = 60000;
         crypto_x509_release(&leaf);
     }
     assert_int_equal(verify_document(&root, &pol, doc, len, &res),

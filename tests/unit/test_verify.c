@@ -34,10 +34,14 @@ static size_t load(const char *rel, uint8_t *buf)
     return harness_read_vector(rel, buf, DOC_CAP);
 }
 
+/* The real documents are historic: checked at their own timestamp. */
+static const struct verify_policy historic = {.when = VERIFY_AT_DOCUMENT};
+
+/* verify_document() with the AWS root; a NULL @pol means &historic. */
 static int verify_at(const uint8_t *doc, size_t len,
                      const struct verify_policy *pol, struct verify_result *res)
 {
-    return verify_document(NULL, pol, doc, len, res);
+    return verify_document(NULL, pol != NULL ? pol : &historic, doc, len, res);
 }
 
 static void real_documents_verify(void **state)
@@ -121,6 +125,7 @@ static void time_window(void **state)
 
     /* years later every certificate but the root has expired */
     pol.when = VERIFY_AT_NOW;
+    pol.max_age_ms = 60000; /* checked after the chain */
     assert_int_equal(verify_at(doc, len, &pol, &res), VERIFY_ERR_CERT_TIME);
     assert_int_equal(res.cert_index, 1);
     verify_explain(&res, why, sizeof(why));
@@ -129,6 +134,7 @@ static void time_window(void **state)
     /* the beta document at ga's time: its certificates expired long ago */
     len = load(BETA, doc);
     pol.when = VERIFY_AT_TIME;
+    pol.max_age_ms = 0;
     pol.at_ms = GA_TS_MS;
     assert_int_equal(verify_at(doc, len, &pol, &res), VERIFY_ERR_CERT_TIME);
 }
@@ -522,7 +528,7 @@ static void wrong_root_pinned(void **state)
     der_len = crypto_x509_issue(&t, NULL, k, der, sizeof(der));
     assert_true(der_len > 0);
     assert_int_equal(verify_root_init(&root, der, (size_t)der_len), VERIFY_OK);
-    assert_int_equal(verify_document(&root, NULL, doc, len, &res),
+    assert_int_equal(verify_document(&root, &historic, doc, len, &res),
                      VERIFY_ERR_ROOT);
     assert_int_equal(res.cert_index, 0);
     verify_root_release(&root);
@@ -535,7 +541,7 @@ static void wrong_root_pinned(void **state)
             "nsm/aws-nitro-enclaves-root-g1.pem", pem, sizeof(pem));
 
         assert_int_equal(verify_root_init(&root, pem, pem_len), VERIFY_OK);
-        assert_int_equal(verify_document(&root, NULL, doc, len, &res),
+        assert_int_equal(verify_document(&root, &historic, doc, len, &res),
                          VERIFY_OK);
         verify_root_release(&root);
     }
@@ -674,6 +680,7 @@ static void policy_checks(void **state)
 
     assert_int_equal(verify_parse(doc, len, &good), VERIFY_OK);
     memset(&pol, 0, sizeof(pol));
+    pol.when = VERIFY_AT_DOCUMENT;
 
     /* expected PCRs: the right values pass, one changed bit fails */
     pol.pcr_mask = (1u << 3) | (1u << 4) | (1u << 0);
@@ -731,13 +738,78 @@ static void policy_checks(void **state)
     memset(&pol, 0, sizeof(pol));
     pol.when = VERIFY_AT_NOW;
     pol.now_ms = GA_TS_MS + 60000;
+    pol.max_age_ms = 120000;
     assert_int_equal(verify_at(doc, len, &pol, &res), VERIFY_OK);
+    assert_int_equal(res.check_ms, GA_TS_MS + 60000);
+}
+
+/*
+ * The default policy is the strict one: checked at the caller's clock, a
+ * document needs an expected nonce or a maximum age, and without one the
+ * verifier refuses before reading it. Saying "historic" is the other way.
+ */
+static void freshness_required(void **state)
+{
+    static uint8_t doc[DOC_CAP];
+    static struct verify_policy pol;
+    struct verify_result good, res;
+    char why[256];
+    size_t len = load(GA, doc);
+
+    assert_int_equal(verify_parse(doc, len, &good), VERIFY_OK);
+
+    /* NULL and a zero policy alike */
+    assert_int_equal(verify_document(NULL, NULL, doc, len, &res),
+                     VERIFY_ERR_FRESHNESS);
+    assert_false(res.parsed);
+    assert_string_equal(verify_explain(&res, why, sizeof(why)),
+                        verify_strerror(VERIFY_ERR_FRESHNESS));
+    memset(&pol, 0, sizeof(pol));
+    assert_int_equal(verify_at(doc, len, &pol, &res), VERIFY_ERR_FRESHNESS);
+    /* refused before parsing: even junk gets the same answer */
+    assert_int_equal(verify_at((const uint8_t *)"junk", 4, &pol, &res),
+                     VERIFY_ERR_FRESHNESS);
+    /* PCRs, user_data or public_key do not make a document fresh */
+    pol.pcr_mask = 1;
+    memcpy(pol.pcr[0], good.doc.pcr[0], VERIFY_PCR_SIZE);
+    pol.user_data = good.doc.user_data;
+    pol.now_ms = GA_TS_MS + 1000;
+    assert_int_equal(verify_at(doc, len, &pol, &res), VERIFY_ERR_FRESHNESS);
+    pol.when = VERIFY_AT_NOW;
+    assert_int_equal(verify_at(doc, len, &pol, &res), VERIFY_ERR_FRESHNESS);
+
+    /* a nonce binds it to the present: checked at the caller's clock */
+    pol.nonce = good.doc.nonce;
+    assert_int_equal(verify_at(doc, len, &pol, &res), VERIFY_OK);
+    assert_int_equal(res.check_ms, GA_TS_MS + 1000);
+    pol.now_ms = 0; /* the system clock: the chain expired years ago */
+    assert_int_equal(verify_at(doc, len, &pol, &res), VERIFY_ERR_CERT_TIME);
+    /* an empty expected nonce is still an expectation */
+    pol.now_ms = GA_TS_MS + 1000;
+    pol.nonce.len = 0;
+    assert_int_equal(verify_at(doc, len, &pol, &res), VERIFY_ERR_NONCE);
+    memset(&pol.nonce, 0, sizeof(pol.nonce));
+
+    /* so does a maximum age */
+    pol.now_ms = GA_TS_MS + 1000;
+    pol.max_age_ms = 5000;
+    assert_int_equal(verify_at(doc, len, &pol, &res), VERIFY_OK);
+    pol.max_age_ms = 0;
+
+    /* historic: at the document's own time, or at a given one */
+    pol.when = VERIFY_AT_DOCUMENT;
+    assert_int_equal(verify_at(doc, len, &pol, &res), VERIFY_OK);
+    assert_int_equal(res.check_ms, GA_TS_MS);
+    pol.when = VERIFY_AT_TIME;
+    pol.at_ms = GA_TS_MS - 1000;
+    assert_int_equal(verify_at(doc, len, &pol, &res), VERIFY_OK);
+    assert_int_equal(res.check_ms, GA_TS_MS - 1000);
 }
 
 /* Every status has its own description. */
 static void strerror_distinct(void **state)
 {
-    for (int a = VERIFY_ERR_FUTURE; a <= VERIFY_ERR_ARG + 1; a++) {
+    for (int a = VERIFY_ERR_FRESHNESS; a <= VERIFY_ERR_ARG + 1; a++) {
         int sa = a > VERIFY_ERR_ARG ? VERIFY_OK : a;
 
         assert_string_not_equal(verify_strerror(sa),
@@ -923,7 +995,7 @@ static int doc_verify(const uint8_t *const *ca, const size_t *ca_len, int n_ca,
         COSE_OK);
 
     assert_int_equal(verify_root_init(&root, ca[0], ca_len[0]), VERIFY_OK);
-    rc = verify_document(&root, NULL, doc, doc_len, res);
+    rc = verify_document(&root, &historic, doc, doc_len, res);
     verify_root_release(&root);
     return rc;
 }
@@ -1686,6 +1758,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(content_rules),
     cmocka_unit_test(payload_shapes),
     cmocka_unit_test(policy_checks),
+    cmocka_unit_test(freshness_required),
     cmocka_unit_test(strerror_distinct),
     cmocka_unit_test(x509_der_parser),
     cmocka_unit_test(x509_der_strict),
