@@ -81,8 +81,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (rc != VRING_OK) {
             break;
         }
-        n = vring_elem_gather(&elem, scratch, sizeof(scratch));
-        n = vring_elem_scatter(&elem, scratch, n);
+        n = vring_elem_read(&elem, &gm, scratch, sizeof(scratch));
+        n = vring_elem_write(&elem, &gm, scratch, n);
         if ((data[1] & 4) != 0 && i == 0) {
             /* Region 1 disappears while the chain is in flight. */
             (void)gmem_remove(&gm, R1_GPA, R1_SIZE, NULL);

@@ -25,6 +25,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +38,9 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#ifdef VHU_FE_TEST_HOOKS
+#include "client/vhu_frontend_test.h"
+#endif
 #include "vhost/vhost_user_proto.h"
 #include "virtio/virtio_ring.h"
 
@@ -60,6 +64,29 @@
      (1ull << VHOST_USER_PROTOCOL_F_CONFIG) |                                  \
      (1ull << VHOST_USER_PROTOCOL_F_CONFIGURE_MEM_SLOTS) |                     \
      (1ull << VHOST_USER_PROTOCOL_F_STATUS))
+
+#ifdef VHU_FE_TEST_HOOKS
+/* Racer states (struct fe_racer.state). */
+enum { RACE_IDLE, RACE_RUN, RACE_QUIT };
+
+/**
+ * struct fe_racer - a thread that keeps rewriting part of the NSM response
+ * buffer in guest memory while a request is in flight, as a guest's second
+ * vCPU could. Test builds only.
+ */
+struct fe_racer {
+    pthread_t thread;     /* the writer */
+    bool running;         /* @thread exists */
+    pthread_mutex_t lock; /* guards @state changes and waits on @cond */
+    pthread_cond_t cond;  /* signalled when @state changes */
+    int state;            /* RACE_*; read atomically by the writer loop */
+    int busy;             /* the writer is inside its write loop */
+    uint8_t *dst;         /* where in guest memory */
+    uint8_t bytes[256];   /* what */
+    uint32_t len;         /* bytes of @bytes */
+    uint64_t n_writes;    /* rewrites done */
+};
+#endif
 
 /**
  * struct vhu_fe - one connection, its guest memory and its ring.
@@ -114,6 +141,9 @@ struct vhu_fe {
     bool stopped;      /* vhu_fe_stop() done */
     bool broken;       /* sticky: no more requests */
 
+#ifdef VHU_FE_TEST_HOOKS
+    struct fe_racer racer; /* hostile second vCPU (test builds only) */
+#endif
     struct vhu_fe_info info; /* negotiated values and counters */
     char *err;               /* connect-time error text or NULL */
     size_t err_len;          /* bytes at @err */
@@ -751,8 +781,16 @@ static int fe_apply_options(struct vhu_fe *fe, const struct vhu_fe_options *o)
     return 0;
 }
 
+#ifdef VHU_FE_TEST_HOOKS
+static void fe_racer_set(struct vhu_fe *fe, int state);
+static void fe_racer_quit(struct vhu_fe *fe);
+#endif
+
 static void fe_free(struct vhu_fe *fe)
 {
+#ifdef VHU_FE_TEST_HOOKS
+    fe_racer_quit(fe);
+#endif
     if (fe->sock >= 0) {
         close(fe->sock);
     }
@@ -1287,11 +1325,16 @@ int vhu_fe_nsm_call(struct vhu_fe *fe, const uint8_t *req, size_t req_len,
     ret = fe_chain_add(fe, fe->nsm_resp_off, VHU_FE_NSM_RESP_LEN, true, false);
     BUG_ON(ret < 0);
     resp_head = fe_chain_post(fe, false);
+#ifdef VHU_FE_TEST_HOOKS
+    fe_racer_set(fe, RACE_RUN);
+#endif
     ret = fe_publish_and_kick(fe, old_idx, 2);
-    if (ret < 0) {
-        goto out_unlock;
+    if (ret == 0) {
+        ret = fe_wait_used(fe, 2);
     }
-    ret = fe_wait_used(fe, 2);
+#ifdef VHU_FE_TEST_HOOKS
+    fe_racer_set(fe, RACE_IDLE);
+#endif
     if (ret < 0) {
         goto out_unlock;
     }
@@ -1533,3 +1576,119 @@ int vhu_fe_fd(const struct vhu_fe *fe)
 {
     return fe->sock;
 }
+
+#ifdef VHU_FE_TEST_HOOKS
+/* ---- test hooks: a hostile second vCPU ---------------------------------- */
+
+static void *fe_racer_main(void *arg)
+{
+    struct fe_racer *r = arg;
+
+    pthread_mutex_lock(&r->lock);
+    for (;;) {
+        while (r->state == RACE_IDLE) {
+            pthread_cond_wait(&r->cond, &r->lock);
+        }
+        if (r->state == RACE_QUIT) {
+            break;
+        }
+        pthread_mutex_unlock(&r->lock);
+        /* busy before the state check, so that fe_racer_set(RACE_IDLE)
+         * either sees us busy or we see the new state */
+        __atomic_store_n(&r->busy, 1, __ATOMIC_SEQ_CST);
+        while (__atomic_load_n(&r->state, __ATOMIC_SEQ_CST) == RACE_RUN) {
+            volatile uint8_t *d = r->dst;
+
+            for (uint32_t i = 0; i < r->len; i++) {
+                d[i] = r->bytes[i];
+            }
+            r->n_writes++;
+        }
+        __atomic_store_n(&r->busy, 0, __ATOMIC_SEQ_CST);
+        pthread_mutex_lock(&r->lock);
+    }
+    pthread_mutex_unlock(&r->lock);
+    return NULL;
+}
+
+/* Move the racer to @state; RACE_IDLE returns once it stopped writing. */
+static void fe_racer_set(struct vhu_fe *fe, int state)
+{
+    struct fe_racer *r = &fe->racer;
+
+    if (!r->running) {
+        return;
+    }
+    pthread_mutex_lock(&r->lock);
+    __atomic_store_n(&r->state, state, __ATOMIC_SEQ_CST);
+    pthread_cond_signal(&r->cond);
+    pthread_mutex_unlock(&r->lock);
+    if (state == RACE_IDLE) {
+        while (__atomic_load_n(&r->busy, __ATOMIC_SEQ_CST) != 0) {
+            sched_yield();
+        }
+    }
+}
+
+static void fe_racer_quit(struct vhu_fe *fe)
+{
+    struct fe_racer *r = &fe->racer;
+
+    if (!r->running) {
+        return;
+    }
+    fe_racer_set(fe, RACE_QUIT);
+    pthread_join(r->thread, NULL);
+    pthread_cond_destroy(&r->cond);
+    pthread_mutex_destroy(&r->lock);
+    r->running = false;
+}
+
+/* see vhu_frontend_test.h */
+int vhu_fe_test_race_nsm_response(struct vhu_fe *fe, uint32_t off,
+                                  const uint8_t *bytes, uint32_t len)
+{
+    struct fe_racer *r = &fe->racer;
+    int ret = 0;
+
+    pthread_mutex_lock(&fe->lock);
+    fe_racer_quit(fe);
+    if (len == 0) {
+        goto out_unlock;
+    }
+    if (len > sizeof(r->bytes) || off > VHU_FE_NSM_RESP_LEN ||
+        len > VHU_FE_NSM_RESP_LEN - off) {
+        ret = -EINVAL;
+        goto out_unlock;
+    }
+    memset(r, 0, sizeof(*r));
+    r->dst = fe->mem + fe->nsm_resp_off + off;
+    memcpy(r->bytes, bytes, len);
+    r->len = len;
+    r->state = RACE_IDLE;
+    pthread_mutex_init(&r->lock, NULL);
+    pthread_cond_init(&r->cond, NULL);
+    ret = -pthread_create(&r->thread, NULL, fe_racer_main, r);
+    if (ret == 0) {
+        r->running = true;
+    } else {
+        pthread_cond_destroy(&r->cond);
+        pthread_mutex_destroy(&r->lock);
+    }
+
+out_unlock:
+    pthread_mutex_unlock(&fe->lock);
+    return ret;
+}
+
+/* see vhu_frontend_test.h */
+uint64_t vhu_fe_test_race_writes(struct vhu_fe *fe)
+{
+    uint64_t n;
+
+    pthread_mutex_lock(&fe->lock);
+    n = fe->racer.n_writes;
+    pthread_mutex_unlock(&fe->lock);
+    return n;
+}
+#endif /* VHU_FE_TEST_HOOKS */

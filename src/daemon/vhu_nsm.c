@@ -39,32 +39,30 @@ int vhu_nsm_power_cycle(struct vhu_nsm *vn)
     return nsm_reset(vn->nsm);
 }
 
-/* Copy the readable part of @e into the private request buffer. */
-static void take_request(struct vhu_nsm *vn, const struct vring_elem *e)
+/* Copy-in: the readable part of @e into the private request buffer. */
+static void take_request(struct vhu_dev *dev, struct vhu_nsm *vn,
+                         const struct vring_elem *e)
 {
     /* One byte over the cap is enough for the model to say InputTooLarge. */
-    vn->req_len = vring_elem_gather(e, vn->req, sizeof(vn->req));
+    vn->req_len = vhu_queue_read(dev, e, vn->req, sizeof(vn->req));
 }
 
 /*
- * Run the model on the private request with the writable part of @e as
- * response space. Return: the used length for the response chain.
+ * Run the model on the private request into the private response buffer,
+ * then copy the finished response out over the writable part of @e. The
+ * model encodes, hashes and signs the attestation document, and reads back
+ * the PCR value it reports, in @vn->resp only: guest memory is written once,
+ * as the last step, and never read. Return: the used length.
  */
-static uint32_t serve(struct vhu_nsm *vn, const struct vring_elem *e)
+static uint32_t serve(struct vhu_dev *dev, struct vhu_nsm *vn,
+                      const struct vring_elem *e)
 {
-    const struct vring_iov *out = &e->iov[e->n_rd];
     size_t cap = e->wr_len < NSM_RESPONSE_MAX_SIZE ? (size_t)e->wr_len
                                                    : NSM_RESPONSE_MAX_SIZE;
     size_t resp_len = 0;
-    bool direct = e->n_wr == 1;
     int rc;
 
-    /*
-     * One contiguous buffer: encode in place. The model only writes there,
-     * so a guest changing it meanwhile only spoils its own answer.
-     */
-    rc = nsm_handle(vn->nsm, vn->req, vn->req_len,
-                    direct ? out->host : vn->resp, cap, &resp_len);
+    rc = nsm_handle(vn->nsm, vn->req, vn->req_len, vn->resp, cap, &resp_len);
     vn->n_requests++;
     if (rc == NSM_ERR_RESP_SIZE || resp_len > cap) {
         shape_error(vn, "response space too small even for an error");
@@ -74,10 +72,7 @@ static uint32_t serve(struct vhu_nsm *vn, const struct vring_elem *e)
         /* NSM_ERR_INTERNAL still carries an InternalError response. */
         tv_warn("NSM request failed inside the model: %s", nsm_strerror(rc));
     }
-    if (!direct) {
-        resp_len = vring_elem_scatter(e, vn->resp, resp_len);
-    }
-    return (uint32_t)resp_len;
+    return (uint32_t)vhu_queue_write(dev, e, vn->resp, resp_len);
 }
 
 /* Push or give up quietly: a push failure has broken the queue (logged). */
@@ -111,8 +106,8 @@ static void nsm_process(struct vhu_dev *dev, unsigned q)
             if (!drop_pending(dev, vn)) {
                 return;
             }
-            take_request(vn, e);
-            if (!push(dev, e->head, serve(vn, e))) {
+            take_request(dev, vn, e);
+            if (!push(dev, e->head, serve(dev, vn, e))) {
                 return;
             }
         } else if (e->n_rd > 0) {
@@ -120,11 +115,11 @@ static void nsm_process(struct vhu_dev *dev, unsigned q)
             if (!drop_pending(dev, vn)) {
                 return;
             }
-            take_request(vn, e);
+            take_request(dev, vn, e);
             vn->pending = true;
             vn->pending_head = e->head;
         } else if (e->n_wr > 0 && vn->pending) {
-            uint32_t len = serve(vn, e);
+            uint32_t len = serve(dev, vn, e);
 
             /* The driver insists on the request chain coming back first. */
             vn->pending = false;

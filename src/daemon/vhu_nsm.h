@@ -18,9 +18,11 @@
  *
  * The request (at most NSM_REQUEST_MAX_SIZE bytes; longer ones are cut at
  * NSM_REQUEST_MAX_SIZE + 1 so the model answers InputTooLarge) is copied
- * into a private buffer before the model sees it. The response is encoded
- * straight into guest memory when the writable part is one buffer, else
- * into a private buffer and scattered.
+ * into a private buffer before the model sees it. The response is built,
+ * signed and finished in a private buffer and copied over the writable
+ * buffers as the last step; nothing written to guest memory is read back,
+ * so a guest rewriting its buffers mid-request changes nothing the device
+ * computes, signs or stores (read once, write once: docs/architecture.md).
  *
  * Response-space policy: the model gets min(writable bytes,
  * NSM_RESPONSE_MAX_SIZE) as its capacity. A response that does not fit
@@ -57,7 +59,7 @@ struct vhu_nsm {
     uint16_t pending_head;                 /* its head index */
     size_t req_len;                        /* its bytes in @req */
     uint8_t req[NSM_REQUEST_MAX_SIZE + 1]; /* private request copy */
-    uint8_t resp[NSM_RESPONSE_MAX_SIZE];   /* bounce buffer (scatter) */
+    uint8_t resp[NSM_RESPONSE_MAX_SIZE];   /* private response */
     struct vring_elem elem;                /* chain being served */
     unsigned long n_requests;              /* served, for logs/tests */
     unsigned long n_shape_errors;          /* misshapen chains seen */

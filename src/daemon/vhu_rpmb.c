@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "common/ct.h"
 #include "common/log.h"
 
 /* see vhu_rpmb.h */
@@ -27,7 +28,8 @@ int vhu_rpmb_power_cycle(struct vhu_rpmb *vr)
 }
 
 /* Serve one chain; returns the used length. */
-static uint32_t serve(struct vhu_rpmb *vr, const struct vring_elem *e)
+static uint32_t serve(struct vhu_dev *dev, struct vhu_rpmb *vr,
+                      const struct vring_elem *e)
 {
     size_t req_len = 0;
     size_t cap;
@@ -42,16 +44,20 @@ static uint32_t serve(struct vhu_rpmb *vr, const struct vring_elem *e)
                     (unsigned long long)e->rd_len, VHU_RPMB_BUF_SIZE);
         }
     } else {
-        req_len = vring_elem_gather(e, vr->req, sizeof(vr->req));
+        req_len = vhu_queue_read(dev, e, vr->req, sizeof(vr->req));
     }
     cap = e->wr_len < VHU_RPMB_BUF_SIZE ? (size_t)e->wr_len : VHU_RPMB_BUF_SIZE;
     rc = rpmb_handle(vr->rpmb, vr->req, req_len, vr->resp, cap, &resp_len);
+    /* A PROGRAM_KEY request carries the key in the clear: wipe every
+     * request rather than decide which ones matter. */
+    wipe(vr->req, req_len);
     vr->n_requests++;
     if (rc != RPMB_OK || resp_len > cap) {
         tv_err("RPMB model failed: %s", rpmb_strerror(rc));
         return 0;
     }
-    return (uint32_t)vring_elem_scatter(e, vr->resp, resp_len);
+    /* Finished in private memory; copied out once, never read back. */
+    return (uint32_t)vhu_queue_write(dev, e, vr->resp, resp_len);
 }
 
 static void rpmb_process(struct vhu_dev *dev, unsigned q)
@@ -60,7 +66,7 @@ static void rpmb_process(struct vhu_dev *dev, unsigned q)
     struct vring_elem *e = &vr->elem;
 
     while (vhu_queue_pop(dev, q, e) == VRING_OK) {
-        if (vhu_queue_push(dev, q, e->head, serve(vr, e)) != VRING_OK) {
+        if (vhu_queue_push(dev, q, e->head, serve(dev, vr, e)) != VRING_OK) {
             return;
         }
     }

@@ -12,7 +12,8 @@
  * A request longer than VHU_RPMB_BUF_SIZE (256 frames) is given to the model
  * as an empty request, which it answers with one GENERAL_FAILURE frame.
  * The model commits every state change durably before it returns, so before
- * the used ring shows the response.
+ * the used ring shows the response. The request buffer is wiped after
+ * every request (PROGRAM_KEY carries the key).
  *
  * The config space (capacity, max_wr_cnt, max_rd_cnt) is served through
  * GET_CONFIG; SET_CONFIG is refused (read-only).

@@ -13,7 +13,10 @@
  * where they lie in the request; chunked (indefinite) strings and byte
  * arrays are gathered into a scratch area on the stack no larger than the
  * request cap. The attestation payload is encoded straight into the
- * response buffer and signed in place (see cose.h).
+ * response buffer and signed in place (see cose.h), so both buffers must be
+ * private memory: a transport copies guest memory in before and out after
+ * (read once, write once), and the bank never takes a value back from the
+ * response.
  */
 #include "nsm/nsm.h"
 
@@ -523,6 +526,7 @@ static int do_extend_pcr(struct nsm *nsm, const struct nsm_req *req,
 {
     unsigned i = req->u16[0];
     const struct req_bytes *data = &req->bytes[1];
+    uint8_t digest[NSM_PCR_SIZE];
     uint8_t *out;
 
     if (i >= NSM_PCR_COUNT) {
@@ -533,20 +537,26 @@ static int do_extend_pcr(struct nsm *nsm, const struct nsm_req *req,
         *err = ERR_READ_ONLY_INDEX;
         return NSM_OK;
     }
+    /*
+     * The new value is computed here, goes into the bank, and only then is
+     * written to the response: the bank never takes anything back from the
+     * response buffer, whoever else can see it.
+     */
+    if (crypto_sha384_2(nsm->pcr[i], NSM_PCR_SIZE, data->p, data->len,
+                        digest) != 0) {
+        return NSM_ERR_INTERNAL;
+    }
     put_variant(w, "ExtendPCR", 1);
     cbor_put_cstr(w, "data");
     cbor_put_bytes_head(w, NSM_PCR_SIZE);
     out = cbor_wr_reserve(w, NSM_PCR_SIZE);
     if (out == NULL) {
-        *err = ERR_NONE; /* overflow: the caller answers InternalError */
+        *err = ERR_NONE; /* overflow: the caller answers InternalError, and
+                          * the bank stays as it was */
         return NSM_OK;
     }
-    /* the new value goes straight into the response, then into the bank */
-    if (crypto_sha384_2(nsm->pcr[i], NSM_PCR_SIZE, data->p, data->len, out) !=
-        0) {
-        return NSM_ERR_INTERNAL;
-    }
-    memcpy(nsm->pcr[i], out, NSM_PCR_SIZE);
+    memcpy(nsm->pcr[i], digest, NSM_PCR_SIZE);
+    memcpy(out, digest, NSM_PCR_SIZE);
     *err = ERR_NONE;
     return NSM_OK;
 }

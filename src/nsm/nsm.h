@@ -161,6 +161,9 @@ int nsm_reset(struct nsm *nsm) __attribute__((warn_unused_result));
  *                  an InputTooLarge error response)
  * @resp, @resp_cap: output buffer (NSM_RESPONSE_MAX_SIZE always suffices)
  * @resp_len:       bytes written to @resp
+ * Both buffers must be private to the caller, never memory a guest can
+ * write: the request is parsed where it lies and the attestation document is
+ * signed in @resp (copy in before, copy out after).
  * Return: NSM_OK with a response (which may be {"Error": ...}), or a
  * negative enum nsm_status. On NSM_ERR_INTERNAL (a platform callback or the
  * crypto failed; state unchanged) @resp and *@resp_len still hold an

@@ -173,6 +173,20 @@ int vhu_queue_pop(struct vhu_dev *dev, unsigned q, struct vring_elem *elem)
 }
 
 /* see vhu.h */
+size_t vhu_queue_read(const struct vhu_dev *dev, const struct vring_elem *elem,
+                      uint8_t *dst, size_t cap)
+{
+    return vring_elem_read(elem, &dev->gm, dst, cap);
+}
+
+/* see vhu.h */
+size_t vhu_queue_write(const struct vhu_dev *dev, const struct vring_elem *elem,
+                       const uint8_t *src, size_t len)
+{
+    return vring_elem_write(elem, &dev->gm, src, len);
+}
+
+/* see vhu.h */
 void vhu_queue_unpop(struct vhu_dev *dev, unsigned q)
 {
     if (q < dev->cfg.n_queues) {

@@ -191,6 +191,22 @@ void vhu_detach(struct vhu_dev *dev);
 int vhu_queue_pop(struct vhu_dev *dev, unsigned q, struct vring_elem *elem)
     __attribute__((warn_unused_result));
 
+/**
+ * vhu_queue_read() - copy-in the readable bytes of @elem (popped from any
+ * queue of @dev) into private @dst; vring_elem_read() over the current
+ * memory map. Once per chain. Return: bytes copied.
+ */
+size_t vhu_queue_read(const struct vhu_dev *dev, const struct vring_elem *elem,
+                      uint8_t *dst, size_t cap);
+
+/**
+ * vhu_queue_write() - copy-out a finished response at private @src over the
+ * writable buffers of @elem; vring_elem_write() over the current memory
+ * map. The last step before vhu_queue_push(). Return: bytes copied.
+ */
+size_t vhu_queue_write(const struct vhu_dev *dev, const struct vring_elem *elem,
+                       const uint8_t *src, size_t len);
+
 /** vhu_queue_unpop() - hand the last popped chain back (vring_unpop()). */
 void vhu_queue_unpop(struct vhu_dev *dev, unsigned q);
 

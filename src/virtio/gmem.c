@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#define TV_VIRTIO_INTERNAL 1 /* gmem_gpa(), gmem_uva() */
 #include "virtio/gmem.h"
 
 #include <string.h>

@@ -74,6 +74,13 @@ int gmem_add(struct gmem *gm, const struct gmem_region *r)
 int gmem_remove(struct gmem *gm, uint64_t gpa, uint64_t size,
                 struct gmem_region *out) __attribute__((warn_unused_result));
 
+#ifdef TV_VIRTIO_INTERNAL
+/*
+ * Raw translation, for src/virtio itself (and its unit tests) only: no
+ * pointer into guest memory leaves the library. Device code copies through
+ * vring_elem_read() / vring_elem_write() instead.
+ */
+
 /**
  * gmem_gpa() - host pointer for @len bytes at guest-physical @gpa.
  * Return: the pointer, or NULL unless [gpa, gpa + len) lies inside one
@@ -87,6 +94,7 @@ uint8_t *gmem_gpa(const struct gmem *gm, uint64_t gpa, uint64_t len);
  * rules as gmem_gpa(). Used for vring addresses (SET_VRING_ADDR).
  */
 uint8_t *gmem_uva(const struct gmem *gm, uint64_t uva, uint64_t len);
+#endif /* TV_VIRTIO_INTERNAL */
 
 /** gmem_strerror() - static description of an enum gmem_status. */
 const char *gmem_strerror(int status);

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#define TV_VIRTIO_INTERNAL 1 /* gmem_gpa(), gmem_uva() */
 #include "virtio/vring.h"
 
 #include <string.h>
@@ -184,7 +185,7 @@ static int walk_chain(const struct vring *vr, const struct gmem *gm,
             if (k >= VRING_ELEM_MAX_IOV) {
                 return VRING_ERR_TOO_MANY_IOV;
             }
-            elem->iov[k].host = host;
+            elem->iov[k].gpa = d.addr;
             elem->iov[k].len = d.len;
             if (seen_wr) {
                 elem->n_wr++;
@@ -329,38 +330,48 @@ bool vring_need_notify(struct vring *vr, const struct gmem *gm)
 }
 
 /* see vring.h */
-size_t vring_elem_gather(const struct vring_elem *elem, uint8_t *dst,
-                         size_t cap)
+size_t vring_elem_read(const struct vring_elem *elem, const struct gmem *gm,
+                       uint8_t *dst, size_t cap)
 {
     size_t done = 0;
     unsigned i;
 
     for (i = 0; i < elem->n_rd && done < cap; i++) {
         size_t n = elem->iov[i].len;
+        const uint8_t *src;
 
         if (n > cap - done) {
             n = cap - done;
         }
-        memcpy(dst + done, elem->iov[i].host, n);
+        src = gmem_gpa(gm, elem->iov[i].gpa, n);
+        if (src == NULL) {
+            break;
+        }
+        memcpy(dst + done, src, n);
         done += n;
     }
     return done;
 }
 
 /* see vring.h */
-size_t vring_elem_scatter(const struct vring_elem *elem, const uint8_t *src,
-                          size_t len)
+size_t vring_elem_write(const struct vring_elem *elem, const struct gmem *gm,
+                        const uint8_t *src, size_t len)
 {
     size_t done = 0;
     unsigned i;
 
     for (i = elem->n_rd; i < elem->n_rd + elem->n_wr && done < len; i++) {
         size_t n = elem->iov[i].len;
+        uint8_t *dst;
 
         if (n > len - done) {
             n = len - done;
         }
-        memcpy(elem->iov[i].host, src + done, n);
+        dst = gmem_gpa(gm, elem->iov[i].gpa, n);
+        if (dst == NULL) {
+            break;
+        }
+        memcpy(dst, src + done, n);
         done += n;
     }
     return done;

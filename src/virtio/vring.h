@@ -23,6 +23,14 @@
  *    memory, no NEXT flag on the pointer and no INDIRECT inside the table;
  *  - at most VRING_ELEM_MAX_IOV non-empty buffers per chain (a device limit).
  *
+ * Guest memory is read once and written once, and only in here: a chain
+ * comes out of vring_pop() as guest-physical ranges, never as pointers, and
+ * the device reaches its bytes only through vring_elem_read() (copy the
+ * request into private memory) and vring_elem_write() (copy a finished
+ * response out, as the last step). Nothing outside src/virtio holds an
+ * address inside guest memory, so no device can parse, hash, sign or read
+ * back bytes a guest may be rewriting at the same time.
+ *
  * No allocation, no I/O. One thread at a time per struct vring.
  */
 #ifndef TV_VIRTIO_VRING_H
@@ -60,17 +68,21 @@ enum vring_status {
     VRING_ERR_NUM = -16,              /* queue size not a power of 2 <= max */
 };
 
-/** struct vring_iov - one guest buffer, already translated and checked. */
+/**
+ * struct vring_iov - one guest buffer, checked to lie inside one guest
+ * memory region when it was popped. An address, not a pointer: its bytes
+ * are reached only through vring_elem_read() / vring_elem_write().
+ */
 struct vring_iov {
-    uint8_t *host; /* our address of the buffer (guest memory!) */
-    uint32_t len;  /* bytes, > 0 */
+    uint64_t gpa; /* guest-physical address of the first byte */
+    uint32_t len; /* bytes, > 0 */
 };
 
 /**
  * struct vring_elem - one popped descriptor chain.
  * The first @n_rd entries of @iov are device-readable, the next @n_wr
- * device-writable. The host pointers stay valid until the memory map
- * changes; the guest may change the bytes behind them at any time.
+ * device-writable. The guest may change the bytes behind them at any time,
+ * which is why they are only ever copied, once each way.
  */
 struct vring_elem {
     uint16_t head;   /* head descriptor index, for vring_push() */
@@ -161,18 +173,27 @@ int vring_push(struct vring *vr, const struct gmem *gm, uint16_t head,
 bool vring_need_notify(struct vring *vr, const struct gmem *gm);
 
 /**
- * vring_elem_gather() - copy the readable bytes of @elem, in order, into
- * @dst (at most @cap bytes). Return: bytes copied (min(rd_len, cap)).
+ * vring_elem_read() - copy-in: the readable bytes of @elem, in order, into
+ * private memory @dst (at most @cap bytes). Call it once per chain and work
+ * on the copy only: reading guest memory twice would let the guest change
+ * the bytes between the reads.
+ * @gm: the guest memory map; each buffer is translated again, so a region
+ *      removed since vring_pop() is never touched (the copy stops there)
+ * Return: bytes copied, min(rd_len, cap) unless a region went away.
  */
-size_t vring_elem_gather(const struct vring_elem *elem, uint8_t *dst,
-                         size_t cap);
+size_t vring_elem_read(const struct vring_elem *elem, const struct gmem *gm,
+                       uint8_t *dst, size_t cap);
 
 /**
- * vring_elem_scatter() - copy @len bytes from @src over the writable
- * buffers of @elem, in order. Return: bytes copied (min(len, wr_len)).
+ * vring_elem_write() - copy-out: @len bytes of a finished response at
+ * private @src over the writable buffers of @elem, in order. The last step
+ * of serving a chain: everything the device computes, signs or stores must
+ * be final in @src before, and nothing written is ever read back.
+ * @gm: the guest memory map (as for vring_elem_read())
+ * Return: bytes copied, min(len, wr_len) unless a region went away.
  */
-size_t vring_elem_scatter(const struct vring_elem *elem, const uint8_t *src,
-                          size_t len);
+size_t vring_elem_write(const struct vring_elem *elem, const struct gmem *gm,
+                        const uint8_t *src, size_t len);
 
 /** vring_strerror() - static description of an enum vring_status. */
 const char *vring_strerror(int status);

@@ -21,6 +21,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#define TV_VIRTIO_INTERNAL 1 /* gmem_gpa() to look at the map */
 #include "harness.h"
 #include "common/bytes.h"
 #include "daemon/vhu_nsm.h"
@@ -70,11 +71,11 @@ static void toy_process(struct vhu_dev *dev, unsigned q)
 
     t->n_process++;
     while (vhu_queue_pop(dev, q, &t->e) == VRING_OK) {
-        n = vring_elem_gather(&t->e, in, sizeof(in));
+        n = vhu_queue_read(dev, &t->e, in, sizeof(in));
         for (i = 0; i < n; i++) {
             out[i] = in[n - 1 - i];
         }
-        n = vring_elem_scatter(&t->e, out, n);
+        n = vhu_queue_write(dev, &t->e, out, n);
         if (vhu_queue_push(dev, q, t->e.head, (uint32_t)n) != VRING_OK) {
             return;
         }

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Test-only controls of the vhost-user frontend: a hostile guest.
+ *
+ * Only the test build of the frontend (vhu_fe_test_dep in meson, compiled
+ * with VHU_FE_TEST_HOOKS) has these; the shipped library does not.
+ *
+ * A real guest with a second vCPU can keep rewriting a buffer it has handed
+ * to the device while the device serves it. The racer below is that vCPU: a
+ * thread that rewrites part of the NSM response buffer in guest memory, as
+ * fast as it can, from the kick until both used entries are seen. A device
+ * that reads back anything it wrote there, or signs it in place, then
+ * reports or signs the racer's bytes; a device that finishes its response
+ * in private memory and copies it out last cannot be steered.
+ */
+#ifndef TV_CLIENT_VHU_FRONTEND_TEST_H
+#define TV_CLIENT_VHU_FRONTEND_TEST_H
+
+#include <stdint.h>
+
+#include "client/vhu_frontend.h"
+
+/**
+ * vhu_fe_test_race_nsm_response() - race every later vhu_fe_nsm_call() of
+ * @fe: while it is in flight, a second thread keeps writing @bytes (@len
+ * bytes, at most 256) at byte @off of the response buffer in guest memory.
+ * The writer stops before the frontend copies the response out, so the
+ * caller sees exactly what guest memory held when the device completed.
+ * @len 0 stops racing. Allocates a thread; not for the shipped library.
+ * Return: 0, -EINVAL (range outside the VHU_FE_NSM_RESP_LEN buffer), or a
+ * negative errno from pthread_create().
+ */
+int vhu_fe_test_race_nsm_response(struct vhu_fe *fe, uint32_t off,
+                                  const uint8_t *bytes, uint32_t len);
+
+/** vhu_fe_test_race_writes() - rewrites the racer has made so far. */
+uint64_t vhu_fe_test_race_writes(struct vhu_fe *fe);
+
+#endif
