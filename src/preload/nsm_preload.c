@@ -116,6 +116,13 @@ static int (*real_dup2)(int, int);
 static int (*real_dup3)(int, int, int);
 static int (*real_fcntl)(int, int, ...);
 static int (*real_fcntl64)(int, int, ...);
+static int (*real_sigaction)(int, const struct sigaction *, struct sigaction *);
+typedef void (*nsmp_sighandler)(int);
+static nsmp_sighandler (*real_signal)(int, nsmp_sighandler);
+static nsmp_sighandler (*real_bsd_signal)(int, nsmp_sighandler);
+static nsmp_sighandler (*real_sysv_signal)(int, nsmp_sighandler);
+static nsmp_sighandler (*real___sysv_signal)(int, nsmp_sighandler);
+static nsmp_sighandler (*real_sigset)(int, nsmp_sighandler);
 
 /*
  * Exported entry points: the library is built with hidden visibility, so
@@ -136,6 +143,13 @@ NSMP_EXPORT int dup2(int fd, int fd2);
 NSMP_EXPORT int dup3(int fd, int fd2, int flags);
 NSMP_EXPORT int fcntl(int fd, int cmd, ...);
 NSMP_EXPORT int fcntl64(int fd, int cmd, ...);
+NSMP_EXPORT int sigaction(int sig, const struct sigaction *act,
+                          struct sigaction *old);
+NSMP_EXPORT nsmp_sighandler signal(int sig, nsmp_sighandler handler);
+NSMP_EXPORT nsmp_sighandler bsd_signal(int sig, nsmp_sighandler handler);
+NSMP_EXPORT nsmp_sighandler sysv_signal(int sig, nsmp_sighandler handler);
+NSMP_EXPORT nsmp_sighandler __sysv_signal(int sig, nsmp_sighandler handler);
+NSMP_EXPORT nsmp_sighandler sigset(int sig, nsmp_sighandler handler);
 
 /*
  * dlsym() returns an object pointer; ISO C has no conversion to a function
@@ -171,6 +185,12 @@ static void nsmp_resolve(void)
     NSMP_RESOLVE(real_dup3, "dup3");
     NSMP_RESOLVE(real_fcntl, "fcntl");
     NSMP_RESOLVE(real_fcntl64, "fcntl64");
+    NSMP_RESOLVE(real_sigaction, "sigaction");
+    NSMP_RESOLVE(real_signal, "signal");
+    NSMP_RESOLVE(real_bsd_signal, "bsd_signal");
+    NSMP_RESOLVE(real_sysv_signal, "sysv_signal");
+    NSMP_RESOLVE(real___sysv_signal, "__sysv_signal");
+    NSMP_RESOLVE(real_sigset, "sigset");
     if (real_fcntl64 == NULL) {
         real_fcntl64 = real_fcntl; /* glibc before 2.28 */
     }
@@ -287,10 +307,13 @@ static int nsmp_open_dev(int flags)
  *    while this thread is inside one, jumps back out of it (the user-space
  *    form of the kernel's exception table). The handler is installed at the
  *    first request, chains every other fault to the disposition it
- *    replaced, and is used only while it is still the one installed (a
- *    program that sets its own handler later keeps it, and gets the second
- *    way). Not in AddressSanitizer builds, whose memcpy() reports a wild
- *    pointer itself.
+ *    replaced, and is used only while it is still the one installed: the
+ *    shim interposes sigaction() and the signal() family, and once the
+ *    program sets a SIGSEGV or SIGBUS disposition of its own through them
+ *    it keeps it, and every later copy takes the second way. (A program
+ *    that bypasses libc with a raw rt_sigaction system call after its
+ *    first request is not noticed.) Not in AddressSanitizer builds, whose
+ *    memcpy() reports a wild pointer itself.
  *  - process_vm_readv/writev on our own pid, which return EFAULT. Correct
  *    everywhere, but each call costs about as much as the rest of the
  *    shim's work on a request together (pinning the pages).
@@ -313,6 +336,7 @@ static _Thread_local sigjmp_buf *volatile nsmp_guard_env
 static struct sigaction nsmp_prev_segv, nsmp_prev_bus; /* what we replaced */
 static pthread_once_t nsmp_guard_once = PTHREAD_ONCE_INIT;
 static bool nsmp_guard_installed;
+static atomic_bool nsmp_guard_lost; /* the program set its own since */
 
 /*
  * A kernel-raised fault inside a guarded copy leaves it; anything else goes
@@ -338,7 +362,8 @@ static void nsmp_fault(int sig, siginfo_t *si, void *uc)
 
         memset(&dfl, 0, sizeof(dfl));
         dfl.sa_handler = SIG_DFL;
-        sigaction(sig, &dfl, NULL);
+        atomic_store(&nsmp_guard_lost, true);
+        real_sigaction(sig, &dfl, NULL);
         if (si == NULL || si->si_code <= 0) {
             raise(sig);
         }
@@ -354,30 +379,25 @@ static void nsmp_guard_install(void)
     /* NODEFER: a jump out of the handler leaves the signal unblocked */
     sa.sa_flags = SA_SIGINFO | SA_NODEFER | SA_ONSTACK | SA_RESTART;
     sigemptyset(&sa.sa_mask);
-    if (sigaction(SIGSEGV, &sa, &nsmp_prev_segv) != 0) {
+    if (real_sigaction(SIGSEGV, &sa, &nsmp_prev_segv) != 0) {
         return;
     }
-    if (sigaction(SIGBUS, &sa, &nsmp_prev_bus) != 0) {
-        sigaction(SIGSEGV, &nsmp_prev_segv, NULL);
+    if (real_sigaction(SIGBUS, &sa, &nsmp_prev_bus) != 0) {
+        real_sigaction(SIGSEGV, &nsmp_prev_segv, NULL);
         return;
     }
     nsmp_guard_installed = true;
 }
 
-static bool nsmp_handler_is_ours(int sig)
-{
-    struct sigaction cur;
-
-    return sigaction(sig, NULL, &cur) == 0 &&
-           (cur.sa_flags & SA_SIGINFO) != 0 && cur.sa_sigaction == nsmp_fault;
-}
-
-/* Whether guarded copies can be used for this request. */
+/* Whether guarded copies can be used for this request: no system call. */
 static bool nsmp_guard_ready(void)
 {
+    if (atomic_load_explicit(&nsmp_guard_lost, memory_order_relaxed)) {
+        return false;
+    }
     pthread_once(&nsmp_guard_once, nsmp_guard_install);
-    return nsmp_guard_installed && nsmp_handler_is_ours(SIGSEGV) &&
-           nsmp_handler_is_ours(SIGBUS);
+    return nsmp_guard_installed &&
+           !atomic_load_explicit(&nsmp_guard_lost, memory_order_relaxed);
 }
 
 /* memcpy() that returns -EFAULT instead of faulting. */
@@ -710,3 +730,45 @@ int fcntl64(int fd, int cmd, ...)
     nsmp_init();
     return nsmp_fcntl(real_fcntl64, fd, cmd, arg);
 }
+
+/*
+ * The program changes a SIGSEGV or SIGBUS disposition: from now on it is
+ * the program's, and the shim's copies stop relying on its own handler.
+ */
+static void nsmp_note_signal(int sig)
+{
+#if NSMP_GUARD
+    if (sig == SIGSEGV || sig == SIGBUS) {
+        atomic_store(&nsmp_guard_lost, true);
+    }
+#else
+    (void)sig;
+#endif
+}
+
+int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
+{
+    nsmp_init();
+    if (act != NULL) {
+        nsmp_note_signal(sig);
+    }
+    return real_sigaction(sig, act, old);
+}
+
+/* The signal() family: glibc implements them without calling sigaction(). */
+#define NSMP_SIGNAL_FN(name)                                                   \
+    nsmp_sighandler name(int sig, nsmp_sighandler handler)                     \
+    {                                                                          \
+        nsmp_init();                                                           \
+        if (real_##name == NULL) {                                             \
+            errno = ENOSYS;                                                    \
+            return SIG_ERR;                                                    \
+        }                                                                      \
+        nsmp_note_signal(sig);                                                 \
+        return real_##name(sig, handler);                                      \
+    }
+NSMP_SIGNAL_FN(signal)
+NSMP_SIGNAL_FN(bsd_signal)
+NSMP_SIGNAL_FN(sysv_signal)
+NSMP_SIGNAL_FN(__sysv_signal)
+NSMP_SIGNAL_FN(sigset)
