@@ -13,15 +13,33 @@
  *                 eventfd, the device side in epoll_wait()); p50 and p99
  *   describe_poll the same with the driver busy-polling the used ring (no
  *                 call eventfd on the driver side); information only
- *   idle_rss      VmRSS of the daemon after setup and the runs above;
- *                 limit 4 MiB
+ *   app_ioctl     DescribePCR as an unmodified enclave program makes it:
+ *                 open("/dev/nsm") and ioctl(NSM_IOCTL_RAW) under
+ *                 LD_PRELOAD=libnsm-preload.so (bench_vhost_app ioctl);
+ *                 limits: p50 within 1.10x the frontend's own p50 and
+ *                 within 1.5x the ping-pong p50
+ *   app_libnsm    the same through AWS's C API, nsm_describe_pcr() of
+ *                 libnsm.so.0 (bench_vhost_app libnsm); same limits
+ *                 These two are measured in rounds that interleave the
+ *                 ping-pong, the frontend and both application paths, so
+ *                 that all four see the same machine.
+ *   memory        what each daemon costs the host, from
+ *                 /proc/PID/smaps_rollup of the daemon and the processes
+ *                 it started (the NSM signer), after requests were served
+ *                 and with the frontend still connected:
+ *                 Private_Clean + Private_Dirty against the limits
+ *                 (vhost-user-nsm 1 MiB, vhost-user-rpmb 1.5 MiB, the
+ *                 latter after PROGRAM_KEY, one authenticated write and
+ *                 one read), Pss and Rss beside them
  *
  * Every figure is printed with its ratio to the limit (limit / measured for
  * times and sizes: >= 1.00 passes).
  *
- * Usage: bench_vhost [--iterations N] [PATH-TO-vhost-user-nsm]
- * Without a path, the daemon built next to this program
- * (../src/daemon/vhost-user-nsm) is used.
+ * Usage: bench_vhost [--iterations N] [--rpmb PATH] [--app PATH]
+ *                    [--preload PATH] [PATH-TO-vhost-user-nsm]
+ * Without paths, the programs built next to this one are used
+ * (../src/daemon/vhost-user-nsm and vhost-user-rpmb beside it,
+ * bench_vhost_app, ../src/preload/libnsm-preload.so).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -29,6 +47,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,12 +58,17 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "client/rpmbc_vhu.h"
 #include "client/vhu_frontend.h"
+#include "procmem.h"
 
-#define DEFAULT_ITERATIONS 20000u
-#define WARMUP             500u
-#define LATENCY_LIMIT      1.5          /* x ping-pong p50 */
-#define RSS_LIMIT_KIB      (4u * 1024u) /* 4 MiB */
+#define DEFAULT_ITERATIONS  20000u
+#define WARMUP              500u
+#define LATENCY_LIMIT       1.5  /* x ping-pong p50 */
+#define APP_LIMIT           1.10 /* x the frontend's own p50 */
+#define APP_ROUNDS          4u
+#define NSM_PRIV_LIMIT_KIB  1024u /* 1 MiB */
+#define RPMB_PRIV_LIMIT_KIB 1536u /* 1.5 MiB */
 
 /* {"DescribePCR": {"index": 16}} (nsm-protocol.md §3) */
 static const uint8_t req_describe[] = {
@@ -180,38 +204,243 @@ static int run_requests(struct vhu_fe *fe, const uint8_t *req, size_t req_len,
     return 0;
 }
 
-/* A "Name:   123 kB" line of /proc/PID/@file, in KiB, or -1. */
-static long proc_kib(pid_t pid, const char *file, const char *key)
-{
-    char path[64], line[256];
-    long kib = -1;
-    FILE *f;
+/* ---- the application's path ------------------------------------------ */
 
-    snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
-    f = fopen(path, "r");
-    if (f == NULL) {
+/*
+ * Run bench_vhost_app @mode for @n round trips against @sock, under
+ * LD_PRELOAD=@preload when it is not NULL, and read its @n samples.
+ */
+static int app_run(const char *app, const char *mode, const char *preload,
+                   const char *sock, size_t n, uint64_t *ns)
+{
+    char n_arg[32];
+    size_t want = n * sizeof(*ns), got = 0;
+    int fds[2], status;
+    pid_t pid;
+
+    snprintf(n_arg, sizeof(n_arg), "%zu", n);
+    if (pipe(fds) < 0) {
+        perror("pipe");
         return -1;
     }
-    while (fgets(line, sizeof(line), f) != NULL) {
-        if (strncmp(line, key, strlen(key)) == 0) {
-            kib = strtol(line + strlen(key), NULL, 10);
+    pid = fork();
+    if (pid < 0) {
+        perror("fork");
+        return -1;
+    }
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        dup2(fds[1], STDOUT_FILENO);
+        close(fds[0]);
+        close(fds[1]);
+        setenv("TRUSTVIO_NSM_SOCKET", sock, 1);
+        if (preload != NULL) {
+            setenv("LD_PRELOAD", preload, 1);
+        } else {
+            unsetenv("LD_PRELOAD");
+        }
+        execl(app, app, mode, n_arg, (char *)NULL);
+        _exit(127);
+    }
+    close(fds[1]);
+    while (got < want) {
+        ssize_t r = read(fds[0], (uint8_t *)ns + got, want - got);
+
+        if (r <= 0) {
+            break;
+        }
+        got += (size_t)r;
+    }
+    close(fds[0]);
+    waitpid(pid, &status, 0);
+    if (got != want || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        fprintf(stderr, "%s %s: failed (status %d, %zu of %zu bytes)\n", app,
+                mode, status, got, want);
+        return -1;
+    }
+    return 0;
+}
+
+struct app_figures {
+    struct pct pingpong;
+    struct pct frontend;
+    struct pct ioctl;
+    struct pct libnsm;
+};
+
+/*
+ * APP_ROUNDS rounds of: ping-pong, the frontend's own DescribePCR (a fresh
+ * connection each round, as each application process opens its own), the
+ * ioctl under the preload, libnsm. Each path's samples are merged over the
+ * rounds. The daemon serves one frontend at a time, so each closes before
+ * the next connects.
+ */
+static int measure_app(const char *sock, const char *app, const char *preload,
+                       size_t n, struct app_figures *f)
+{
+    struct vhu_fe_options o = {.connect_wait_ms = 10000,
+                               .timeout_ms = 10000,
+                               .flags = VHU_FE_NO_STATUS};
+    size_t m = n / APP_ROUNDS;
+    uint64_t *pp = calloc(4 * m * APP_ROUNDS, sizeof(uint64_t));
+    uint64_t *fe_ns = pp + m * APP_ROUNDS;
+    uint64_t *io_ns = fe_ns + m * APP_ROUNDS;
+    uint64_t *lib_ns = io_ns + m * APP_ROUNDS;
+    char err[256];
+    int rc = -1;
+
+    if (pp == NULL) {
+        perror("calloc");
+        return -1;
+    }
+    for (unsigned r = 0; r < APP_ROUNDS; r++) {
+        struct vhu_fe *fe;
+
+        if (pingpong(m, pp + r * m) < 0) {
+            goto out;
+        }
+        fe = vhu_fe_connect(sock, &o, err, sizeof(err));
+        if (fe == NULL) {
+            fprintf(stderr, "connect: %s\n", err);
+            goto out;
+        }
+        if (run_requests(fe, req_describe, sizeof(req_describe), "DescribePCR",
+                         m, fe_ns + r * m) < 0) {
+            vhu_fe_close(fe);
+            goto out;
+        }
+        vhu_fe_close(fe);
+        if (app_run(app, "ioctl", preload, sock, m, io_ns + r * m) < 0 ||
+            app_run(app, "libnsm", NULL, sock, m, lib_ns + r * m) < 0) {
+            goto out;
         }
     }
-    fclose(f);
-    return kib;
+    f->pingpong = percentiles(pp, m * APP_ROUNDS);
+    f->frontend = percentiles(fe_ns, m * APP_ROUNDS);
+    f->ioctl = percentiles(io_ns, m * APP_ROUNDS);
+    f->libnsm = percentiles(lib_ns, m * APP_ROUNDS);
+    rc = 0;
+out:
+    free(pp);
+    return rc;
+}
+
+static bool print_app(const char *name, struct pct p, const struct pct *fe,
+                      const struct pct *pp)
+{
+    double fe_limit = APP_LIMIT * fe->p50_us;
+    double pp_limit = LATENCY_LIMIT * pp->p50_us;
+    bool ok = p.p50_us <= fe_limit && p.p50_us <= pp_limit;
+
+    printf("%-13s p50 %8.2f us  p99 %8.2f us  = %.3fx frontend p50, ratio "
+           "to limit (%.2fx) %.2f; = %.2fx ping-pong p50, ratio to limit "
+           "(%.1fx) %.2f %s\n",
+           name, p.p50_us, p.p99_us, p.p50_us / fe->p50_us, APP_LIMIT,
+           fe_limit / p.p50_us, p.p50_us / pp->p50_us, LATENCY_LIMIT,
+           pp_limit / p.p50_us, ok ? "PASS" : "FAIL");
+    return ok;
+}
+
+/* ---- memory ------------------------------------------------------------- */
+
+static bool print_mem(const char *name, const struct procmem *m,
+                      unsigned limit_kib)
+{
+    bool ok = m->private_kib > 0 && m->private_kib <= (long)limit_kib;
+
+    printf("%-13s private %ld KiB (limit %u KiB); ratio to limit %.2f %s; "
+           "PSS %ld KiB, RSS %ld KiB, %u process%s\n",
+           name, m->private_kib, limit_kib,
+           (double)limit_kib / (double)m->private_kib, ok ? "PASS" : "FAIL",
+           m->pss_kib, m->rss_kib, m->n_procs, m->n_procs == 1 ? "" : "es");
+    return ok;
+}
+
+/*
+ * Start vhost-user-rpmb on a fresh store in @dir, program a key, write one
+ * block and read it back through the frontend, and measure the daemon's
+ * memory with the frontend still connected. Return 0 or -1.
+ */
+static int rpmb_memory(const char *exe, const char *dir, struct procmem *m)
+{
+    static const uint8_t key[32] = {0x42};
+    char sock[160], sock_arg[200], store_arg[200];
+    uint8_t data[256], back[256];
+    struct rpmbc_vhu *v = NULL;
+    struct rpmbc_transport tr;
+    struct rpmbc c;
+    pid_t pid;
+    int rc = -1, st;
+
+    snprintf(sock, sizeof(sock), "%s/rpmb.sock", dir);
+    snprintf(sock_arg, sizeof(sock_arg), "--socket-path=%s", sock);
+    snprintf(store_arg, sizeof(store_arg), "--store=%s/rpmb.db", dir);
+    pid = fork();
+    if (pid < 0) {
+        perror("fork");
+        return -1;
+    }
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        execl(exe, exe, sock_arg, store_arg, "--quiet", (char *)NULL);
+        _exit(127);
+    }
+    for (int i = 0; i < 1000; i++) { /* the daemon creates its socket */
+        if (rpmbc_vhu_open(&v, sock) == 0) {
+            break;
+        }
+        v = NULL;
+        usleep(10 * 1000);
+    }
+    if (v == NULL) {
+        fprintf(stderr, "%s: no connection\n", exe);
+        goto out;
+    }
+    tr = rpmbc_vhu_transport(v);
+    rpmbc_init(&c, &tr);
+    for (size_t i = 0; i < sizeof(data); i++) {
+        data[i] = (uint8_t)(i * 7u);
+    }
+    if (rpmbc_get_config(&c, NULL) != RPMBC_OK ||
+        rpmbc_program_key(&c, key) != RPMBC_OK ||
+        rpmbc_write_blocks(&c, key, 3, data, 1) != RPMBC_OK ||
+        rpmbc_read_blocks(&c, key, 3, back, 1) != RPMBC_OK ||
+        memcmp(data, back, sizeof(data)) != 0) {
+        fprintf(stderr, "vhost-user-rpmb: requests failed\n");
+        goto out;
+    }
+    usleep(200 * 1000); /* let the daemon go idle */
+    rc = procmem_trees(&pid, 1, m);
+out:
+    rpmbc_vhu_close(v);
+    kill(pid, SIGTERM);
+    waitpid(pid, &st, 0);
+    return rc;
 }
 
 static void usage(FILE *out, const char *prog)
 {
     fprintf(
         out,
-        "Usage: %s [--iterations N] [PATH-TO-vhost-user-nsm]\n"
+        "Usage: %s [--iterations N] [--rpmb PATH] [--app PATH]\n"
+        "       [--preload PATH] [PATH-TO-vhost-user-nsm]\n"
         "\n"
         "Starts vhost-user-nsm on a temporary socket, connects the\n"
         "vhost-user frontend and measures DescribePCR and ExtendPCR round\n"
-        "trips (p50, p99) beside a two-process eventfd ping-pong, then the\n"
-        "daemon's idle VmRSS. Ratios >= 1.00 meet the limits (p50 within\n"
-        "1.5x the ping-pong p50; RSS within 4 MiB).\n"
+        "trips (p50, p99) beside a two-process eventfd ping-pong; then\n"
+        "DescribePCR as an application makes it, through\n"
+        "libnsm-preload.so and through libnsm.so.0, interleaved with the\n"
+        "frontend and the ping-pong; then the private memory (and PSS) of\n"
+        "vhost-user-nsm and vhost-user-rpmb after serving requests.\n"
+        "Ratios >= 1.00 meet the limits (frontend p50 within 1.5x the\n"
+        "ping-pong p50; application p50 within 1.10x the frontend's and\n"
+        "1.5x the ping-pong's; private memory within 1 MiB for NSM,\n"
+        "1.5 MiB for RPMB).\n"
+        "  --rpmb PATH     vhost-user-rpmb (default: beside the NSM daemon)\n"
+        "  --app PATH      bench_vhost_app (default: beside this program)\n"
+        "  --preload PATH  libnsm-preload.so (default:\n"
+        "                  ../src/preload/libnsm-preload.so next to this\n"
+        "                  program)\n"
         "Default daemon: ../src/daemon/vhost-user-nsm next to this "
         "program.\nDefault iterations: %u per measurement.\n",
         prog, DEFAULT_ITERATIONS);
@@ -231,13 +460,16 @@ int main(int argc, char **argv)
 {
     char exe_buf[PATH_MAX], self[PATH_MAX], dir[] = "/tmp/tv-bench-XXXXXX";
     char sock[128], sock_arg[160], pki_arg[160], err[256];
-    const char *exe = NULL;
+    char rpmb_buf[PATH_MAX], app_buf[PATH_MAX], preload_buf[PATH_MAX];
+    const char *exe = NULL, *rpmb_exe = NULL, *app = NULL, *preload = NULL;
+    struct app_figures af;
+    struct procmem nsm_mem, rpmb_mem;
+    bool have_app = false, have_nsm_mem, have_rpmb_mem = false;
     size_t n = DEFAULT_ITERATIONS;
     struct vhu_fe_options o = {.connect_wait_ms = 10000, .timeout_ms = 10000};
     struct pct pp, pd, pe, pq;
     uint64_t *ns;
     struct vhu_fe *fe;
-    long rss;
     pid_t pid;
     int status, fails = 0;
 
@@ -247,6 +479,12 @@ int main(int argc, char **argv)
             return 0;
         } else if (strcmp(argv[i], "--iterations") == 0 && i + 1 < argc) {
             n = strtoul(argv[++i], NULL, 10);
+        } else if (strcmp(argv[i], "--rpmb") == 0 && i + 1 < argc) {
+            rpmb_exe = argv[++i];
+        } else if (strcmp(argv[i], "--app") == 0 && i + 1 < argc) {
+            app = argv[++i];
+        } else if (strcmp(argv[i], "--preload") == 0 && i + 1 < argc) {
+            preload = argv[++i];
         } else if (argv[i][0] != '-' && exe == NULL) {
             exe = argv[i];
         } else {
@@ -258,17 +496,38 @@ int main(int argc, char **argv)
         fprintf(stderr, "at least 100 iterations\n");
         return 2;
     }
-    if (exe == NULL) {
+    {
         ssize_t l = readlink("/proc/self/exe", self, sizeof(self) - 1);
+        const char *here;
 
         if (l < 0) {
             perror("readlink /proc/self/exe");
             return 1;
         }
         self[l] = '\0';
-        snprintf(exe_buf, sizeof(exe_buf), "%s/../src/daemon/vhost-user-nsm",
-                 dirname(self));
-        exe = exe_buf;
+        here = dirname(self);
+        if (exe == NULL) {
+            snprintf(exe_buf, sizeof(exe_buf),
+                     "%s/../src/daemon/vhost-user-nsm", here);
+            exe = exe_buf;
+        }
+        if (app == NULL) {
+            snprintf(app_buf, sizeof(app_buf), "%s/bench_vhost_app", here);
+            app = app_buf;
+        }
+        if (preload == NULL) {
+            snprintf(preload_buf, sizeof(preload_buf),
+                     "%s/../src/preload/libnsm-preload.so", here);
+            preload = preload_buf;
+        }
+        if (rpmb_exe == NULL) {
+            char tmp[PATH_MAX];
+
+            snprintf(tmp, sizeof(tmp), "%s", exe);
+            snprintf(rpmb_buf, sizeof(rpmb_buf), "%s/vhost-user-rpmb",
+                     dirname(tmp));
+            rpmb_exe = rpmb_buf;
+        }
     }
     if (access(exe, X_OK) != 0) {
         fprintf(stderr, "%s: %s (pass the daemon's path)\n", exe,
@@ -325,7 +584,26 @@ int main(int argc, char **argv)
     }
     pq = percentiles(ns, n);
     usleep(200 * 1000); /* let the daemon go idle */
-    rss = proc_kib(pid, "status", "VmRSS:");
+    have_nsm_mem = procmem_trees(&pid, 1, &nsm_mem) == 0;
+    vhu_fe_close(fe);
+
+    if (access(app, X_OK) != 0 || access(preload, R_OK) != 0) {
+        fprintf(stderr, "%s or %s missing: no application paths\n", app,
+                preload);
+        fails++;
+    } else if (measure_app(sock, app, preload, n, &af) < 0) {
+        fails++;
+    } else {
+        have_app = true;
+    }
+    if (access(rpmb_exe, X_OK) != 0) {
+        fprintf(stderr, "%s: %s\n", rpmb_exe, strerror(errno));
+        fails++;
+    } else if (rpmb_memory(rpmb_exe, dir, &rpmb_mem) < 0) {
+        fails++;
+    } else {
+        have_rpmb_mem = true;
+    }
 
     printf("bench_vhost: %zu round trips each, frontend sleeping on "
            "the call eventfd (EVENT_IDX), queue size %u\n",
@@ -339,17 +617,28 @@ int main(int argc, char **argv)
                "ring; information only)\n",
                "describe_poll", pq.p50_us, pq.p99_us);
     }
-    printf("%-13s %ld KiB (limit %u KiB); ratio to limit %.2f %s\n", "idle_rss",
-           rss, RSS_LIMIT_KIB, (double)RSS_LIMIT_KIB / (double)rss,
-           rss > 0 && rss <= (long)RSS_LIMIT_KIB ? "PASS" : "FAIL");
-    printf("%-13s anon %ld KiB, file %ld KiB (shared libraries), shmem %ld "
-           "KiB (guest memory); PSS %ld KiB\n",
-           "", proc_kib(pid, "status", "RssAnon:"),
-           proc_kib(pid, "status", "RssFile:"),
-           proc_kib(pid, "status", "RssShmem:"),
-           proc_kib(pid, "smaps_rollup", "Pss:"));
+    if (have_app) {
+        printf("application path: %u rounds of %zu round trips, each round "
+               "ping-pong, frontend, ioctl under libnsm-preload.so, "
+               "libnsm.so.0\n",
+               APP_ROUNDS, n / APP_ROUNDS);
+        printf("%-13s p50 %8.2f us  p99 %8.2f us\n", "pingpong",
+               af.pingpong.p50_us, af.pingpong.p99_us);
+        printf("%-13s p50 %8.2f us  p99 %8.2f us  = %.2fx ping-pong p50\n",
+               "frontend", af.frontend.p50_us, af.frontend.p99_us,
+               af.frontend.p50_us / af.pingpong.p50_us);
+        print_app("app_ioctl", af.ioctl, &af.frontend, &af.pingpong);
+        print_app("app_libnsm", af.libnsm, &af.frontend, &af.pingpong);
+    }
+    printf("memory: smaps_rollup of the daemon and the processes it "
+           "started, after serving requests\n");
+    if (have_nsm_mem) {
+        print_mem("nsm", &nsm_mem, NSM_PRIV_LIMIT_KIB);
+    }
+    if (have_rpmb_mem) {
+        print_mem("rpmb", &rpmb_mem, RPMB_PRIV_LIMIT_KIB);
+    }
 
-    vhu_fe_close(fe);
     kill(pid, SIGTERM);
     waitpid(pid, &status, 0);
     {

@@ -13,8 +13,9 @@
  * it is served through the in-project vhost-user frontend as the kernel
  * driver (drivers/misc/nsm.c) serves it:
  *  - the 32-byte struct nsm_raw and the request are copied in first; a bad
- *    pointer gives EFAULT (copies use process_vm_readv/writev on ourselves,
- *    so a wild pointer cannot crash the process), request.len > 0x1000
+ *    pointer gives EFAULT (copies are guarded against faults, see
+ *    nsmp_copyv(), so a wild pointer cannot crash the process),
+ *    request.len > 0x1000
  *    gives EMSGSIZE, a zero-length request EINVAL;
  *  - the response is truncated silently to response.len, which becomes
  *    the number of bytes copied;
@@ -45,7 +46,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -80,13 +84,18 @@ struct nsmp_raw {
 };
 _Static_assert(sizeof(struct nsmp_raw) == 32, "uapi struct nsm_raw");
 
-/* Descriptors standing for /dev/nsm: bit fd of nsmp_fds. */
-static uint64_t nsmp_fds[NSMP_MAX_FD / 64];
-static pthread_mutex_t nsmp_fd_lock = PTHREAD_MUTEX_INITIALIZER;
+/*
+ * Descriptors standing for /dev/nsm: bit fd of nsmp_fds. Atomic words, so
+ * that the test every ioctl, close and dup makes takes no lock.
+ */
+static _Atomic uint64_t nsmp_fds[NSMP_MAX_FD / 64];
+
+/* Our pid for process_vm_readv/writev, set at load and in a forked child. */
+static pid_t nsmp_pid;
 
 /*
  * The device connection and the bounce buffers, under nsmp_dev_lock (one
- * request in flight). Lock order: nsmp_dev_lock, then nsmp_fd_lock.
+ * request in flight).
  */
 static pthread_mutex_t nsmp_dev_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct vhu_fe *nsmp_fe;
@@ -107,6 +116,13 @@ static int (*real_dup2)(int, int);
 static int (*real_dup3)(int, int, int);
 static int (*real_fcntl)(int, int, ...);
 static int (*real_fcntl64)(int, int, ...);
+static int (*real_sigaction)(int, const struct sigaction *, struct sigaction *);
+typedef void (*nsmp_sighandler)(int);
+static nsmp_sighandler (*real_signal)(int, nsmp_sighandler);
+static nsmp_sighandler (*real_bsd_signal)(int, nsmp_sighandler);
+static nsmp_sighandler (*real_sysv_signal)(int, nsmp_sighandler);
+static nsmp_sighandler (*real___sysv_signal)(int, nsmp_sighandler);
+static nsmp_sighandler (*real_sigset)(int, nsmp_sighandler);
 
 /*
  * Exported entry points: the library is built with hidden visibility, so
@@ -127,6 +143,13 @@ NSMP_EXPORT int dup2(int fd, int fd2);
 NSMP_EXPORT int dup3(int fd, int fd2, int flags);
 NSMP_EXPORT int fcntl(int fd, int cmd, ...);
 NSMP_EXPORT int fcntl64(int fd, int cmd, ...);
+NSMP_EXPORT int sigaction(int sig, const struct sigaction *act,
+                          struct sigaction *old);
+NSMP_EXPORT nsmp_sighandler signal(int sig, nsmp_sighandler handler);
+NSMP_EXPORT nsmp_sighandler bsd_signal(int sig, nsmp_sighandler handler);
+NSMP_EXPORT nsmp_sighandler sysv_signal(int sig, nsmp_sighandler handler);
+NSMP_EXPORT nsmp_sighandler __sysv_signal(int sig, nsmp_sighandler handler);
+NSMP_EXPORT nsmp_sighandler sigset(int sig, nsmp_sighandler handler);
 
 /*
  * dlsym() returns an object pointer; ISO C has no conversion to a function
@@ -143,8 +166,8 @@ NSMP_EXPORT int fcntl64(int fd, int cmd, ...);
 static void nsmp_atfork_child(void)
 {
     nsmp_fe = NULL; /* its memory and socket stay the parent's business */
+    nsmp_pid = getpid();
     pthread_mutex_init(&nsmp_dev_lock, NULL);
-    pthread_mutex_init(&nsmp_fd_lock, NULL);
 }
 
 static void nsmp_resolve(void)
@@ -162,9 +185,16 @@ static void nsmp_resolve(void)
     NSMP_RESOLVE(real_dup3, "dup3");
     NSMP_RESOLVE(real_fcntl, "fcntl");
     NSMP_RESOLVE(real_fcntl64, "fcntl64");
+    NSMP_RESOLVE(real_sigaction, "sigaction");
+    NSMP_RESOLVE(real_signal, "signal");
+    NSMP_RESOLVE(real_bsd_signal, "bsd_signal");
+    NSMP_RESOLVE(real_sysv_signal, "sysv_signal");
+    NSMP_RESOLVE(real___sysv_signal, "__sysv_signal");
+    NSMP_RESOLVE(real_sigset, "sigset");
     if (real_fcntl64 == NULL) {
         real_fcntl64 = real_fcntl; /* glibc before 2.28 */
     }
+    nsmp_pid = getpid();
     pthread_atfork(NULL, NULL, nsmp_atfork_child);
 }
 
@@ -185,31 +215,34 @@ static bool nsmp_is_dev(const char *path)
     return path != NULL && strcmp(path, NSMP_PATH) == 0;
 }
 
+/*
+ * Relaxed order is enough: a descriptor number is handed out by the kernel
+ * and reaches another thread only through something that synchronises.
+ */
 static bool nsmp_fd_tracked(int fd)
 {
-    bool on;
-
     if (fd < 0 || fd >= NSMP_MAX_FD) {
         return false;
     }
-    pthread_mutex_lock(&nsmp_fd_lock);
-    on = (nsmp_fds[fd / 64] >> (fd % 64)) & 1u;
-    pthread_mutex_unlock(&nsmp_fd_lock);
-    return on;
+    return (atomic_load_explicit(&nsmp_fds[fd / 64], memory_order_relaxed) >>
+            (fd % 64)) &
+           1u;
 }
 
 static void nsmp_fd_set(int fd, bool on)
 {
+    uint64_t bit;
+
     if (fd < 0 || fd >= NSMP_MAX_FD) {
         return;
     }
-    pthread_mutex_lock(&nsmp_fd_lock);
+    bit = UINT64_C(1) << (fd % 64);
     if (on) {
-        nsmp_fds[fd / 64] |= UINT64_C(1) << (fd % 64);
+        atomic_fetch_or_explicit(&nsmp_fds[fd / 64], bit, memory_order_relaxed);
     } else {
-        nsmp_fds[fd / 64] &= ~(UINT64_C(1) << (fd % 64));
+        atomic_fetch_and_explicit(&nsmp_fds[fd / 64], ~bit,
+                                  memory_order_relaxed);
     }
-    pthread_mutex_unlock(&nsmp_fd_lock);
 }
 
 /*
@@ -266,37 +299,189 @@ static int nsmp_open_dev(int flags)
 }
 
 /*
- * Copy @len bytes between our memory and an address the caller gave us,
- * without faulting on a bad one: process_vm_readv/writev on our own pid
- * report EFAULT instead. Where they are unavailable (seccomp, old kernel),
- * fall back to a plain copy. Return 0 or -EFAULT.
+ * Copies from and to the caller's addresses must report a bad pointer as
+ * EFAULT, as the driver's copy_from_user()/copy_to_user() do, never crash
+ * the process. Two ways:
+ *
+ *  - guarded copies: a plain memcpy() with a SIGSEGV/SIGBUS handler that,
+ *    while this thread is inside one, jumps back out of it (the user-space
+ *    form of the kernel's exception table). The handler is installed at the
+ *    first request, chains every other fault to the disposition it
+ *    replaced, and is used only while it is still the one installed: the
+ *    shim interposes sigaction() and the signal() family, and once the
+ *    program sets a SIGSEGV or SIGBUS disposition of its own through them
+ *    it keeps it, and every later copy takes the second way. (A program
+ *    that bypasses libc with a raw rt_sigaction system call after its
+ *    first request is not noticed.) Not in AddressSanitizer builds, whose
+ *    memcpy() reports a wild pointer itself.
+ *  - process_vm_readv/writev on our own pid, which return EFAULT. Correct
+ *    everywhere, but each call costs about as much as the rest of the
+ *    shim's work on a request together (pinning the pages).
  */
-static int nsmp_copy(void *local, uint64_t remote, size_t len, bool to_user)
-{
-    struct iovec l = {local, len};
-    struct iovec r = {(void *)(uintptr_t)remote, len};
-    ssize_t n;
+#if defined(__SANITIZE_ADDRESS__)
+#define NSMP_GUARD 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define NSMP_GUARD 0
+#endif
+#endif
+#ifndef NSMP_GUARD
+#define NSMP_GUARD 1
+#endif
 
-    if (len == 0) {
-        return 0;
+#if NSMP_GUARD
+/* Where a fault inside a guarded copy of this thread returns to. */
+static _Thread_local sigjmp_buf *volatile nsmp_guard_env
+    __attribute__((tls_model("initial-exec")));
+static struct sigaction nsmp_prev_segv, nsmp_prev_bus; /* what we replaced */
+static pthread_once_t nsmp_guard_once = PTHREAD_ONCE_INIT;
+static bool nsmp_guard_installed;
+static atomic_bool nsmp_guard_lost; /* the program set its own since */
+
+/*
+ * A kernel-raised fault inside a guarded copy leaves it; anything else goes
+ * on as if we had never been installed.
+ */
+static void nsmp_fault(int sig, siginfo_t *si, void *uc)
+{
+    const struct sigaction *prev =
+        sig == SIGBUS ? &nsmp_prev_bus : &nsmp_prev_segv;
+    sigjmp_buf *env = nsmp_guard_env;
+
+    if (env != NULL && si != NULL && si->si_code > 0) {
+        siglongjmp(*env, 1);
     }
-    if (remote == 0) {
+    if ((prev->sa_flags & SA_SIGINFO) != 0 && prev->sa_sigaction != NULL) {
+        prev->sa_sigaction(sig, si, uc);
+    } else if (prev->sa_handler != SIG_DFL && prev->sa_handler != SIG_IGN) {
+        prev->sa_handler(sig);
+    } else {
+        /* the default action: restore it; a real fault repeats on return,
+         * a sent signal is raised again */
+        struct sigaction dfl;
+
+        memset(&dfl, 0, sizeof(dfl));
+        dfl.sa_handler = SIG_DFL;
+        atomic_store(&nsmp_guard_lost, true);
+        real_sigaction(sig, &dfl, NULL);
+        if (si == NULL || si->si_code <= 0) {
+            raise(sig);
+        }
+    }
+}
+
+static void nsmp_guard_install(void)
+{
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_sigaction = nsmp_fault;
+    /* NODEFER: a jump out of the handler leaves the signal unblocked */
+    sa.sa_flags = SA_SIGINFO | SA_NODEFER | SA_ONSTACK | SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    if (real_sigaction(SIGSEGV, &sa, &nsmp_prev_segv) != 0) {
+        return;
+    }
+    if (real_sigaction(SIGBUS, &sa, &nsmp_prev_bus) != 0) {
+        real_sigaction(SIGSEGV, &nsmp_prev_segv, NULL);
+        return;
+    }
+    nsmp_guard_installed = true;
+}
+
+/* Whether guarded copies can be used for this request: no system call. */
+static bool nsmp_guard_ready(void)
+{
+    if (atomic_load_explicit(&nsmp_guard_lost, memory_order_relaxed)) {
+        return false;
+    }
+    pthread_once(&nsmp_guard_once, nsmp_guard_install);
+    return nsmp_guard_installed &&
+           !atomic_load_explicit(&nsmp_guard_lost, memory_order_relaxed);
+}
+
+/* memcpy() that returns -EFAULT instead of faulting. */
+static int nsmp_guarded_copy(void *dst, const void *src, size_t len)
+{
+    sigjmp_buf env;
+
+    if (sigsetjmp(env, 0) != 0) {
+        nsmp_guard_env = NULL;
         return -EFAULT;
     }
-    n = to_user ? process_vm_writev(getpid(), &l, 1, &r, 1, 0)
-                : process_vm_readv(getpid(), &l, 1, &r, 1, 0);
-    if (n == (ssize_t)len) {
+    nsmp_guard_env = &env;
+    atomic_signal_fence(memory_order_seq_cst);
+    memcpy(dst, src, len);
+    atomic_signal_fence(memory_order_seq_cst);
+    nsmp_guard_env = NULL;
+    return 0;
+}
+#endif
+
+/*
+ * Copy between our memory and addresses the caller gave us (see above).
+ * @local[i] and @remote[i] have the same length; a NULL remote address is
+ * EFAULT. Pieces are copied in order, in one system call on the slow way.
+ * Where process_vm_readv/writev are unavailable (seccomp, old kernel),
+ * fall back to plain copies. Return 0 or -EFAULT.
+ */
+static int nsmp_copyv(struct iovec *local, struct iovec *remote, size_t n_iov,
+                      bool to_user, bool guarded)
+{
+    size_t total = 0, i;
+    ssize_t n;
+
+    for (i = 0; i < n_iov; i++) {
+        if (remote[i].iov_base == NULL && remote[i].iov_len > 0) {
+            return -EFAULT;
+        }
+        total += local[i].iov_len;
+    }
+    if (total == 0) {
+        return 0;
+    }
+#if NSMP_GUARD
+    if (guarded) {
+        for (i = 0; i < n_iov; i++) {
+            int rc =
+                to_user
+                    ? nsmp_guarded_copy(remote[i].iov_base, local[i].iov_base,
+                                        local[i].iov_len)
+                    : nsmp_guarded_copy(local[i].iov_base, remote[i].iov_base,
+                                        local[i].iov_len);
+
+            if (rc < 0) {
+                return rc;
+            }
+        }
+        return 0;
+    }
+#endif
+    n = to_user ? process_vm_writev(nsmp_pid, local, n_iov, remote, n_iov, 0)
+                : process_vm_readv(nsmp_pid, local, n_iov, remote, n_iov, 0);
+    if (n == (ssize_t)total) {
         return 0;
     }
     if (n < 0 && (errno == ENOSYS || errno == EPERM)) {
-        if (to_user) {
-            memcpy(r.iov_base, local, len);
-        } else {
-            memcpy(local, r.iov_base, len);
+        for (i = 0; i < n_iov; i++) {
+            if (to_user) {
+                memcpy(remote[i].iov_base, local[i].iov_base, local[i].iov_len);
+            } else {
+                memcpy(local[i].iov_base, remote[i].iov_base, local[i].iov_len);
+            }
         }
         return 0;
     }
     return -EFAULT;
+}
+
+static int nsmp_copy(void *local, uint64_t remote, size_t len, bool to_user,
+                     bool guarded)
+{
+    struct iovec l = {local, len};
+    struct iovec r = {(void *)(uintptr_t)remote, len};
+
+    return nsmp_copyv(&l, &r, 1, to_user, guarded);
 }
 
 /* NSM_IOCTL_RAW on a descriptor of ours. Return 0 or -errno. */
@@ -304,9 +489,13 @@ static int nsmp_raw(uint64_t arg)
 {
     struct nsmp_raw raw;
     size_t resp_len = 0, cap;
+    bool guarded = false; /* fast copies, decided once per request */
     int rc;
 
-    rc = nsmp_copy(&raw, arg, sizeof(raw), false);
+#if NSMP_GUARD
+    guarded = nsmp_guard_ready();
+#endif
+    rc = nsmp_copy(&raw, arg, sizeof(raw), false, guarded);
     if (rc < 0) {
         return rc;
     }
@@ -317,7 +506,8 @@ static int nsmp_raw(uint64_t arg)
         return -EINVAL;
     }
     pthread_mutex_lock(&nsmp_dev_lock);
-    rc = nsmp_copy(nsmp_req, raw.request.addr, (size_t)raw.request.len, false);
+    rc = nsmp_copy(nsmp_req, raw.request.addr, (size_t)raw.request.len, false,
+                   guarded);
     if (rc < 0) {
         goto out_unlock;
     }
@@ -343,14 +533,18 @@ static int nsmp_raw(uint64_t arg)
     if (resp_len > cap) {
         resp_len = cap; /* the driver's silent truncation */
     }
-    rc = nsmp_copy(nsmp_resp, raw.response.addr, resp_len, true);
-    if (rc < 0) {
-        goto out_unlock;
-    }
+    /* the response, then its length, as the driver copies them; one call */
     raw.response.len = resp_len;
-    rc = nsmp_copy(&raw.response.len,
-                   arg + offsetof(struct nsmp_raw, response.len),
-                   sizeof(raw.response.len), true);
+    {
+        struct iovec l[2] = {{nsmp_resp, resp_len},
+                             {&raw.response.len, sizeof(raw.response.len)}};
+        struct iovec r[2] = {
+            {(void *)(uintptr_t)raw.response.addr, resp_len},
+            {(void *)(uintptr_t)(arg + offsetof(struct nsmp_raw, response.len)),
+             sizeof(raw.response.len)}};
+
+        rc = nsmp_copyv(l, r, 2, true, guarded);
+    }
 
 out_unlock:
     pthread_mutex_unlock(&nsmp_dev_lock);
@@ -536,3 +730,45 @@ int fcntl64(int fd, int cmd, ...)
     nsmp_init();
     return nsmp_fcntl(real_fcntl64, fd, cmd, arg);
 }
+
+/*
+ * The program changes a SIGSEGV or SIGBUS disposition: from now on it is
+ * the program's, and the shim's copies stop relying on its own handler.
+ */
+static void nsmp_note_signal(int sig)
+{
+#if NSMP_GUARD
+    if (sig == SIGSEGV || sig == SIGBUS) {
+        atomic_store(&nsmp_guard_lost, true);
+    }
+#else
+    (void)sig;
+#endif
+}
+
+int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
+{
+    nsmp_init();
+    if (act != NULL) {
+        nsmp_note_signal(sig);
+    }
+    return real_sigaction(sig, act, old);
+}
+
+/* The signal() family: glibc implements them without calling sigaction(). */
+#define NSMP_SIGNAL_FN(name)                                                   \
+    nsmp_sighandler name(int sig, nsmp_sighandler handler)                     \
+    {                                                                          \
+        nsmp_init();                                                           \
+        if (real_##name == NULL) {                                             \
+            errno = ENOSYS;                                                    \
+            return SIG_ERR;                                                    \
+        }                                                                      \
+        nsmp_note_signal(sig);                                                 \
+        return real_##name(sig, handler);                                      \
+    }
+NSMP_SIGNAL_FN(signal)
+NSMP_SIGNAL_FN(bsd_signal)
+NSMP_SIGNAL_FN(sysv_signal)
+NSMP_SIGNAL_FN(__sysv_signal)
+NSMP_SIGNAL_FN(sigset)

@@ -6,16 +6,22 @@ Debian's python3-cbor2. Run under LD_PRELOAD=libnsm-preload.so with
 TRUSTVIO_NSM_SOCKET naming a vhost-user-nsm backend (see
 nsm_with_daemon.sh).
 
-Usage: preload_fcntl.py [all | extend-pcr20 | check-pcr20]
+Usage: preload_fcntl.py [all | extend-pcr20 | check-pcr20 | fault |
+                         own-handler]
   all           every check below (default)
   extend-pcr20  extend PCR 20 once (process A of the shared-state test)
   check-pcr20   expect PCR 20 to hold that one extend (process B)
+  fault         bad pointers give EFAULT, then a fault of the program's
+                own still kills it with SIGSEGV (the caller checks that)
+  own-handler   bad pointers give EFAULT after the program installed its
+                own SIGSEGV handler
 """
 import ctypes
 import errno
 import fcntl
 import hashlib
 import os
+import signal
 import struct
 import sys
 import threading
@@ -41,13 +47,13 @@ def check(cond, what):
         print("FAIL:", what)
 
 
-def raw_ioctl(fd, req, resp_cap=RESP_MAX, req_addr=None):
+def raw_ioctl(fd, req, resp_cap=RESP_MAX, req_addr=None, resp_addr=None):
     """One NSM_IOCTL_RAW; returns the response bytes (response.len)."""
     reqbuf = ctypes.create_string_buffer(bytes(req), max(len(req), 1))
     respbuf = ctypes.create_string_buffer(max(resp_cap, 1))
     addr = ctypes.addressof(reqbuf) if req_addr is None else req_addr
-    arg = bytearray(struct.pack("=QQQQ", addr, len(req),
-                                ctypes.addressof(respbuf), resp_cap))
+    raddr = ctypes.addressof(respbuf) if resp_addr is None else resp_addr
+    arg = bytearray(struct.pack("=QQQQ", addr, len(req), raddr, resp_cap))
     fcntl.ioctl(fd, NSM_IOCTL_RAW, arg, True)
     n = struct.unpack("=QQQQ", arg)[3]
     assert n <= resp_cap
@@ -200,6 +206,38 @@ def check_pcr20():
     os.close(fd)
 
 
+def bad_pointers(fd, what):
+    check("DescribePCR" in call(fd, {"DescribePCR": {"index": 16}}),
+          what + ": a request is served")
+    check(expect_errno(lambda: raw_ioctl(fd, b"\0" * 8, req_addr=8),
+                       errno.EFAULT),
+          what + ": bad request pointer: EFAULT")
+    check(expect_errno(lambda: raw_ioctl(fd, cbor2.dumps("GetRandom"),
+                                         resp_addr=16), errno.EFAULT),
+          what + ": bad response pointer: EFAULT")
+    check("GetRandom" in call(fd, "GetRandom"),
+          what + ": the next request is served")
+
+
+def fault():
+    fd = os.open("/dev/nsm", os.O_RDWR)
+    bad_pointers(fd, "default handlers")
+    print("%d passed, %d failed" % (passed, failed))
+    print("touching address 8")
+    sys.stdout.flush()
+    if failed == 0:
+        ctypes.string_at(8, 1)
+    return 1
+
+
+def own_handler():
+    fd = os.open("/dev/nsm", os.O_RDWR)
+    check("GetRandom" in call(fd, "GetRandom"), "first request")
+    signal.signal(signal.SIGSEGV, lambda signum, frame: None)
+    bad_pointers(fd, "program's own SIGSEGV handler")
+    os.close(fd)
+
+
 def main():
     mode = sys.argv[1] if len(sys.argv) > 1 else "all"
     if os.environ.get("TRUSTVIO_NSM_SOCKET") is None:
@@ -211,6 +249,10 @@ def main():
         extend_pcr20()
     elif mode == "check-pcr20":
         check_pcr20()
+    elif mode == "fault":
+        return fault()
+    elif mode == "own-handler":
+        own_handler()
     else:
         print(__doc__)
         return 2

@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * procmem: what a daemon costs the host in memory, from
+ * /proc/PID/smaps_rollup, summed over the daemon and every process it
+ * started (vhost-user-nsm's signer, for one):
+ *
+ *   private  Private_Clean + Private_Dirty: pages mapped by this process
+ *            tree alone, what one more daemon adds to the host
+ *   pss      Pss: private pages plus each shared page divided by the
+ *            number of processes mapping it
+ *   rss      Rss, for comparison (counts every shared-library page whole)
+ *
+ * Benchmark code only; allocates.
+ */
+#ifndef TV_BENCH_PROCMEM_H
+#define TV_BENCH_PROCMEM_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/**
+ * struct procmem - memory of one process tree, KiB.
+ * @private_kib: Private_Clean + Private_Dirty
+ * @pss_kib:     Pss
+ * @rss_kib:     Rss
+ * @n_procs:     processes counted (the root and its descendants)
+ */
+struct procmem {
+    long private_kib;
+    long pss_kib;
+    long rss_kib;
+    unsigned n_procs;
+};
+
+/**
+ * procmem_trees() - measure @n_roots process trees with one walk of /proc.
+ * @roots: the root pids
+ * @out:   receives one struct procmem per root
+ * Return: 0, or -1 when a root's smaps_rollup cannot be read (it is gone).
+ */
+int procmem_trees(const pid_t *roots, size_t n_roots, struct procmem *out);
+
+#endif
