@@ -26,6 +26,8 @@
 #include <openssl/x509_vfy.h>
 #include <openssl/x509v3.h>
 
+#include "common/atomic_file.h"
+#include "common/err.h"
 #include "common/log.h"
 #include "crypto/crypto.h"
 
@@ -786,44 +788,31 @@ long crypto_x509_to_der(const uint8_t *in, size_t in_len, uint8_t *out,
 int crypto_x509_write_pem(const uint8_t *der, size_t len, const char *path)
 {
     const unsigned char *p = der;
-    char tmp[4096];
+    BIO *bio;
+    char *pem = NULL;
+    long pem_len;
     X509 *x;
-    FILE *f;
-    int fd, ok;
+    int rc = -1;
 
-    if (len > (size_t)INT32_MAX ||
-        snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp)) {
+    if (len > (size_t)INT32_MAX) {
         return -1;
     }
     x = d2i_X509(NULL, &p, (long)len);
-    if (x == NULL) {
-        ERR_clear_error();
-        return -1;
+    bio = BIO_new(BIO_s_mem());
+    if (x != NULL && bio != NULL && PEM_write_bio_X509(bio, x) == 1 &&
+        (pem_len = BIO_get_mem_data(bio, &pem)) > 0) {
+        int e = tv_write_file_atomic(path, pem, (size_t)pem_len, 0644);
+
+        if (e == 0) {
+            rc = 0;
+        } else {
+            tv_err("%s: cannot write certificate: %s", path, strerror(-e));
+        }
     }
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        tv_err("%s: %s", tmp, strerror(errno));
-        X509_free(x);
-        return -1;
-    }
-    f = fdopen(fd, "w");
-    if (f == NULL) {
-        close(fd);
-        unlink(tmp);
-        X509_free(x);
-        return -1;
-    }
-    ok = PEM_write_X509(f, x) == 1;
-    ok = (fflush(f) == 0) && ok;
-    ok = (fsync(fileno(f)) == 0) && ok;
-    ok = (fclose(f) == 0) && ok;
+    BIO_free(bio);
     X509_free(x);
-    if (!ok || rename(tmp, path) != 0) {
-        tv_err("%s: cannot write certificate", path);
-        unlink(tmp);
-        return -1;
-    }
-    return 0;
+    ERR_clear_error();
+    return rc;
 }
 
 static X509 *d2i_exact(const uint8_t *der, size_t len)
@@ -842,13 +831,6 @@ static X509 *d2i_exact(const uint8_t *der, size_t len)
     return x;
 }
 
-static void set_err(char *err, size_t err_len, const char *msg)
-{
-    if (err != NULL && err_len > 0) {
-        snprintf(err, err_len, "%s", msg);
-    }
-}
-
 /* see x509.h: deliberately OpenSSL's logic end to end, for comparison */
 int crypto_x509_verify_chain_openssl(const uint8_t *root, size_t root_len,
                                      const uint8_t *const *inter,
@@ -864,12 +846,12 @@ int crypto_x509_verify_chain_openssl(const uint8_t *root, size_t root_len,
     X509_VERIFY_PARAM *param;
     int rc = -1;
 
-    set_err(err, err_len, "cannot set up the OpenSSL check");
+    tv_set_err(err, err_len, "cannot set up the OpenSSL check");
     if (store == NULL || ctx == NULL || untrusted == NULL) {
         goto out;
     }
     if (root_x == NULL || leaf_x == NULL) {
-        set_err(err, err_len, "certificate does not decode");
+        tv_set_err(err, err_len, "certificate does not decode");
         goto out;
     }
     for (size_t i = 0; i < n_inter; i++) {
@@ -877,7 +859,7 @@ int crypto_x509_verify_chain_openssl(const uint8_t *root, size_t root_len,
 
         if (x == NULL || !sk_X509_push(untrusted, x)) {
             X509_free(x);
-            set_err(err, err_len, "intermediate does not decode");
+            tv_set_err(err, err_len, "intermediate does not decode");
             goto out;
         }
     }
@@ -889,10 +871,11 @@ int crypto_x509_verify_chain_openssl(const uint8_t *root, size_t root_len,
     X509_VERIFY_PARAM_set_time(param, (time_t)at_s);
     if (X509_verify_cert(ctx) == 1) {
         rc = 0;
-        set_err(err, err_len, "ok");
+        tv_set_err(err, err_len, "ok");
     } else {
-        set_err(err, err_len,
-                X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx)));
+        tv_set_err(
+            err, err_len, "%s",
+            X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx)));
     }
 
 out:

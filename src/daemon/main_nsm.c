@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "common/clock.h"
 #include "common/hex.h"
 #include "common/log.h"
 #include "crypto/crypto.h"
@@ -81,11 +82,8 @@ struct platform {
 
 static uint64_t plat_now_ms(void *ctx)
 {
-    struct timespec ts;
-
     (void)ctx;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+    return tv_wall_ms();
 }
 
 static int plat_random(void *ctx, void *out, size_t len)

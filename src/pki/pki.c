@@ -18,8 +18,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/atomic_file.h"
 #include "common/bug.h"
+#include "common/clock.h"
 #include "common/ct.h"
+#include "common/err.h"
 #include "common/hex.h"
 #include "common/log.h"
 #include "crypto/crypto.h"
@@ -54,21 +57,6 @@ struct pki {
     struct nsm_signer signer;               /* handed to the NSM model */
 };
 
-static void set_err(char *err, size_t err_len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t err_len, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (err == NULL || err_len == 0) {
-        return;
-    }
-    va_start(ap, fmt);
-    vsnprintf(err, err_len, fmt, ap);
-    va_end(ap);
-}
-
 static int path_in(char *out, size_t cap, const char *dir, const char *name)
 {
     int n = snprintf(out, cap, "%s/%s", dir, name);
@@ -92,71 +80,6 @@ static long read_small(const char *path, uint8_t *buf, size_t cap)
     }
     fclose(f);
     return (long)n;
-}
-
-/* Write @len bytes to @path through a temporary file, fsync and rename. */
-static int write_atomic(const char *path, const uint8_t *p, size_t len,
-                        mode_t mode)
-{
-    char tmp[PATH_MAX];
-    size_t off = 0;
-    int fd;
-
-    if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp)) {
-        return -1;
-    }
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-    if (fd < 0) {
-        return -1;
-    }
-    while (off < len) {
-        ssize_t w = write(fd, p + off, len - off);
-
-        if (w < 0 && errno == EINTR) {
-            continue;
-        }
-        if (w <= 0) {
-            goto err_unlink;
-        }
-        off += (size_t)w;
-    }
-    if (fsync(fd) != 0) {
-        goto err_unlink;
-    }
-    if (close(fd) != 0) {
-        fd = -1;
-        goto err_unlink;
-    }
-    fd = -1;
-    if (rename(tmp, path) != 0) {
-        goto err_unlink;
-    }
-    return 0;
-
-err_unlink:
-    if (fd >= 0) {
-        close(fd);
-    }
-    unlink(tmp);
-    return -1;
-}
-
-static void fsync_dir(const char *dir)
-{
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-    if (fd >= 0) {
-        (void)fsync(fd);
-        close(fd);
-    }
-}
-
-static int64_t wall_now_s(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec;
 }
 
 /* 16 random serial bytes, top bit clear so the INTEGER stays 16 bytes. */
@@ -198,30 +121,30 @@ int pki_init_dir(const char *dir, char *err, size_t err_len)
     uint8_t serial[16];
     char path[PATH_MAX];
     long root_len, inter_len;
-    int64_t now_s = wall_now_s();
+    int64_t now_s = tv_wall_s();
     size_t n_written = 0;
     struct stat st;
     int rc = -1;
 
     if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-        set_err(err, err_len, "%s: cannot create directory: %s", dir,
-                strerror(errno));
+        tv_set_err(err, err_len, "%s: cannot create directory: %s", dir,
+                   strerror(errno));
         return -1;
     }
     if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-        set_err(err, err_len, "%s: not a directory", dir);
+        tv_set_err(err, err_len, "%s: not a directory", dir);
         return -1;
     }
     for (size_t i = 0; i < TV_ARRAY_SIZE(pki_files); i++) {
         if (path_in(path, sizeof(path), dir, pki_files[i]) != 0) {
-            set_err(err, err_len, "%s: path too long", dir);
+            tv_set_err(err, err_len, "%s: path too long", dir);
             return -1;
         }
         if (access(path, F_OK) == 0) {
-            set_err(err, err_len,
-                    "%s already exists: refusing to overwrite an existing "
-                    "PKI (remove the directory first to start over)",
-                    path);
+            tv_set_err(err, err_len,
+                       "%s already exists: refusing to overwrite an existing "
+                       "PKI (remove the directory first to start over)",
+                       path);
             return -1;
         }
     }
@@ -229,7 +152,7 @@ int pki_init_dir(const char *dir, char *err, size_t err_len)
     root_key = crypto_key_generate_p384();
     inter_key = crypto_key_generate_p384();
     if (root_key == NULL || inter_key == NULL || random_serial(serial) != 0) {
-        set_err(err, err_len, "key generation failed");
+        tv_set_err(err, err_len, "key generation failed");
         goto err_keys;
     }
     {
@@ -253,12 +176,12 @@ int pki_init_dir(const char *dir, char *err, size_t err_len)
     }
     if (root_len < 0 ||
         crypto_x509_parse(&root, root_der, (size_t)root_len) != 0) {
-        set_err(err, err_len, "cannot issue the root certificate");
+        tv_set_err(err, err_len, "cannot issue the root certificate");
         goto err_keys;
     }
     if (random_serial(serial) != 0) {
         crypto_x509_release(&root);
-        set_err(err, err_len, "random generator failed");
+        tv_set_err(err, err_len, "random generator failed");
         goto err_keys;
     }
     {
@@ -281,7 +204,7 @@ int pki_init_dir(const char *dir, char *err, size_t err_len)
     }
     crypto_x509_release(&root);
     if (inter_len < 0) {
-        set_err(err, err_len, "cannot issue the intermediate certificate");
+        tv_set_err(err, err_len, "cannot issue the intermediate certificate");
         goto err_keys;
     }
 
@@ -305,7 +228,7 @@ int pki_init_dir(const char *dir, char *err, size_t err_len)
     }
     n_written++;
     if (path_in(path, sizeof(path), dir, "root.der") != 0 ||
-        write_atomic(path, root_der, (size_t)root_len, 0644) != 0) {
+        tv_write_file_atomic(path, root_der, (size_t)root_len, 0644) != 0) {
         goto err_write;
     }
     n_written++;
@@ -313,12 +236,11 @@ int pki_init_dir(const char *dir, char *err, size_t err_len)
         crypto_x509_write_pem(root_der, (size_t)root_len, path) != 0) {
         goto err_write;
     }
-    fsync_dir(dir);
     rc = 0;
     goto err_keys;
 
 err_write:
-    set_err(err, err_len, "%s: cannot write: %s", path, strerror(errno));
+    tv_set_err(err, err_len, "%s: cannot write: %s", path, strerror(errno));
     {
         /* the order of pki_written below matches the writes above */
         static const char *const pki_written[] = {
@@ -434,18 +356,18 @@ static int load_cert(const char *dir, const char *name, uint8_t *der,
     long n;
 
     if (path_in(path, sizeof(path), dir, name) != 0) {
-        set_err(err, err_len, "%s: path too long", dir);
+        tv_set_err(err, err_len, "%s: path too long", dir);
         return -1;
     }
     n = read_small(path, raw, sizeof(raw));
     if (n < 0) {
-        set_err(err, err_len, "%s: cannot read: %s", path,
-                errno ? strerror(errno) : "too large");
+        tv_set_err(err, err_len, "%s: cannot read: %s", path,
+                   errno ? strerror(errno) : "too large");
         return -1;
     }
     n = crypto_x509_to_der(raw, (size_t)n, der, CRYPTO_X509_DER_MAX);
     if (n <= 0 || (size_t)n > NSM_CERT_MAX) {
-        set_err(err, err_len, "%s: not a certificate", path);
+        tv_set_err(err, err_len, "%s: not a certificate", path);
         return -1;
     }
     *der_len = (size_t)n;
@@ -463,18 +385,19 @@ static struct crypto_key *load_key_for(const char *dir, const char *name,
     long a_len, b_len;
 
     if (path_in(path, sizeof(path), dir, name) != 0) {
-        set_err(err, err_len, "%s: path too long", dir);
+        tv_set_err(err, err_len, "%s: path too long", dir);
         return NULL;
     }
     key = crypto_key_load_pem(path);
     if (key == NULL) {
-        set_err(err, err_len, "%s: cannot load a P-384 private key", path);
+        tv_set_err(err, err_len, "%s: cannot load a P-384 private key", path);
         return NULL;
     }
     a_len = crypto_key_spki_der(key, a, sizeof(a));
     b_len = c->key != NULL ? crypto_key_spki_der(c->key, b, sizeof(b)) : -1;
     if (a_len <= 0 || a_len != b_len || memcmp(a, b, (size_t)a_len) != 0) {
-        set_err(err, err_len, "%s: key does not match its certificate", path);
+        tv_set_err(err, err_len, "%s: key does not match its certificate",
+                   path);
         crypto_key_free(key);
         return NULL;
     }
@@ -491,12 +414,12 @@ struct pki *pki_open(const char *dir, const char *module_id,
 
     if (module_id == NULL || module_id[0] == '\0' ||
         strlen(module_id) > NSM_MODULE_ID_MAX) {
-        set_err(err, err_len, "module id must be 1..%d bytes",
-                NSM_MODULE_ID_MAX);
+        tv_set_err(err, err_len, "module id must be 1..%d bytes",
+                   NSM_MODULE_ID_MAX);
         return NULL;
     }
     if (strlen(dir) >= sizeof(pki->dir)) {
-        set_err(err, err_len, "%s: path too long", dir);
+        tv_set_err(err, err_len, "%s: path too long", dir);
         return NULL;
     }
     if (create_if_empty && dir_is_empty(dir) &&
@@ -505,15 +428,15 @@ struct pki *pki_open(const char *dir, const char *module_id,
     }
     if (path_in(path, sizeof(path), dir, "root.pem") != 0 ||
         access(path, F_OK) != 0) {
-        set_err(err, err_len,
-                "%s: no PKI here (root.pem missing); create one with "
-                "`nsm pki init %s`",
-                dir, dir);
+        tv_set_err(err, err_len,
+                   "%s: no PKI here (root.pem missing); create one with "
+                   "`nsm pki init %s`",
+                   dir, dir);
         return NULL;
     }
     pki = calloc(1, sizeof(*pki));
     if (pki == NULL) {
-        set_err(err, err_len, "out of memory");
+        tv_set_err(err, err_len, "out of memory");
         return NULL;
     }
     snprintf(pki->dir, sizeof(pki->dir), "%s", dir);
@@ -527,23 +450,23 @@ struct pki *pki_open(const char *dir, const char *module_id,
         goto err_free;
     }
     if (crypto_x509_parse(&root, pki->root_der, pki->root_len) != 0) {
-        set_err(err, err_len, "%s/root.pem: not a certificate", dir);
+        tv_set_err(err, err_len, "%s/root.pem: not a certificate", dir);
         goto err_free;
     }
     if (crypto_x509_parse(&pki->inter, pki->inter_der, pki->inter_len) != 0) {
         crypto_x509_release(&root);
-        set_err(err, err_len, "%s/intermediate.pem: not a certificate", dir);
+        tv_set_err(err, err_len, "%s/intermediate.pem: not a certificate", dir);
         goto err_free;
     }
     if (!crypto_x509_issuer_matches(&pki->inter, &root) ||
         !crypto_x509_signed_by(&pki->inter, &root)) {
         crypto_x509_release(&root);
-        set_err(err, err_len, "%s: intermediate.pem is not issued by root.pem",
-                dir);
+        tv_set_err(err, err_len,
+                   "%s: intermediate.pem is not issued by root.pem", dir);
         goto err_inter;
     }
     crypto_x509_release(&root);
-    if (pki->inter.not_after_s - wall_now_s() < 30LL * 24 * 3600) {
+    if (pki->inter.not_after_s - tv_wall_s() < 30LL * 24 * 3600) {
         tv_warn("pki: %s/intermediate.pem expires within 30 days; leaves "
                 "are cut short to its notAfter and then refused",
                 dir);
@@ -553,8 +476,8 @@ struct pki *pki_open(const char *dir, const char *module_id,
     if (pki->inter_key == NULL) {
         goto err_inter;
     }
-    if (renew_leaf(pki, wall_now_s()) != 0) {
-        set_err(err, err_len, "cannot issue a leaf certificate");
+    if (renew_leaf(pki, tv_wall_s()) != 0) {
+        tv_set_err(err, err_len, "cannot issue a leaf certificate");
         goto err_key;
     }
     pki->signer.cabundle[0] = pki->root_der;
