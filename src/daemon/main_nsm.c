@@ -288,6 +288,9 @@ int main(int argc, char **argv)
     if (daemon_listen(&cfg, &ds) != 0) {
         return 1;
     }
+    if (daemon_drop_privileges(&cfg, &ds) != 0) {
+        goto out_unlisten;
+    }
     if (crypto_init() != 0) {
         tv_err("OpenSSL lacks SHA-384 or P-384");
         goto out_unlisten;
@@ -340,7 +343,7 @@ int main(int argc, char **argv)
         tv_err("vhost-user device setup failed");
         goto out_epoll;
     }
-    ret = daemon_serve(&cfg, &ds, dev, &ep, &hooks);
+    ret = daemon_serve(&cfg, &ds, dev, &ep, &hooks, SANDBOX_SERVE_NSM);
 out_epoll:
     vhu_epoll_fini(&ep);
 out_pki:
