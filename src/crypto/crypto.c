@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/bio.h>
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/ec.h>
@@ -291,6 +292,28 @@ struct crypto_key *crypto_key_load_pem(const char *path)
         tv_err("%s: not a P-384 key", path);
         EVP_PKEY_free(k);
         return NULL;
+    }
+    return (struct crypto_key *)k;
+}
+
+/* see crypto.h */
+struct crypto_key *crypto_key_from_pem(const void *pem, size_t len)
+{
+    BIO *bio;
+    EVP_PKEY *k = NULL;
+
+    if (len > (size_t)INT32_MAX) {
+        return NULL;
+    }
+    bio = BIO_new_mem_buf(pem, (int)len);
+    if (bio != NULL) {
+        k = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
+        BIO_free(bio);
+    }
+    ERR_clear_error();
+    if (k != NULL && (!EVP_PKEY_is_a(k, "EC") || EVP_PKEY_get_bits(k) != 384)) {
+        EVP_PKEY_free(k);
+        k = NULL;
     }
     return (struct crypto_key *)k;
 }
