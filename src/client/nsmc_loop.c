@@ -5,8 +5,8 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
+#include "common/clock.h"
 #include "crypto/crypto.h"
 
 /* Placeholder DER: the model embeds certificates without parsing them. */
@@ -15,11 +15,8 @@ static const uint8_t loop_root[] = {0x30, 0x03, 0x02, 0x01, 0x00};
 
 static uint64_t loop_now_ms(void *ctx)
 {
-    struct timespec ts;
-
     (void)ctx;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+    return tv_wall_ms();
 }
 
 static int loop_random(void *ctx, void *out, size_t len)

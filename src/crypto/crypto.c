@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/bio.h>
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/ec.h>
@@ -24,6 +25,7 @@
 #include <openssl/rand.h>
 #include <openssl/x509.h>
 
+#include "common/atomic_file.h"
 #include "common/ct.h"
 #include "common/log.h"
 
@@ -295,36 +297,53 @@ struct crypto_key *crypto_key_load_pem(const char *path)
 }
 
 /* see crypto.h */
+struct crypto_key *crypto_key_from_pem(const void *pem, size_t len)
+{
+    BIO *bio;
+    EVP_PKEY *k = NULL;
+
+    if (len > (size_t)INT32_MAX) {
+        return NULL;
+    }
+    bio = BIO_new_mem_buf(pem, (int)len);
+    if (bio != NULL) {
+        k = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
+        BIO_free(bio);
+    }
+    ERR_clear_error();
+    if (k != NULL && (!EVP_PKEY_is_a(k, "EC") || EVP_PKEY_get_bits(k) != 384)) {
+        EVP_PKEY_free(k);
+        k = NULL;
+    }
+    return (struct crypto_key *)k;
+}
+
+/* see crypto.h */
 int crypto_key_save_pem(const struct crypto_key *key, const char *path)
 {
-    char tmp[4096];
-    FILE *f;
-    int fd, ok;
+    BIO *bio = BIO_new(BIO_s_secmem());
+    char *pem = NULL;
+    long len;
+    int rc = -1;
 
-    if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp)) {
+    if (bio == NULL) {
         return -1;
     }
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        tv_err("%s: %s", tmp, strerror(errno));
-        return -1;
+    /* PEM in (secure) memory first: the file is written by one writer */
+    if (PEM_write_bio_PrivateKey(bio, pkey(key), NULL, NULL, 0, NULL, NULL) ==
+            1 &&
+        (len = BIO_get_mem_data(bio, &pem)) > 0) {
+        int e = tv_write_file_atomic(path, pem, (size_t)len, 0600);
+
+        if (e == 0) {
+            rc = 0;
+        } else {
+            tv_err("%s: cannot write key: %s", path, strerror(-e));
+        }
     }
-    f = fdopen(fd, "w");
-    if (f == NULL) {
-        close(fd);
-        unlink(tmp);
-        return -1;
-    }
-    ok = PEM_write_PrivateKey(f, pkey(key), NULL, NULL, 0, NULL, NULL) == 1;
-    ok = (fflush(f) == 0) && ok;
-    ok = (fsync(fileno(f)) == 0) && ok;
-    ok = (fclose(f) == 0) && ok;
-    if (!ok || rename(tmp, path) != 0) {
-        tv_err("%s: cannot write key", path);
-        unlink(tmp);
-        return -1;
-    }
-    return 0;
+    BIO_free(bio); /* a secure-memory BIO cleanses what it held */
+    ERR_clear_error();
+    return rc;
 }
 
 /* see crypto.h */

@@ -78,6 +78,13 @@ struct crypto_key *crypto_key_generate_p384(void);
 struct crypto_key *crypto_key_load_pem(const char *path);
 
 /**
+ * crypto_key_from_pem() - parse the PEM private key in @pem[0..@len).
+ * Return: the P-384 key, or NULL (not PEM, not a private key, another
+ * curve).
+ */
+struct crypto_key *crypto_key_from_pem(const void *pem, size_t len);
+
+/**
  * crypto_key_save_pem() - write the private key as PKCS#8 PEM to @path,
  * created with mode 0600 (an existing file is replaced atomically).
  * Return: 0 or -1.

@@ -20,6 +20,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "common/atomic_file.h"
 #include "common/log.h"
 #include "crypto/crypto.h"
 #include "crypto/x509_int.h"
@@ -194,42 +195,29 @@ long crypto_x509_to_der(const uint8_t *in, size_t in_len, uint8_t *out,
 int crypto_x509_write_pem(const uint8_t *der, size_t len, const char *path)
 {
     const unsigned char *p = der;
-    char tmp[4096];
+    BIO *bio;
+    char *pem = NULL;
+    long pem_len;
     X509 *x;
-    FILE *f;
-    int fd, ok;
+    int rc = -1;
 
-    if (len > (size_t)INT32_MAX ||
-        snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp)) {
+    if (len > (size_t)INT32_MAX) {
         return -1;
     }
     x = d2i_X509(NULL, &p, (long)len);
-    if (x == NULL) {
-        ERR_clear_error();
-        return -1;
+    bio = BIO_new(BIO_s_mem());
+    if (x != NULL && bio != NULL && PEM_write_bio_X509(bio, x) == 1 &&
+        (pem_len = BIO_get_mem_data(bio, &pem)) > 0) {
+        int e = tv_write_file_atomic(path, pem, (size_t)pem_len, 0644);
+
+        if (e == 0) {
+            rc = 0;
+        } else {
+            tv_err("%s: cannot write certificate: %s", path, strerror(-e));
+        }
     }
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        tv_err("%s: %s", tmp, strerror(errno));
-        X509_free(x);
-        return -1;
-    }
-    f = fdopen(fd, "w");
-    if (f == NULL) {
-        close(fd);
-        unlink(tmp);
-        X509_free(x);
-        return -1;
-    }
-    ok = PEM_write_X509(f, x) == 1;
-    ok = (fflush(f) == 0) && ok;
-    ok = (fsync(fileno(f)) == 0) && ok;
-    ok = (fclose(f) == 0) && ok;
+    BIO_free(bio);
     X509_free(x);
-    if (!ok || rename(tmp, path) != 0) {
-        tv_err("%s: cannot write certificate", path);
-        unlink(tmp);
-        return -1;
-    }
-    return 0;
+    ERR_clear_error();
+    return rc;
 }

@@ -27,6 +27,7 @@
 #include <openssl/x509_vfy.h>
 #include <openssl/x509v3.h>
 
+#include "common/err.h"
 #include "common/log.h"
 #include "crypto/crypto.h"
 #include "crypto/x509_int.h"
@@ -710,13 +711,6 @@ X509 *crypto_x509_d2i_exact(const uint8_t *der, size_t len)
     return x;
 }
 
-static void set_err(char *err, size_t err_len, const char *msg)
-{
-    if (err != NULL && err_len > 0) {
-        snprintf(err, err_len, "%s", msg);
-    }
-}
-
 /* see x509.h: deliberately OpenSSL's logic end to end, for comparison */
 int crypto_x509_verify_chain_openssl(const uint8_t *root, size_t root_len,
                                      const uint8_t *const *inter,
@@ -732,12 +726,12 @@ int crypto_x509_verify_chain_openssl(const uint8_t *root, size_t root_len,
     X509_VERIFY_PARAM *param;
     int rc = -1;
 
-    set_err(err, err_len, "cannot set up the OpenSSL check");
+    tv_set_err(err, err_len, "cannot set up the OpenSSL check");
     if (store == NULL || ctx == NULL || untrusted == NULL) {
         goto out;
     }
     if (root_x == NULL || leaf_x == NULL) {
-        set_err(err, err_len, "certificate does not decode");
+        tv_set_err(err, err_len, "certificate does not decode");
         goto out;
     }
     for (size_t i = 0; i < n_inter; i++) {
@@ -745,7 +739,7 @@ int crypto_x509_verify_chain_openssl(const uint8_t *root, size_t root_len,
 
         if (x == NULL || !sk_X509_push(untrusted, x)) {
             X509_free(x);
-            set_err(err, err_len, "intermediate does not decode");
+            tv_set_err(err, err_len, "intermediate does not decode");
             goto out;
         }
     }
@@ -757,10 +751,11 @@ int crypto_x509_verify_chain_openssl(const uint8_t *root, size_t root_len,
     X509_VERIFY_PARAM_set_time(param, (time_t)at_s);
     if (X509_verify_cert(ctx) == 1) {
         rc = 0;
-        set_err(err, err_len, "ok");
+        tv_set_err(err, err_len, "ok");
     } else {
-        set_err(err, err_len,
-                X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx)));
+        tv_set_err(
+            err, err_len, "%s",
+            X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx)));
     }
 
 out:

@@ -2,7 +2,10 @@
 #include "daemon/daemon.h"
 
 #include <errno.h>
+#include <stddef.h>
+#include <grp.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +17,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "common/err.h"
 #include "common/log.h"
 
 #define DAEMON_IO_TIMEOUT_S 5 /* seconds for one message or reply */
@@ -38,6 +42,7 @@ void daemon_cfg_init(struct daemon_cfg *cfg, const char *prog,
     cfg->prog = prog;
     cfg->cap_type = cap_type;
     cfg->fd = -1;
+    cfg->sandbox = true;
     tv_log_prefix = prog;
     tv_log_level = TV_LOG_INFO;
 }
@@ -60,10 +65,51 @@ bool daemon_parse_uint(const char *s, unsigned long max, unsigned long *out)
     return true;
 }
 
+/* A group name or number. */
+static bool parse_group(const char *s, gid_t *gid)
+{
+    unsigned long v;
+    struct group *g;
+
+    if (daemon_parse_uint(s, 0xfffffffeul, &v)) {
+        *gid = (gid_t)v;
+        return true;
+    }
+    g = getgrnam(s);
+    if (g == NULL) {
+        return false;
+    }
+    *gid = g->gr_gid;
+    return true;
+}
+
+/* A user name or number, with its primary group. */
+static bool parse_user(const char *s, uid_t *uid, gid_t *gid)
+{
+    unsigned long v;
+    struct passwd *pw;
+
+    if (daemon_parse_uint(s, 0xfffffffeul, &v)) {
+        pw = getpwuid((uid_t)v);
+        *uid = (uid_t)v;
+        /* a uid without a passwd entry keeps the gid of the same number */
+        *gid = pw != NULL ? pw->pw_gid : (gid_t)v;
+        return true;
+    }
+    pw = getpwnam(s);
+    if (pw == NULL) {
+        return false;
+    }
+    *uid = pw->pw_uid;
+    *gid = pw->pw_gid;
+    return true;
+}
+
 /* see daemon.h */
 int daemon_common_opt(struct daemon_cfg *cfg, int opt, const char *arg)
 {
     unsigned long v;
+    char *end;
 
     switch (opt) {
     case DAEMON_OPT_SOCKET_PATH:
@@ -97,6 +143,51 @@ int daemon_common_opt(struct daemon_cfg *cfg, int opt, const char *arg)
     case DAEMON_OPT_HELP:
         cfg->help = true;
         return 1;
+    case DAEMON_OPT_SOCKET_MODE:
+        errno = 0;
+        v = strtoul(arg, &end, 8);
+        if (arg[0] < '0' || arg[0] > '7' || *end != '\0' || errno != 0 ||
+            v == 0 || v > 0777) {
+            tv_err("--socket-mode: '%s' is not an octal mode 1..0777", arg);
+            return -1;
+        }
+        if ((v & 0600) != 0600) {
+            tv_err("--socket-mode=%s: the owner needs read and write", arg);
+            return -1;
+        }
+        cfg->socket_mode = (mode_t)v;
+        return 1;
+    case DAEMON_OPT_SOCKET_GROUP:
+        if (!parse_group(arg, &cfg->socket_group)) {
+            tv_err("--socket-group: no group '%s'", arg);
+            return -1;
+        }
+        cfg->socket_group_set = true;
+        return 1;
+    case DAEMON_OPT_SANDBOX:
+        if (strcmp(arg, "seccomp") == 0) {
+            cfg->sandbox = true;
+        } else if (strcmp(arg, "none") == 0) {
+            cfg->sandbox = false;
+        } else {
+            tv_err("--sandbox: '%s' is not seccomp or none", arg);
+            return -1;
+        }
+        return 1;
+    case DAEMON_OPT_USER:
+        if (!parse_user(arg, &cfg->user, &cfg->user_gid)) {
+            tv_err("--user: no user '%s'", arg);
+            return -1;
+        }
+        cfg->user_set = true;
+        return 1;
+    case DAEMON_OPT_GROUP:
+        if (!parse_group(arg, &cfg->group)) {
+            tv_err("--group: no group '%s'", arg);
+            return -1;
+        }
+        cfg->group_set = true;
+        return 1;
     default:
         return 0;
     }
@@ -115,63 +206,143 @@ int daemon_check(const struct daemon_cfg *cfg)
                "(see --help)");
         return -1;
     }
+    if ((cfg->socket_mode != 0 || cfg->socket_group_set) &&
+        cfg->socket_path == NULL) {
+        tv_err("--socket-mode and --socket-group apply to --socket-path "
+               "only");
+        return -1;
+    }
     return 0;
 }
 
 /*
- * Bind @path, replacing a stale socket file (nobody accepts on it) but never
- * a live one or a non-socket file.
+ * Bind a socket for cfg->socket_path. A live socket there (somebody
+ * accepts) or a non-socket file is an error; a stale socket file is
+ * replaced when ours is renamed into place. Ours is bound under a
+ * temporary name in the same directory, with a umask that keeps others out
+ * until chmod() has set the requested mode, so no one sees it at the final
+ * name before the daemon can serve. A path too long for the temporary
+ * suffix is bound in place directly (the stale file removed first).
  */
-static int listen_path(const char *path)
+static int listen_path(const struct daemon_cfg *cfg, struct daemon_sock *ds)
 {
+    const char *path = cfg->socket_path;
+    mode_t mode = cfg->socket_mode != 0 ? cfg->socket_mode
+                                        : (cfg->socket_group_set ? 0660 : 0600);
     struct sockaddr_un sa;
     struct stat st;
+    mode_t old_umask;
+    size_t n;
     int fd;
     int probe;
+    int rc;
 
     memset(&sa, 0, sizeof(sa));
     sa.sun_family = AF_UNIX;
     memcpy(sa.sun_path, path, strlen(path) + 1);
-    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
-        tv_err("socket: %s", strerror(errno));
-        return -1;
-    }
-    if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-        if (errno != EADDRINUSE) {
-            tv_err("cannot bind %s: %s", path, strerror(errno));
-            goto err_close;
-        }
-        if (lstat(path, &st) == 0 && !S_ISSOCK(st.st_mode)) {
+    if (lstat(path, &st) == 0) {
+        if (!S_ISSOCK(st.st_mode)) {
             tv_err("%s exists and is not a socket", path);
-            goto err_close;
+            return -1;
         }
         probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
         if (probe >= 0 &&
             connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
             close(probe);
             tv_err("%s is in use by another back-end", path);
-            goto err_close;
+            return -1;
         }
         if (probe >= 0) {
             close(probe);
         }
-        unlink(path);
-        if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-            tv_err("cannot bind %s: %s", path, strerror(errno));
-            goto err_close;
-        }
+    }
+    n = (size_t)snprintf(ds->bound, sizeof(ds->bound), "%s.%ld.tmp", path,
+                         (long)getpid());
+    if (n >= sizeof(ds->bound) || n >= sizeof(sa.sun_path)) {
+        (void)unlink(path);
+        memcpy(ds->bound, path, strlen(path) + 1);
+        ds->in_place = true;
+    }
+    memcpy(sa.sun_path, ds->bound, strlen(ds->bound) + 1);
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        tv_err("socket: %s", strerror(errno));
+        return -1;
+    }
+    old_umask = umask(0177);
+    rc = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+    umask(old_umask);
+    if (rc < 0) {
+        tv_err("cannot bind %s: %s", ds->bound, strerror(errno));
+        goto err_close;
+    }
+    ds->created = true;
+    if (chmod(ds->bound, mode) != 0 ||
+        (cfg->socket_group_set &&
+         chown(ds->bound, (uid_t)-1, cfg->socket_group) != 0)) {
+        tv_err("cannot set mode %04o%s on %s: %s", (unsigned)mode,
+               cfg->socket_group_set ? " and group" : "", ds->bound,
+               strerror(errno));
+        goto err_unlink;
     }
     if (listen(fd, 1) < 0) {
-        tv_err("cannot listen on %s: %s", path, strerror(errno));
-        unlink(path);
-        goto err_close;
+        tv_err("cannot listen on %s: %s", ds->bound, strerror(errno));
+        goto err_unlink;
     }
     return fd;
 
+err_unlink:
+    unlink(ds->bound);
+    ds->created = false;
 err_close:
     close(fd);
     return -1;
+}
+
+/*
+ * Whether the peer on @fd may use the device: our own uid, or a member of
+ * --socket-group (primary or supplementary group). Logged either way.
+ */
+static bool peer_allowed(const struct daemon_cfg *cfg, int fd)
+{
+    struct ucred uc;
+    socklen_t len = sizeof(uc);
+    gid_t groups[256];
+    bool ok = false;
+
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) != 0) {
+        tv_err("refusing a front-end: SO_PEERCRED: %s", strerror(errno));
+        return false;
+    }
+    if (uc.uid == geteuid()) {
+        ok = true;
+    } else if (cfg->socket_group_set) {
+        ok = uc.gid == cfg->socket_group;
+        len = sizeof(groups);
+        if (!ok &&
+            getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) == 0) {
+            for (size_t i = 0; i < len / sizeof(groups[0]) && !ok; i++) {
+                ok = groups[i] == cfg->socket_group;
+            }
+        }
+    }
+    if (!ok) {
+        if (cfg->socket_group_set) {
+            tv_warn("refusing a front-end: pid %ld uid %u gid %u is neither "
+                    "uid %u nor in group %u",
+                    (long)uc.pid, (unsigned)uc.uid, (unsigned)uc.gid,
+                    (unsigned)geteuid(), (unsigned)cfg->socket_group);
+        } else {
+            tv_warn("refusing a front-end: pid %ld uid %u gid %u is not uid "
+                    "%u (see --socket-group)",
+                    (long)uc.pid, (unsigned)uc.uid, (unsigned)uc.gid,
+                    (unsigned)geteuid());
+        }
+        return false;
+    }
+    tv_info("front-end connected: pid %ld uid %u gid %u", (long)uc.pid,
+            (unsigned)uc.uid, (unsigned)uc.gid);
+    return true;
 }
 
 static void listen_cb(void *arg, int fd);
@@ -273,7 +444,10 @@ static void listen_cb(void *arg, int fd)
         }
         return;
     }
-    tv_info("front-end connected");
+    if (!peer_allowed(s->cfg, c)) {
+        close(c);
+        return;
+    }
     vhu_epoll_remove_watch(s->ep, fd);
     if (conn_start(s, c) < 0 && watch_listener(s) < 0) {
         s->stop = true;
@@ -300,13 +474,12 @@ int daemon_listen(const struct daemon_cfg *cfg, struct daemon_sock *ds)
     ds->listen_fd = -1;
     ds->conn_fd = -1;
     ds->created = false;
+    ds->in_place = false;
+    ds->bound[0] = '\0';
+    ds->notify_fd = -1;
     if (cfg->socket_path != NULL) {
-        ds->listen_fd = listen_path(cfg->socket_path);
-        if (ds->listen_fd < 0) {
-            return 1;
-        }
-        ds->created = true;
-        return 0;
+        ds->listen_fd = listen_path(cfg, ds);
+        return ds->listen_fd < 0 ? 1 : 0;
     }
     if (getsockopt(cfg->fd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &len) < 0) {
         tv_err("--fd=%d: not a socket: %s", cfg->fd, strerror(errno));
@@ -332,16 +505,127 @@ void daemon_unlisten(const struct daemon_cfg *cfg, struct daemon_sock *ds)
         ds->conn_fd = -1;
     }
     if (ds->created) {
-        unlink(cfg->socket_path);
+        unlink(ds->in_place ? cfg->socket_path : ds->bound);
         ds->created = false;
     }
+    if (ds->notify_fd >= 0) {
+        close(ds->notify_fd);
+        ds->notify_fd = -1;
+    }
+}
+
+/* see daemon.h */
+int daemon_drop_privileges(const struct daemon_cfg *cfg,
+                           const struct daemon_sock *ds)
+{
+    uid_t uid = cfg->user_set ? cfg->user : geteuid();
+    gid_t gid = cfg->group_set ? cfg->group
+                               : (cfg->user_set ? cfg->user_gid : getegid());
+
+    if (!cfg->user_set && !cfg->group_set) {
+        return 0;
+    }
+    if (geteuid() != 0) {
+        if (uid == geteuid() && gid == getegid()) {
+            return 0;
+        }
+        tv_err("--user/--group: switching to uid %u gid %u needs root",
+               (unsigned)uid, (unsigned)gid);
+        return 1;
+    }
+    /* the socket file belongs to whoever serves it, and can be removed */
+    if (ds->created &&
+        chown(ds->bound, uid, cfg->socket_group_set ? (gid_t)-1 : gid) != 0) {
+        tv_err("cannot hand %s to uid %u: %s", ds->bound, (unsigned)uid,
+               strerror(errno));
+        return 1;
+    }
+    if (setgroups(0, NULL) != 0 || setgid(gid) != 0 || setuid(uid) != 0) {
+        tv_err("cannot switch to uid %u gid %u: %s", (unsigned)uid,
+               (unsigned)gid, strerror(errno));
+        return 1;
+    }
+    if (uid != 0 && (setuid(0) == 0 || seteuid(0) == 0)) {
+        tv_err("privileges could be regained after switching to uid %u",
+               (unsigned)uid);
+        return 1;
+    }
+    tv_info("running as uid %u gid %u", (unsigned)uid, (unsigned)gid);
+    return 0;
+}
+
+/* see daemon.h */
+int daemon_notify(struct daemon_sock *ds, const char *msg)
+{
+    const char *env = getenv("NOTIFY_SOCKET");
+    struct sockaddr_un sa;
+    socklen_t sa_len;
+    size_t n;
+
+    if (env == NULL || env[0] == '\0') {
+        return 0;
+    }
+    if (ds->notify_fd < 0) {
+        n = strlen(env);
+        if ((env[0] != '/' && env[0] != '@') || n >= sizeof(sa.sun_path)) {
+            tv_err("NOTIFY_SOCKET=%s: not a socket path or @abstract name",
+                   env);
+            return -1;
+        }
+        memset(&sa, 0, sizeof(sa));
+        sa.sun_family = AF_UNIX;
+        memcpy(sa.sun_path, env, n);
+        if (env[0] == '@') {
+            sa.sun_path[0] = '\0'; /* abstract: no terminating NUL counted */
+        }
+        sa_len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n +
+                             (env[0] == '/' ? 1 : 0));
+        ds->notify_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        if (ds->notify_fd < 0 ||
+            connect(ds->notify_fd, (struct sockaddr *)&sa, sa_len) != 0) {
+            tv_err("NOTIFY_SOCKET=%s: %s", env, strerror(errno));
+            if (ds->notify_fd >= 0) {
+                close(ds->notify_fd);
+                ds->notify_fd = -1;
+            }
+            return -1;
+        }
+    }
+    if (send(ds->notify_fd, msg, strlen(msg), MSG_NOSIGNAL) < 0) {
+        tv_err("NOTIFY_SOCKET=%s: %s", env, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/*
+ * Everything is set up: put the socket file at its name and tell the
+ * service manager. A front-end or script that waits for the socket file
+ * finds a daemon that serves.
+ */
+static int daemon_ready(const struct daemon_cfg *cfg, struct daemon_sock *ds)
+{
+    if (ds->created && !ds->in_place) {
+        if (rename(ds->bound, cfg->socket_path) != 0) {
+            tv_err("cannot move %s to %s: %s", ds->bound, cfg->socket_path,
+                   strerror(errno));
+            return -1;
+        }
+        ds->in_place = true;
+    }
+    if (cfg->socket_path != NULL) {
+        tv_info("listening on %s", cfg->socket_path);
+    }
+    (void)daemon_notify(ds, "READY=1");
+    return 0;
 }
 
 /* see daemon.h */
 int daemon_serve(const struct daemon_cfg *cfg, struct daemon_sock *ds,
                  struct vhu_dev *dev, struct vhu_epoll *ep,
-                 const struct daemon_hooks *hooks)
+                 const struct daemon_hooks *hooks, enum sandbox_profile profile)
 {
+    char err[256];
     struct serve s = {cfg, dev, ep, hooks, ds->listen_fd, -1, -1, false};
     sigset_t mask;
     int ret = 1;
@@ -367,19 +651,31 @@ int daemon_serve(const struct daemon_cfg *cfg, struct daemon_sock *ds,
     }
     if (ds->conn_fd >= 0) {
         /* The connection now belongs to the device (vhu_detach closes). */
+        if (!peer_allowed(cfg, ds->conn_fd)) {
+            close(ds->conn_fd);
+            ds->conn_fd = -1;
+            goto out_close_sig;
+        }
         rc = conn_start(&s, ds->conn_fd);
         ds->conn_fd = -1;
         if (rc < 0) {
             goto out_close_sig;
         }
     }
-    if (s.listen_fd >= 0) {
-        if (watch_listener(&s) < 0) {
+    if (s.listen_fd >= 0 && watch_listener(&s) < 0) {
+        goto out_close_sig;
+    }
+    if (daemon_ready(cfg, ds) != 0) {
+        goto out_close_sig;
+    }
+    if (cfg->sandbox) {
+        if (sandbox_apply(profile, err, sizeof(err)) != 0) {
+            tv_err("--sandbox=seccomp: %s", err);
             goto out_close_sig;
         }
-        if (cfg->socket_path != NULL) {
-            tv_info("listening on %s", cfg->socket_path);
-        }
+        tv_info("syscall filter on");
+    } else {
+        tv_warn("--sandbox=none: serving without a syscall filter");
     }
     ret = 0;
     while (!s.stop) {
@@ -398,6 +694,7 @@ int daemon_serve(const struct daemon_cfg *cfg, struct daemon_sock *ds,
     if (s.listen_fd >= 0) {
         vhu_epoll_remove_watch(ep, s.listen_fd);
     }
+    (void)daemon_notify(ds, "STOPPING=1");
 out_close_sig:
     vhu_epoll_remove_watch(ep, s.sig_fd);
     close(s.sig_fd);

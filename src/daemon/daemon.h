@@ -8,7 +8,9 @@
 #define TV_DAEMON_DAEMON_H
 
 #include <stdbool.h>
+#include <sys/types.h>
 
+#include "daemon/sandbox.h"
 #include "vhost/vhu.h"
 #include "vhost/vhu_epoll.h"
 
@@ -21,6 +23,11 @@ enum daemon_opt {
     DAEMON_OPT_VERBOSE,
     DAEMON_OPT_QUIET,
     DAEMON_OPT_HELP,
+    DAEMON_OPT_SOCKET_MODE,
+    DAEMON_OPT_SOCKET_GROUP,
+    DAEMON_OPT_SANDBOX,
+    DAEMON_OPT_USER,
+    DAEMON_OPT_GROUP,
 };
 
 /* The common entries of a struct option table, to splice into a device's. */
@@ -32,7 +39,12 @@ enum daemon_opt {
     {"keep-state", no_argument, NULL, DAEMON_OPT_KEEP_STATE},                  \
     {"verbose", no_argument, NULL, DAEMON_OPT_VERBOSE},                        \
     {"quiet", no_argument, NULL, DAEMON_OPT_QUIET},                            \
-    {"help", no_argument, NULL, DAEMON_OPT_HELP}
+    {"help", no_argument, NULL, DAEMON_OPT_HELP},                              \
+    {"socket-mode", required_argument, NULL, DAEMON_OPT_SOCKET_MODE},          \
+    {"socket-group", required_argument, NULL, DAEMON_OPT_SOCKET_GROUP},        \
+    {"sandbox", required_argument, NULL, DAEMON_OPT_SANDBOX},                  \
+    {"user", required_argument, NULL, DAEMON_OPT_USER},                        \
+    {"group", required_argument, NULL, DAEMON_OPT_GROUP}
 /* clang-format on */
 
 /* Help text of the common options. */
@@ -45,6 +57,23 @@ enum daemon_opt {
     "                       listening socket is served like\n"                 \
     "                       --socket-path, a connected one until it\n"         \
     "                       disconnects\n"                                     \
+    "  --socket-mode=MODE   octal mode of the --socket-path file, set\n"       \
+    "                       whatever the umask (default 0600, or 0660\n"       \
+    "                       with --socket-group)\n"                            \
+    "  --socket-group=GROUP group (name or gid) of the socket file; peers\n"   \
+    "                       in GROUP are served besides the daemon's own\n"    \
+    "                       uid, every other peer is refused\n"                \
+    "\n"                                                                       \
+    "Privileges:\n"                                                            \
+    "  --sandbox=KIND       seccomp (default): once set up, the daemon runs\n" \
+    "                       under a syscall allow-list with no_new_privs "     \
+    "and\n"                                                                    \
+    "                       is killed on any other call; none: no filter\n"    \
+    "  --user=USER          switch to USER (name or uid) after binding the\n"  \
+    "                       socket, before opening any state (needs root;\n"   \
+    "                       the socket's directory must be writable by "       \
+    "USER)\n"                                                                  \
+    "  --group=GROUP        switch to GROUP (default: USER's primary group)\n" \
     "\n"                                                                       \
     "General:\n"                                                               \
     "  --keep-state         keep the device state when a front-end\n"          \
@@ -56,7 +85,9 @@ enum daemon_opt {
     "  --help               this text\n"                                       \
     "\n"                                                                       \
     "The daemon stays in the foreground, logs to stderr and exits on\n"        \
-    "SIGTERM or SIGINT. After a front-end disconnects it serves the next.\n"
+    "SIGTERM or SIGINT. After a front-end disconnects it serves the next.\n"   \
+    "The socket file appears only once the daemon can serve; under systemd\n"  \
+    "(Type=notify) it then sends READY=1 to $NOTIFY_SOCKET.\n"
 
 /** struct daemon_cfg - the parsed common options. */
 struct daemon_cfg {
@@ -67,6 +98,15 @@ struct daemon_cfg {
     bool keep_state;         /* --keep-state */
     bool print_caps;         /* --print-capabilities */
     bool help;               /* --help */
+    mode_t socket_mode;      /* --socket-mode, or 0 for the default */
+    bool socket_group_set;   /* --socket-group given */
+    gid_t socket_group;      /* its gid */
+    bool sandbox;            /* --sandbox=seccomp (the default) */
+    bool user_set;           /* --user given */
+    uid_t user;              /* its uid */
+    gid_t user_gid;          /* its primary group */
+    bool group_set;          /* --group given */
+    gid_t group;             /* its gid */
 };
 
 /**
@@ -108,30 +148,57 @@ struct daemon_hooks {
 
 /** struct daemon_sock - where front-ends come from. */
 struct daemon_sock {
-    int listen_fd; /* listening socket, or -1 */
-    int conn_fd;   /* inherited connected socket (--fd), or -1 */
-    bool created;  /* we created cfg->socket_path: unlink it at the end */
+    int listen_fd;   /* listening socket, or -1 */
+    int conn_fd;     /* inherited connected socket (--fd), or -1 */
+    bool created;    /* we bound a socket file: remove it at the end */
+    bool in_place;   /* it has its final name (cfg->socket_path) */
+    char bound[108]; /* the name it was bound to (sun_path) */
+    int notify_fd;   /* connected to $NOTIFY_SOCKET, or -1 */
 };
 
 /**
  * daemon_listen() - bind --socket-path (or inspect --fd) before anything
  * else is set up, so that "socket in use" is reported before a device
- * touches its state. Return: 0, or 1 after reporting the error in one line.
+ * touches its state. The socket is bound under a temporary name next to
+ * --socket-path with the mode and group of the options; daemon_serve()
+ * renames it into place once everything is set up, so a socket file at
+ * --socket-path always means "ready to serve".
+ * Return: 0, or 1 after reporting the error in one line.
  */
 int daemon_listen(const struct daemon_cfg *cfg, struct daemon_sock *ds);
+
+/**
+ * daemon_drop_privileges() - switch to --user / --group (supplementary
+ * groups cleared) when given; the socket file is handed to that user
+ * first. Call right after daemon_listen().
+ * Return: 0, or 1 after reporting the error in one line.
+ */
+int daemon_drop_privileges(const struct daemon_cfg *cfg,
+                           const struct daemon_sock *ds);
 
 /** daemon_unlisten() - close @ds and remove the socket file we created. */
 void daemon_unlisten(const struct daemon_cfg *cfg, struct daemon_sock *ds);
 
 /**
- * daemon_serve() - serve front-ends from @ds one at a time until SIGTERM or
- * SIGINT, then daemon_unlisten(). @dev must be initialised with
- * vhu_epoll_ops and @ep.
+ * daemon_serve() - finish set-up (signals, watches), announce readiness
+ * (socket renamed into place, READY=1 on $NOTIFY_SOCKET), enter the
+ * @profile sandbox unless --sandbox=none, then serve front-ends from @ds
+ * one at a time until SIGTERM or SIGINT, then daemon_unlisten(). @dev must
+ * be initialised with vhu_epoll_ops and @ep. Front-ends whose uid is not
+ * ours and whose groups do not include --socket-group are refused.
  * Return: 0 on a signal or when an inherited connected fd disconnects, 1
  * after reporting an error in one line.
  */
 int daemon_serve(const struct daemon_cfg *cfg, struct daemon_sock *ds,
                  struct vhu_dev *dev, struct vhu_epoll *ep,
-                 const struct daemon_hooks *hooks);
+                 const struct daemon_hooks *hooks,
+                 enum sandbox_profile profile);
+
+/**
+ * daemon_notify() - send @msg (e.g. "READY=1") to $NOTIFY_SOCKET when set,
+ * the sd_notify(3) datagram. Return: 0, or -1 (reported) when the variable
+ * is set but the message cannot be sent.
+ */
+int daemon_notify(struct daemon_sock *ds, const char *msg);
 
 #endif

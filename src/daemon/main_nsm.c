@@ -4,12 +4,15 @@
  * back-end. Thin: options, model, transport (daemon.c, vhu_nsm.c).
  */
 #include <getopt.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <time.h>
 
+#include "common/clock.h"
 #include "common/hex.h"
 #include "common/log.h"
 #include "crypto/crypto.h"
@@ -17,6 +20,7 @@
 #include "daemon/vhu_nsm.h"
 #include "nsm/nsm.h"
 #ifdef TV_HAVE_PKI
+#include "daemon/signer.h"
 #include "pki/pki.h"
 #endif
 
@@ -43,8 +47,12 @@ static const char usage[] =
     "                       SHA384(48 zero bytes || ID) unless --pcr=4=...\n"
     "  --pki=DIR            CA and signing keys for attestation documents;\n"
     "                       created with a new CA when empty (default:\n"
-    "                       $XDG_STATE_HOME/trustvio/pki if XDG_STATE_HOME is\n"
-    "                       set, else ./var/pki)\n"
+    "                       $XDG_STATE_HOME/trustvio/pki, else\n"
+    "                       ~/.local/state/trustvio/pki of the daemon's\n"
+    "                       user). Key files must be 0600 and owned by\n"
+    "                       that user. The intermediate key is held by a\n"
+    "                       separate signer process; this one holds only\n"
+    "                       the current leaf key.\n"
     "\n" DAEMON_HELP_COMMON "\n"
     "On a disconnect (or a guest device reset) the module powers off: PCRs\n"
     "16..31 return to zero and unlocked, unless --keep-state is given (guest\n"
@@ -73,7 +81,8 @@ static const struct option long_options[] = {
 /* Platform context: the signer source. */
 struct platform {
 #ifdef TV_HAVE_PKI
-    struct pki *pki; /* CA and leaf keys */
+    struct pki *pki;       /* chain and leaf key */
+    struct signer *signer; /* the process that issues leaves */
 #else
     int unused; /* built without src/pki: no attestation */
 #endif
@@ -81,11 +90,8 @@ struct platform {
 
 static uint64_t plat_now_ms(void *ctx)
 {
-    struct timespec ts;
-
     (void)ctx;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+    return tv_wall_ms();
 }
 
 static int plat_random(void *ctx, void *out, size_t len)
@@ -169,22 +175,58 @@ static bool random_module_id(char *out, size_t cap)
 }
 
 #ifdef TV_HAVE_PKI
-/* Default PKI directory, created with its parents. */
+/*
+ * Default PKI directory of the daemon's user, created (0700) with its
+ * parents: $XDG_STATE_HOME/trustvio/pki, else ~/.local/state/trustvio/pki,
+ * whatever the working directory.
+ */
 static const char *default_pki_dir(char *buf, size_t cap)
 {
     const char *state = getenv("XDG_STATE_HOME");
+    const char *home = getenv("HOME");
+    struct passwd *pw;
+    char base[2048];
 
-    if (state != NULL && state[0] != '\0') {
-        snprintf(buf, cap, "%s/trustvio", state);
-        mkdir(buf, 0700);
-        snprintf(buf, cap, "%s/trustvio/pki", state);
+    if (state != NULL && state[0] == '/') {
+        snprintf(base, sizeof(base), "%s", state);
     } else {
-        mkdir("var", 0700);
-        snprintf(buf, cap, "var/pki");
+        if (home == NULL || home[0] != '/') {
+            pw = getpwuid(geteuid());
+            home = pw != NULL ? pw->pw_dir : NULL;
+        }
+        if (home == NULL || home[0] != '/') {
+            return NULL;
+        }
+        snprintf(base, sizeof(base), "%s/.local", home);
+        mkdir(base, 0700);
+        snprintf(base, sizeof(base), "%s/.local/state", home);
     }
+    mkdir(base, 0700);
+    snprintf(buf, cap, "%s/trustvio", base);
+    mkdir(buf, 0700);
+    snprintf(buf, cap, "%s/trustvio/pki", base);
     mkdir(buf, 0700);
     return buf;
 }
+
+/* "AB:CD:..." of SHA-256(@der), as `openssl x509 -fingerprint -sha256`. */
+static void fingerprint(const uint8_t *der, size_t len, char *out)
+{
+    uint8_t h[CRYPTO_SHA256_SIZE];
+    static const char hexd[] = "0123456789ABCDEF";
+
+    if (crypto_sha256(der, len, h) != 0) {
+        strcpy(out, "?");
+        return;
+    }
+    for (size_t i = 0; i < sizeof(h); i++) {
+        out[3 * i] = hexd[h[i] >> 4];
+        out[3 * i + 1] = hexd[h[i] & 15];
+        out[3 * i + 2] = i + 1 < sizeof(h) ? ':' : '\0';
+    }
+}
+
+static struct signer signer_storage;
 #endif
 
 static void on_disconnect(void *ctx, bool keep_state)
@@ -290,6 +332,9 @@ int main(int argc, char **argv)
     if (daemon_listen(&cfg, &ds) != 0) {
         return 1;
     }
+    if (daemon_drop_privileges(&cfg, &ds) != 0) {
+        goto out_unlisten;
+    }
     if (crypto_init() != 0) {
         tv_err("OpenSSL lacks SHA-384 or P-384");
         goto out_unlisten;
@@ -301,17 +346,37 @@ int main(int argc, char **argv)
     }
 #ifdef TV_HAVE_PKI
     {
-        char dir_buf[4096];
+        static char dir_buf[4096];
+        char fp[3 * CRYPTO_SHA256_SIZE];
         char err[256];
+        const uint8_t *root;
+        size_t root_len;
 
         if (pki_dir == NULL) {
             pki_dir = default_pki_dir(dir_buf, sizeof(dir_buf));
+            if (pki_dir == NULL) {
+                tv_err("no --pki=DIR and no home directory for the default");
+                goto out_unlisten;
+            }
         }
-        plat.pki = pki_open(pki_dir, boot->module_id, true, err, sizeof(err));
-        if (plat.pki == NULL) {
+        plat.signer = &signer_storage;
+        if (signer_start(plat.signer, pki_dir, boot->module_id, cfg.sandbox,
+                         err, sizeof(err)) != 0) {
             tv_err("--pki=%s: %s", pki_dir, err);
             goto out_unlisten;
         }
+        plat.pki =
+            pki_open_issuer(plat.signer->root_der, plat.signer->root_len,
+                            plat.signer->inter_der, plat.signer->inter_len,
+                            signer_issue, plat.signer, err, sizeof(err));
+        if (plat.pki == NULL) {
+            tv_err("--pki=%s: %s", pki_dir, err);
+            goto out_pki;
+        }
+        root = pki_root_der(plat.pki, &root_len);
+        fingerprint(root, root_len, fp);
+        tv_info("PKI %s (signer pid %ld): root SHA-256 %s", pki_dir,
+                (long)plat.signer->pid, fp);
     }
 #else
     if (pki_dir != NULL) {
@@ -342,12 +407,15 @@ int main(int argc, char **argv)
         tv_err("vhost-user device setup failed");
         goto out_epoll;
     }
-    ret = daemon_serve(&cfg, &ds, dev, &ep, &hooks);
+    ret = daemon_serve(&cfg, &ds, dev, &ep, &hooks, SANDBOX_SERVE_NSM);
 out_epoll:
     vhu_epoll_fini(&ep);
 out_pki:
 #ifdef TV_HAVE_PKI
     pki_close(plat.pki);
+    if (plat.signer != NULL) {
+        signer_stop(plat.signer);
+    }
 #endif
 out_unlisten:
     daemon_unlisten(&cfg, &ds);

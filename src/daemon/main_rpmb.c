@@ -271,6 +271,9 @@ int main(int argc, char **argv)
     if (daemon_listen(&cfg, &ds) != 0) {
         return 1;
     }
+    if (daemon_drop_privileges(&cfg, &ds) != 0) {
+        goto out_unlisten;
+    }
     store = rpmb_store_sqlite_open(store_path, rcfg.capacity_units, err,
                                    sizeof(err));
     if (store == NULL) {
@@ -302,7 +305,7 @@ int main(int argc, char **argv)
         tv_err("vhost-user device setup failed");
         goto out_epoll;
     }
-    ret = daemon_serve(&cfg, &ds, dev, &ep, &hooks);
+    ret = daemon_serve(&cfg, &ds, dev, &ep, &hooks, SANDBOX_SERVE_RPMB);
 out_epoll:
     vhu_epoll_fini(&ep);
 out_store:

@@ -18,8 +18,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/atomic_file.h"
 #include "common/bug.h"
+#include "common/clock.h"
 #include "common/ct.h"
+#include "common/err.h"
 #include "common/hex.h"
 #include "common/log.h"
 #include "crypto/crypto.h"
@@ -32,12 +35,10 @@ static const char *const pki_files[] = {
 };
 
 /**
- * struct pki - a loaded PKI and the current leaf.
- * All certificate buffers are inside the struct so the signer's pointers
- * need no further allocation.
+ * struct pki_ca - the issuing side: the intermediate and its private key.
+ * Only the signer (or a tool) holds one.
  */
-struct pki {
-    char dir[PATH_MAX];                     /* the PKI directory */
+struct pki_ca {
     char module_id[NSM_MODULE_ID_MAX + 1];  /* device module id */
     uint8_t enclave_id[8];                  /* first half of leaf serials */
     uint8_t root_der[CRYPTO_X509_DER_MAX];  /* root certificate */
@@ -46,6 +47,23 @@ struct pki {
     size_t inter_len;                       /* bytes in inter_der */
     struct crypto_x509 inter;               /* intermediate, parsed */
     struct crypto_key *inter_key;           /* intermediate private key */
+};
+
+/**
+ * struct pki - the signing side: the chain's certificates and the current
+ * leaf. All certificate buffers are inside the struct so the signer's
+ * pointers need no further allocation. Leaves come from @issue: the
+ * in-process CA of pki_open(), or another process (pki_open_issuer()).
+ */
+struct pki {
+    uint8_t root_der[CRYPTO_X509_DER_MAX];  /* root certificate */
+    size_t root_len;                        /* bytes in root_der */
+    uint8_t inter_der[CRYPTO_X509_DER_MAX]; /* intermediate certificate */
+    size_t inter_len;                       /* bytes in inter_der */
+    struct crypto_x509 inter;               /* intermediate, parsed */
+    pki_issue_fn issue;                     /* leaf issuer */
+    void *issue_ctx;                        /* its context */
+    struct pki_ca *own_ca;                  /* pki_open()'s CA, or NULL */
     struct crypto_key *leaf_key;            /* current leaf key, or NULL */
     uint8_t leaf_der[CRYPTO_X509_DER_MAX];  /* current leaf certificate */
     size_t leaf_len;                        /* bytes in leaf_der */
@@ -53,21 +71,6 @@ struct pki {
     uint64_t renew_at_ms;                   /* renew at or after this */
     struct nsm_signer signer;               /* handed to the NSM model */
 };
-
-static void set_err(char *err, size_t err_len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t err_len, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (err == NULL || err_len == 0) {
-        return;
-    }
-    va_start(ap, fmt);
-    vsnprintf(err, err_len, fmt, ap);
-    va_end(ap);
-}
 
 static int path_in(char *out, size_t cap, const char *dir, const char *name)
 {
@@ -92,71 +95,6 @@ static long read_small(const char *path, uint8_t *buf, size_t cap)
     }
     fclose(f);
     return (long)n;
-}
-
-/* Write @len bytes to @path through a temporary file, fsync and rename. */
-static int write_atomic(const char *path, const uint8_t *p, size_t len,
-                        mode_t mode)
-{
-    char tmp[PATH_MAX];
-    size_t off = 0;
-    int fd;
-
-    if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp)) {
-        return -1;
-    }
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-    if (fd < 0) {
-        return -1;
-    }
-    while (off < len) {
-        ssize_t w = write(fd, p + off, len - off);
-
-        if (w < 0 && errno == EINTR) {
-            continue;
-        }
-        if (w <= 0) {
-            goto err_unlink;
-        }
-        off += (size_t)w;
-    }
-    if (fsync(fd) != 0) {
-        goto err_unlink;
-    }
-    if (close(fd) != 0) {
-        fd = -1;
-        goto err_unlink;
-    }
-    fd = -1;
-    if (rename(tmp, path) != 0) {
-        goto err_unlink;
-    }
-    return 0;
-
-err_unlink:
-    if (fd >= 0) {
-        close(fd);
-    }
-    unlink(tmp);
-    return -1;
-}
-
-static void fsync_dir(const char *dir)
-{
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-    if (fd >= 0) {
-        (void)fsync(fd);
-        close(fd);
-    }
-}
-
-static int64_t wall_now_s(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec;
 }
 
 /* 16 random serial bytes, top bit clear so the INTEGER stays 16 bytes. */
@@ -198,30 +136,30 @@ int pki_init_dir(const char *dir, char *err, size_t err_len)
     uint8_t serial[16];
     char path[PATH_MAX];
     long root_len, inter_len;
-    int64_t now_s = wall_now_s();
+    int64_t now_s = tv_wall_s();
     size_t n_written = 0;
     struct stat st;
     int rc = -1;
 
     if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-        set_err(err, err_len, "%s: cannot create directory: %s", dir,
-                strerror(errno));
+        tv_set_err(err, err_len, "%s: cannot create directory: %s", dir,
+                   strerror(errno));
         return -1;
     }
     if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-        set_err(err, err_len, "%s: not a directory", dir);
+        tv_set_err(err, err_len, "%s: not a directory", dir);
         return -1;
     }
     for (size_t i = 0; i < TV_ARRAY_SIZE(pki_files); i++) {
         if (path_in(path, sizeof(path), dir, pki_files[i]) != 0) {
-            set_err(err, err_len, "%s: path too long", dir);
+            tv_set_err(err, err_len, "%s: path too long", dir);
             return -1;
         }
         if (access(path, F_OK) == 0) {
-            set_err(err, err_len,
-                    "%s already exists: refusing to overwrite an existing "
-                    "PKI (remove the directory first to start over)",
-                    path);
+            tv_set_err(err, err_len,
+                       "%s already exists: refusing to overwrite an existing "
+                       "PKI (remove the directory first to start over)",
+                       path);
             return -1;
         }
     }
@@ -229,7 +167,7 @@ int pki_init_dir(const char *dir, char *err, size_t err_len)
     root_key = crypto_key_generate_p384();
     inter_key = crypto_key_generate_p384();
     if (root_key == NULL || inter_key == NULL || random_serial(serial) != 0) {
-        set_err(err, err_len, "key generation failed");
+        tv_set_err(err, err_len, "key generation failed");
         goto err_keys;
     }
     {
@@ -253,12 +191,12 @@ int pki_init_dir(const char *dir, char *err, size_t err_len)
     }
     if (root_len < 0 ||
         crypto_x509_parse(&root, root_der, (size_t)root_len) != 0) {
-        set_err(err, err_len, "cannot issue the root certificate");
+        tv_set_err(err, err_len, "cannot issue the root certificate");
         goto err_keys;
     }
     if (random_serial(serial) != 0) {
         crypto_x509_release(&root);
-        set_err(err, err_len, "random generator failed");
+        tv_set_err(err, err_len, "random generator failed");
         goto err_keys;
     }
     {
@@ -281,7 +219,7 @@ int pki_init_dir(const char *dir, char *err, size_t err_len)
     }
     crypto_x509_release(&root);
     if (inter_len < 0) {
-        set_err(err, err_len, "cannot issue the intermediate certificate");
+        tv_set_err(err, err_len, "cannot issue the intermediate certificate");
         goto err_keys;
     }
 
@@ -305,7 +243,7 @@ int pki_init_dir(const char *dir, char *err, size_t err_len)
     }
     n_written++;
     if (path_in(path, sizeof(path), dir, "root.der") != 0 ||
-        write_atomic(path, root_der, (size_t)root_len, 0644) != 0) {
+        tv_write_file_atomic(path, root_der, (size_t)root_len, 0644) != 0) {
         goto err_write;
     }
     n_written++;
@@ -313,12 +251,11 @@ int pki_init_dir(const char *dir, char *err, size_t err_len)
         crypto_x509_write_pem(root_der, (size_t)root_len, path) != 0) {
         goto err_write;
     }
-    fsync_dir(dir);
     rc = 0;
     goto err_keys;
 
 err_write:
-    set_err(err, err_len, "%s: cannot write: %s", path, strerror(errno));
+    tv_set_err(err, err_len, "%s: cannot write: %s", path, strerror(errno));
     {
         /* the order of pki_written below matches the writes above */
         static const char *const pki_written[] = {
@@ -359,26 +296,264 @@ static void derive_enclave_id(const char *module_id, uint8_t id[8])
     memcpy(id, h, 8);
 }
 
-/* Issue a fresh leaf valid from @now_s; the old one stays on failure. */
-static int renew_leaf(struct pki *pki, int64_t now_s)
+/* see pki.h */
+int pki_check_key_file(int fd, const char *path, char *err, size_t err_len)
 {
-    struct crypto_key *key = crypto_key_generate_p384();
-    uint8_t der[CRYPTO_X509_DER_MAX];
+    struct stat st;
+
+    if (fstat(fd, &st) != 0) {
+        tv_set_err(err, err_len, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        tv_set_err(err, err_len, "%s: not a regular file", path);
+        return -1;
+    }
+    if (st.st_uid != geteuid()) {
+        tv_set_err(err, err_len,
+                   "%s: owned by uid %u, not by uid %u that runs the daemon "
+                   "(chown it, or run as its owner)",
+                   path, (unsigned)st.st_uid, (unsigned)geteuid());
+        return -1;
+    }
+    if ((st.st_mode & 077) != 0) {
+        tv_set_err(err, err_len,
+                   "%s: permissions %04o are too open: a private key must "
+                   "not be accessible by others (chmod 600 %s)",
+                   path, (unsigned)(st.st_mode & 07777), path);
+        return -1;
+    }
+    return 0;
+}
+
+/*
+ * Open the private key file @path for checking: never through a symbolic
+ * link. Return: the fd, -1 with @err set, or -2 when it does not exist.
+ */
+static int open_key_file(const char *path, char *err, size_t err_len)
+{
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+
+    if (fd >= 0) {
+        if (pki_check_key_file(fd, path, err, err_len) != 0) {
+            close(fd);
+            return -1;
+        }
+        return fd;
+    }
+    if (errno == ENOENT) {
+        return -2;
+    }
+    if (errno == ELOOP) {
+        tv_set_err(err, err_len,
+                   "%s: a symbolic link: private keys are read only from "
+                   "the file itself",
+                   path);
+    } else {
+        tv_set_err(err, err_len, "%s: %s", path, strerror(errno));
+    }
+    return -1;
+}
+
+/* The private key in @name must belong to the certificate @c. */
+static struct crypto_key *load_key_for(const char *dir, const char *name,
+                                       const struct crypto_x509 *c, char *err,
+                                       size_t err_len)
+{
+    uint8_t pem[4096];
+    uint8_t a[512], b[512];
+    char path[PATH_MAX];
+    struct crypto_key *key;
+    long a_len, b_len;
+    ssize_t n;
+    int fd;
+
+    if (path_in(path, sizeof(path), dir, name) != 0) {
+        tv_set_err(err, err_len, "%s: path too long", dir);
+        return NULL;
+    }
+    fd = open_key_file(path, err, err_len);
+    if (fd == -2) {
+        tv_set_err(err, err_len, "%s: missing", path);
+    }
+    if (fd < 0) {
+        return NULL;
+    }
+    n = read(fd, pem, sizeof(pem));
+    close(fd);
+    if (n <= 0 || (size_t)n == sizeof(pem)) {
+        tv_set_err(err, err_len, "%s: cannot read a key file", path);
+        wipe(pem, sizeof(pem));
+        return NULL;
+    }
+    key = crypto_key_from_pem(pem, (size_t)n);
+    wipe(pem, sizeof(pem));
+    if (key == NULL) {
+        tv_set_err(err, err_len, "%s: cannot load a P-384 private key", path);
+        return NULL;
+    }
+    a_len = crypto_key_spki_der(key, a, sizeof(a));
+    b_len = c->key != NULL ? crypto_key_spki_der(c->key, b, sizeof(b)) : -1;
+    if (a_len <= 0 || a_len != b_len || memcmp(a, b, (size_t)a_len) != 0) {
+        tv_set_err(err, err_len, "%s: key does not match its certificate",
+                   path);
+        crypto_key_free(key);
+        return NULL;
+    }
+    return key;
+}
+
+static int load_cert(const char *dir, const char *name, uint8_t *der,
+                     size_t *der_len, char *err, size_t err_len)
+{
+    uint8_t raw[3 * CRYPTO_X509_DER_MAX];
+    char path[PATH_MAX];
+    long n;
+
+    if (path_in(path, sizeof(path), dir, name) != 0) {
+        tv_set_err(err, err_len, "%s: path too long", dir);
+        return -1;
+    }
+    n = read_small(path, raw, sizeof(raw));
+    if (n < 0) {
+        tv_set_err(err, err_len, "%s: cannot read: %s", path,
+                   errno ? strerror(errno) : "too large");
+        return -1;
+    }
+    n = crypto_x509_to_der(raw, (size_t)n, der, CRYPTO_X509_DER_MAX);
+    if (n <= 0 || (size_t)n > NSM_CERT_MAX) {
+        tv_set_err(err, err_len, "%s: not a certificate", path);
+        return -1;
+    }
+    *der_len = (size_t)n;
+    return 0;
+}
+
+/* see pki.h */
+struct pki_ca *pki_ca_open(const char *dir, const char *module_id,
+                           bool create_if_empty, char *err, size_t err_len)
+{
+    struct crypto_x509 root;
+    struct pki_ca *ca;
+    char path[PATH_MAX];
+    int fd;
+
+    if (module_id == NULL || module_id[0] == '\0' ||
+        strlen(module_id) > NSM_MODULE_ID_MAX) {
+        tv_set_err(err, err_len, "module id must be 1..%d bytes",
+                   NSM_MODULE_ID_MAX);
+        return NULL;
+    }
+    if (strlen(dir) >= PATH_MAX - 32) {
+        tv_set_err(err, err_len, "%s: path too long", dir);
+        return NULL;
+    }
+    if (create_if_empty && dir_is_empty(dir) &&
+        pki_init_dir(dir, err, err_len) != 0) {
+        return NULL;
+    }
+    if (path_in(path, sizeof(path), dir, "root.pem") != 0 ||
+        access(path, F_OK) != 0) {
+        tv_set_err(err, err_len,
+                   "%s: no PKI here (root.pem missing); create one with "
+                   "`nsm pki init %s`",
+                   dir, dir);
+        return NULL;
+    }
+    /* the root key is never loaded, but one that others can read is refused */
+    if (path_in(path, sizeof(path), dir, "root.key") != 0) {
+        tv_set_err(err, err_len, "%s: path too long", dir);
+        return NULL;
+    }
+    fd = open_key_file(path, err, err_len);
+    if (fd == -1) {
+        return NULL;
+    }
+    if (fd >= 0) {
+        close(fd);
+    }
+    ca = calloc(1, sizeof(*ca));
+    if (ca == NULL) {
+        tv_set_err(err, err_len, "out of memory");
+        return NULL;
+    }
+    snprintf(ca->module_id, sizeof(ca->module_id), "%s", module_id);
+    derive_enclave_id(module_id, ca->enclave_id);
+
+    if (load_cert(dir, "root.pem", ca->root_der, &ca->root_len, err, err_len) !=
+            0 ||
+        load_cert(dir, "intermediate.pem", ca->inter_der, &ca->inter_len, err,
+                  err_len) != 0) {
+        goto err_free;
+    }
+    if (crypto_x509_parse(&root, ca->root_der, ca->root_len) != 0) {
+        tv_set_err(err, err_len, "%s/root.pem: not a certificate", dir);
+        goto err_free;
+    }
+    if (crypto_x509_parse(&ca->inter, ca->inter_der, ca->inter_len) != 0) {
+        crypto_x509_release(&root);
+        tv_set_err(err, err_len, "%s/intermediate.pem: not a certificate", dir);
+        goto err_free;
+    }
+    if (!crypto_x509_issuer_matches(&ca->inter, &root) ||
+        !crypto_x509_signed_by(&ca->inter, &root)) {
+        crypto_x509_release(&root);
+        tv_set_err(err, err_len,
+                   "%s: intermediate.pem is not issued by root.pem", dir);
+        goto err_inter;
+    }
+    crypto_x509_release(&root);
+    if (ca->inter.not_after_s - tv_wall_s() < 30LL * 24 * 3600) {
+        tv_warn("pki: %s/intermediate.pem expires within 30 days; leaves "
+                "are cut short to its notAfter and then refused",
+                dir);
+    }
+    ca->inter_key =
+        load_key_for(dir, "intermediate.key", &ca->inter, err, err_len);
+    if (ca->inter_key == NULL) {
+        goto err_inter;
+    }
+    return ca;
+
+err_inter:
+    crypto_x509_release(&ca->inter);
+err_free:
+    wipe(ca, sizeof(*ca));
+    free(ca);
+    return NULL;
+}
+
+/* see pki.h */
+long pki_ca_issue_leaf(struct pki_ca *ca, const uint8_t *spki, size_t spki_len,
+                       int64_t now_s, uint8_t *der, size_t cap)
+{
+    struct crypto_key *key;
+    uint8_t check[PKI_SPKI_MAX];
     uint8_t serial[16];
     char cn[NSM_MODULE_ID_MAX + 16];
     int64_t not_before_s = now_s - PKI_BACKDATE_S;
     int64_t not_after_s = now_s + PKI_LEAF_LIFETIME_S;
     long len;
 
+    if (spki_len == 0 || spki_len > PKI_SPKI_MAX) {
+        return -1;
+    }
+    key = crypto_key_from_spki_der(spki, spki_len);
     if (key == NULL) {
+        return -1;
+    }
+    /* exactly a P-384 public key, in its one DER encoding */
+    len = crypto_key_spki_der(key, check, sizeof(check));
+    if (len != (long)spki_len || memcmp(check, spki, spki_len) != 0) {
+        crypto_key_free(key);
         return -1;
     }
     if (not_before_s < 0) {
         not_before_s = 0;
     }
     /* never outlive the issuer: the chain must hold for the whole window */
-    if (not_after_s > pki->inter.not_after_s) {
-        not_after_s = pki->inter.not_after_s;
+    if (not_after_s > ca->inter.not_after_s) {
+        not_after_s = ca->inter.not_after_s;
     }
     if (not_after_s <= now_s) {
         tv_err("pki: intermediate certificate has expired; "
@@ -392,12 +567,12 @@ static int renew_leaf(struct pki *pki, int64_t now_s)
      * never repeat a serial (a time would, and the issuing code encodes
      * the INTEGER positive and minimal whatever the bytes).
      */
-    memcpy(serial, pki->enclave_id, 8);
+    memcpy(serial, ca->enclave_id, 8);
     if (crypto_random(serial + 8, 8) != 0) {
         crypto_key_free(key);
         return -1;
     }
-    snprintf(cn, sizeof(cn), "%s.trustvio", pki->module_id);
+    snprintf(cn, sizeof(cn), "%s.trustvio", ca->module_id);
     {
         struct crypto_x509_template t = {
             .org = PKI_ORG,
@@ -413,11 +588,76 @@ static int renew_leaf(struct pki *pki, int64_t now_s)
             .subject_key = key,
         };
 
-        len = crypto_x509_issue(&t, &pki->inter, pki->inter_key, der,
-                                sizeof(der));
+        len = crypto_x509_issue(&t, &ca->inter, ca->inter_key, der, cap);
     }
+    crypto_key_free(key);
     if (len < 0 || (size_t)len > NSM_CERT_MAX) {
         tv_err("pki: cannot issue the leaf certificate");
+        return -1;
+    }
+    return len;
+}
+
+/* see pki.h */
+const uint8_t *pki_ca_root_der(const struct pki_ca *ca, size_t *len)
+{
+    *len = ca->root_len;
+    return ca->root_der;
+}
+
+/* see pki.h */
+const uint8_t *pki_ca_inter_der(const struct pki_ca *ca, size_t *len)
+{
+    *len = ca->inter_len;
+    return ca->inter_der;
+}
+
+/* see pki.h: OpenSSL cleanses EC private keys when they are freed */
+void pki_ca_close(struct pki_ca *ca)
+{
+    if (ca == NULL) {
+        return;
+    }
+    crypto_key_free(ca->inter_key);
+    crypto_x509_release(&ca->inter);
+    wipe(ca, sizeof(*ca));
+    free(ca);
+}
+
+/* Issue a fresh leaf valid from @now_s; the old one stays on failure. */
+static int renew_leaf(struct pki *pki, int64_t now_s)
+{
+    struct crypto_key *key = crypto_key_generate_p384();
+    uint8_t der[CRYPTO_X509_DER_MAX];
+    uint8_t spki[PKI_SPKI_MAX], got[PKI_SPKI_MAX];
+    struct crypto_x509 leaf;
+    long spki_len, got_len, len;
+    bool ok;
+
+    if (key == NULL) {
+        return -1;
+    }
+    spki_len = crypto_key_spki_der(key, spki, sizeof(spki));
+    len = spki_len > 0 ? pki->issue(pki->issue_ctx, spki, (size_t)spki_len,
+                                    now_s, der, sizeof(der))
+                       : -1;
+    if (len <= 0 || (size_t)len > NSM_CERT_MAX ||
+        crypto_x509_parse(&leaf, der, (size_t)len) != 0) {
+        tv_err("pki: no leaf certificate from the issuer");
+        crypto_key_free(key);
+        return -1;
+    }
+    /* what comes back must certify our key, under our intermediate */
+    got_len =
+        leaf.key != NULL ? crypto_key_spki_der(leaf.key, got, sizeof(got)) : -1;
+    ok = got_len == spki_len && memcmp(got, spki, (size_t)spki_len) == 0 &&
+         crypto_x509_issuer_matches(&leaf, &pki->inter) &&
+         crypto_x509_signed_by(&leaf, &pki->inter) &&
+         leaf.not_after_s > leaf.not_before_s && leaf.not_before_s >= 0;
+    if (!ok) {
+        crypto_x509_release(&leaf);
+        tv_err("pki: the issuer's leaf does not certify our key under the "
+               "intermediate");
         crypto_key_free(key);
         return -1;
     }
@@ -425,144 +665,69 @@ static int renew_leaf(struct pki *pki, int64_t now_s)
     pki->leaf_key = key;
     memcpy(pki->leaf_der, der, (size_t)len);
     pki->leaf_len = (size_t)len;
-    pki->leaf_not_before_ms = (uint64_t)not_before_s * 1000;
-    pki->renew_at_ms = (uint64_t)(not_after_s - PKI_LEAF_RENEW_S) * 1000;
+    pki->leaf_not_before_ms = (uint64_t)leaf.not_before_s * 1000;
+    pki->renew_at_ms =
+        leaf.not_after_s > PKI_LEAF_RENEW_S
+            ? (uint64_t)(leaf.not_after_s - PKI_LEAF_RENEW_S) * 1000
+            : 0;
+    crypto_x509_release(&leaf);
     pki->signer.key = key;
     pki->signer.cert = pki->leaf_der;
     pki->signer.cert_len = pki->leaf_len;
     return 0;
 }
 
-static int load_cert(const char *dir, const char *name, uint8_t *der,
-                     size_t *der_len, char *err, size_t err_len)
+/* pki_open()'s issuer: the CA in this process. */
+static long own_ca_issue(void *ctx, const uint8_t *spki, size_t spki_len,
+                         int64_t now_s, uint8_t *der, size_t cap)
 {
-    uint8_t raw[3 * CRYPTO_X509_DER_MAX];
-    char path[PATH_MAX];
-    long n;
-
-    if (path_in(path, sizeof(path), dir, name) != 0) {
-        set_err(err, err_len, "%s: path too long", dir);
-        return -1;
-    }
-    n = read_small(path, raw, sizeof(raw));
-    if (n < 0) {
-        set_err(err, err_len, "%s: cannot read: %s", path,
-                errno ? strerror(errno) : "too large");
-        return -1;
-    }
-    n = crypto_x509_to_der(raw, (size_t)n, der, CRYPTO_X509_DER_MAX);
-    if (n <= 0 || (size_t)n > NSM_CERT_MAX) {
-        set_err(err, err_len, "%s: not a certificate", path);
-        return -1;
-    }
-    *der_len = (size_t)n;
-    return 0;
-}
-
-/* The private key in @name must belong to the certificate @c. */
-static struct crypto_key *load_key_for(const char *dir, const char *name,
-                                       const struct crypto_x509 *c, char *err,
-                                       size_t err_len)
-{
-    uint8_t a[512], b[512];
-    char path[PATH_MAX];
-    struct crypto_key *key;
-    long a_len, b_len;
-
-    if (path_in(path, sizeof(path), dir, name) != 0) {
-        set_err(err, err_len, "%s: path too long", dir);
-        return NULL;
-    }
-    key = crypto_key_load_pem(path);
-    if (key == NULL) {
-        set_err(err, err_len, "%s: cannot load a P-384 private key", path);
-        return NULL;
-    }
-    a_len = crypto_key_spki_der(key, a, sizeof(a));
-    b_len = c->key != NULL ? crypto_key_spki_der(c->key, b, sizeof(b)) : -1;
-    if (a_len <= 0 || a_len != b_len || memcmp(a, b, (size_t)a_len) != 0) {
-        set_err(err, err_len, "%s: key does not match its certificate", path);
-        crypto_key_free(key);
-        return NULL;
-    }
-    return key;
+    return pki_ca_issue_leaf(ctx, spki, spki_len, now_s, der, cap);
 }
 
 /* see pki.h */
-struct pki *pki_open(const char *dir, const char *module_id,
-                     bool create_if_empty, char *err, size_t err_len)
+struct pki *pki_open_issuer(const uint8_t *root_der, size_t root_len,
+                            const uint8_t *inter_der, size_t inter_len,
+                            pki_issue_fn issue, void *issue_ctx, char *err,
+                            size_t err_len)
 {
     struct crypto_x509 root;
     struct pki *pki;
-    char path[PATH_MAX];
 
-    if (module_id == NULL || module_id[0] == '\0' ||
-        strlen(module_id) > NSM_MODULE_ID_MAX) {
-        set_err(err, err_len, "module id must be 1..%d bytes",
-                NSM_MODULE_ID_MAX);
-        return NULL;
-    }
-    if (strlen(dir) >= sizeof(pki->dir)) {
-        set_err(err, err_len, "%s: path too long", dir);
-        return NULL;
-    }
-    if (create_if_empty && dir_is_empty(dir) &&
-        pki_init_dir(dir, err, err_len) != 0) {
-        return NULL;
-    }
-    if (path_in(path, sizeof(path), dir, "root.pem") != 0 ||
-        access(path, F_OK) != 0) {
-        set_err(err, err_len,
-                "%s: no PKI here (root.pem missing); create one with "
-                "`nsm pki init %s`",
-                dir, dir);
+    if (root_len == 0 || root_len > NSM_CERT_MAX || inter_len == 0 ||
+        inter_len > NSM_CERT_MAX) {
+        tv_set_err(err, err_len, "chain certificates missing or too large");
         return NULL;
     }
     pki = calloc(1, sizeof(*pki));
     if (pki == NULL) {
-        set_err(err, err_len, "out of memory");
+        tv_set_err(err, err_len, "out of memory");
         return NULL;
     }
-    snprintf(pki->dir, sizeof(pki->dir), "%s", dir);
-    snprintf(pki->module_id, sizeof(pki->module_id), "%s", module_id);
-    derive_enclave_id(module_id, pki->enclave_id);
-
-    if (load_cert(dir, "root.pem", pki->root_der, &pki->root_len, err,
-                  err_len) != 0 ||
-        load_cert(dir, "intermediate.pem", pki->inter_der, &pki->inter_len, err,
-                  err_len) != 0) {
-        goto err_free;
-    }
+    memcpy(pki->root_der, root_der, root_len);
+    pki->root_len = root_len;
+    memcpy(pki->inter_der, inter_der, inter_len);
+    pki->inter_len = inter_len;
+    pki->issue = issue;
+    pki->issue_ctx = issue_ctx;
     if (crypto_x509_parse(&root, pki->root_der, pki->root_len) != 0) {
-        set_err(err, err_len, "%s/root.pem: not a certificate", dir);
+        tv_set_err(err, err_len, "root: not a certificate");
         goto err_free;
     }
     if (crypto_x509_parse(&pki->inter, pki->inter_der, pki->inter_len) != 0) {
         crypto_x509_release(&root);
-        set_err(err, err_len, "%s/intermediate.pem: not a certificate", dir);
+        tv_set_err(err, err_len, "intermediate: not a certificate");
         goto err_free;
     }
     if (!crypto_x509_issuer_matches(&pki->inter, &root) ||
         !crypto_x509_signed_by(&pki->inter, &root)) {
         crypto_x509_release(&root);
-        set_err(err, err_len, "%s: intermediate.pem is not issued by root.pem",
-                dir);
+        tv_set_err(err, err_len, "intermediate is not issued by the root");
         goto err_inter;
     }
     crypto_x509_release(&root);
-    if (pki->inter.not_after_s - wall_now_s() < 30LL * 24 * 3600) {
-        tv_warn("pki: %s/intermediate.pem expires within 30 days; leaves "
-                "are cut short to its notAfter and then refused",
-                dir);
-    }
-    pki->inter_key =
-        load_key_for(dir, "intermediate.key", &pki->inter, err, err_len);
-    if (pki->inter_key == NULL) {
+    if (renew_leaf(pki, tv_wall_s()) != 0) {
+        tv_set_err(err, err_len, "cannot issue a leaf certificate");
         goto err_inter;
-    }
-    if (renew_leaf(pki, wall_now_s()) != 0) {
-        set_err(err, err_len, "cannot issue a leaf certificate");
-        goto err_key;
     }
     pki->signer.cabundle[0] = pki->root_der;
     pki->signer.cabundle_len[0] = pki->root_len;
@@ -571,13 +736,32 @@ struct pki *pki_open(const char *dir, const char *module_id,
     pki->signer.n_cabundle = 2;
     return pki;
 
-err_key:
-    crypto_key_free(pki->inter_key);
 err_inter:
     crypto_x509_release(&pki->inter);
 err_free:
     free(pki);
     return NULL;
+}
+
+/* see pki.h */
+struct pki *pki_open(const char *dir, const char *module_id,
+                     bool create_if_empty, char *err, size_t err_len)
+{
+    struct pki_ca *ca =
+        pki_ca_open(dir, module_id, create_if_empty, err, err_len);
+    struct pki *pki;
+
+    if (ca == NULL) {
+        return NULL;
+    }
+    pki = pki_open_issuer(ca->root_der, ca->root_len, ca->inter_der,
+                          ca->inter_len, own_ca_issue, ca, err, err_len);
+    if (pki == NULL) {
+        pki_ca_close(ca);
+        return NULL;
+    }
+    pki->own_ca = ca;
+    return pki;
 }
 
 /* see pki.h: the hot path is the two comparisons */
@@ -608,8 +792,8 @@ void pki_close(struct pki *pki)
         return;
     }
     crypto_key_free(pki->leaf_key);
-    crypto_key_free(pki->inter_key);
     crypto_x509_release(&pki->inter);
+    pki_ca_close(pki->own_ca);
     wipe(pki, sizeof(*pki));
     free(pki);
 }

@@ -54,7 +54,19 @@
 #define PKI_LEAF_RENEW_S            (3600LL)     /* renew below 1 hour left */
 #define PKI_BACKDATE_S              (60LL)       /* notBefore slack, clocks */
 
+#define PKI_SPKI_MAX 160 /* DER SubjectPublicKeyInfo of a P-384 key: 120 */
+
 struct pki;
+struct pki_ca;
+
+/**
+ * typedef pki_issue_fn - issue a leaf certificate for the public key @spki
+ * (DER SubjectPublicKeyInfo, P-384) valid from about @now_s (an issuer in
+ * another process may use its own clock instead) into @der of @cap bytes.
+ * Return: the certificate's length, or -1.
+ */
+typedef long (*pki_issue_fn)(void *ctx, const uint8_t *spki, size_t spki_len,
+                             int64_t now_s, uint8_t *der, size_t cap);
 
 /**
  * pki_init_dir() - create a new PKI in @dir (created with mode 0700 if it
@@ -79,6 +91,55 @@ int pki_init_dir(const char *dir, char *err, size_t err_len)
  */
 struct pki *pki_open(const char *dir, const char *module_id,
                      bool create_if_empty, char *err, size_t err_len);
+
+/**
+ * pki_open_issuer() - like pki_open() for a process that holds no CA key:
+ * the chain certificates are given (DER, copied) and every leaf, the first
+ * one included, comes from @issue. A leaf is used only if it certifies the
+ * key it was asked for and is signed by @inter_der's key.
+ * Allocates. Return: the PKI, or NULL with @err set.
+ */
+struct pki *pki_open_issuer(const uint8_t *root_der, size_t root_len,
+                            const uint8_t *inter_der, size_t inter_len,
+                            pki_issue_fn issue, void *issue_ctx, char *err,
+                            size_t err_len);
+
+/**
+ * pki_ca_open() - load the issuing side of the PKI in @dir (root and
+ * intermediate certificates, the intermediate's private key) for leaves of
+ * @module_id; with @create_if_empty, pki_init_dir() a missing or empty @dir
+ * first. Private key files (root.key, intermediate.key) are refused, like
+ * ssh does, unless they are regular files, not symbolic links, owned by the
+ * effective uid and not accessible by group or others; the reason names
+ * the file and the fix.
+ * Allocates. Return: the CA, or NULL with @err set.
+ */
+struct pki_ca *pki_ca_open(const char *dir, const char *module_id,
+                           bool create_if_empty, char *err, size_t err_len);
+
+/**
+ * pki_ca_issue_leaf() - a leaf certificate (see above) for @module_id's
+ * device and the P-384 public key @spki (its exact DER encoding, else
+ * refused), valid from @now_s - PKI_BACKDATE_S for PKI_LEAF_LIFETIME_S or
+ * until the intermediate expires. Has the shape of pki_issue_fn.
+ * Return: its DER length in @der, or -1.
+ */
+long pki_ca_issue_leaf(struct pki_ca *ca, const uint8_t *spki, size_t spki_len,
+                       int64_t now_s, uint8_t *der, size_t cap);
+
+/** pki_ca_root_der(), pki_ca_inter_der() - the chain, DER. */
+const uint8_t *pki_ca_root_der(const struct pki_ca *ca, size_t *len);
+const uint8_t *pki_ca_inter_der(const struct pki_ca *ca, size_t *len);
+
+/** pki_ca_close() - free @ca, wiping its key. NULL is a no-op. */
+void pki_ca_close(struct pki_ca *ca);
+
+/**
+ * pki_check_key_file() - the ssh-like check of pki_ca_open() on an open
+ * private key file @fd named @path (regular, ours, mode without group and
+ * other bits). Return: 0, or -1 with the reason in @err.
+ */
+int pki_check_key_file(int fd, const char *path, char *err, size_t err_len);
 
 /**
  * pki_get_signer() - the signer for a document produced at @now_ms; has the

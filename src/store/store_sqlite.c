@@ -36,7 +36,9 @@
 
 #include <sqlite3.h>
 
+#include "common/atomic_file.h"
 #include "common/ct.h"
+#include "common/err.h"
 #include "common/log.h"
 
 #define STORE_APP_ID 0x52504d42 /* 'RPMB' */
@@ -71,21 +73,6 @@ struct rpmb_store {
     sqlite3_stmt *st_begin;
     sqlite3_stmt *st_commit;
 };
-
-static void set_err(char *err, size_t err_len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t err_len, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (err == NULL || err_len == 0) {
-        return;
-    }
-    va_start(ap, fmt);
-    (void)vsnprintf(err, err_len, fmt, ap);
-    va_end(ap);
-}
 
 /* Map an SQLite result to a negative errno for the ops convention. */
 static int sqlite_errno(int rc)
@@ -375,15 +362,15 @@ static void store_open_failed(struct rpmb_store *s, const char *path, char *err,
     int code = sqlite3_errcode(s->db) & 0xff;
 
     if (code == SQLITE_BUSY || code == SQLITE_LOCKED) {
-        set_err(err, err_len,
-                "store %s is in use by another program (SQLite lock); two "
-                "devices must never share one store",
-                path);
+        tv_set_err(err, err_len,
+                   "store %s is in use by another program (SQLite lock); two "
+                   "devices must never share one store",
+                   path);
     } else {
-        set_err(err, err_len,
-                "store %s is not a database or is corrupt (%s); refusing to "
-                "use or reset it",
-                path, sqlite3_errmsg(s->db));
+        tv_set_err(err, err_len,
+                   "store %s is not a database or is corrupt (%s); refusing to "
+                   "use or reset it",
+                   path, sqlite3_errmsg(s->db));
     }
 }
 
@@ -395,8 +382,8 @@ static int exec_sql(sqlite3 *db, const char *sql, const char *path, char *err,
     int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
 
     if (rc != SQLITE_OK) {
-        set_err(err, err_len, "store %s: %s", path,
-                msg != NULL ? msg : sqlite3_errstr(rc));
+        tv_set_err(err, err_len, "store %s: %s", path,
+                   msg != NULL ? msg : sqlite3_errstr(rc));
         sqlite3_free(msg);
     }
     return rc;
@@ -486,10 +473,10 @@ static int store_check(struct rpmb_store *s, const char *path, uint8_t units,
         rc = sqlite3_step(st);
         txt = rc == SQLITE_ROW ? sqlite3_column_text(st, 0) : NULL;
         if (txt == NULL || strcmp((const char *)txt, "ok") != 0) {
-            set_err(err, err_len,
-                    "store %s is corrupt (%s); refusing to use or reset it",
-                    path,
-                    txt != NULL ? (const char *)txt : sqlite3_errmsg(s->db));
+            tv_set_err(err, err_len,
+                       "store %s is corrupt (%s); refusing to use or reset it",
+                       path,
+                       txt != NULL ? (const char *)txt : sqlite3_errmsg(s->db));
             sqlite3_finalize(st);
             return SQLITE_CORRUPT;
         }
@@ -500,37 +487,38 @@ static int store_check(struct rpmb_store *s, const char *path, uint8_t units,
     }
     if (query_int(s->db, "PRAGMA application_id", &v) != SQLITE_OK ||
         v != STORE_APP_ID) {
-        set_err(err, err_len, "%s is an SQLite database but not an RPMB store",
-                path);
+        tv_set_err(err, err_len,
+                   "%s is an SQLite database but not an RPMB store", path);
         return SQLITE_NOTADB;
     }
     if (query_int(s->db, "SELECT value FROM meta WHERE name = 'format_version'",
                   &v) != SQLITE_OK ||
         v != RPMB_STORE_FORMAT_VERSION) {
-        set_err(err, err_len,
-                "store %s has format version %lld; this program reads "
-                "version %d",
-                path, (long long)v, RPMB_STORE_FORMAT_VERSION);
+        tv_set_err(err, err_len,
+                   "store %s has format version %lld; this program reads "
+                   "version %d",
+                   path, (long long)v, RPMB_STORE_FORMAT_VERSION);
         return SQLITE_NOTADB;
     }
     if (query_int(s->db, "SELECT value FROM meta WHERE name = 'capacity_units'",
                   &v) != SQLITE_OK ||
         v < 1 || v > VIRTIO_RPMB_MAX_UNITS) {
-        set_err(err, err_len, "store %s: capacity record missing or invalid",
-                path);
+        tv_set_err(err, err_len, "store %s: capacity record missing or invalid",
+                   path);
         return SQLITE_CORRUPT;
     }
     if (v != units) {
-        set_err(err, err_len,
-                "store %s was created for %lld KiB (%lld units), not %u KiB; "
-                "refusing to resize it",
-                path, (long long)v * 128, (long long)v, (unsigned)units * 128);
+        tv_set_err(
+            err, err_len,
+            "store %s was created for %lld KiB (%lld units), not %u KiB; "
+            "refusing to resize it",
+            path, (long long)v * 128, (long long)v, (unsigned)units * 128);
         return SQLITE_MISMATCH;
     }
     if (query_int(s->db, "SELECT count(*) FROM state WHERE id = 0", &v) !=
             SQLITE_OK ||
         v != 1) {
-        set_err(err, err_len, "store %s: state record missing", path);
+        tv_set_err(err, err_len, "store %s: state record missing", path);
         return SQLITE_CORRUPT;
     }
     return SQLITE_OK;
@@ -582,8 +570,8 @@ static int store_prepare(struct rpmb_store *s, const char *path, char *err,
         rc = sqlite3_prepare_v3(s->db, stmts[i].sql, -1,
                                 SQLITE_PREPARE_PERSISTENT, slot, NULL);
         if (rc != SQLITE_OK) {
-            set_err(err, err_len, "store %s: cannot prepare statements: %s",
-                    path, sqlite3_errmsg(s->db));
+            tv_set_err(err, err_len, "store %s: cannot prepare statements: %s",
+                       path, sqlite3_errmsg(s->db));
             return rc;
         }
     }
@@ -613,31 +601,31 @@ static int store_open_file(const char *path, bool *fresh, char *err,
     int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 
     if (fd < 0) {
-        set_err(err, err_len, "cannot open store %s: %s", path,
-                strerror(errno));
+        tv_set_err(err, err_len, "cannot open store %s: %s", path,
+                   strerror(errno));
         return -1;
     }
     if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
         int e = errno;
 
-        set_err(err, err_len,
-                e == EWOULDBLOCK
-                    ? "store %s is in use by another process (locked); two "
-                      "devices must never share one store"
-                    : "cannot lock store %s: %s",
-                path, strerror(e));
+        tv_set_err(err, err_len,
+                   e == EWOULDBLOCK
+                       ? "store %s is in use by another process (locked); two "
+                         "devices must never share one store"
+                       : "cannot lock store %s: %s",
+                   path, strerror(e));
         close(fd);
         return -1;
     }
     if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        set_err(err, err_len, "store %s is not a regular file", path);
+        tv_set_err(err, err_len, "store %s is not a regular file", path);
         close(fd);
         return -1;
     }
     *fresh = sb.st_size == 0;
     if (*fresh && fchmod(fd, 0600) != 0) {
-        set_err(err, err_len, "cannot set mode 0600 on %s: %s", path,
-                strerror(errno));
+        tv_set_err(err, err_len, "cannot set mode 0600 on %s: %s", path,
+                   strerror(errno));
         close(fd);
         return -1;
     }
@@ -654,17 +642,17 @@ struct rpmb_store *rpmb_store_sqlite_open_vfs(const char *path,
     bool fresh = false;
     int rc;
 
-    set_err(err, err_len, "no error");
+    tv_set_err(err, err_len, "no error");
     if (path == NULL || capacity_units == 0 ||
         capacity_units > VIRTIO_RPMB_MAX_UNITS) {
-        set_err(err, err_len,
-                "capacity must be 128 KiB .. 16 MiB in "
-                "128 KiB steps");
+        tv_set_err(err, err_len,
+                   "capacity must be 128 KiB .. 16 MiB in "
+                   "128 KiB steps");
         return NULL;
     }
     s = calloc(1, sizeof(*s));
     if (s == NULL) {
-        set_err(err, err_len, "out of memory");
+        tv_set_err(err, err_len, "out of memory");
         return NULL;
     }
     s->units = capacity_units;
@@ -677,8 +665,8 @@ struct rpmb_store *rpmb_store_sqlite_open_vfs(const char *path,
                              SQLITE_OPEN_EXRESCODE,
                          vfs);
     if (rc != SQLITE_OK) {
-        set_err(err, err_len, "cannot open store %s: %s", path,
-                s->db != NULL ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
+        tv_set_err(err, err_len, "cannot open store %s: %s", path,
+                   s->db != NULL ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
         goto err_close_db;
     }
     (void)sqlite3_extended_result_codes(s->db, 1);
@@ -814,113 +802,50 @@ int rpmb_store_sqlite_set_counter_for_test(struct rpmb_store *s,
     return rc == SQLITE_DONE ? 0 : store_fail(s, "overriding the counter", rc);
 }
 
-static int write_all(int fd, const uint8_t *p, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = write(fd, p, len);
-
-        if (n < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            return -errno;
-        }
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
-/* fsync the directory holding @path so a rename in it is durable. */
-static int fsync_parent(const char *path)
-{
-    char dir[PATH_MAX];
-    const char *slash = strrchr(path, '/');
-    int fd;
-    int rc = 0;
-
-    if (slash == NULL) {
-        (void)snprintf(dir, sizeof(dir), ".");
-    } else if (slash == path) {
-        (void)snprintf(dir, sizeof(dir), "/");
-    } else {
-        (void)snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
-    }
-    fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) {
-        return -errno;
-    }
-    if (fsync(fd) != 0) {
-        rc = -errno;
-    }
-    close(fd);
-    return rc;
-}
-
-/* see store.h */
+/* see store.h: through the one atomic writer, image mode 0600 */
 int rpmb_store_export(struct rpmb_store *s, const char *path, char *err,
                       size_t err_len)
 {
-    char tmp[PATH_MAX];
+    struct tv_atomic_file af;
     uint8_t *unit;
     size_t u;
-    int fd;
     int rc;
 
-    if ((size_t)snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path) >= sizeof(tmp)) {
-        set_err(err, err_len, "export path too long");
-        return -ENAMETOOLONG;
-    }
     unit = malloc(STORE_UNIT_SIZE);
     if (unit == NULL) {
-        set_err(err, err_len, "out of memory");
+        tv_set_err(err, err_len, "out of memory");
         return -ENOMEM;
     }
-    /* mkstemp creates the file 0600 */
-    fd = mkstemp(tmp);
-    if (fd < 0) {
-        rc = -errno;
-        set_err(err, err_len, "cannot create %s: %s", tmp, strerror(-rc));
-        goto err_free;
+    rc = tv_atomic_open(&af, path, 0600);
+    if (rc != 0) {
+        tv_set_err(err, err_len, "cannot create a file next to %s: %s", path,
+                   strerror(-rc));
+        goto out_free;
     }
     for (u = 0; u < s->units; u++) {
         rc =
             store_read_blocks(s, (uint16_t)(u * VIRTIO_RPMB_BLOCKS_PER_UNIT),
                               VIRTIO_RPMB_BLOCKS_PER_UNIT, unit, RPMB_BLK_SIZE);
         if (rc != 0) {
-            set_err(err, err_len, "reading the store failed: %s",
-                    strerror(-rc));
-            goto err_unlink;
+            tv_set_err(err, err_len, "reading the store failed: %s",
+                       strerror(-rc));
+            tv_atomic_abort(&af);
+            goto out_free;
         }
-        rc = write_all(fd, unit, STORE_UNIT_SIZE);
+        rc = tv_atomic_write(&af, unit, STORE_UNIT_SIZE);
         if (rc != 0) {
-            set_err(err, err_len, "writing %s failed: %s", tmp, strerror(-rc));
-            goto err_unlink;
+            tv_set_err(err, err_len, "writing %s failed: %s", af.tmp,
+                       strerror(-rc));
+            tv_atomic_abort(&af);
+            goto out_free;
         }
     }
-    if (fsync(fd) != 0) {
-        rc = -errno;
-        set_err(err, err_len, "fsync %s failed: %s", tmp, strerror(-rc));
-        goto err_unlink;
-    }
-    if (rename(tmp, path) != 0) {
-        rc = -errno;
-        set_err(err, err_len, "rename to %s failed: %s", path, strerror(-rc));
-        goto err_unlink;
-    }
-    close(fd);
-    free(unit);
-    rc = fsync_parent(path);
+    rc = tv_atomic_commit(&af);
     if (rc != 0) {
-        set_err(err, err_len, "fsync of the directory of %s failed: %s", path,
-                strerror(-rc));
+        tv_set_err(err, err_len, "cannot put %s in place: %s", path,
+                   strerror(-rc));
     }
-    return rc;
-
-err_unlink:
-    close(fd);
-    unlink(tmp);
-err_free:
+out_free:
     free(unit);
     return rc;
 }
@@ -961,45 +886,46 @@ int rpmb_store_import(struct rpmb_store *s, const char *path, char *err,
 
     rc = store_load_state(s, &key, &counter);
     if (rc != 0) {
-        set_err(err, err_len, "cannot read the store state");
+        tv_set_err(err, err_len, "cannot read the store state");
         return rc;
     }
     if (key) {
-        set_err(err, err_len,
-                "import refused: the key is programmed; data can then only "
-                "change through authenticated writes");
+        tv_set_err(err, err_len,
+                   "import refused: the key is programmed; data can then only "
+                   "change through authenticated writes");
         return -EPERM;
     }
     fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         rc = -errno;
-        set_err(err, err_len, "cannot open %s: %s", path, strerror(-rc));
+        tv_set_err(err, err_len, "cannot open %s: %s", path, strerror(-rc));
         return rc;
     }
     if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) ||
         (size_t)sb.st_size != (size_t)s->units * STORE_UNIT_SIZE) {
-        set_err(err, err_len, "%s is not a %u KiB image (the store's capacity)",
-                path, (unsigned)s->units * 128);
+        tv_set_err(err, err_len,
+                   "%s is not a %u KiB image (the store's capacity)", path,
+                   (unsigned)s->units * 128);
         close(fd);
         return -EINVAL;
     }
     unit = malloc(STORE_UNIT_SIZE);
     if (unit == NULL) {
         close(fd);
-        set_err(err, err_len, "out of memory");
+        tv_set_err(err, err_len, "out of memory");
         return -ENOMEM;
     }
     rc = step_done(s->st_begin);
     if (rc != SQLITE_OK) {
         rc = store_fail(s, "beginning the import", rc);
-        set_err(err, err_len, "cannot begin the import transaction");
+        tv_set_err(err, err_len, "cannot begin the import transaction");
         goto out_free;
     }
     /* every block is overwritten in place: the table keeps its size */
     for (u = 0; u < s->units; u++) {
         rc = read_all(fd, unit, STORE_UNIT_SIZE);
         if (rc != 0) {
-            set_err(err, err_len, "reading %s failed", path);
+            tv_set_err(err, err_len, "reading %s failed", path);
             goto out_rollback;
         }
         for (i = 0; i < VIRTIO_RPMB_BLOCKS_PER_UNIT; i++) {
@@ -1013,7 +939,7 @@ int rpmb_store_import(struct rpmb_store *s, const char *path, char *err,
             rc = step_done(s->st_put);
             if (rc != SQLITE_OK) {
                 rc = store_fail(s, "importing a block", rc);
-                set_err(err, err_len, "import: %s", sqlite3_errmsg(s->db));
+                tv_set_err(err, err_len, "import: %s", sqlite3_errmsg(s->db));
                 goto out_rollback;
             }
         }
@@ -1022,7 +948,7 @@ int rpmb_store_import(struct rpmb_store *s, const char *path, char *err,
     rc = step_done(s->st_commit);
     if (rc != SQLITE_OK) {
         rc = store_commit_failed(s, "committing the import", rc);
-        set_err(err, err_len, "import commit failed");
+        tv_set_err(err, err_len, "import commit failed");
         goto out_rollback;
     }
     rc = 0;

@@ -1,11 +1,20 @@
 /* SPDX-License-Identifier: MIT */
 /* Byte cursors, endian helpers, hex, constant-time compare and wipe. */
+#include <dirent.h>
+#include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "harness.h"
 
+#include "common/atomic_file.h"
 #include "common/bytes.h"
+#include "common/clock.h"
+#include "common/err.h"
 #include "common/ct.h"
 #include "common/hex.h"
 
@@ -93,11 +102,119 @@ static void ct_compare_and_wipe(void **state)
     wipe(NULL, 10); /* tolerated */
 }
 
+/* Files in @dir besides "." and "..". */
+static int count_entries(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    int n = 0;
+
+    assert_non_null(d);
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) {
+            n++;
+        }
+    }
+    closedir(d);
+    return n;
+}
+
+static void read_back(const char *path, char *buf, size_t cap)
+{
+    FILE *f = fopen(path, "rb");
+    size_t n;
+
+    assert_non_null(f);
+    n = fread(buf, 1, cap - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+}
+
+/*
+ * The mode is the one asked for whatever the umask, a replacement leaves no
+ * temporary file, an aborted one leaves the old content, and a symlink in
+ * the final place is replaced, never written through.
+ */
+static void atomic_file_replace(void **state)
+{
+    char dir[] = "/tmp/tv-atomic-XXXXXX";
+    char path[64], victim[64], buf[64];
+    struct tv_atomic_file af;
+    struct stat st;
+    mode_t old_umask;
+
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/f", dir);
+    snprintf(victim, sizeof(victim), "%s/victim", dir);
+
+    old_umask = umask(0);
+    assert_int_equal(tv_write_file_atomic(path, "one", 3, 0600), 0);
+    umask(old_umask);
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    old_umask = umask(0077);
+    assert_int_equal(tv_write_file_atomic(path, "two", 3, 0644), 0);
+    umask(old_umask);
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0644);
+    read_back(path, buf, sizeof(buf));
+    assert_string_equal(buf, "two");
+    assert_int_equal(count_entries(dir), 1);
+
+    assert_int_equal(tv_atomic_open(&af, path, 0600), 0);
+    assert_int_equal(tv_atomic_write(&af, "three", 5), 0);
+    tv_atomic_abort(&af);
+    read_back(path, buf, sizeof(buf));
+    assert_string_equal(buf, "two");
+    assert_int_equal(count_entries(dir), 1);
+
+    /* a symlink at the final name is replaced; its target is untouched */
+    assert_int_equal(tv_write_file_atomic(victim, "keep", 4, 0600), 0);
+    assert_int_equal(unlink(path), 0);
+    assert_int_equal(symlink(victim, path), 0);
+    assert_int_equal(tv_write_file_atomic(path, "four", 4, 0600), 0);
+    assert_int_equal(lstat(path, &st), 0);
+    assert_true(S_ISREG(st.st_mode));
+    read_back(victim, buf, sizeof(buf));
+    assert_string_equal(buf, "keep");
+
+    /* a missing directory is an error, not a crash */
+    snprintf(buf, sizeof(buf), "%s/none/f", dir);
+    assert_int_equal(tv_write_file_atomic(buf, "x", 1, 0600), -ENOENT);
+
+    unlink(path);
+    unlink(victim);
+    assert_int_equal(rmdir(dir), 0);
+}
+
+static void set_err_and_clocks(void **state)
+{
+    char err[8];
+    uint64_t a, b;
+
+    (void)state;
+    tv_set_err(err, sizeof(err), "%s %d", "abcdef", 12345);
+    assert_string_equal(err, "abcdef ");
+    tv_set_err(NULL, 0, "ignored");
+    tv_set_err(err, 0, "ignored");
+    assert_string_equal(err, "abcdef ");
+    /* after 2020-01-01 and consistent in its two units */
+    assert_true(tv_wall_ms() > 1577836800000ull);
+    assert_true(tv_wall_s() >= (int64_t)(tv_wall_ms() / 1000) - 1);
+    a = tv_mono_ms();
+    usleep(20000);
+    b = tv_mono_ms();
+    assert_true(b >= a + 15);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(cursor_take_bounds),
     cmocka_unit_test(endian_round_trip),
     cmocka_unit_test(hex_codec),
     cmocka_unit_test(ct_compare_and_wipe),
+    cmocka_unit_test(atomic_file_replace),
+    cmocka_unit_test(set_err_and_clocks),
 };
 
 HARNESS_MAIN("common", tests)
