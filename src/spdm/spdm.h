@@ -350,6 +350,8 @@ struct spdm_session {
     uint8_t meas_summary_type;        /* requested in KEY_EXCHANGE */
     uint8_t l1[SPDM_L1_MAX];          /* in-session measurement log */
     size_t l1_len;
+    bool l1_lost;     /* the log overflowed: a signed reply needs a resynch */
+    bool key_updated; /* a KEY_UPDATE happened; VerifyNewKey is allowed */
 };
 
 /* Fields of the connection both sides keep. */
@@ -365,6 +367,9 @@ struct spdm_conn {
     size_t m1_len;
     uint8_t l1[SPDM_L1_MAX]; /* out-of-session measurement log */
     size_t l1_len;
+    bool m1_lost;     /* message B overflowed: CHALLENGE resynchs */
+    bool l1_lost;     /* as spdm_session.l1_lost */
+    bool opaque_fmt1; /* OpaqueDataFmt1 selected */
     struct spdm_session sessions[SPDM_SESSIONS_MAX];
     uint8_t seq_num_size;
 };
