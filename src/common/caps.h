@@ -24,4 +24,8 @@
 #define VHOST_MAX_REGIONS    32    /* memory regions (mem slots) */
 #define VHOST_MAX_QUEUE_SIZE 32768 /* descriptors per split ring */
 
+/* TEE-IO device side */
+#define DOE_MAX_PAYLOAD_SIZE                                                   \
+    0x2000 /* DOE object payload (SPDM message), bytes */
+
 #endif
