@@ -124,4 +124,114 @@ bool crypto_ecdsa_p384_verify(const struct crypto_key *key, const void *msg,
 int crypto_count_allocations(void);
 unsigned long crypto_alloc_count(void);
 
+/*
+ * Key exchange and record-layer primitives (kx.c), used by the SPDM engine.
+ * Keys go in and out as byte strings only; nothing here keeps state.
+ */
+#define CRYPTO_P384_SCALAR_SIZE 48 /* private scalar, ECDH secret (X) */
+#define CRYPTO_P384_XY_SIZE     96 /* X || Y, as SPDM's ExchangeData */
+#define CRYPTO_P384_PUB_SIZE    97 /* 04 || X || Y (SEC1 uncompressed) */
+#define CRYPTO_AES256_KEY_SIZE  32
+#define CRYPTO_GCM_IV_SIZE      12
+#define CRYPTO_GCM_TAG_SIZE     16
+
+/** struct crypto_iov - one piece of a message hashed in pieces. */
+struct crypto_iov {
+    const void *p;
+    size_t len;
+};
+
+/**
+ * crypto_sha384_v() - SHA-384 of the concatenation of @n pieces.
+ * Return: 0 or -1.
+ */
+int crypto_sha384_v(const struct crypto_iov *v, size_t n,
+                    uint8_t out[CRYPTO_SHA384_SIZE]);
+
+/**
+ * crypto_hmac_sha384() - HMAC-SHA-384 of @msg under @key (any length).
+ * Return: 0 or -1.
+ */
+int crypto_hmac_sha384(const uint8_t *key, size_t key_len, const void *msg,
+                       size_t msg_len, uint8_t out[CRYPTO_SHA384_SIZE]);
+
+/**
+ * crypto_hkdf_sha384_extract() - RFC 5869 HKDF-Extract(@salt, @ikm) with
+ * SHA-384 into @prk. Return: 0 or -1.
+ */
+int crypto_hkdf_sha384_extract(const uint8_t *salt, size_t salt_len,
+                               const uint8_t *ikm, size_t ikm_len,
+                               uint8_t prk[CRYPTO_SHA384_SIZE]);
+
+/**
+ * crypto_hkdf_sha384_expand() - RFC 5869 HKDF-Expand(@prk, @info, @out_len)
+ * with SHA-384; @out_len 1..255*48. Return: 0 or -1.
+ */
+int crypto_hkdf_sha384_expand(const uint8_t prk[CRYPTO_SHA384_SIZE],
+                              const uint8_t *info, size_t info_len,
+                              uint8_t *out, size_t out_len);
+
+/**
+ * crypto_ecdh_p384_keygen() - a fresh ephemeral P-384 key: the scalar into
+ * @priv (the caller wipes it after use), X || Y into @pub_xy.
+ * Return: 0 or -1.
+ */
+int crypto_ecdh_p384_keygen(uint8_t priv[CRYPTO_P384_SCALAR_SIZE],
+                            uint8_t pub_xy[CRYPTO_P384_XY_SIZE]);
+
+/**
+ * crypto_ecdh_p384_derive() - the ECDH shared secret (the X coordinate of
+ * priv * peer) of our key (@priv, @my_pub_xy) and the peer's X || Y
+ * @peer_xy. A peer point not on the curve is refused. Return: 0 or -1.
+ */
+int crypto_ecdh_p384_derive(const uint8_t priv[CRYPTO_P384_SCALAR_SIZE],
+                            const uint8_t my_pub_xy[CRYPTO_P384_XY_SIZE],
+                            const uint8_t peer_xy[CRYPTO_P384_XY_SIZE],
+                            uint8_t secret[CRYPTO_P384_SCALAR_SIZE]);
+
+/**
+ * crypto_aes256gcm_seal() - AES-256-GCM: encrypt @len bytes of @pt into @ct
+ * (may be the same buffer), authenticating @aad too; the 16-byte tag goes
+ * to @tag. Return: 0 or -1.
+ */
+int crypto_aes256gcm_seal(const uint8_t key[CRYPTO_AES256_KEY_SIZE],
+                          const uint8_t iv[CRYPTO_GCM_IV_SIZE], const void *aad,
+                          size_t aad_len, const void *pt, size_t len,
+                          uint8_t *ct, uint8_t tag[CRYPTO_GCM_TAG_SIZE]);
+
+/**
+ * crypto_aes256gcm_open() - check @tag over @aad and @ct and decrypt into
+ * @pt (may be the same buffer). On failure @pt is wiped.
+ * Return: 0, or -1 when the record is not authentic (or OpenSSL failed).
+ */
+int crypto_aes256gcm_open(const uint8_t key[CRYPTO_AES256_KEY_SIZE],
+                          const uint8_t iv[CRYPTO_GCM_IV_SIZE], const void *aad,
+                          size_t aad_len, const void *ct, size_t len,
+                          const uint8_t tag[CRYPTO_GCM_TAG_SIZE], uint8_t *pt);
+
+/**
+ * crypto_ecdsa_p384_verify_point() - as crypto_ecdsa_p384_verify() with the
+ * public key given as an uncompressed point.
+ * Return: true only when the signature is valid.
+ */
+bool crypto_ecdsa_p384_verify_point(const uint8_t pub[CRYPTO_P384_PUB_SIZE],
+                                    const void *msg, size_t msg_len,
+                                    const uint8_t sig[CRYPTO_P384_SIG_SIZE]);
+
+/**
+ * crypto_x509_p384_point() - the subject public key of the DER certificate
+ * @der (exactly @len bytes) as an uncompressed point. Does not verify the
+ * certificate. Return: 0, or -1 when not a certificate or not P-384.
+ */
+int crypto_x509_p384_point(const uint8_t *der, size_t len,
+                           uint8_t pub[CRYPTO_P384_PUB_SIZE]);
+
+/**
+ * crypto_der_next() - the length of the DER SEQUENCE (tag, length and
+ * contents) at the start of @p, for walking concatenated certificates.
+ * Return: the length (<= @len), or -1 when no well-formed SEQUENCE header
+ * fits in @len.
+ */
+long crypto_der_next(const uint8_t *p, size_t len);
+
 #endif

@@ -1,0 +1,367 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Key exchange and record-layer primitives for the SPDM engine: ECDHE P-384,
+ * HMAC/HKDF-SHA-384, AES-256-GCM, ECDSA P-384 over raw points, and the leaf
+ * key of a DER certificate. Keys cross this boundary only as byte strings,
+ * so callers can keep them in memcpy-able contexts; every OpenSSL object is
+ * created and freed inside one call.
+ */
+#include <limits.h>
+#include <string.h>
+
+#include <openssl/core_names.h>
+#include <openssl/ec.h>
+#include <openssl/evp.h>
+#include <openssl/kdf.h>
+#include <openssl/param_build.h>
+#include <openssl/x509.h>
+
+#include "common/ct.h"
+#include "crypto/crypto.h"
+
+#define P384_FIELD 48
+
+/* see crypto.h */
+int crypto_sha384_v(const struct crypto_iov *v, size_t n,
+                    uint8_t out[CRYPTO_SHA384_SIZE])
+{
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    int rc = -1;
+
+    if (ctx == NULL) {
+        return -1;
+    }
+    if (EVP_DigestInit_ex2(ctx, EVP_sha384(), NULL) != 1) {
+        goto out_free;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (v[i].len > 0 && EVP_DigestUpdate(ctx, v[i].p, v[i].len) != 1) {
+            goto out_free;
+        }
+    }
+    if (EVP_DigestFinal_ex(ctx, out, NULL) == 1) {
+        rc = 0;
+    }
+out_free:
+    EVP_MD_CTX_free(ctx);
+    return rc;
+}
+
+/* see crypto.h */
+int crypto_hmac_sha384(const uint8_t *key, size_t key_len, const void *msg,
+                       size_t msg_len, uint8_t out[CRYPTO_SHA384_SIZE])
+{
+    size_t out_len = CRYPTO_SHA384_SIZE;
+    static const uint8_t empty[1];
+
+    if (EVP_Q_mac(NULL, "HMAC", NULL, "SHA384", NULL, key_len > 0 ? key : empty,
+                  key_len, msg, msg_len, out, CRYPTO_SHA384_SIZE,
+                  &out_len) == NULL ||
+        out_len != CRYPTO_SHA384_SIZE) {
+        return -1;
+    }
+    return 0;
+}
+
+/* see crypto.h: HKDF-Extract is HMAC(salt, IKM) (RFC 5869 2.2) */
+int crypto_hkdf_sha384_extract(const uint8_t *salt, size_t salt_len,
+                               const uint8_t *ikm, size_t ikm_len,
+                               uint8_t prk[CRYPTO_SHA384_SIZE])
+{
+    return crypto_hmac_sha384(salt, salt_len, ikm, ikm_len, prk);
+}
+
+/* see crypto.h */
+int crypto_hkdf_sha384_expand(const uint8_t prk[CRYPTO_SHA384_SIZE],
+                              const uint8_t *info, size_t info_len,
+                              uint8_t *out, size_t out_len)
+{
+    EVP_KDF *kdf;
+    EVP_KDF_CTX *kctx;
+    OSSL_PARAM params[5], *p = params;
+    int mode = EVP_KDF_HKDF_MODE_EXPAND_ONLY;
+    int rc = -1;
+
+    if (out_len == 0 || out_len > 255 * CRYPTO_SHA384_SIZE) {
+        return -1;
+    }
+    kdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
+    if (kdf == NULL) {
+        return -1;
+    }
+    kctx = EVP_KDF_CTX_new(kdf);
+    EVP_KDF_free(kdf);
+    if (kctx == NULL) {
+        return -1;
+    }
+    *p++ = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST,
+                                            (char *)"SHA384", 0);
+    *p++ = OSSL_PARAM_construct_int(OSSL_KDF_PARAM_MODE, &mode);
+    *p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)prk,
+                                             CRYPTO_SHA384_SIZE);
+    *p++ = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, (void *)info,
+                                             info_len);
+    *p = OSSL_PARAM_construct_end();
+    if (EVP_KDF_derive(kctx, out, out_len, params) == 1) {
+        rc = 0;
+    }
+    EVP_KDF_CTX_free(kctx);
+    return rc;
+}
+
+/* An EC P-384 EVP_PKEY from an uncompressed point and optional scalar. */
+static EVP_PKEY *p384_pkey(const uint8_t pub[CRYPTO_P384_PUB_SIZE],
+                           const uint8_t *priv)
+{
+    OSSL_PARAM_BLD *bld;
+    OSSL_PARAM *params = NULL;
+    EVP_PKEY_CTX *ctx = NULL;
+    EVP_PKEY *key = NULL;
+    BIGNUM *d = NULL;
+
+    bld = OSSL_PARAM_BLD_new();
+    if (bld == NULL) {
+        return NULL;
+    }
+    if (OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME,
+                                        "P-384", 0) != 1 ||
+        OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, pub,
+                                         CRYPTO_P384_PUB_SIZE) != 1) {
+        goto out;
+    }
+    if (priv != NULL) {
+        d = BN_secure_new();
+        if (d == NULL || BN_bin2bn(priv, P384_FIELD, d) == NULL ||
+            OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_PRIV_KEY, d) != 1) {
+            goto out;
+        }
+    }
+    params = OSSL_PARAM_BLD_to_param(bld);
+    ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+    if (params == NULL || ctx == NULL || EVP_PKEY_fromdata_init(ctx) != 1 ||
+        EVP_PKEY_fromdata(ctx, &key,
+                          priv != NULL ? EVP_PKEY_KEYPAIR : EVP_PKEY_PUBLIC_KEY,
+                          params) != 1) {
+        key = NULL;
+    }
+out:
+    EVP_PKEY_CTX_free(ctx);
+    OSSL_PARAM_free(params);
+    OSSL_PARAM_BLD_free(bld);
+    BN_clear_free(d);
+    return key;
+}
+
+/* The uncompressed point of an EC key, checked to be P-384. */
+static int p384_point(const EVP_PKEY *k, uint8_t pub[CRYPTO_P384_PUB_SIZE])
+{
+    size_t len = 0;
+    char group[16];
+
+    if (!EVP_PKEY_is_a(k, "EC") ||
+        EVP_PKEY_get_utf8_string_param(k, OSSL_PKEY_PARAM_GROUP_NAME, group,
+                                       sizeof(group), NULL) != 1 ||
+        strcmp(group, "P-384") != 0 ||
+        EVP_PKEY_get_octet_string_param(k, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY,
+                                        pub, CRYPTO_P384_PUB_SIZE, &len) != 1 ||
+        len != CRYPTO_P384_PUB_SIZE || pub[0] != 0x04) {
+        return -1;
+    }
+    return 0;
+}
+
+/* see crypto.h */
+int crypto_ecdh_p384_keygen(uint8_t priv[CRYPTO_P384_SCALAR_SIZE],
+                            uint8_t pub_xy[CRYPTO_P384_XY_SIZE])
+{
+    EVP_PKEY *k = EVP_EC_gen("P-384");
+    BIGNUM *d = NULL;
+    uint8_t pub[CRYPTO_P384_PUB_SIZE];
+    int rc = -1;
+
+    if (k == NULL) {
+        return -1;
+    }
+    if (p384_point(k, pub) != 0 ||
+        EVP_PKEY_get_bn_param(k, OSSL_PKEY_PARAM_PRIV_KEY, &d) != 1 ||
+        BN_bn2binpad(d, priv, P384_FIELD) != P384_FIELD) {
+        goto out;
+    }
+    memcpy(pub_xy, pub + 1, CRYPTO_P384_XY_SIZE);
+    rc = 0;
+out:
+    BN_clear_free(d);
+    EVP_PKEY_free(k);
+    return rc;
+}
+
+/* see crypto.h */
+int crypto_ecdh_p384_derive(const uint8_t priv[CRYPTO_P384_SCALAR_SIZE],
+                            const uint8_t my_pub_xy[CRYPTO_P384_XY_SIZE],
+                            const uint8_t peer_xy[CRYPTO_P384_XY_SIZE],
+                            uint8_t secret[CRYPTO_P384_SCALAR_SIZE])
+{
+    uint8_t pt[CRYPTO_P384_PUB_SIZE];
+    EVP_PKEY *mine, *peer;
+    EVP_PKEY_CTX *ctx = NULL;
+    size_t len = CRYPTO_P384_SCALAR_SIZE;
+    int rc = -1;
+
+    pt[0] = 0x04;
+    memcpy(pt + 1, my_pub_xy, CRYPTO_P384_XY_SIZE);
+    mine = p384_pkey(pt, priv);
+    memcpy(pt + 1, peer_xy, CRYPTO_P384_XY_SIZE);
+    /* fromdata checks that the peer's point is on the curve */
+    peer = p384_pkey(pt, NULL);
+    if (mine == NULL || peer == NULL) {
+        goto out;
+    }
+    ctx = EVP_PKEY_CTX_new_from_pkey(NULL, mine, NULL);
+    if (ctx == NULL || EVP_PKEY_derive_init(ctx) != 1 ||
+        EVP_PKEY_derive_set_peer_ex(ctx, peer, 1) != 1 ||
+        EVP_PKEY_derive(ctx, secret, &len) != 1 ||
+        len != CRYPTO_P384_SCALAR_SIZE) {
+        goto out;
+    }
+    rc = 0;
+out:
+    EVP_PKEY_CTX_free(ctx);
+    EVP_PKEY_free(mine);
+    EVP_PKEY_free(peer);
+    return rc;
+}
+
+/* see crypto.h */
+int crypto_aes256gcm_seal(const uint8_t key[CRYPTO_AES256_KEY_SIZE],
+                          const uint8_t iv[CRYPTO_GCM_IV_SIZE], const void *aad,
+                          size_t aad_len, const void *pt, size_t len,
+                          uint8_t *ct, uint8_t tag[CRYPTO_GCM_TAG_SIZE])
+{
+    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+    int n, rc = -1;
+
+    if (ctx == NULL || len > INT32_MAX || aad_len > INT32_MAX) {
+        EVP_CIPHER_CTX_free(ctx);
+        return -1;
+    }
+    if (EVP_EncryptInit_ex2(ctx, EVP_aes_256_gcm(), key, iv, NULL) != 1 ||
+        (aad_len > 0 &&
+         EVP_EncryptUpdate(ctx, NULL, &n, aad, (int)aad_len) != 1) ||
+        (len > 0 && EVP_EncryptUpdate(ctx, ct, &n, pt, (int)len) != 1) ||
+        EVP_EncryptFinal_ex(ctx, ct + len, &n) != 1 ||
+        EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, CRYPTO_GCM_TAG_SIZE,
+                            tag) != 1) {
+        goto out;
+    }
+    rc = 0;
+out:
+    EVP_CIPHER_CTX_free(ctx);
+    return rc;
+}
+
+/* see crypto.h */
+int crypto_aes256gcm_open(const uint8_t key[CRYPTO_AES256_KEY_SIZE],
+                          const uint8_t iv[CRYPTO_GCM_IV_SIZE], const void *aad,
+                          size_t aad_len, const void *ct, size_t len,
+                          const uint8_t tag[CRYPTO_GCM_TAG_SIZE], uint8_t *pt)
+{
+    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+    uint8_t t[CRYPTO_GCM_TAG_SIZE];
+    int n, rc = -1;
+
+    if (ctx == NULL || len > INT32_MAX || aad_len > INT32_MAX) {
+        EVP_CIPHER_CTX_free(ctx);
+        return -1;
+    }
+    memcpy(t, tag, sizeof(t));
+    if (EVP_DecryptInit_ex2(ctx, EVP_aes_256_gcm(), key, iv, NULL) != 1 ||
+        (aad_len > 0 &&
+         EVP_DecryptUpdate(ctx, NULL, &n, aad, (int)aad_len) != 1) ||
+        (len > 0 && EVP_DecryptUpdate(ctx, pt, &n, ct, (int)len) != 1) ||
+        EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, CRYPTO_GCM_TAG_SIZE,
+                            t) != 1 ||
+        EVP_DecryptFinal_ex(ctx, pt + len, &n) != 1) {
+        /* never leave unauthenticated plaintext behind */
+        if (len > 0) {
+            wipe(pt, len);
+        }
+        goto out;
+    }
+    rc = 0;
+out:
+    EVP_CIPHER_CTX_free(ctx);
+    return rc;
+}
+
+/* see crypto.h */
+bool crypto_ecdsa_p384_verify_point(const uint8_t pub[CRYPTO_P384_PUB_SIZE],
+                                    const void *msg, size_t msg_len,
+                                    const uint8_t sig[CRYPTO_P384_SIG_SIZE])
+{
+    EVP_PKEY *k = p384_pkey(pub, NULL);
+    bool ok;
+
+    if (k == NULL) {
+        return false;
+    }
+    ok = crypto_ecdsa_p384_verify((const struct crypto_key *)k, msg, msg_len,
+                                  sig);
+    EVP_PKEY_free(k);
+    return ok;
+}
+
+/* see crypto.h */
+int crypto_x509_p384_point(const uint8_t *der, size_t len,
+                           uint8_t pub[CRYPTO_P384_PUB_SIZE])
+{
+    const unsigned char *p = der;
+    X509 *x;
+    EVP_PKEY *k;
+    int rc = -1;
+
+    if (len > LONG_MAX) {
+        return -1;
+    }
+    x = d2i_X509(NULL, &p, (long)len);
+    if (x == NULL) {
+        return -1;
+    }
+    if (p == der + len && (k = X509_get0_pubkey(x)) != NULL &&
+        p384_point(k, pub) == 0) {
+        rc = 0;
+    }
+    X509_free(x);
+    return rc;
+}
+
+/* see crypto.h */
+long crypto_der_next(const uint8_t *p, size_t len)
+{
+    size_t hdr, body;
+
+    /* a SEQUENCE with a definite length in at most 4 length bytes */
+    if (len < 2 || p[0] != 0x30) {
+        return -1;
+    }
+    if (p[1] < 0x80) {
+        hdr = 2;
+        body = p[1];
+    } else {
+        size_t n = p[1] & 0x7f;
+        if (n == 0 || n > 4 || len < 2 + n || p[2] == 0) {
+            return -1;
+        }
+        body = 0;
+        for (size_t i = 0; i < n; i++) {
+            body = body << 8 | p[2 + i];
+        }
+        hdr = 2 + n;
+        if (body < 0x80) {
+            return -1; /* not DER: long form for a short length */
+        }
+    }
+    if (body > len - hdr) {
+        return -1;
+    }
+    return (long)(hdr + body);
+}
