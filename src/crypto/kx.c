@@ -161,7 +161,7 @@ static int p384_point(const EVP_PKEY *k, uint8_t pub[CRYPTO_P384_PUB_SIZE])
     if (!EVP_PKEY_is_a(k, "EC") ||
         EVP_PKEY_get_utf8_string_param(k, OSSL_PKEY_PARAM_GROUP_NAME, group,
                                        sizeof(group), NULL) != 1 ||
-        strcmp(group, "P-384") != 0 ||
+        (strcmp(group, "P-384") != 0 && strcmp(group, "secp384r1") != 0) ||
         EVP_PKEY_get_octet_string_param(k, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY,
                                         pub, CRYPTO_P384_PUB_SIZE, &len) != 1 ||
         len != CRYPTO_P384_PUB_SIZE || pub[0] != 0x04) {
