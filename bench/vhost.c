@@ -39,7 +39,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "client/vhu_frontend.h"
+#include "frontend/vhu_frontend.h"
 
 #define DEFAULT_ITERATIONS 20000u
 #define WARMUP             500u
