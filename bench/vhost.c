@@ -59,7 +59,7 @@
 #include <unistd.h>
 
 #include "client/rpmbc_vhu.h"
-#include "client/vhu_frontend.h"
+#include "frontend/vhu_frontend.h"
 #include "procmem.h"
 
 #define DEFAULT_ITERATIONS  20000u

@@ -11,7 +11,7 @@
 #define TV_CLIENT_NSMC_VHU_H
 
 #include "client/nsmc.h"
-#include "client/vhu_frontend.h"
+#include "frontend/vhu_frontend.h"
 
 /**
  * nsmc_vhu_transport() - the transport over the connected frontend @fe,

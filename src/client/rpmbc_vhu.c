@@ -6,7 +6,7 @@
 #include <string.h>
 #include <sys/uio.h>
 
-#include "client/vhu_frontend.h"
+#include "frontend/vhu_frontend.h"
 #include "common/log.h"
 
 /*

@@ -60,7 +60,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include "client/vhu_frontend.h"
+#include "frontend/vhu_frontend.h"
 #include "common/caps.h"
 
 #define NSMP_PATH       "/dev/nsm"

@@ -32,7 +32,7 @@
 #include "client/nsmc.h"
 #include "client/nsmc_vhu.h"
 #include "client/rpmbc.h"
-#include "client/vhu_frontend.h"
+#include "frontend/vhu_frontend.h"
 #include "crypto/crypto.h"
 #include "verify/verify.h"
 

@@ -2,7 +2,7 @@
 /*
  * A hostile guest against the real vhost-user-nsm: while a request is in
  * flight, a second thread (the guest's second vCPU, see
- * client/vhu_frontend_test.h) keeps rewriting the response buffer in guest
+ * frontend/vhu_frontend_test.h) keeps rewriting the response buffer in guest
  * memory with bytes of its own choice, at the very place the device's value
  * goes.
  *
@@ -32,8 +32,8 @@
 #include "harness.h"
 
 #include "client/nsmc.h"
-#include "client/vhu_frontend.h"
-#include "client/vhu_frontend_test.h"
+#include "frontend/vhu_frontend.h"
+#include "frontend/vhu_frontend_test.h"
 #include "crypto/crypto.h"
 #include "verify/verify.h"
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * vhost-user frontend (src/client/vhu_frontend.c) against a fake backend: a
+ * vhost-user frontend (src/frontend/vhu_frontend.c) against a fake backend: a
  * thread on the other end of a socketpair that answers the vhost-user
  * handshake, maps the shared memfd regions by guest-physical address and
  * serves the ring trivially (each response byte is a request byte ^ 0x5a).
@@ -23,7 +23,7 @@
 
 #include "harness.h"
 
-#include "client/vhu_frontend.h"
+#include "frontend/vhu_frontend.h"
 #include "vhost/vhost_user_proto.h"
 #include "virtio/virtio_ring.h"
 

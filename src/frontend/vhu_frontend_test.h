@@ -13,12 +13,12 @@
  * reports or signs the racer's bytes; a device that finishes its response
  * in private memory and copies it out last cannot be steered.
  */
-#ifndef TV_CLIENT_VHU_FRONTEND_TEST_H
-#define TV_CLIENT_VHU_FRONTEND_TEST_H
+#ifndef TV_FRONTEND_VHU_FRONTEND_TEST_H
+#define TV_FRONTEND_VHU_FRONTEND_TEST_H
 
 #include <stdint.h>
 
-#include "client/vhu_frontend.h"
+#include "frontend/vhu_frontend.h"
 
 /**
  * vhu_fe_test_race_nsm_response() - race every later vhu_fe_nsm_call() of

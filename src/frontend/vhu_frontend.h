@@ -54,8 +54,8 @@
  * struct vhu_fe are serialized by an internal mutex (one request in flight,
  * like the NSM driver's mutex); distinct frontends are independent.
  */
-#ifndef TV_CLIENT_VHU_FRONTEND_H
-#define TV_CLIENT_VHU_FRONTEND_H
+#ifndef TV_FRONTEND_VHU_FRONTEND_H
+#define TV_FRONTEND_VHU_FRONTEND_H
 
 #include <stdbool.h>
 #include <stddef.h>
