@@ -160,7 +160,8 @@ bool crypto_ecdsa_p384_verify2(const struct crypto_key *key, const void *a,
  * basicConstraints (always critical), keyUsage, subjectKeyIdentifier and
  * authorityKeyIdentifier.
  * @org, @cn:        subject attributes (UTF-8, NUL-terminated)
- * @serial:          serial bytes, big-endian, 1..20
+ * @serial:          serial bytes, big-endian unsigned, 1..20, not all zero;
+ *                   encoded as the shortest positive INTEGER
  * @not_before_s:    validity start, Unix seconds
  * @not_after_s:     validity end, Unix seconds
  * @ca:              cA TRUE

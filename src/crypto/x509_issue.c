@@ -80,10 +80,15 @@ long crypto_x509_issue(const struct crypto_x509_template *t,
     long rc = -1;
     int len;
     unsigned char *p = out;
+    bool serial_zero = true;
 
+    for (size_t i = 0; i < t->serial_len && i < CRYPTO_X509_SERIAL_MAX; i++) {
+        serial_zero = serial_zero && t->serial[i] == 0;
+    }
+    /* RFC 5280 §4.1.2.2: positive; the bytes are unsigned, so not zero */
     if (t->serial_len == 0 || t->serial_len > CRYPTO_X509_SERIAL_MAX ||
-        t->subject_key == NULL || issuer_key == NULL || t->cn == NULL ||
-        t->org == NULL || t->not_after_s <= t->not_before_s) {
+        serial_zero || t->subject_key == NULL || issuer_key == NULL ||
+        t->cn == NULL || t->org == NULL || t->not_after_s <= t->not_before_s) {
         return -1;
     }
     if (issuer != NULL && (issuer_x = crypto_x509_d2i_exact(

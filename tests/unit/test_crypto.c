@@ -2,7 +2,8 @@
 /*
  * Crypto adapter: HMAC-SHA256 against RFC 4231, SHA-256/384 known answers
  * (FIPS 180-2 examples), incremental = one-shot, ECDSA P-384 sign/verify
- * round trip with tampering, DRBG output, ct_eq and wipe.
+ * round trip with tampering, DRBG output, ct_eq and wipe, and the serials
+ * the certificate issuer writes.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -13,6 +14,7 @@
 #include "common/bug.h"
 #include "common/ct.h"
 #include "crypto/crypto.h"
+#include "crypto/x509.h"
 
 struct hmac_case {
     const char *key_hex; /* or NULL with key_fill/key_len */
@@ -394,6 +396,89 @@ static void der_walk(void **state)
     assert_int_equal(crypto_x509_p384_point(cert, sizeof(cert), long_form), -1);
 }
 
+/*
+ * The content length of the serial INTEGER: TBSCertificate header (30 81 LL
+ * or 30 82 LL LL), version a0 03 02 01 02, then 02 <len>.
+ */
+static size_t serial_int_len(const struct crypto_x509 *c)
+{
+    const uint8_t *tbs = c->der + c->tbs_off;
+    size_t hdr = tbs[1] == 0x82 ? 4 : tbs[1] == 0x81 ? 3 : 2;
+
+    assert_int_equal(tbs[hdr + 5], 0x02);
+    return tbs[hdr + 6];
+}
+
+/*
+ * crypto_x509_issue() writes every serial as the shortest positive INTEGER
+ * (leading zero bytes dropped, a sign byte before a set top bit) that the
+ * strict parser reads back, and refuses a zero or over-long one.
+ */
+static void x509_issue_serials(void **state)
+{
+    static const struct {
+        const char *bytes;
+        size_t len;
+        long ok;           /* 1: issued */
+        size_t parsed_len; /* value bytes read back */
+        size_t int_len;    /* INTEGER content bytes in the DER */
+    } cases[] = {
+        {"\x01", 1, 1, 1, 1},
+        {"\x00\x05", 2, 1, 1, 1},
+        {"\x00\x00\x80\x01", 4, 1, 2, 3},
+        {"\x80", 1, 1, 1, 2},
+        {"\x00", 1, 0, 0, 0},
+        {"\x00\x00\x00", 3, 0, 0, 0},
+    };
+    struct crypto_key *k = crypto_key_generate_p384();
+    uint8_t der[CRYPTO_X509_DER_MAX], big[CRYPTO_X509_SERIAL_MAX + 1];
+    struct crypto_x509_template t = {
+        .org = "test",
+        .cn = "serials",
+        .not_before_s = 1700000000,
+        .not_after_s = 1700003600,
+        .ca = false,
+        .pathlen = -1,
+        .ku_bits = CRYPTO_KU_DIGITAL_SIGNATURE,
+        .subject_key = k,
+    };
+    struct crypto_x509 c;
+    long len;
+
+    assert_non_null(k);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        t.serial = (const uint8_t *)cases[i].bytes;
+        t.serial_len = cases[i].len;
+        len = crypto_x509_issue(&t, NULL, k, der, sizeof(der));
+        if (!cases[i].ok) {
+            assert_int_equal(len, -1);
+            continue;
+        }
+        assert_true(len > 0);
+        assert_int_equal(crypto_x509_parse(&c, der, (size_t)len), 0);
+        assert_int_equal(c.serial_len, cases[i].parsed_len);
+        assert_memory_equal(c.serial,
+                            cases[i].bytes + cases[i].len - c.serial_len,
+                            c.serial_len);
+        assert_int_equal(serial_int_len(&c), cases[i].int_len);
+        crypto_x509_release(&c);
+    }
+
+    /* 20 bytes with the top bit set: 21 content bytes, still accepted */
+    memset(big, 0xa5, sizeof(big));
+    t.serial = big;
+    t.serial_len = CRYPTO_X509_SERIAL_MAX;
+    len = crypto_x509_issue(&t, NULL, k, der, sizeof(der));
+    assert_true(len > 0);
+    assert_int_equal(crypto_x509_parse(&c, der, (size_t)len), 0);
+    assert_int_equal(c.serial_len, CRYPTO_X509_SERIAL_MAX);
+    assert_int_equal(serial_int_len(&c), CRYPTO_X509_SERIAL_MAX + 1);
+    crypto_x509_release(&c);
+    t.serial_len = CRYPTO_X509_SERIAL_MAX + 1;
+    assert_int_equal(crypto_x509_issue(&t, NULL, k, der, sizeof(der)), -1);
+    crypto_key_free(k);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(hmac_rfc4231),
     cmocka_unit_test(hmac_flipped_bit_differs),
@@ -407,6 +492,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(ecdh_p384_agreement),
     cmocka_unit_test(ecdsa_verify_point),
     cmocka_unit_test(der_walk),
+    cmocka_unit_test(x509_issue_serials),
 };
 
 HARNESS_MAIN("crypto", tests)
