@@ -102,6 +102,8 @@ static const int asan_calls[] = {
     SCMP_SYS(dup3),
     SCMP_SYS(uname),
     SCMP_SYS(open),
+    SCMP_SYS(getdents64),
+    SCMP_SYS(exit),
 };
 #endif
 
