@@ -7,6 +7,7 @@
  *  - READY=1 and STOPPING=1 arrive on $NOTIFY_SOCKET;
  *  - peers are logged with their credentials, and refused unless they have
  *    the daemon's uid or --socket-group (a child that switches to nobody);
+ *  - --user/--group: root binds, then the daemon serves as nobody;
  *  - a daemon refuses to start on a private key file others can read;
  *  - a forbidden system call in the serve loop kills the daemon (SIGSYS),
  *    and the same call with --sandbox=none does not;
@@ -382,6 +383,53 @@ static void peer_credentials(void **state)
     stop();
 }
 
+/* --user/--group: root binds, nobody serves (and owns the socket). */
+static void drop_to_user(void **state)
+{
+    char sub[96], store_arg[128], status_path[64], line[128];
+    const char *args[] = {store_arg, "--user=65534", "--group=65534", NULL};
+    unsigned uid = 0;
+    struct stat st;
+    FILE *f;
+
+    (void)state;
+    if (geteuid() != 0) {
+        skip(); /* switching users needs root */
+    }
+    snprintf(sub, sizeof(sub), "%s/nobody", dir);
+    assert_int_equal(mkdir(sub, 0700), 0);
+    assert_int_equal(chown(sub, NOBODY, NOBODY), 0);
+    snprintf(sock_path, sizeof(sock_path), "%s/vhu.sock", sub);
+    snprintf(store_arg, sizeof(store_arg), "--store=%s/rpmb.db", sub);
+    start(env_path("VHOST_USER_RPMB"), args, 022, false);
+    wait_socket();
+    assert_int_equal(lstat(sock_path, &st), 0);
+    assert_int_equal(st.st_uid, NOBODY);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    /* the store was created by the new user, not by root */
+    snprintf(line, sizeof(line), "%s/rpmb.db", sub);
+    assert_int_equal(stat(line, &st), 0);
+    assert_int_equal(st.st_uid, NOBODY);
+    snprintf(status_path, sizeof(status_path), "/proc/%ld/status",
+             (long)daemon_pid);
+    f = fopen(status_path, "r");
+    assert_non_null(f);
+    while (fgets(line, sizeof(line), f) != NULL) {
+        if (sscanf(line, "Uid: %u", &uid) == 1) {
+            break;
+        }
+    }
+    fclose(f);
+    assert_int_equal(uid, NOBODY);
+    assert_true(log_has("running as uid 65534 gid 65534"));
+    /* its own uid is now nobody's: root is the stranger */
+    assert_int_equal(ask_features_as(NOBODY, NOBODY), 1);
+    assert_int_equal(ask_features(), 0);
+    stop();
+    assert_int_equal(lstat(sock_path, &st), -1);
+    snprintf(sock_path, sizeof(sock_path), "%s/vhu.sock", dir);
+}
+
 /* A private key others can read: no start, the reason, no socket. */
 static void refuses_open_key(void **state)
 {
@@ -561,6 +609,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test_teardown(socket_mode_and_ready, teardown),
     cmocka_unit_test_teardown(notify_socket, teardown),
     cmocka_unit_test_teardown(peer_credentials, teardown),
+    cmocka_unit_test_teardown(drop_to_user, teardown),
     cmocka_unit_test_teardown(refuses_open_key, teardown),
     cmocka_unit_test_teardown(seccomp_kills, teardown),
     cmocka_unit_test_teardown(no_ca_key_in_server, teardown),
