@@ -102,6 +102,9 @@ static const int asan_calls[] = {
     SCMP_SYS(dup3),
     SCMP_SYS(uname),
     SCMP_SYS(open),
+    SCMP_SYS(getdents),
+    SCMP_SYS(getdents64),
+    SCMP_SYS(exit),
 };
 #endif
 

@@ -16,6 +16,7 @@
 #include "common/ct.h"
 #include "common/err.h"
 #include "common/log.h"
+#include "crypto/crypto.h"
 #include "daemon/sandbox.h"
 #include "pki/pki.h"
 
@@ -63,6 +64,20 @@ static void serve_one(struct pki_ca *ca, int fd, const uint8_t *req, size_t len)
     (void)send(fd, sig_out, 1 + (size_t)n, MSG_NOSIGNAL);
 }
 
+static void warm_up(struct pki_ca *ca)
+{
+    struct crypto_key *key = crypto_key_generate_p384();
+    uint8_t spki[PKI_SPKI_MAX];
+    long n = key != NULL ? crypto_key_spki_der(key, spki, sizeof(spki)) : -1;
+
+    if (n > 0) {
+        (void)pki_ca_issue_leaf(ca, spki, (size_t)n, tv_wall_s(), sig_out,
+                                sizeof(sig_out));
+    }
+    crypto_key_free(key);
+    wipe(sig_out, sizeof(sig_out));
+}
+
 /* The signer process: never returns. */
 static void __attribute__((noreturn))
 signer_main(int fd, const char *dir, const char *module_id, bool sandbox)
@@ -103,6 +118,12 @@ signer_main(int fd, const char *dir, const char *module_id, bool sandbox)
     if (send(fd, sig_out, 3 + root_len + n, MSG_NOSIGNAL) < 0) {
         _exit(1);
     }
+    /*
+     * One throwaway issue before the filter: OpenSSL loads its
+     * configuration and fetches algorithms on first use, which opens
+     * files the filter rightly forbids later.
+     */
+    warm_up(ca);
     if (sandbox && sandbox_apply(SANDBOX_SIGNER, err, sizeof(err)) != 0) {
         tv_err("%s", err);
         _exit(1);
