@@ -70,7 +70,7 @@
 #define NSM_PRIV_LIMIT_KIB  1024u /* 1 MiB */
 #define RPMB_PRIV_LIMIT_KIB 1536u /* 1.5 MiB */
 
-/* {"DescribePCR": {"index": 16}} (nsm-protocol.md §3) */
+/* {"DescribePCR": {"index": 16}} (aws-nitro-enclaves-nsm-api) */
 static const uint8_t req_describe[] = {
     0xa1, 0x6b, 'D',  'e',  's', 'c', 'r', 'i', 'b', 'e',  'P',
     'C',  'R',  0xa1, 0x65, 'i', 'n', 'd', 'e', 'x', 0x10,

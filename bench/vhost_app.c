@@ -44,7 +44,7 @@ struct app_raw {
     struct app_iovec response;
 };
 
-/* {"DescribePCR": {"index": 16}} (nsm-protocol.md §3) */
+/* {"DescribePCR": {"index": 16}} (aws-nitro-enclaves-nsm-api) */
 static const uint8_t req_describe[] = {
     0xa1, 0x6b, 'D',  'e',  's', 'c', 'r', 'i', 'b', 'e',  'P',
     'C',  'R',  0xa1, 0x65, 'i', 'n', 'd', 'e', 'x', 0x10,

@@ -2,7 +2,8 @@
 /*
  * NSM client codec and the /dev/nsm ioctl transport. The decoder follows
  * serde_cbor's deserialize_enum and serde's derived struct visitors, which
- * is what every NSMAPI user effectively runs (nsm-protocol.md §4).
+ * is what every NSMAPI user effectively runs (aws-nitro-enclaves-nsm-api
+ * src/api/mod.rs).
  */
 #include "client/nsmc.h"
 

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * NSM client: encodes NSM requests exactly as NSMAPI does (serde_cbor
- * defaults, nsm-protocol.md §2-§3), moves them through a transport and
- * decodes responses as leniently as serde_cbor does (§4 "Client decoder
- * leniency"):
+ * defaults, aws-nitro-enclaves-nsm-api src/api/mod.rs), moves them through a
+ * transport and decodes responses as leniently as serde_cbor's deserializer
+ * does:
  *  - the outer item is a text string (unit variant) or a map whose header
  *    byte is exactly 0xa1; anything else fails;
  *  - inner maps are definite or indefinite, keys in any order, unknown keys

@@ -155,7 +155,7 @@ static void rpmbc_fields_init(struct rpmb_frame_fields *f, uint16_t req)
 {
     memset(f, 0, sizeof(*f));
     f->req_resp = req;
-    /* virtio demands block_count 1 for single-frame requests (§7.2) */
+    /* virtio demands block_count 1 for single-frame requests (docs/rpmb.md) */
     f->block_count = 1;
 }
 

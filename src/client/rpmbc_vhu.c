@@ -103,7 +103,7 @@ void rpmbc_vhu_close(struct rpmbc_vhu *v)
 
 /*
  * One chain: the request frames device-readable, then the response space
- * device-writable, as the Linaro virtio RPMB driver lays it out (§8).
+ * device-writable, as the Linaro virtio RPMB driver lays it out.
  */
 static int rpmbc_vhu_call(void *ctx, const uint8_t *req, size_t req_len,
                           uint8_t *resp, size_t resp_cap, size_t *resp_len)

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * COSE_Sign1 verification for attestation documents (nsm-protocol.md §12
- * rules 1 and 8): the envelope is parsed into a view of the caller's bytes,
- * then the ES384 signature is checked over the Sig_structure
+ * COSE_Sign1 verification for attestation documents (AWS
+ * nsm-api docs/attestation_process.md, RFC 9052): the envelope is parsed into a
+ * view of the caller's bytes, then the ES384 signature is checked over the
+ * Sig_structure
  *
  *   84 6a "Signature1" 44 a1 01 38 22 40 <bstr head> <payload>
  *

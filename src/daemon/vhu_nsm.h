@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Glue between the vhost-user library and the NSM model (virtio ID 33, one
- * queue, no features, no config; nsm-protocol.md section 1).
+ * queue, no features, no config; Linux drivers/misc/nsm.c).
  *
  * Chain shapes served:
  *  - two chains, as the Linux driver adds them: a chain of only

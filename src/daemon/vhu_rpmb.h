@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Glue between the vhost-user library and the RPMB model (virtio ID 28, one
- * queue, no features, 3-byte read-only config; rpmb-protocol.md sections 2
- * and 8).
+ * queue, no features, 3-byte read-only config; virtio-spec
+ * device-types/rpmb/description.tex).
  *
  * Each chain is one request: ALL its device-readable buffers are gathered,
  * in order, into a private buffer (whatever the split over descriptors), the

@@ -46,7 +46,8 @@
 #define FE_MIN_MEM_SIZE (64u * 1024u)
 #define FE_POLL_SPINS   1024u /* spins between clock checks */
 
-/* Protocol features we accept when offered (vhost-user-and-e2e.md §3). */
+/* Protocol features we accept when offered (QEMU docs/interop/vhost-user.rst).
+ */
 #define FE_PROTOCOL_WANTED                                                     \
     ((1ull << VHOST_USER_PROTOCOL_F_MQ) |                                      \
      (1ull << VHOST_USER_PROTOCOL_F_REPLY_ACK) |                               \

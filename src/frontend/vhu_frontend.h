@@ -5,7 +5,7 @@
  * tools, tests, benchmarks and shims can talk to vhost-user-nsm and
  * vhost-user-rpmb without a virtual machine.
  *
- * What it does, in the order QEMU does it (vhost-user-and-e2e.md §4):
+ * What it does, in the order QEMU does it (QEMU hw/virtio/vhost-user.c):
  *  - connect:   GET_FEATURES, GET_PROTOCOL_FEATURES, SET_PROTOCOL_FEATURES
  *               (MQ, REPLY_ACK, CONFIG, CONFIGURE_MEM_SLOTS, STATUS as
  *               offered and allowed by the options), GET_QUEUE_NUM (MQ),
@@ -38,9 +38,9 @@
  *
  * Requests are exchanged as the Linux drivers do: vhu_fe_nsm_call() adds two
  * chains (drivers/misc/nsm.c), vhu_fe_call() one chain of device-readable
- * then device-writable descriptors (RPMB, rpmb-protocol.md §8), optionally
- * through an indirect table and optionally split into many descriptors.
- * Completion is interrupt-driven (sleep on the call eventfd, with
+ * then device-writable descriptors (RPMB, virtio-spec device-types/rpmb),
+ * optionally through an indirect table and optionally split into many
+ * descriptors. Completion is interrupt-driven (sleep on the call eventfd, with
  * used_event when EVENT_IDX is negotiated) or busy polling of the used ring.
  * Kicks honour avail_event / VRING_USED_F_NO_NOTIFY.
  *

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The AWS nsm.h API over the NSM client (nsmc). Semantics follow NSMAPI's
- * nsm-lib/src/lib.rs rule for rule (nsm-protocol.md §10); where AWS's
+ * nsm-lib/src/lib.rs rule for rule (aws-nitro-enclaves-nsm-api); where AWS's
  * library has undefined behaviour (NULL length pointers, more than 64
  * locked PCRs) ours returns an error or bounds the copy instead.
  *

@@ -27,7 +27,8 @@
 #include "cose/cose.h"
 #include "crypto/crypto.h"
 
-/* Wire error names, in NSMAPI's ErrorCode order (nsm-protocol.md §4). */
+/* Wire error names, in NSMAPI's ErrorCode order (aws-nitro-enclaves-nsm-api
+ * src/api/mod.rs). */
 enum nsm_wire_err {
     ERR_INVALID_ARGUMENT,
     ERR_INVALID_INDEX,
@@ -630,8 +631,8 @@ static enum nsm_wire_err do_describe_nsm(struct nsm *nsm, struct cbor_wr *w)
 
 /*
  * a1 69 "GetRandom" a1 66 "random" 59 01 00 <256 bytes>: the exact bytes
- * Linux's nsm_rng_read() expects (nsm-protocol.md §8). The random bytes are
- * produced in place.
+ * Linux's nsm_rng_read() expects (Linux drivers/misc/nsm.c). The random bytes
+ * are produced in place.
  */
 static int do_get_random(struct nsm *nsm, struct cbor_wr *w)
 {
@@ -716,7 +717,8 @@ static int do_attestation(struct nsm *nsm, const struct nsm_req *req,
     cbor_wr_init(&w, resp + ATT_PAYLOAD_OFF,
                  cap - ATT_PAYLOAD_OFF - COSE_SIGN1_TAIL_SIZE);
 
-    /* AttestationDoc in real NSM's field order (nsm-protocol.md §11) */
+    /* AttestationDoc in real NSM's field order (AWS nsm-api
+     * docs/attestation_process.md) */
     cbor_put_map(&w, 9);
     cbor_put_cstr(&w, "module_id");
     cbor_put_cstr(&w, nsm->boot.module_id);

@@ -14,7 +14,8 @@
  *   intermediate.pem  the intermediate CA certificate
  *   intermediate.key  its P-384 private key, PKCS#8 PEM, mode 0600
  *
- * The chain, all ECDSA P-384 with SHA-384 (nsm-protocol.md §11):
+ * The chain, all ECDSA P-384 with SHA-384 (as in AWS nsm-api
+ * docs/attestation_process.md):
  *
  *   root          O=trustvio, CN=root.trustvio, self-signed, 30 years;
  *                 basicConstraints critical CA:TRUE (no pathLen);

@@ -57,7 +57,7 @@
 #include "client/rpmb_frame.h"
 #include "client/rpmbc_vhu.h"
 
-/* <linux/mmc/ioctl.h>, restated with fixed-size types (§11) */
+/* <linux/mmc/ioctl.h>, restated with fixed-size types */
 #define SHIM_MMC_IOC_CMD        0xC048B300UL
 #define SHIM_MMC_IOC_MULTI_CMD  0xC008B301UL
 #define SHIM_MMC_IOC_MAX_CMDS   255

@@ -3,8 +3,8 @@
  * Virtio RPMB device model. The request stream is untrusted guest input:
  * every length is checked before use, and every outcome is a result code
  * in a response frame, never a crash. Check orders follow the virtio text
- * (docs/rpmb-protocol.md §6); the eMMC conventions chosen in §7 and §14
- * are implemented here and documented in docs/rpmb.md.
+ * (virtio-spec device-types/rpmb/description.tex); the eMMC conventions
+ * chosen are implemented here and documented in docs/rpmb.md.
  */
 #include "rpmb/rpmb.h"
 
@@ -36,7 +36,7 @@ static uint32_t rpmb_capacity_blocks(const struct rpmb *r)
 
 /*
  * The JEDEC expiry flag: set on every result while the counter sits at
- * its maximum, including the write that reached it (§7.3).
+ * its maximum, including the write that reached it (docs/rpmb.md).
  */
 static uint16_t rpmb_expiry_flag(const struct rpmb *r)
 {
@@ -66,7 +66,8 @@ static void rpmb_frame_fill(uint8_t *f, const struct rpmb_resp *rs)
     store_be16(f + VIRTIO_RPMB_OFF_REQ_RESP, rs->req_resp);
 }
 
-/* HMAC-SHA256 over bytes 228..511 of @n_frames frames, in order (§5). */
+/* HMAC-SHA256 over bytes 228..511 of @n_frames frames, in order (virtio-spec
+ * rpmb). */
 static int rpmb_mac(const uint8_t key[RPMB_KEY_LEN], const uint8_t *frames,
                     size_t n_frames, uint8_t mac[VIRTIO_RPMB_KEY_MAC_SIZE])
 {
@@ -206,7 +207,8 @@ static uint16_t rpmb_program_key_result(struct rpmb *r, const uint8_t *req,
     if (n_op != 1 || !rpmb_single_count_ok(req)) {
         return VIRTIO_RPMB_RES_GENERAL_FAILURE;
     }
-    /* one-time programmable: WRITE_FAILURE as in the virtio text (§7.4) */
+    /* one-time programmable: WRITE_FAILURE as in the virtio text (docs/rpmb.md)
+     */
     if (r->key_programmed) {
         return VIRTIO_RPMB_RES_WRITE_FAILURE;
     }
@@ -384,7 +386,7 @@ static void rpmb_do_data_read(struct rpmb *r, const uint8_t *req, size_t n_req,
     if (n_cap == 0) {
         return;
     }
-    /* eMMC clients send 0 and size the read by CMD18's count (§7.2) */
+    /* eMMC clients send 0 and size the read by CMD18's count (docs/rpmb.md) */
     n_blocks = bc != 0 ? bc : (n_cap < RPMB_BC_MAX ? n_cap : RPMB_BC_MAX);
     n_out = n_blocks < n_cap ? n_blocks : n_cap;
 
@@ -401,7 +403,7 @@ static void rpmb_do_data_read(struct rpmb *r, const uint8_t *req, size_t n_req,
     rs.result |= rpmb_expiry_flag(r);
     /*
      * The store wrote the data fields in place; fill the rest of every
-     * frame around them (result, nonce, start address in each, §7.1).
+     * frame around them (result, nonce, start address in each, docs/rpmb.md).
      */
     for (i = 0; i < n_out; i++) {
         uint8_t *f = resp + i * FRAME;

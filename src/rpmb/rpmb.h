@@ -14,7 +14,8 @@
  * operation that needs it loads it from the store into a stack buffer and
  * wipes that buffer before returning. No interface returns the key.
  *
- * Behaviour (docs/rpmb-protocol.md §6, §7, §14; docs/rpmb.md):
+ * Behaviour (virtio-spec device-types/rpmb/description.tex; the eMMC
+ * conventions chosen are in docs/rpmb.md):
  *  - Request stream: rpmb_handle() takes the gathered device-readable bytes
  *    of one chain, a whole number of 512-byte frames. Any split over
  *    descriptors is fine; a length of 0 or not a multiple of 512 is
@@ -25,7 +26,7 @@
  *  - Second PROGRAM_KEY: WRITE_FAILURE (0x0005), key unchanged.
  *  - block_count 0 is accepted in PROGRAM_KEY, GET_WRITE_COUNTER,
  *    RESULT_READ (treated as 1) and DATA_READ (count = resp_cap / 512,
- *    at most 0xFFFF), the eMMC convention (§7.2).
+ *    at most 0xFFFF), the eMMC convention (docs/rpmb.md).
  *  - DATA_READ answers block_count frames, each with result, nonce, start
  *    address and block_count; the MAC is in the last frame.
  *  - max_wr_cnt / max_rd_cnt 0 mean "no limit".

@@ -2,8 +2,7 @@
 /*
  * Virtio RPMB (device ID 28) wire constants: config space, frame layout,
  * request/response types and result codes. Constants only; see
- * docs/rpmb-protocol.md §2-§4 (virtio-spec device-types/rpmb/description.tex,
- * JESD84-B51 §6.6.22).
+ * virtio-spec device-types/rpmb/description.tex and JESD84-B51 §6.6.22.
  *
  * Frame (512 bytes, big-endian scalars):
  *
@@ -62,7 +61,8 @@
 #define VIRTIO_RPMB_RESP_DATA_WRITE        0x0300
 #define VIRTIO_RPMB_RESP_DATA_READ         0x0400
 
-/* Result codes; 0x0080 is the JEDEC write-counter-expired flag (§7.3) */
+/* Result codes; 0x0080 is the JEDEC write-counter-expired flag (docs/rpmb.md)
+ */
 #define VIRTIO_RPMB_RES_OK                    0x0000
 #define VIRTIO_RPMB_RES_GENERAL_FAILURE       0x0001
 #define VIRTIO_RPMB_RES_AUTH_FAILURE          0x0002

@@ -7,7 +7,7 @@
  * changed pages and a commit record to the WAL and fsyncs it before
  * sqlite3_step() returns. A crash at any moment leaves either the whole
  * transaction (valid commit record) or none of it, so data and counter
- * always agree (docs/rpmb-protocol.md §9).
+ * always agree (docs/rpmb.md).
  *
  * Schema (format version 1, PRAGMA application_id 'RPMB'):
  *   meta(name, value)        format_version, capacity_units

@@ -3,7 +3,8 @@
  * The AWS Nitro Enclaves root certificate (G1), DER, 533 bytes:
  * C=US, O=Amazon, OU=AWS, CN=aws.nitro-enclaves, valid 2019-10-28 to
  * 2049-10-28. SHA-256 of these bytes is VERIFY_AWS_ROOT_SHA256 (verify.h),
- * checked when the verifier first loads it (nsm-protocol.md §12.4).
+ * checked when the verifier first loads it (AWS nsm-api
+ * docs/attestation_process.md).
  */
 #include "verify/verify.h"
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The attestation document verifier (nsm-protocol.md §12).
+ * The attestation document verifier (AWS nsm-api docs/attestation_process.md).
  *
  * verify_document() runs every rule in order and stops at the first
  * failure, which it reports as one enum verify_status plus the details

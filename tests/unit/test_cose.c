@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * COSE_Sign1 building: exact layout (nsm-protocol.md §11), head sizes at
- * every bstr-length boundary, in-place sealing that leaves the payload where
- * it is, signatures checked over an independently written Sig_structure,
- * and the error cases.
+ * COSE_Sign1 building: exact layout (AWS nsm-api docs/attestation_process.md),
+ * head sizes at every bstr-length boundary, in-place sealing that leaves the
+ * payload where it is, signatures checked over an independently written
+ * Sig_structure, and the error cases.
  */
 #include <string.h>
 

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * libnsm tests: every rule of AWS's nsm-lib (nsm-protocol.md §10) against
- * the device model over the in-process loopback, plus scripted responses
- * for the error mappings a correct device never produces.
+ * libnsm tests: every rule of AWS's nsm-lib (aws-nitro-enclaves-nsm-api
+ * nsm-lib/src/lib.rs) against the device model over the in-process loopback,
+ * plus scripted responses for the error mappings a correct device never
+ * produces.
  */
 #include <errno.h>
 #include <fcntl.h>

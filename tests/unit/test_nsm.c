@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * NSM model tests: every operation's exact encoding (nsm-protocol.md §3/§4),
- * every row of the real-hardware behaviour table (§5) and its
- * recommendations, the real PCR-extend vectors (§6), boot PCRs against a
- * real attestation document (§13/§15), and the attestation document layout
- * with its signature checked over a rebuilt Sig_structure (§11).
+ * NSM model tests: every operation's exact encoding (aws-nitro-enclaves-nsm-api
+ * src/api/mod.rs), every row of the real-hardware behaviour table
+ * (dorjoy03/nsm-api test_nsm.py) and its recommendations, the real PCR-extend
+ * vectors (tests/vectors/PROVENANCE.md), boot PCRs against a real attestation
+ * document (§13/§15), and the attestation document layout with its signature
+ * checked over a rebuilt Sig_structure (RFC 9052).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -445,7 +446,7 @@ static void unit_variant_map_form(void **state)
     hex_error(T_DESCRIBE_PCR, "InvalidOperation");
 }
 
-/* ---- real-hardware table (§5), one test per row ------------------------ */
+/* ---- real-hardware table, one test per row ------------------------ */
 
 static void err_unknown_command(void **state)
 {
@@ -1063,7 +1064,7 @@ static void attestation_short_payload(void **state)
     assert_true(doc_signature_ok(&d, test_key));
 }
 
-/* ---- PCR extend vectors from real NSM (§6) ---------------------------- */
+/* ---- PCR extend vectors from real NSM ---------------------------- */
 
 static void extend_vectors(void **state)
 {
@@ -1280,7 +1281,7 @@ static void parse_deep_nesting(void **state)
     hex_error(hex, "InvalidOperation");
 }
 
-/* ---- boot state (§13) -------------------------------------------------- */
+/* ---- boot state -------------------------------------------------- */
 
 /* Find the "pcrs" map of a real document's payload and read PCR @i. */
 static void vector_pcr(const uint8_t *cose, size_t cose_len, uint64_t want_i,

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * NSM client tests: request encodings against nsm-protocol.md §3, the
- * serde_cbor-lenient response decoder (§4) rule by rule, and every
- * operation against the device model over the in-process loopback.
+ * NSM client tests: request encodings against aws-nitro-enclaves-nsm-api
+ * src/api/mod.rs, the serde_cbor-lenient response decoder rule by rule, and
+ * every operation against the device model over the in-process loopback.
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -410,7 +410,7 @@ static void program_key_once(void **state)
 
         assert_bytes_equal(t.resp + VIRTIO_RPMB_OFF_KEY_MAC, zero, 32);
     }
-    /* second attempt: WRITE_FAILURE, key unchanged (§7.4) */
+    /* second attempt: WRITE_FAILURE, key unchanged (docs/rpmb.md) */
     assert_int_equal(program_key(key2, 1), VIRTIO_RPMB_RES_WRITE_FAILURE);
     assert_bytes_equal(t.mem.key, key1, 32);
     assert_int_equal(get_counter(key1, 1, &c), 0);

@@ -24,7 +24,7 @@
 #define BETA    "nsm/evervault-beta-2022-10-12-debug.cose"
 #define DOC_CAP 8192
 
-/* ga leaf validity (nsm-protocol.md §15) */
+/* ga leaf validity (tests/vectors/PROVENANCE.md) */
 #define GA_TS_MS     1695049410860LL
 #define GA_LEAF_NB_S 1695047829LL /* 2023-09-18T14:37:09Z */
 #define GA_LEAF_NA_S 1695058632LL /* 2023-09-18T17:37:12Z */

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The vhost-user back-end library driven over a socketpair by an in-test
- * front-end that plays QEMU (the message sequence of vhost-user-and-e2e.md
- * section 4) and the guest driver, with memfd guest memory. Each message is
- * sent, then vhu_dispatch() runs, then the reply (if any) is read; kicks are
- * eventfd writes followed by one turn of the epoll helper.
+ * front-end that plays QEMU (the message sequence of QEMU's
+ * hw/virtio/vhost-user.c) and the guest driver, with memfd guest memory. Each
+ * message is sent, then vhu_dispatch() runs, then the reply (if any) is read;
+ * kicks are eventfd writes followed by one turn of the epoll helper.
  *
  * Devices: a toy "reverse" device with a 3-byte config space for library
  * behaviour, the real NSM glue (vhu_nsm.c) over the real NSM model, and the

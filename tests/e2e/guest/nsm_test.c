@@ -2,7 +2,7 @@
 /*
  * nsm-test: runs every NSM operation through the guest kernel's nsm.ko
  * (/dev/nsm, NSM_IOCTL_RAW) and checks the answers byte for byte where the
- * wire format is fixed (nsm-protocol.md §3-§9).
+ * wire format is fixed (aws-nitro-enclaves-nsm-api).
  *
  * A static guest program, self-contained on purpose: requests are
  * hand-encoded CBOR, responses are read with the tiny decoder below (no
@@ -55,7 +55,7 @@ static unsigned int n_failed;
 static uint8_t resp_buf[NSM_RESPONSE_MAX_SIZE];
 static size_t resp_len;
 
-/* PCR 16 after the first real-hardware extend vector (§6) */
+/* PCR 16 after the first real-hardware extend vector */
 static const uint8_t pcr16_expected[PCR_SIZE] = {
     0xb3, 0x3d, 0xa0, 0x5a, 0x0f, 0xdb, 0x71, 0x62, 0x7c, 0x8c, 0x68, 0xfc,
     0x42, 0x32, 0x28, 0x1f, 0xc4, 0x40, 0xed, 0xd6, 0xf0, 0xac, 0x74, 0x67,
@@ -370,7 +370,7 @@ static bool resp_variant(const char *variant, struct dec *inner, char *why,
     struct dec e;
     struct item it;
 
-    /* the outer map must be the definite a1 header (nsm-protocol.md §4) */
+    /* the outer map must be the definite a1 header (serde_cbor) */
     if (resp_len == 0 || resp_buf[0] != 0xa1) {
         snprintf(why, why_size, "outer header 0x%02x, not a1",
                  resp_len ? resp_buf[0] : 0);
@@ -698,7 +698,8 @@ static void test_get_random(void)
     static const uint8_t req[] = {
         0x69, 'G', 'e', 't', 'R', 'a', 'n', 'd', 'o', 'm',
     };
-    /* nsm-protocol.md §8: the prefix nsm.ko's hwrng insists on + 59 01 00 */
+    /* Linux drivers/misc/nsm.c: the prefix nsm.ko's hwrng insists on + 59 01 00
+     */
     static const uint8_t prefix[] = {
         0xa1, 0x69, 'G', 'e', 't', 'R', 'a', 'n', 'd',  'o',  'm',
         0xa1, 0x66, 'r', 'a', 'n', 'd', 'o', 'm', 0x59, 0x01, 0x00,

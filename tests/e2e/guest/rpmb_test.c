@@ -2,7 +2,7 @@
 /*
  * rpmb-test: a user-space virtio-pci driver for the virtio RPMB device
  * (1af4:105c) and an RPMB test over it, run in the e2e guest
- * (vhost-user-and-e2e.md §10; rpmb-protocol.md §2-§6). Linux has no virtio
+ * (virtio-spec virtio PCI transport; device-types/rpmb). Linux has no virtio
  * RPMB driver, so this program finds the device, unbinds virtio-pci, maps
  * its BARs, initialises it and drives the one request queue by polling,
  * with DMA memory in a 2 MiB huge page (physically contiguous; no IOMMU,
@@ -98,7 +98,7 @@ static void print_hex(const char *label, const uint8_t *p, size_t len)
     putchar('\n');
 }
 
-/* ---- RPMB frames (rpmb-protocol.md §3-§5) ------------------------------ */
+/* ---- RPMB frames (virtio-spec rpmb) ------------------------------ */
 
 /* the test key: OP-TEE's CFG_RPMB_TESTKEY (vector key K2) */
 static const uint8_t test_key[32] = {
