@@ -82,6 +82,9 @@ static void queue_reset(struct vhu_queue *vq)
     vq->enabled = false;
     vq->error_logged = false;
     vq->n_pushed = 0;
+    vq->in_process = false;
+    vq->budget = 0;
+    vq->budget_hit = false;
 }
 
 /* see vhu.h */
@@ -164,6 +167,14 @@ int vhu_queue_pop(struct vhu_dev *dev, unsigned q, struct vring_elem *elem)
 
     if (q >= dev->cfg.n_queues) {
         return VRING_ERR_NOT_READY;
+    }
+    if (dev->q[q].in_process) {
+        if (dev->q[q].budget == 0) {
+            /* Nothing is read: the ring is looked at again when re-armed. */
+            dev->q[q].budget_hit = true;
+            return VRING_EMPTY;
+        }
+        dev->q[q].budget--;
     }
     rc = vring_pop(&dev->q[q].vr, &dev->gm, elem);
     if (rc < 0) {
@@ -250,8 +261,26 @@ static void queue_run(struct vhu_dev *dev, unsigned q)
         dev->cfg.ops->process == NULL) {
         return;
     }
+    vq->budget = VHU_QUEUE_BUDGET;
+    vq->budget_hit = false;
+    vq->in_process = true;
     dev->cfg.ops->process(dev, q);
+    vq->in_process = false;
     vhu_queue_notify(dev, q);
+    if (vq->budget_hit && vq->kick_fd >= 0) {
+        uint64_t one = 1;
+
+        /*
+         * More may be waiting: yield to the loop, and come back through our
+         * own kick eventfd, which stays readable. EAGAIN means a kick is
+         * pending anyway. A polled ring ("no fd") is served again after the
+         * next message.
+         */
+        if (write(vq->kick_fd, &one, sizeof(one)) < 0 && errno != EAGAIN) {
+            tv_warn("virtqueue %u: cannot re-arm the kick fd: %s", q,
+                    strerror(errno));
+        }
+    }
 }
 
 static void queue_set_started(struct vhu_dev *dev, unsigned q, bool started)

@@ -780,6 +780,61 @@ static void qemu_sequence(void **state)
     fe_teardown(&f);
 }
 
+/*
+ * A device whose guest refills the ring the moment a chain is served (as a
+ * second vCPU can): the ring never runs dry.
+ */
+static void refill_process(struct vhu_dev *dev, unsigned q)
+{
+    struct fe *f = vhu_opaque(dev);
+
+    f->toy.n_process++;
+    while (vhu_queue_pop(dev, q, &f->toy.e) == VRING_OK) {
+        if (vhu_queue_push(dev, q, f->toy.e.head, 0) != VRING_OK) {
+            return;
+        }
+        publish(f, 0);
+    }
+}
+
+static const struct vhu_device_ops refill_ops = {.process = refill_process};
+
+/*
+ * Bounded work per kick: one loop iteration serves VHU_QUEUE_BUDGET chains,
+ * then yields with the kick fd re-armed, so the loop gets to messages and
+ * signals between two runs, and the ring keeps being served after them.
+ */
+static void budget_per_kick(void **state)
+{
+    struct fe f;
+    uint8_t p[8];
+    uint8_t b[8];
+
+    (void)state;
+    fe_setup(&f, &refill_ops, &f, 0);
+    fe_bringup(&f, F_QEMU_ACK);
+    put_desc(&f, 0, buf_gpa(0), 8, VRING_DESC_F_WRITE, 0);
+    publish(&f, 0);
+    fe_poll(&f); /* the kick starts signalled */
+    assert_int_equal(f.toy.n_process, 1);
+    assert_int_equal(used_idx(&f), VHU_QUEUE_BUDGET);
+    /* Re-armed: the loop comes back to the ring by itself. */
+    fe_poll(&f);
+    assert_int_equal(f.toy.n_process, 2);
+    assert_int_equal(used_idx(&f), 2 * VHU_QUEUE_BUDGET);
+    /* A message between two runs is answered, and stops the ring. */
+    store_le32(p, 0);
+    store_le32(p + 4, 0);
+    assert_int_equal(fe_send(&f, VHOST_USER_GET_VRING_BASE, 0, p, 8, NULL, 0),
+                     0);
+    assert_int_equal(fe_reply(&f, VHOST_USER_GET_VRING_BASE, b, 8), 8);
+    assert_int_equal(load_le32(b + 4), 2 * VHU_QUEUE_BUDGET);
+    fe_poll(&f);
+    assert_int_equal(f.toy.n_process, 2);
+    assert_int_equal(used_idx(&f), 2 * VHU_QUEUE_BUDGET);
+    fe_teardown(&f);
+}
+
 /* Indirect descriptors and EVENT_IDX through the whole stack. */
 static void indirect_and_event_idx(void **state)
 {
@@ -1380,6 +1435,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(wrong_payload_sizes),
     cmocka_unit_test(wrong_fd_counts),
     cmocka_unit_test(qemu_sequence),
+    cmocka_unit_test(budget_per_kick),
     cmocka_unit_test(indirect_and_event_idx),
     cmocka_unit_test(hostile_chain_breaks_queue),
     cmocka_unit_test(rem_mem_reg_then_process),
