@@ -351,7 +351,13 @@ static const uint8_t describe_pcr0[] = "\xa1\x6b"
 
 static struct vhu_fe *flood_start(struct daemon *d)
 {
-    struct vhu_fe_options o = {.connect_wait_ms = 5000, .timeout_ms = 1000};
+    /* The largest queue: thousands of requests stay queued even when the
+     * flooding thread is off its core for milliseconds. */
+    struct vhu_fe_options o = {.connect_wait_ms = 5000,
+                               .timeout_ms = 1000,
+                               .queue_size = 32768,
+                               .mem_size = 4u << 20,
+                               .n_regions = 1};
     char err[256];
     struct vhu_fe *fe;
     uint8_t pcr[PCR_SIZE];
