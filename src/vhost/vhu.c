@@ -291,6 +291,17 @@ static void queue_set_started(struct vhu_dev *dev, unsigned q, bool started)
         return;
     }
     vq->started = started;
+    if (started) {
+        int rc = vring_start(&vq->vr, &dev->gm);
+
+        if (rc > 0) {
+            tv_info("virtqueue %u: %d chain(s) made available before the "
+                    "restart were never completed; serving them again",
+                    q, rc);
+        } else if (rc < 0 && rc != VRING_ERR_NOT_READY) {
+            queue_report_broken(dev, q);
+        }
+    }
     if (dev->cfg.ops->queue_started != NULL) {
         dev->cfg.ops->queue_started(dev, q, started);
     }
