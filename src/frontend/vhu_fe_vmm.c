@@ -313,13 +313,20 @@ static int fe_layout(struct vhu_fe *fe)
 
 static int fe_setup_memory(struct vhu_fe *fe)
 {
-    fe->mem_fd = memfd_create("trustvio-guest", MFD_CLOEXEC);
+    fe->mem_fd =
+        memfd_create("trustvio-guest", MFD_CLOEXEC | MFD_ALLOW_SEALING);
     if (fe->mem_fd < 0) {
         fe_set_err(fe, "memfd_create: %s", strerror(errno));
         return -errno;
     }
     if (ftruncate(fe->mem_fd, fe->mem_size) < 0) {
         fe_set_err(fe, "ftruncate guest memory: %s", strerror(errno));
+        return -errno;
+    }
+    /* Guest memory never changes size; seal it as QEMU does (seal=on). */
+    if (fcntl(fe->mem_fd, F_ADD_SEALS,
+              F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0) {
+        fe_set_err(fe, "seal guest memory: %s", strerror(errno));
         return -errno;
     }
     fe->mem = mmap(NULL, fe->mem_size, PROT_READ | PROT_WRITE, MAP_SHARED,

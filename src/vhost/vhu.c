@@ -388,6 +388,37 @@ static void mem_clear(struct vhu_dev *dev)
 }
 
 /*
+ * Guest memory must not shrink under us: touching a mapping past the end of
+ * its file raises SIGBUS, which no check on our side can prevent once the
+ * front-end truncates the file. So a region is accepted only if its file is
+ * sealed against shrinking (F_SEAL_SHRINK). A memfd that allows sealing but
+ * is not sealed yet gets the seal from us (the front-end has no business
+ * shrinking guest memory; QEMU seals its memfds itself, seal=on being the
+ * default). Files that cannot carry seals (a plain or hugetlbfs file, a
+ * memfd created without MFD_ALLOW_SEALING) are refused: QEMU's
+ * memory-backend-memfd (hugetlb=on for huge pages) always can. Return: 0 or
+ * -EPERM.
+ */
+static int mem_require_seal(int fd)
+{
+    int seals = fcntl(fd, F_GET_SEALS);
+
+    if (seals >= 0 && (seals & F_SEAL_SHRINK) != 0) {
+        return 0;
+    }
+    if (seals >= 0 && (seals & F_SEAL_SEAL) == 0 &&
+        fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK) == 0) {
+        return 0;
+    }
+    tv_warn("memory region refused: its file is not sealed against "
+            "shrinking and cannot be (%s); use a memfd with sealing "
+            "(QEMU: memory-backend-memfd, seal=on)",
+            seals < 0 ? "no seals on this kind of file"
+                      : "sealing was closed without F_SEAL_SHRINK");
+    return -EPERM;
+}
+
+/*
  * Map one region from @fd (which is always closed). mmap_offset need not be
  * page aligned, so the mapping starts at the page that holds it.
  */
@@ -426,9 +457,14 @@ static int mem_add_region(struct vhu_dev *dev,
     len = mr->mmap_offset + mr->memory_size;
     /*
      * Touching a mapping beyond the end of its file raises SIGBUS, so the
-     * file must cover the whole region now. (A front-end that shrinks it
-     * later could still do that; QEMU seals its memfds against shrinking.)
+     * file must cover the whole region now, and be sealed so that it keeps
+     * doing so.
      */
+    rc = mem_require_seal(fd);
+    if (rc < 0) {
+        close(fd);
+        return rc;
+    }
     if (fstat(fd, &st) < 0 ||
         (S_ISREG(st.st_mode) && (uint64_t)st.st_size < len)) {
         tv_warn("memory region: fd covers %lld bytes, region needs 0x%llx",

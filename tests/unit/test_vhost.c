@@ -138,7 +138,7 @@ static void fe_setup(struct fe *f, const struct vhu_device_ops *ops,
     cfg.config_size = config_size;
     assert_int_equal(vhu_init(&f->dev, &cfg), 0);
     assert_int_equal(vhu_attach(&f->dev, sv[1]), 0);
-    f->mfd = memfd_create("guest", MFD_CLOEXEC);
+    f->mfd = memfd_create("guest", MFD_CLOEXEC | MFD_ALLOW_SEALING);
     assert_true(f->mfd >= 0);
     assert_int_equal(ftruncate(f->mfd, MEM_SIZE), 0);
     f->mem =
@@ -1024,6 +1024,65 @@ static void unaligned_mmap_offset(void **state)
     fe_teardown(&f);
 }
 
+/* Add @fd as a 0x2000-byte region; return the REPLY_ACK value. */
+static uint64_t add_region_fd(struct fe *f, int fd)
+{
+    uint8_t p[40];
+    uint8_t b[8];
+
+    mem_reg_payload(p, 0x40000000ull, 0x2000, 0x1000, 0);
+    assert_int_equal(fe_send(f, VHOST_USER_ADD_MEM_REG,
+                             VHOST_USER_NEED_REPLY_MASK, p, 40, &fd, 1),
+                     0);
+    assert_int_equal(fe_reply(f, VHOST_USER_ADD_MEM_REG, b, 8), 8);
+    return load_le64(b);
+}
+
+/*
+ * Guest memory that could shrink under us (SIGBUS) is refused: a memfd that
+ * allows sealing is sealed against shrinking by us, so the front-end's
+ * truncation fails; one that cannot be sealed, or a plain file, is refused.
+ */
+static void memory_sealed_against_shrinking(void **state)
+{
+    struct fe f;
+    char path[] = "/tmp/tv-vhost-XXXXXX";
+    int nofd, file;
+
+    (void)state;
+    fe_setup(&f, &toy_ops, NULL, 0);
+    assert_int_equal(
+        fe_ack_u64(&f, VHOST_USER_SET_PROTOCOL_FEATURES, 1ull << 3, NULL, 0),
+        0);
+    assert_int_equal(fcntl(f.mfd, F_GET_SEALS) & F_SEAL_SHRINK, 0);
+    assert_int_equal(add_region_fd(&f, f.mfd), 0);
+    assert_int_equal(f.dev.gm.n_regions, 1);
+    assert_true((fcntl(f.mfd, F_GET_SEALS) & F_SEAL_SHRINK) != 0);
+    assert_int_equal(ftruncate(f.mfd, 0x1000), -1);
+    assert_int_equal(errno, EPERM);
+    /* still mapped and readable through the library */
+    memcpy(f.mem + 0x1ff0, "tail", 4);
+    assert_memory_equal(gmem_gpa(&f.dev.gm, 0x40001ff0ull, 4), "tail", 4);
+
+    /* A memfd created without MFD_ALLOW_SEALING can be shrunk: refused. */
+    nofd = memfd_create("unsealable", MFD_CLOEXEC);
+    assert_true(nofd >= 0);
+    assert_int_equal(ftruncate(nofd, 0x4000), 0);
+    assert_int_not_equal(add_region_fd(&f, nofd), 0);
+    assert_int_equal(f.dev.gm.n_regions, 1);
+    close(nofd);
+
+    /* A plain file cannot carry seals: refused. */
+    file = mkstemp(path);
+    assert_true(file >= 0);
+    unlink(path);
+    assert_int_equal(ftruncate(file, 0x4000), 0);
+    assert_int_not_equal(add_region_fd(&f, file), 0);
+    assert_int_equal(f.dev.gm.n_regions, 1);
+    close(file);
+    fe_teardown(&f);
+}
+
 /* A kick "eventfd" that is really a pipe at EOF must not make us spin. */
 static void kick_fd_at_eof(void **state)
 {
@@ -1436,6 +1495,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(wrong_fd_counts),
     cmocka_unit_test(qemu_sequence),
     cmocka_unit_test(budget_per_kick),
+    cmocka_unit_test(memory_sealed_against_shrinking),
     cmocka_unit_test(indirect_and_event_idx),
     cmocka_unit_test(hostile_chain_breaks_queue),
     cmocka_unit_test(rem_mem_reg_then_process),
