@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * vhost-user frontend, VMM side: the vhost-user messages QEMU sends, the
- * guest memory it shares (one memfd, cut into
- * regions with guest-physical holes), feature and status negotiation, and
- * the lifetime of struct vhu_fe. See vhu_frontend.h for the contract and
- * vhu_fe_priv.h for the memory layout.
+ * guest memory it shares (one memfd, sealed against shrinking and growing
+ * as QEMU seals it, cut into regions with guest-physical holes), feature
+ * and status negotiation, and the lifetime of struct vhu_fe. See
+ * vhu_frontend.h for the contract and vhu_fe_priv.h for the memory layout.
  */
 #include "frontend/vhu_fe_priv.h"
 
