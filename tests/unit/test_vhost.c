@@ -1465,6 +1465,36 @@ static void rpmb_gather_scatter(void **state)
 }
 
 /* A request of more than 256 frames gets one GENERAL_FAILURE frame. */
+/* The key of a PROGRAM_KEY request does not stay in the glue's buffer. */
+static void rpmb_program_key_wiped(void **state)
+{
+    static const uint8_t zero[2 * RPMB_FRAME_SIZE];
+    struct rpmb_fixture *x = rpmb_fixture_new();
+    struct fe *f = &x->f;
+    uint8_t frames[2 * RPMB_FRAME_SIZE];
+    uint32_t id, len;
+
+    (void)state;
+    /* PROGRAM_KEY, then RESULT_READ, in one chain (as Linux sends it) */
+    memset(frames, 0, sizeof(frames));
+    memset(frames + VIRTIO_RPMB_OFF_KEY_MAC, 0x5c, VIRTIO_RPMB_KEY_MAC_SIZE);
+    store_be16(frames + VIRTIO_RPMB_OFF_REQ_RESP, VIRTIO_RPMB_REQ_PROGRAM_KEY);
+    store_be16(frames + RPMB_FRAME_SIZE + VIRTIO_RPMB_OFF_REQ_RESP,
+               VIRTIO_RPMB_REQ_RESULT_READ);
+    memcpy(buf(f, 0), frames, sizeof(frames));
+    put_desc(f, 0, buf_gpa(0), sizeof(frames), VRING_DESC_F_NEXT, 1);
+    put_desc(f, 1, buf_gpa(1), RPMB_FRAME_SIZE, VRING_DESC_F_WRITE, 0);
+    publish(f, 0);
+    fe_kick(f);
+    next_used(f, &id, &len);
+    assert_int_equal(len, RPMB_FRAME_SIZE);
+    assert_int_equal(load_be16(buf(f, 1) + VIRTIO_RPMB_OFF_REQ_RESP),
+                     VIRTIO_RPMB_RESP_PROGRAM_KEY);
+    assert_int_equal(load_be16(buf(f, 1) + VIRTIO_RPMB_OFF_RESULT), 0);
+    assert_memory_equal(x->vr.req, zero, sizeof(zero));
+    rpmb_fixture_free(x);
+}
+
 static void rpmb_request_too_long(void **state)
 {
     struct rpmb_fixture *x = rpmb_fixture_new();
@@ -1512,6 +1542,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(rpmb_config_space),
     cmocka_unit_test(rpmb_gather_scatter),
     cmocka_unit_test(rpmb_request_too_long),
+    cmocka_unit_test(rpmb_program_key_wiped),
 };
 
 HARNESS_MAIN("vhost", tests)
