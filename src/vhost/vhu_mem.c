@@ -14,6 +14,7 @@
 
 #include "common/log.h"
 
+/* see vhu_priv.h */
 void vhu_mem_unmap(struct vhu_dev *dev, const uint8_t *host)
 {
     unsigned i;
@@ -30,6 +31,7 @@ void vhu_mem_unmap(struct vhu_dev *dev, const uint8_t *host)
     }
 }
 
+/* see vhu_priv.h */
 void vhu_mem_clear(struct vhu_dev *dev)
 {
     unsigned i;

@@ -11,6 +11,7 @@
 
 #include "common/log.h"
 
+/* see vhu_priv.h */
 void vhu_ring_reset(struct vhu_queue *vq)
 {
     vring_init(&vq->vr);
@@ -168,6 +169,7 @@ void vhu_ring_run(struct vhu_dev *dev, unsigned q)
     }
 }
 
+/* see vhu_priv.h */
 void vhu_ring_set_started(struct vhu_dev *dev, unsigned q, bool started)
 {
     struct vhu_queue *vq = &dev->q[q];
@@ -220,6 +222,7 @@ void vhu_ring_kick_cb(void *arg, int fd)
     vhu_ring_kicked(vq->dev, vq->index);
 }
 
+/* see vhu_priv.h */
 void vhu_ring_drop_kick(struct vhu_dev *dev, unsigned q)
 {
     struct vhu_queue *vq = &dev->q[q];
