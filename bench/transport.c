@@ -147,7 +147,7 @@ static void bench_setup(struct bench *b, const struct vhu_device_ops *ops,
     if (vhu_init(&b->dev, &cfg) < 0 || vhu_attach(&b->dev, sv[1]) < 0) {
         die("vhu_init");
     }
-    b->mfd = memfd_create("guest", MFD_CLOEXEC);
+    b->mfd = memfd_create("guest", MFD_CLOEXEC | MFD_ALLOW_SEALING);
     if (b->mfd < 0 || ftruncate(b->mfd, MEM_SIZE) < 0) {
         die("memfd");
     }

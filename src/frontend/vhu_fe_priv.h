@@ -129,7 +129,11 @@ struct vhu_fe {
     bool broken;       /* sticky: no more requests */
 
 #ifdef VHU_FE_TEST_HOOKS
-    struct fe_racer racer; /* hostile second vCPU (test builds only) */
+    struct fe_racer racer;    /* hostile second vCPU (test builds only) */
+    pthread_t flooder;        /* keeps the ring full (test builds only) */
+    bool flooding;            /* @flooder runs */
+    int flood_stop;           /* tells @flooder to end */
+    uint64_t flood_completed; /* chains the device completed meanwhile */
 #endif
     struct vhu_fe_info info; /* negotiated values and counters */
     char *err;               /* connect-time error text or NULL */
@@ -175,11 +179,19 @@ static inline int fe_usable(const struct vhu_fe *fe)
     return 0;
 }
 
+/**
+ * fe_get_vring_base() - GET_VRING_BASE for queue 0 (the ring stops) and its
+ * answer in @st. Return: 0, -EPROTO for a wrongly sized reply, or another
+ * negative errno (a send failure makes @fe broken).
+ */
+int fe_get_vring_base(struct vhu_fe *fe, struct vhost_vring_state *st);
+
 #ifdef VHU_FE_TEST_HOOKS
 /* vhu_fe_test.c: racer states, and moving the racer between them. */
 enum { RACE_IDLE, RACE_RUN, RACE_QUIT };
 void fe_racer_set(struct vhu_fe *fe, int state);
 void fe_racer_quit(struct vhu_fe *fe);
+void fe_flood_quit(struct vhu_fe *fe);
 #endif
 
 #endif

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * vhost-user frontend, VMM side: the vhost-user messages QEMU sends, the
- * guest memory it shares (one memfd, cut into
- * regions with guest-physical holes), feature and status negotiation, and
- * the lifetime of struct vhu_fe. See vhu_frontend.h for the contract and
- * vhu_fe_priv.h for the memory layout.
+ * guest memory it shares (one memfd, sealed against shrinking and growing
+ * as QEMU seals it, cut into regions with guest-physical holes), feature
+ * and status negotiation, and the lifetime of struct vhu_fe. See
+ * vhu_frontend.h for the contract and vhu_fe_priv.h for the memory layout.
  */
 #include "frontend/vhu_fe_priv.h"
 
@@ -313,13 +313,20 @@ static int fe_layout(struct vhu_fe *fe)
 
 static int fe_setup_memory(struct vhu_fe *fe)
 {
-    fe->mem_fd = memfd_create("trustvio-guest", MFD_CLOEXEC);
+    fe->mem_fd =
+        memfd_create("trustvio-guest", MFD_CLOEXEC | MFD_ALLOW_SEALING);
     if (fe->mem_fd < 0) {
         fe_set_err(fe, "memfd_create: %s", strerror(errno));
         return -errno;
     }
     if (ftruncate(fe->mem_fd, fe->mem_size) < 0) {
         fe_set_err(fe, "ftruncate guest memory: %s", strerror(errno));
+        return -errno;
+    }
+    /* Guest memory never changes size; seal it as QEMU does (seal=on). */
+    if (fcntl(fe->mem_fd, F_ADD_SEALS,
+              F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0) {
+        fe_set_err(fe, "seal guest memory: %s", strerror(errno));
         return -errno;
     }
     fe->mem = mmap(NULL, fe->mem_size, PROT_READ | PROT_WRITE, MAP_SHARED,
@@ -631,6 +638,7 @@ static int fe_apply_options(struct vhu_fe *fe, const struct vhu_fe_options *o)
 static void fe_free(struct vhu_fe *fe)
 {
 #ifdef VHU_FE_TEST_HOOKS
+    fe_flood_quit(fe);
     fe_racer_quit(fe);
 #endif
     if (fe->sock >= 0) {
@@ -782,10 +790,29 @@ struct vhu_fe *vhu_fe_connect(const char *socket_path,
 }
 
 /* Stop the ring; caller holds the lock. */
+/* see vhu_fe_priv.h */
+int fe_get_vring_base(struct vhu_fe *fe, struct vhost_vring_state *st)
+{
+    uint32_t size = 0;
+    int ret;
+
+    st->index = 0;
+    st->num = 0;
+    ret = fe_send(fe, VHOST_USER_GET_VRING_BASE, 0, st, sizeof(*st), NULL, 0);
+    if (ret < 0) {
+        fe->broken = true;
+        return ret;
+    }
+    ret = fe_recv_reply(fe, VHOST_USER_GET_VRING_BASE, st, sizeof(*st), &size);
+    if (ret < 0) {
+        return ret;
+    }
+    return size == sizeof(*st) ? 0 : -EPROTO;
+}
+
 static int fe_stop_locked(struct vhu_fe *fe)
 {
     struct vhost_vring_state st = {0, 0};
-    uint32_t size = 0;
     int ret;
 
     if (fe->stopped) {
@@ -801,16 +828,11 @@ static int fe_stop_locked(struct vhu_fe *fe)
             return ret;
         }
     }
-    ret = fe_send(fe, VHOST_USER_GET_VRING_BASE, 0, &st, sizeof(st), NULL, 0);
-    if (ret < 0) {
-        fe->broken = true;
+    ret = fe_get_vring_base(fe, &st);
+    if (ret < 0 && ret != -EPROTO) {
         return ret;
     }
-    ret = fe_recv_reply(fe, VHOST_USER_GET_VRING_BASE, &st, sizeof(st), &size);
-    if (ret < 0) {
-        return ret;
-    }
-    if (size != sizeof(st) || st.index != 0 || st.num != fe->avail_idx) {
+    if (ret < 0 || st.index != 0 || st.num != fe->avail_idx) {
         tv_debug("vhu_fe: GET_VRING_BASE answered {%u, %u}, expected {0, %u}",
                  st.index, st.num, fe->avail_idx);
         return -EPROTO;

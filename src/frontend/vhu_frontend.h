@@ -28,8 +28,9 @@
  * With REPLY_ACK, the messages QEMU sends with NEED_REPLY carry it and a
  * non-zero acknowledgement fails the step.
  *
- * Guest memory is one memfd (1 MiB by default) shared with the backend as
- * one or more regions. Guest-physical addresses start at a non-zero base and
+ * Guest memory is one memfd (1 MiB by default, sealed against shrinking and
+ * growing as QEMU seals it) shared with the backend as one or more regions.
+ * Guest-physical addresses start at a non-zero base and
  * regions are separated by holes, while the front-end virtual addresses sent
  * in the messages are this process's own mapping, so a backend that confuses
  * the address spaces, or ignores mmap_offset, fails. One split virtqueue

@@ -36,4 +36,30 @@ int vhu_fe_test_race_nsm_response(struct vhu_fe *fe, uint32_t off,
 /** vhu_fe_test_race_writes() - rewrites the racer has made so far. */
 uint64_t vhu_fe_test_race_writes(struct vhu_fe *fe);
 
+/**
+ * vhu_fe_test_flood() - keep the queue full: a thread makes the NSM request
+ * @req (and its response space) available again and again, without waiting
+ * for completions, as long as the avail index stays within a queue size of
+ * the device's used index, kicking each time. Until
+ * vhu_fe_test_flood_stop(), only vhu_fe_test_vring_base() and
+ * vhu_fe_close() may be called. Allocates a thread.
+ * Return: 0, -EINVAL (bad @req, already flooding), -EIO (unusable).
+ */
+int vhu_fe_test_flood(struct vhu_fe *fe, const uint8_t *req, size_t req_len);
+
+/**
+ * vhu_fe_test_flood_stop() - end the flood. The frontend is broken
+ * afterwards (the used ring was never consumed): close it.
+ * Return: chains the device completed during the flood.
+ */
+uint64_t vhu_fe_test_flood_stop(struct vhu_fe *fe);
+
+/**
+ * vhu_fe_test_vring_base() - send GET_VRING_BASE now (also while flooding)
+ * and wait for the answer (at most the frontend's timeout).
+ * Return: 0 with the backend's next avail index in *@num, or a negative
+ * errno (-ETIMEDOUT when no answer came).
+ */
+int vhu_fe_test_vring_base(struct vhu_fe *fe, uint32_t *num);
+
 #endif

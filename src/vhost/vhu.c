@@ -1,5 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-#include "vhost/vhu.h"
+/*
+ * vhost-user back-end library, messages: framing (one message, its fds, its
+ * reply), dispatch, and one handler per request; connection lifetime. The
+ * memory table is in vhu_mem.c, the rings in vhu_ring.c. See vhu.h.
+ */
+#include "vhost/vhu_priv.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -43,14 +48,6 @@ static int set_nonblock(int fd)
     return 0;
 }
 
-static void close_fd(int *fd)
-{
-    if (*fd >= 0) {
-        close(*fd);
-        *fd = -1;
-    }
-}
-
 static uint64_t offered_features(const struct vhu_dev *dev)
 {
     return VHU_BASE_FEATURES | dev->cfg.ops->features;
@@ -69,19 +66,6 @@ static uint64_t offered_protocol_features(const struct vhu_dev *dev)
 static bool has_protocol_feature(const struct vhu_dev *dev, unsigned bit)
 {
     return (dev->protocol_features & (1ull << bit)) != 0;
-}
-
-static void queue_reset(struct vhu_queue *vq)
-{
-    vring_init(&vq->vr);
-    vq->kick_fd = -1;
-    vq->call_fd = -1;
-    vq->err_fd = -1;
-    vq->kick_polled = false;
-    vq->started = false;
-    vq->enabled = false;
-    vq->error_logged = false;
-    vq->n_pushed = 0;
 }
 
 /* see vhu.h */
@@ -105,7 +89,7 @@ int vhu_init(struct vhu_dev *dev, const struct vhu_config *cfg)
     for (i = 0; i < VHU_MAX_QUEUES; i++) {
         dev->q[i].dev = dev;
         dev->q[i].index = i;
-        queue_reset(&dev->q[i]);
+        vhu_ring_reset(&dev->q[i]);
     }
     return 0;
 }
@@ -132,295 +116,8 @@ int vhu_attach(struct vhu_dev *dev, int sock)
     gmem_init(&dev->gm);
     memset(dev->map, 0, sizeof(dev->map));
     for (i = 0; i < VHU_MAX_QUEUES; i++) {
-        queue_reset(&dev->q[i]);
+        vhu_ring_reset(&dev->q[i]);
     }
-    return 0;
-}
-
-/* ---- rings -------------------------------------------------------------- */
-
-/* Log a broken ring once and tell the front-end through the err fd. */
-static void queue_report_broken(struct vhu_dev *dev, unsigned q)
-{
-    struct vhu_queue *vq = &dev->q[q];
-    uint64_t one = 1;
-
-    if (vq->error_logged) {
-        return;
-    }
-    vq->error_logged = true;
-    tv_err("virtqueue %u broken: %s; no further requests served on it", q,
-           vring_strerror(vq->vr.error));
-    if (vq->err_fd >= 0 && write(vq->err_fd, &one, sizeof(one)) < 0) {
-        tv_warn("virtqueue %u: cannot signal the error fd: %s", q,
-                strerror(errno));
-    }
-}
-
-/* see vhu.h */
-int vhu_queue_pop(struct vhu_dev *dev, unsigned q, struct vring_elem *elem)
-{
-    int rc;
-
-    if (q >= dev->cfg.n_queues) {
-        return VRING_ERR_NOT_READY;
-    }
-    rc = vring_pop(&dev->q[q].vr, &dev->gm, elem);
-    if (rc < 0) {
-        queue_report_broken(dev, q);
-    }
-    return rc;
-}
-
-/* see vhu.h */
-size_t vhu_queue_read(const struct vhu_dev *dev, const struct vring_elem *elem,
-                      uint8_t *dst, size_t cap)
-{
-    return vring_elem_read(elem, &dev->gm, dst, cap);
-}
-
-/* see vhu.h */
-size_t vhu_queue_write(const struct vhu_dev *dev, const struct vring_elem *elem,
-                       const uint8_t *src, size_t len)
-{
-    return vring_elem_write(elem, &dev->gm, src, len);
-}
-
-/* see vhu.h */
-void vhu_queue_unpop(struct vhu_dev *dev, unsigned q)
-{
-    if (q < dev->cfg.n_queues) {
-        vring_unpop(&dev->q[q].vr);
-    }
-}
-
-/* see vhu.h */
-int vhu_queue_push(struct vhu_dev *dev, unsigned q, uint16_t head, uint32_t len)
-{
-    int rc;
-
-    if (q >= dev->cfg.n_queues) {
-        return VRING_ERR_NOT_READY;
-    }
-    rc = vring_push(&dev->q[q].vr, &dev->gm, head, len);
-    if (rc < 0) {
-        queue_report_broken(dev, q);
-        return rc;
-    }
-    dev->q[q].n_pushed++;
-    return rc;
-}
-
-/* see vhu.h */
-void vhu_queue_notify(struct vhu_dev *dev, unsigned q)
-{
-    struct vhu_queue *vq;
-    uint64_t one = 1;
-
-    if (q >= dev->cfg.n_queues) {
-        return;
-    }
-    vq = &dev->q[q];
-    if (vq->n_pushed == 0) {
-        return;
-    }
-    vq->n_pushed = 0;
-    if (!vring_need_notify(&vq->vr, &dev->gm) || vq->call_fd < 0) {
-        return;
-    }
-    /* EAGAIN means the counter is saturated: the driver will wake anyway. */
-    if (write(vq->call_fd, &one, sizeof(one)) < 0 && errno != EAGAIN) {
-        tv_warn("virtqueue %u: cannot signal the call fd: %s", q,
-                strerror(errno));
-    }
-}
-
-/* see vhu.h */
-bool vhu_queue_broken(const struct vhu_dev *dev, unsigned q)
-{
-    return q < dev->cfg.n_queues && dev->q[q].vr.broken;
-}
-
-/* Let the device serve ring @q if it may run. */
-static void queue_run(struct vhu_dev *dev, unsigned q)
-{
-    struct vhu_queue *vq = &dev->q[q];
-
-    if (!vq->started || !vq->enabled || vq->vr.broken ||
-        dev->cfg.ops->process == NULL) {
-        return;
-    }
-    dev->cfg.ops->process(dev, q);
-    vhu_queue_notify(dev, q);
-}
-
-static void queue_set_started(struct vhu_dev *dev, unsigned q, bool started)
-{
-    struct vhu_queue *vq = &dev->q[q];
-
-    if (vq->started == started) {
-        return;
-    }
-    vq->started = started;
-    if (dev->cfg.ops->queue_started != NULL) {
-        dev->cfg.ops->queue_started(dev, q, started);
-    }
-}
-
-static void queue_drop_kick(struct vhu_dev *dev, unsigned q);
-
-/* Kick watch: drain the eventfd, start the ring on its first kick, serve. */
-static void queue_kicked(struct vhu_dev *dev, unsigned q)
-{
-    struct vhu_queue *vq = &dev->q[q];
-    uint64_t cnt;
-    ssize_t n = read(vq->kick_fd, &cnt, sizeof(cnt));
-
-    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
-        /* Not an eventfd after all (EOF forever): stop watching it rather
-         * than spin. */
-        tv_warn("virtqueue %u: kick fd unusable (%s); kicks ignored", q,
-                n == 0 ? "end of file" : strerror(errno));
-        queue_drop_kick(dev, q);
-        return;
-    }
-    queue_set_started(dev, q, true);
-    queue_run(dev, q);
-}
-
-/* Kick watch trampoline: @arg is the struct vhu_queue. */
-static void kick_cb(void *arg, int fd)
-{
-    struct vhu_queue *vq = arg;
-
-    (void)fd;
-    queue_kicked(vq->dev, vq->index);
-}
-
-static void queue_drop_kick(struct vhu_dev *dev, unsigned q)
-{
-    struct vhu_queue *vq = &dev->q[q];
-
-    if (vq->kick_fd >= 0) {
-        dev->cfg.loop->remove_watch(dev->cfg.loop_ctx, vq->kick_fd);
-        close_fd(&vq->kick_fd);
-    }
-    vq->kick_polled = false;
-}
-
-/* GET_VRING_BASE, RESET_DEVICE, disconnect: the ring stops. */
-static void queue_stop(struct vhu_dev *dev, unsigned q)
-{
-    queue_drop_kick(dev, q);
-    queue_set_started(dev, q, false);
-}
-
-/* ---- memory ------------------------------------------------------------- */
-
-static void map_release(struct vhu_dev *dev, const uint8_t *host)
-{
-    unsigned i;
-
-    for (i = 0; i < GMEM_MAX_REGIONS; i++) {
-        struct vhu_map *m = &dev->map[i];
-
-        if (m->base != NULL && host >= m->base && host < m->base + m->len) {
-            munmap(m->base, m->len);
-            m->base = NULL;
-            m->len = 0;
-            return;
-        }
-    }
-}
-
-static void mem_clear(struct vhu_dev *dev)
-{
-    unsigned i;
-
-    for (i = 0; i < GMEM_MAX_REGIONS; i++) {
-        if (dev->map[i].base != NULL) {
-            munmap(dev->map[i].base, dev->map[i].len);
-            dev->map[i].base = NULL;
-            dev->map[i].len = 0;
-        }
-    }
-    gmem_init(&dev->gm);
-}
-
-/*
- * Map one region from @fd (which is always closed). mmap_offset need not be
- * page aligned, so the mapping starts at the page that holds it.
- */
-static int mem_add_region(struct vhu_dev *dev,
-                          const struct vhost_user_mem_region *mr, int fd)
-{
-    struct gmem_region r;
-    struct vhu_map *slot = NULL;
-    struct stat st;
-    uint64_t len;
-    uint64_t skip;
-    void *base;
-    unsigned i;
-    int rc;
-
-    if (mr->memory_size == 0 ||
-        mr->mmap_offset + mr->memory_size < mr->mmap_offset ||
-        mr->mmap_offset + mr->memory_size > (uint64_t)INT64_MAX) {
-        tv_warn("memory region: bad size 0x%llx or offset 0x%llx",
-                (unsigned long long)mr->memory_size,
-                (unsigned long long)mr->mmap_offset);
-        close(fd);
-        return -EINVAL;
-    }
-    for (i = 0; i < GMEM_MAX_REGIONS; i++) {
-        if (dev->map[i].base == NULL) {
-            slot = &dev->map[i];
-            break;
-        }
-    }
-    if (slot == NULL || dev->gm.n_regions >= GMEM_MAX_REGIONS) {
-        tv_warn("memory region: all %d slots in use", GMEM_MAX_REGIONS);
-        close(fd);
-        return -ENOSPC;
-    }
-    len = mr->mmap_offset + mr->memory_size;
-    /*
-     * Touching a mapping beyond the end of its file raises SIGBUS, so the
-     * file must cover the whole region now. (A front-end that shrinks it
-     * later could still do that; QEMU seals its memfds against shrinking.)
-     */
-    if (fstat(fd, &st) < 0 ||
-        (S_ISREG(st.st_mode) && (uint64_t)st.st_size < len)) {
-        tv_warn("memory region: fd covers %lld bytes, region needs 0x%llx",
-                (long long)st.st_size, (unsigned long long)len);
-        close(fd);
-        return -EINVAL;
-    }
-    /* Map from the page holding mmap_offset, not from the file start. */
-    skip = mr->mmap_offset % (uint64_t)sysconf(_SC_PAGESIZE);
-    len = mr->memory_size + skip;
-    base = mmap(NULL, (size_t)len, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
-                (off_t)(mr->mmap_offset - skip));
-    close(fd);
-    if (base == MAP_FAILED) {
-        rc = -errno;
-        tv_warn("memory region: mmap of 0x%llx bytes failed: %s",
-                (unsigned long long)len, strerror(errno));
-        return rc;
-    }
-    r.gpa = mr->guest_phys_addr;
-    r.size = mr->memory_size;
-    r.uva = mr->userspace_addr;
-    r.host = (uint8_t *)base + skip;
-    rc = gmem_add(&dev->gm, &r);
-    if (rc != GMEM_OK) {
-        tv_warn("memory region at 0x%llx refused: %s",
-                (unsigned long long)r.gpa, gmem_strerror(rc));
-        munmap(base, (size_t)len);
-        return -EINVAL;
-    }
-    slot->base = base;
-    slot->len = (size_t)len;
     return 0;
 }
 
@@ -537,7 +234,7 @@ static int handle_set_mem_table(struct vhu_dev *dev, struct vhu_msg *msg)
         return -EINVAL;
     }
     /* A new table replaces the old one entirely. */
-    mem_clear(dev);
+    vhu_mem_clear(dev);
     for (i = 0; i < n; i++) {
         struct vhost_user_mem_region mr;
         const uint8_t *p = msg->payload + 8 + 32 * (size_t)i;
@@ -547,13 +244,13 @@ static int handle_set_mem_table(struct vhu_dev *dev, struct vhu_msg *msg)
         mr.memory_size = load_le64(p + 8);
         mr.userspace_addr = load_le64(p + 16);
         mr.mmap_offset = load_le64(p + 24);
-        r = mem_add_region(dev, &mr, msg_take_fd(msg, i));
+        r = vhu_mem_add_region(dev, &mr, msg_take_fd(msg, i));
         if (r < 0 && rc == 0) {
             rc = r;
         }
     }
     if (rc < 0) {
-        mem_clear(dev);
+        vhu_mem_clear(dev);
     }
     return rc;
 }
@@ -578,7 +275,7 @@ static int handle_add_mem_reg(struct vhu_dev *dev, struct vhu_msg *msg)
         return -EINVAL;
     }
     parse_mem_reg(msg, &mr);
-    return mem_add_region(dev, &mr, msg_take_fd(msg, 0));
+    return vhu_mem_add_region(dev, &mr, msg_take_fd(msg, 0));
 }
 
 static int handle_rem_mem_reg(struct vhu_dev *dev, const struct vhu_msg *msg)
@@ -598,7 +295,7 @@ static int handle_rem_mem_reg(struct vhu_dev *dev, const struct vhu_msg *msg)
                 (unsigned long long)mr.memory_size);
         return -ENOENT;
     }
-    map_release(dev, gone.host);
+    vhu_mem_unmap(dev, gone.host);
     return 0;
 }
 
@@ -627,7 +324,7 @@ static int handle_vring_fd(struct vhu_dev *dev, struct vhu_msg *msg,
         }
         *fd_out = msg_take_fd(msg, 0);
         if (set_nonblock(*fd_out) < 0) {
-            close_fd(fd_out);
+            vhu_close_fd(fd_out);
             return -EBADF;
         }
     }
@@ -647,14 +344,14 @@ static int handle_set_vring_kick(struct vhu_dev *dev, struct vhu_msg *msg)
         return rc;
     }
     vq = &dev->q[q];
-    queue_drop_kick(dev, q);
+    vhu_ring_drop_kick(dev, q);
     if (fd < 0) {
         /* No fd: the ring runs now and is polled after each message. */
         vq->kick_polled = true;
-        queue_set_started(dev, q, true);
+        vhu_ring_set_started(dev, q, true);
         return 0;
     }
-    rc = dev->cfg.loop->set_watch(dev->cfg.loop_ctx, fd, kick_cb, vq);
+    rc = dev->cfg.loop->set_watch(dev->cfg.loop_ctx, fd, vhu_ring_kick_cb, vq);
     if (rc < 0) {
         close(fd);
         return rc;
@@ -677,10 +374,10 @@ static int handle_set_vring_callerr(struct vhu_dev *dev, struct vhu_msg *msg,
     }
     vq = &dev->q[q];
     if (is_err) {
-        close_fd(&vq->err_fd);
+        vhu_close_fd(&vq->err_fd);
         vq->err_fd = fd;
     } else {
-        close_fd(&vq->call_fd);
+        vhu_close_fd(&vq->call_fd);
         vq->call_fd = fd;
     }
     return 0;
@@ -717,7 +414,7 @@ static int handle_vring_state(struct vhu_dev *dev, const struct vhu_msg *msg)
         }
         dev->q[q].enabled = num == 1;
         /* Kicks that came while disabled are served now. */
-        queue_run(dev, q);
+        vhu_ring_run(dev, q);
         return 0;
     default:
         return -ENOSYS;
@@ -753,7 +450,7 @@ static void handle_get_vring_base(struct vhu_dev *dev,
         idx = load_le32(msg->payload);
     }
     if (payload_is(msg, 8) && idx < dev->cfg.n_queues) {
-        queue_stop(dev, idx);
+        vhu_ring_stop(dev, idx);
         base = dev->q[idx].vr.last_avail_idx;
     } else {
         tv_warn("GET_VRING_BASE: bad request for ring %u", idx);
@@ -834,10 +531,10 @@ static int handle_reset_device(struct vhu_dev *dev)
     for (i = 0; i < dev->cfg.n_queues; i++) {
         struct vhu_queue *vq = &dev->q[i];
 
-        queue_stop(dev, i);
-        close_fd(&vq->call_fd);
-        close_fd(&vq->err_fd);
-        queue_reset(vq);
+        vhu_ring_stop(dev, i);
+        vhu_close_fd(&vq->call_fd);
+        vhu_close_fd(&vq->err_fd);
+        vhu_ring_reset(vq);
     }
     dev->features = 0;
     dev->status = 0;
@@ -1128,12 +825,12 @@ int vhu_dispatch(struct vhu_dev *dev)
     /* Rings without a kick fd are polled after every message. */
     for (i = 0; i < dev->cfg.n_queues; i++) {
         if (dev->q[i].kick_polled) {
-            queue_run(dev, i);
+            vhu_ring_run(dev, i);
         }
     }
 err_close_fds:
     for (i = 0; i < msg->n_fds; i++) {
-        close_fd(&msg->fds[i]);
+        vhu_close_fd(&msg->fds[i]);
     }
     msg->n_fds = 0;
     return rc;
@@ -1148,14 +845,14 @@ void vhu_detach(struct vhu_dev *dev)
         struct vhu_queue *vq = &dev->q[i];
 
         if (i < dev->cfg.n_queues) {
-            queue_stop(dev, i);
+            vhu_ring_stop(dev, i);
         }
-        close_fd(&vq->call_fd);
-        close_fd(&vq->err_fd);
-        queue_reset(vq);
+        vhu_close_fd(&vq->call_fd);
+        vhu_close_fd(&vq->err_fd);
+        vhu_ring_reset(vq);
     }
-    mem_clear(dev);
-    close_fd(&dev->sock);
+    vhu_mem_clear(dev);
+    vhu_close_fd(&dev->sock);
     dev->owner = false;
     dev->features = 0;
     dev->protocol_features = 0;

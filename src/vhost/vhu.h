@@ -43,6 +43,14 @@
 #include "virtio/vring.h"
 
 #define VHU_MAX_QUEUES 8 /* virtqueues per device */
+/*
+ * Chains one @process call may pop. Then vhu_queue_pop() answers
+ * VRING_EMPTY, and the library re-arms the ring by signalling its own kick
+ * eventfd, so the rest is served on the next loop iteration, after the
+ * messages and signals that are ready: a guest that keeps its queue full
+ * cannot starve the vhost-user socket or SIGTERM.
+ */
+#define VHU_QUEUE_BUDGET 128
 
 /* Always-offered virtio features. */
 #define VHU_BASE_FEATURES                                                      \
@@ -123,6 +131,9 @@ struct vhu_queue {
     bool enabled;        /* SET_VRING_ENABLE state */
     bool error_logged;   /* the broken state was reported */
     uint32_t n_pushed;   /* used entries since the last notify decision */
+    bool in_process;     /* inside the device's @process callback */
+    uint32_t budget;     /* pops left in this @process call */
+    bool budget_hit;     /* a pop was refused for want of @budget */
 };
 
 /** struct vhu_map - one mmap of a front-end memory fd. */
@@ -186,7 +197,9 @@ void vhu_detach(struct vhu_dev *dev);
 /**
  * vhu_queue_pop() - next chain of ring @q (see vring_pop()). On a ring
  * violation the queue is broken, which is logged once and signalled on the
- * err fd. Return: VRING_OK, VRING_EMPTY or a negative enum vring_status.
+ * err fd. Inside @process, at most VHU_QUEUE_BUDGET chains are returned;
+ * then VRING_EMPTY, and the ring is served again from the loop.
+ * Return: VRING_OK, VRING_EMPTY or a negative enum vring_status.
  */
 int vhu_queue_pop(struct vhu_dev *dev, unsigned q, struct vring_elem *elem)
     __attribute__((warn_unused_result));

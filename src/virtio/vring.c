@@ -213,6 +213,31 @@ static unsigned avail_pending(const struct vring *vr,
 }
 
 /* see vring.h */
+int vring_start(struct vring *vr, const struct gmem *gm)
+{
+    struct ring_ptrs rp;
+    uint16_t used;
+    uint16_t ahead;
+
+    if (vr->broken) {
+        return VRING_ERR_BROKEN;
+    }
+    if (ring_map(vr, gm, &rp) != VRING_OK) {
+        return VRING_ERR_NOT_READY;
+    }
+    /* Read once: the guest may write it, so only this copy is used. */
+    used = __atomic_load_n((const uint16_t *)(rp.used + 2), __ATOMIC_RELAXED);
+    ahead = (uint16_t)(vr->last_avail_idx - used);
+    if (ahead > vr->num) {
+        return vring_break(vr, VRING_ERR_USED_IDX);
+    }
+    vr->used_idx = used;
+    vr->last_avail_idx = used;
+    vr->signalled_used_valid = false;
+    return ahead;
+}
+
+/* see vring.h */
 int vring_pop(struct vring *vr, const struct gmem *gm, struct vring_elem *elem)
 {
     struct ring_ptrs rp;
@@ -417,6 +442,8 @@ const char *vring_strerror(int status)
         return "too many buffers in one chain";
     case VRING_ERR_NUM:
         return "queue size not a power of two up to 32768";
+    case VRING_ERR_USED_IDX:
+        return "used index more than a queue size from the ring base";
     default:
         return "unknown ring error";
     }

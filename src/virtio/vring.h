@@ -66,6 +66,7 @@ enum vring_status {
     VRING_ERR_INDIRECT_ADDR = -14,    /* table outside guest memory */
     VRING_ERR_TOO_MANY_IOV = -15,     /* > VRING_ELEM_MAX_IOV buffers */
     VRING_ERR_NUM = -16,              /* queue size not a power of 2 <= max */
+    VRING_ERR_USED_IDX = -17,         /* used idx inconsistent with the base */
 };
 
 /**
@@ -129,11 +130,27 @@ void vring_set_addr(struct vring *vr, uint64_t desc_uva, uint64_t avail_uva,
                     uint64_t used_uva);
 
 /**
- * vring_set_base() - set the next avail index to read (SET_VRING_BASE);
- * the used index follows it since this device completes every chain it
- * pops before the ring stops. Clears the notify history and @broken.
+ * vring_set_base() - set the next avail index to read (SET_VRING_BASE).
+ * The used index follows it until vring_start() reads the ring's own.
+ * Clears the notify history and @broken.
  */
 void vring_set_base(struct vring *vr, uint16_t base);
+
+/**
+ * vring_start() - the ring starts (first kick after SET_VRING_BASE): take
+ * the used index from the used ring in guest memory, as libvhost-user does,
+ * so that completions pushed before a reconnect are not counted twice. If
+ * the driver made chains available that were never completed (the avail
+ * base runs ahead of used->idx, e.g. a backend that died mid-request), the
+ * avail index is rewound to used->idx and those chains are served again:
+ * the devices here complete chains in order.
+ * Return: chains rewound (>= 0); VRING_ERR_NOT_READY when the ring is not
+ * configured or mapped yet (nothing changed, not sticky); or
+ * VRING_ERR_USED_IDX when used->idx is more than a queue size away from the
+ * base (the queue is broken).
+ */
+int vring_start(struct vring *vr, const struct gmem *gm)
+    __attribute__((warn_unused_result));
 
 /** vring_set_features() - what the driver negotiated. */
 void vring_set_features(struct vring *vr, bool indirect, bool event_idx);

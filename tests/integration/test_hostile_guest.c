@@ -15,6 +15,11 @@
  *    ExtendPCR response. After every extend the bank holds exactly
  *    SHA-384(old || data).
  *
+ *  - flooded_get_vring_base, flooded_sigterm: the guest keeps its queue
+ *    full, re-adding requests as fast as the device completes them. The
+ *    daemon still answers GET_VRING_BASE, and still exits on SIGTERM,
+ *    within a second (bounded work per kick).
+ *
  * The daemon path comes from VHOST_USER_NSM (tests/integration/meson.build).
  * RACE_ROUNDS in the environment changes the number of raced requests.
  */
@@ -329,9 +334,119 @@ static void extend_race(void **state)
     nsm_stop(&d);
 }
 
+/* ---- a full queue
+ * ------------------------------------------------------------
+ */
+
+static double now_s(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* {"DescribePCR": {"index": 0}} */
+static const uint8_t describe_pcr0[] = "\xa1\x6b"
+                                       "DescribePCR\xa1\x65"
+                                       "index\x00";
+
+static struct vhu_fe *flood_start(struct daemon *d)
+{
+    /* The largest queue: thousands of requests stay queued even when the
+     * flooding thread is off its core for milliseconds. */
+    struct vhu_fe_options o = {.connect_wait_ms = 5000,
+                               .timeout_ms = 1000,
+                               .queue_size = 32768,
+                               .mem_size = 4u << 20,
+                               .n_regions = 1};
+    char err[256];
+    struct vhu_fe *fe;
+    uint8_t pcr[PCR_SIZE];
+
+    nsm_start(d);
+    fe = vhu_fe_connect(d->sock, &o, err, sizeof(err));
+    if (fe == NULL) {
+        fail_msg("connect to %s: %s", d->sock, err);
+    }
+    describe_pcr(fe, 0, pcr); /* serving */
+    assert_int_equal(
+        vhu_fe_test_flood(fe, describe_pcr0, sizeof(describe_pcr0) - 1), 0);
+    usleep(300 * 1000); /* the daemon is busy with the flood by now */
+    return fe;
+}
+
+static void flooded_get_vring_base(void **state)
+{
+    struct daemon d;
+    struct vhu_fe *fe;
+    uint32_t base = 0;
+    uint64_t served;
+    double t0, dt;
+    int rc;
+
+    (void)state;
+    fe = flood_start(&d);
+    t0 = now_s();
+    rc = vhu_fe_test_vring_base(fe, &base);
+    dt = now_s() - t0;
+    served = vhu_fe_test_flood_stop(fe);
+    print_message("flooded_get_vring_base: answered %s after %.3f s, base "
+                  "%u; %llu chains served during the flood\n",
+                  rc == 0 ? "" : "NOT", dt, base, (unsigned long long)served);
+    if (rc != 0) {
+        fail_msg("GET_VRING_BASE under a full queue: %s", strerror(-rc));
+    }
+    assert_true(dt < 1.0);
+    assert_true(served > 1000);
+    vhu_fe_close(fe);
+    nsm_stop(&d);
+}
+
+static void flooded_sigterm(void **state)
+{
+    struct daemon d;
+    struct vhu_fe *fe;
+    int status = 0;
+    pid_t r = 0;
+    double t0, dt;
+
+    (void)state;
+    fe = flood_start(&d);
+    t0 = now_s();
+    assert_int_equal(kill(d.pid, SIGTERM), 0);
+    while (r == 0 && now_s() - t0 < 3.0) {
+        r = waitpid(d.pid, &status, WNOHANG);
+        if (r == 0) {
+            usleep(1000);
+        }
+    }
+    dt = now_s() - t0;
+    print_message("flooded_sigterm: %s after %.3f s; %llu chains served "
+                  "during the flood\n",
+                  r == d.pid ? "exited" : "still running", dt,
+                  (unsigned long long)vhu_fe_test_flood_stop(fe));
+    vhu_fe_close(fe);
+    if (r != d.pid) {
+        fail_msg("vhost-user-nsm ignored SIGTERM under a full queue");
+    }
+    live.pid = 0;
+    assert_true(dt < 1.0);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    {
+        char cmd[160];
+
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", d.dir);
+        assert_int_equal(system(cmd), 0);
+    }
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test_teardown(attestation_race, kill_leftovers),
     cmocka_unit_test_teardown(extend_race, kill_leftovers),
+    cmocka_unit_test_teardown(flooded_get_vring_base, kill_leftovers),
+    cmocka_unit_test_teardown(flooded_sigterm, kill_leftovers),
 };
 
 HARNESS_MAIN("hostile_guest", tests)

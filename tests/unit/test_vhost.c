@@ -138,7 +138,7 @@ static void fe_setup(struct fe *f, const struct vhu_device_ops *ops,
     cfg.config_size = config_size;
     assert_int_equal(vhu_init(&f->dev, &cfg), 0);
     assert_int_equal(vhu_attach(&f->dev, sv[1]), 0);
-    f->mfd = memfd_create("guest", MFD_CLOEXEC);
+    f->mfd = memfd_create("guest", MFD_CLOEXEC | MFD_ALLOW_SEALING);
     assert_true(f->mfd >= 0);
     assert_int_equal(ftruncate(f->mfd, MEM_SIZE), 0);
     f->mem =
@@ -780,6 +780,61 @@ static void qemu_sequence(void **state)
     fe_teardown(&f);
 }
 
+/*
+ * A device whose guest refills the ring the moment a chain is served (as a
+ * second vCPU can): the ring never runs dry.
+ */
+static void refill_process(struct vhu_dev *dev, unsigned q)
+{
+    struct fe *f = vhu_opaque(dev);
+
+    f->toy.n_process++;
+    while (vhu_queue_pop(dev, q, &f->toy.e) == VRING_OK) {
+        if (vhu_queue_push(dev, q, f->toy.e.head, 0) != VRING_OK) {
+            return;
+        }
+        publish(f, 0);
+    }
+}
+
+static const struct vhu_device_ops refill_ops = {.process = refill_process};
+
+/*
+ * Bounded work per kick: one loop iteration serves VHU_QUEUE_BUDGET chains,
+ * then yields with the kick fd re-armed, so the loop gets to messages and
+ * signals between two runs, and the ring keeps being served after them.
+ */
+static void budget_per_kick(void **state)
+{
+    struct fe f;
+    uint8_t p[8];
+    uint8_t b[8];
+
+    (void)state;
+    fe_setup(&f, &refill_ops, &f, 0);
+    fe_bringup(&f, F_QEMU_ACK);
+    put_desc(&f, 0, buf_gpa(0), 8, VRING_DESC_F_WRITE, 0);
+    publish(&f, 0);
+    fe_poll(&f); /* the kick starts signalled */
+    assert_int_equal(f.toy.n_process, 1);
+    assert_int_equal(used_idx(&f), VHU_QUEUE_BUDGET);
+    /* Re-armed: the loop comes back to the ring by itself. */
+    fe_poll(&f);
+    assert_int_equal(f.toy.n_process, 2);
+    assert_int_equal(used_idx(&f), 2 * VHU_QUEUE_BUDGET);
+    /* A message between two runs is answered, and stops the ring. */
+    store_le32(p, 0);
+    store_le32(p + 4, 0);
+    assert_int_equal(fe_send(&f, VHOST_USER_GET_VRING_BASE, 0, p, 8, NULL, 0),
+                     0);
+    assert_int_equal(fe_reply(&f, VHOST_USER_GET_VRING_BASE, b, 8), 8);
+    assert_int_equal(load_le32(b + 4), 2 * VHU_QUEUE_BUDGET);
+    fe_poll(&f);
+    assert_int_equal(f.toy.n_process, 2);
+    assert_int_equal(used_idx(&f), 2 * VHU_QUEUE_BUDGET);
+    fe_teardown(&f);
+}
+
 /* Indirect descriptors and EVENT_IDX through the whole stack. */
 static void indirect_and_event_idx(void **state)
 {
@@ -966,6 +1021,65 @@ static void unaligned_mmap_offset(void **state)
     assert_non_null(host);
     assert_memory_equal(host, "seen", 4);
     assert_null(gmem_gpa(&f.dev.gm, 0x40001ffeull, 4));
+    fe_teardown(&f);
+}
+
+/* Add @fd as a 0x2000-byte region; return the REPLY_ACK value. */
+static uint64_t add_region_fd(struct fe *f, int fd)
+{
+    uint8_t p[40];
+    uint8_t b[8];
+
+    mem_reg_payload(p, 0x40000000ull, 0x2000, 0x1000, 0);
+    assert_int_equal(fe_send(f, VHOST_USER_ADD_MEM_REG,
+                             VHOST_USER_NEED_REPLY_MASK, p, 40, &fd, 1),
+                     0);
+    assert_int_equal(fe_reply(f, VHOST_USER_ADD_MEM_REG, b, 8), 8);
+    return load_le64(b);
+}
+
+/*
+ * Guest memory that could shrink under us (SIGBUS) is refused: a memfd that
+ * allows sealing is sealed against shrinking by us, so the front-end's
+ * truncation fails; one that cannot be sealed, or a plain file, is refused.
+ */
+static void memory_sealed_against_shrinking(void **state)
+{
+    struct fe f;
+    char path[] = "/tmp/tv-vhost-XXXXXX";
+    int nofd, file;
+
+    (void)state;
+    fe_setup(&f, &toy_ops, NULL, 0);
+    assert_int_equal(
+        fe_ack_u64(&f, VHOST_USER_SET_PROTOCOL_FEATURES, 1ull << 3, NULL, 0),
+        0);
+    assert_int_equal(fcntl(f.mfd, F_GET_SEALS) & F_SEAL_SHRINK, 0);
+    assert_int_equal(add_region_fd(&f, f.mfd), 0);
+    assert_int_equal(f.dev.gm.n_regions, 1);
+    assert_true((fcntl(f.mfd, F_GET_SEALS) & F_SEAL_SHRINK) != 0);
+    assert_int_equal(ftruncate(f.mfd, 0x1000), -1);
+    assert_int_equal(errno, EPERM);
+    /* still mapped and readable through the library */
+    memcpy(f.mem + 0x1ff0, "tail", 4);
+    assert_memory_equal(gmem_gpa(&f.dev.gm, 0x40001ff0ull, 4), "tail", 4);
+
+    /* A memfd created without MFD_ALLOW_SEALING can be shrunk: refused. */
+    nofd = memfd_create("unsealable", MFD_CLOEXEC);
+    assert_true(nofd >= 0);
+    assert_int_equal(ftruncate(nofd, 0x4000), 0);
+    assert_int_not_equal(add_region_fd(&f, nofd), 0);
+    assert_int_equal(f.dev.gm.n_regions, 1);
+    close(nofd);
+
+    /* A plain file cannot carry seals: refused. */
+    file = mkstemp(path);
+    assert_true(file >= 0);
+    unlink(path);
+    assert_int_equal(ftruncate(file, 0x4000), 0);
+    assert_int_not_equal(add_region_fd(&f, file), 0);
+    assert_int_equal(f.dev.gm.n_regions, 1);
+    close(file);
     fe_teardown(&f);
 }
 
@@ -1351,6 +1465,36 @@ static void rpmb_gather_scatter(void **state)
 }
 
 /* A request of more than 256 frames gets one GENERAL_FAILURE frame. */
+/* The key of a PROGRAM_KEY request does not stay in the glue's buffer. */
+static void rpmb_program_key_wiped(void **state)
+{
+    static const uint8_t zero[2 * RPMB_FRAME_SIZE];
+    struct rpmb_fixture *x = rpmb_fixture_new();
+    struct fe *f = &x->f;
+    uint8_t frames[2 * RPMB_FRAME_SIZE];
+    uint32_t id, len;
+
+    (void)state;
+    /* PROGRAM_KEY, then RESULT_READ, in one chain (as Linux sends it) */
+    memset(frames, 0, sizeof(frames));
+    memset(frames + VIRTIO_RPMB_OFF_KEY_MAC, 0x5c, VIRTIO_RPMB_KEY_MAC_SIZE);
+    store_be16(frames + VIRTIO_RPMB_OFF_REQ_RESP, VIRTIO_RPMB_REQ_PROGRAM_KEY);
+    store_be16(frames + RPMB_FRAME_SIZE + VIRTIO_RPMB_OFF_REQ_RESP,
+               VIRTIO_RPMB_REQ_RESULT_READ);
+    memcpy(buf(f, 0), frames, sizeof(frames));
+    put_desc(f, 0, buf_gpa(0), sizeof(frames), VRING_DESC_F_NEXT, 1);
+    put_desc(f, 1, buf_gpa(1), RPMB_FRAME_SIZE, VRING_DESC_F_WRITE, 0);
+    publish(f, 0);
+    fe_kick(f);
+    next_used(f, &id, &len);
+    assert_int_equal(len, RPMB_FRAME_SIZE);
+    assert_int_equal(load_be16(buf(f, 1) + VIRTIO_RPMB_OFF_REQ_RESP),
+                     VIRTIO_RPMB_RESP_PROGRAM_KEY);
+    assert_int_equal(load_be16(buf(f, 1) + VIRTIO_RPMB_OFF_RESULT), 0);
+    assert_memory_equal(x->vr.req, zero, sizeof(zero));
+    rpmb_fixture_free(x);
+}
+
 static void rpmb_request_too_long(void **state)
 {
     struct rpmb_fixture *x = rpmb_fixture_new();
@@ -1380,6 +1524,8 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(wrong_payload_sizes),
     cmocka_unit_test(wrong_fd_counts),
     cmocka_unit_test(qemu_sequence),
+    cmocka_unit_test(budget_per_kick),
+    cmocka_unit_test(memory_sealed_against_shrinking),
     cmocka_unit_test(indirect_and_event_idx),
     cmocka_unit_test(hostile_chain_breaks_queue),
     cmocka_unit_test(rem_mem_reg_then_process),
@@ -1396,6 +1542,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(rpmb_config_space),
     cmocka_unit_test(rpmb_gather_scatter),
     cmocka_unit_test(rpmb_request_too_long),
+    cmocka_unit_test(rpmb_program_key_wiped),
 };
 
 HARNESS_MAIN("vhost", tests)

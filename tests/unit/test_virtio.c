@@ -146,6 +146,71 @@ static void direct_chain(void **state)
     fake_free(f);
 }
 
+/*
+ * Ring start after SET_VRING_BASE: the used index comes from the ring, and
+ * chains made available but never completed are served again.
+ */
+static void start_reads_used_idx(void **state)
+{
+    struct fake *f = fake_new(8, false, false);
+    uint32_t id, len;
+
+    (void)state;
+    for (uint16_t i = 0; i < 7; i++) {
+        put_desc(f, OFF_DESC, i, buf_gpa(i), 16, VRING_DESC_F_WRITE, 0);
+        publish(f, i);
+    }
+    /* A backend completed 5 chains, popped 7, and went away. */
+    store_le16(f->mem + OFF_USED + 2, 5);
+    vring_set_base(&f->vr, 7);
+    assert_int_equal(vring_start(&f->vr, &f->gm), 2);
+    assert_int_equal(vring_pop(&f->vr, &f->gm, &f->elem), VRING_OK);
+    assert_int_equal(f->elem.head, 5);
+    assert_int_equal(vring_push(&f->vr, &f->gm, f->elem.head, 3), VRING_OK);
+    assert_int_equal(used_idx(f), 6);
+    used_elem(f, 5, &id, &len);
+    assert_int_equal(id, 5);
+    assert_int_equal(len, 3);
+    /* Consistent: nothing rewound. */
+    store_le16(f->mem + OFF_USED + 2, 7);
+    vring_set_base(&f->vr, 7);
+    assert_int_equal(vring_start(&f->vr, &f->gm), 0);
+    assert_int_equal(vring_pop(&f->vr, &f->gm, &f->elem), VRING_EMPTY);
+    /* used->idx ahead of the base, or far behind: broken. */
+    store_le16(f->mem + OFF_USED + 2, 9);
+    vring_set_base(&f->vr, 7);
+    assert_int_equal(vring_start(&f->vr, &f->gm), VRING_ERR_USED_IDX);
+    assert_true(f->vr.broken);
+    assert_int_equal(f->vr.error, VRING_ERR_USED_IDX);
+    assert_int_equal(vring_pop(&f->vr, &f->gm, &f->elem), VRING_ERR_BROKEN);
+    store_le16(f->mem + OFF_USED + 2, 0xfff0);
+    vring_set_base(&f->vr, 7);
+    assert_int_equal(vring_start(&f->vr, &f->gm), VRING_ERR_USED_IDX);
+    /* Not mapped yet: not an error of the guest's. */
+    vring_init(&f->vr);
+    assert_int_equal(vring_start(&f->vr, &f->gm), VRING_ERR_NOT_READY);
+    assert_false(f->vr.broken);
+    fake_free(f);
+}
+
+/* A region removed after the pop: the copy stops there, nothing touched. */
+static void copy_after_region_removed(void **state)
+{
+    struct fake *f = fake_new(8, false, false);
+    uint8_t out[16];
+
+    (void)state;
+    memcpy(f->mem + OFF_BUF, "abcd", 4);
+    put_desc(f, OFF_DESC, 0, buf_gpa(0), 4, VRING_DESC_F_NEXT, 1);
+    put_desc(f, OFF_DESC, 1, buf_gpa(1), 4, VRING_DESC_F_WRITE, 0);
+    publish(f, 0);
+    assert_int_equal(vring_pop(&f->vr, &f->gm, &f->elem), VRING_OK);
+    assert_int_equal(gmem_remove(&f->gm, GPA_BASE, MEM_SIZE, NULL), GMEM_OK);
+    assert_int_equal(vring_elem_read(&f->elem, &f->gm, out, sizeof(out)), 0);
+    assert_int_equal(vring_elem_write(&f->elem, &f->gm, out, 4), 0);
+    fake_free(f);
+}
+
 static void gather_scatter(void **state)
 {
     struct fake *f = fake_new(8, false, false);
@@ -713,6 +778,8 @@ static void gmem_rules(void **state)
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(direct_chain),
     cmocka_unit_test(gather_scatter),
+    cmocka_unit_test(start_reads_used_idx),
+    cmocka_unit_test(copy_after_region_removed),
     cmocka_unit_test(indirect_chain),
     cmocka_unit_test(mixed_chain),
     cmocka_unit_test(zero_length_skipped),
