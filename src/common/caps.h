@@ -25,18 +25,19 @@
 #define VHOST_MAX_QUEUE_SIZE 32768 /* descriptors per split ring */
 
 /* SPDM engine (src/spdm). No chunking: every message fits one transfer. */
-#define SPDM_MSG_MAX            4096 /* one plain SPDM message, bytes */
-#define SPDM_RECORD_MAX         (SPDM_MSG_MAX + 32) /* secured record, bytes */
-#define SPDM_CERT_CHAIN_MAX     8192 /* SPDM cert-chain structure, bytes */
-#define SPDM_VCA_MAX            1024 /* message A transcript, bytes */
-#define SPDM_M1_MAX             (SPDM_CERT_CHAIN_MAX + 2048) /* B || C, bytes */
-#define SPDM_L1_MAX             4096 /* measurement transcript, bytes */
-#define SPDM_TH_MAX             1536 /* KEY_EXCHANGE..FINISH_RSP, bytes */
-#define SPDM_REQ_SAVE_MAX       512 /* a request kept for its transcript, bytes */
-#define SPDM_SESSIONS_MAX       4   /* concurrent secured sessions */
-#define SPDM_MEAS_BLOCKS_MAX    16  /* measurement blocks */
-#define SPDM_MEAS_VALUE_MAX     128 /* bytes per measurement value */
-#define SPDM_VENDOR_PAYLOAD_MAX (SPDM_MSG_MAX - 512) /* VENDOR_DEFINED, bytes  \
-                                                      */
+#define SPDM_MSG_MAX         4096 /* one plain SPDM message, bytes */
+#define SPDM_RECORD_MAX      (SPDM_MSG_MAX + 32) /* secured record, bytes */
+#define SPDM_CERT_CHAIN_MAX  8192 /* SPDM cert-chain structure, bytes */
+#define SPDM_VCA_MAX         1024 /* message A transcript, bytes */
+#define SPDM_M1_MAX          (SPDM_CERT_CHAIN_MAX + 2048) /* B || C, bytes */
+#define SPDM_L1_MAX          4096 /* measurement transcript, bytes */
+#define SPDM_TH_MAX          1536 /* KEY_EXCHANGE..FINISH_RSP, bytes */
+#define SPDM_REQ_SAVE_MAX    512  /* a request kept for its transcript, bytes */
+#define SPDM_SESSIONS_MAX    4    /* concurrent secured sessions */
+#define SPDM_MEAS_BLOCKS_MAX 16   /* measurement blocks */
+#define SPDM_MEAS_VALUE_MAX  128  /* bytes per measurement value */
+#define SPDM_VENDOR_PAYLOAD_MAX                                                \
+    (SPDM_MSG_MAX - 512) /* VENDOR_DEFINED, bytes                              \
+                          */
 
 #endif
