@@ -686,9 +686,11 @@ int spdm_req_heartbeat_parse(struct spdm_requester *q, uint32_t session_id,
     __attribute__((warn_unused_result));
 /**
  * spdm_req_key_update_build() - @op SPDM_KEY_UPDATE_KEY (our request key),
- * SPDM_KEY_UPDATE_ALL_KEYS (both) or SPDM_KEY_UPDATE_VERIFY. The new keys
- * take effect when parse accepts the ACK (sent by the responder under its
- * old key). @tag is echoed.
+ * SPDM_KEY_UPDATE_ALL_KEYS (both) or SPDM_KEY_UPDATE_VERIFY. @tag is echoed.
+ * The request goes under the old request key, which changes once parse
+ * accepts the ACK. For UpdateAllKeys the responder changes its response key
+ * before sealing the ACK (as DMTF's libspdm does), so the ACK is opened with
+ * the new response key.
  */
 int spdm_req_key_update_build(struct spdm_requester *q, uint32_t session_id,
                               uint8_t op, uint8_t tag, uint8_t *out, size_t cap,

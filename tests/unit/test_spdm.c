@@ -1049,16 +1049,17 @@ static void key_update_cases(void **state)
     r = xchg(true, rec, n);
     n = open_rec(s.sid, &s.rsp, r, wire_out_len, pt);
     assert_int_equal(pt[1], SPDM_KEY_UPDATE_ACK);
-    /* UpdateAllKeys: both directions move on after the ACK */
+    /* UpdateAllKeys: the ACK comes under the new response key, then the
+     * request key moves on too */
     ku[2] = SPDM_KEY_UPDATE_ALL_KEYS;
     n = seal(s.sid, &s.req, ku, 4, rec);
     r = xchg(true, rec, n);
+    expand_label(s.rsp.secret, "traffic upd", NULL, 0, s.rsp.secret, 48);
+    dir_keys(&s.rsp);
     n = open_rec(s.sid, &s.rsp, r, wire_out_len, pt);
     assert_int_equal(pt[1], SPDM_KEY_UPDATE_ACK);
     expand_label(s.req.secret, "traffic upd", NULL, 0, s.req.secret, 48);
     dir_keys(&s.req);
-    expand_label(s.rsp.secret, "traffic upd", NULL, 0, s.rsp.secret, 48);
-    dir_keys(&s.rsp);
     heartbeat_ok(&s);
     /* bad operation */
     ku[2] = 4;
