@@ -203,7 +203,7 @@ int crypto_ecdh_p384_derive(const uint8_t priv[CRYPTO_P384_SCALAR_SIZE],
 {
     uint8_t pt[CRYPTO_P384_PUB_SIZE];
     EVP_PKEY *mine, *peer;
-    EVP_PKEY_CTX *ctx = NULL;
+    EVP_PKEY_CTX *ctx = NULL, *pctx = NULL;
     size_t len = CRYPTO_P384_SCALAR_SIZE;
     int rc = -1;
 
@@ -216,15 +216,25 @@ int crypto_ecdh_p384_derive(const uint8_t priv[CRYPTO_P384_SCALAR_SIZE],
     if (mine == NULL || peer == NULL) {
         goto out;
     }
+    /*
+     * The peer point is on the curve (checked when it was decoded, and again
+     * by the quick check); P-384's cofactor is 1, so the full check's extra
+     * n * Q scalar multiplication would add nothing but a second ECDH's cost.
+     */
+    pctx = EVP_PKEY_CTX_new_from_pkey(NULL, peer, NULL);
+    if (pctx == NULL || EVP_PKEY_public_check_quick(pctx) != 1) {
+        goto out;
+    }
     ctx = EVP_PKEY_CTX_new_from_pkey(NULL, mine, NULL);
     if (ctx == NULL || EVP_PKEY_derive_init(ctx) != 1 ||
-        EVP_PKEY_derive_set_peer_ex(ctx, peer, 1) != 1 ||
+        EVP_PKEY_derive_set_peer_ex(ctx, peer, 0) != 1 ||
         EVP_PKEY_derive(ctx, secret, &len) != 1 ||
         len != CRYPTO_P384_SCALAR_SIZE) {
         goto out;
     }
     rc = 0;
 out:
+    EVP_PKEY_CTX_free(pctx);
     EVP_PKEY_CTX_free(ctx);
     EVP_PKEY_free(mine);
     EVP_PKEY_free(peer);
