@@ -13,9 +13,10 @@
  * Algorithms: BaseAsymAlgo ECDSA P-384 (TPM_ALG_ECDSA_ECC_NIST_P384),
  * BaseHashAlgo SHA-384, DHE secp384r1, AEAD AES-256-GCM, the SPDM key
  * schedule, DMTF measurement specification, opaque data format 1. No other
- * set is offered; a peer that offers none of these gets no common algorithm
- * (the responder then answers NEGOTIATE_ALGORITHMS with ERROR
- * UnsupportedRequest... see spdm.c for the exact rule).
+ * set is offered; a NEGOTIATE_ALGORITHMS without ECDSA P-384 and SHA-384
+ * (or, when both sides have KEY_EX, without secp384r1, AES-256-GCM and the
+ * SPDM key schedule) gets ERROR InvalidRequest. docs/spdm.md lists every
+ * choice made where DSP0274 leaves one.
  *
  * Transport payloads: a plain SPDM message, or a DSP0277 secured-message
  * record {SessionID u32 LE, SequenceNumber (seq_num_size bytes, LE; 0 for
@@ -289,7 +290,8 @@ struct spdm_meas_config {
  *        structure {Length u16, Reserved u16, RootHash, Certificates}. At most
  *        SPDM_CERT_CHAIN_MAX - 4 - 48 bytes.
  * @meas/@n_meas: measurement blocks (at most SPDM_MEAS_BLOCKS_MAX)
- * @heartbeat_period_s: KEY_EXCHANGE_RSP HeartbeatPeriod (0 = none)
+ * @heartbeat_period_s: KEY_EXCHANGE_RSP HeartbeatPeriod (0 = none; DMTF's
+ *        requester then sends no HEARTBEAT at all, so daemons want non-zero)
  * @seq_num_size: sequence-number bytes in the secured-record header
  *        (0 for PCI DOE, 2 for MCTP; at most 8)
  * @data_transfer_size: CAPABILITIES DataTransferSize; 0 means

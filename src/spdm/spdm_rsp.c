@@ -988,7 +988,9 @@ int spdm_responder_handle(struct spdm_responder *r, bool secured,
         goto copy_out;
     }
     /* read the transport's buffer once */
-    memcpy(in, msg, msg_len);
+    if (msg_len > 0) {
+        memcpy(in, msg, msg_len);
+    }
     q.out_cap = rsp_cap(r);
     if (!secured) {
         q.m = in;

@@ -739,7 +739,9 @@ static void expand_label(const uint8_t secret[48], const char *label,
     memcpy(info + 2, "spdm1.2 ", 8);
     memcpy(info + 10, label, l);
     n = 10 + l;
-    memcpy(info + n, ctx, ctx_len);
+    if (ctx_len > 0) {
+        memcpy(info + n, ctx, ctx_len);
+    }
     hkdf_expand(secret, info, n + ctx_len, out, out_len);
 }
 
