@@ -494,7 +494,6 @@ struct spdm_requester {
     struct spdm_conn c;
     uint32_t caps;
     uint32_t data_transfer_size;
-    uint32_t peer_caps_flags;
     uint8_t pending; /* request code awaiting a response */
     uint8_t pending_param1;
     uint8_t pending_param2;

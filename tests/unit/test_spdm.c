@@ -627,6 +627,25 @@ static void challenge_transcript(void **state)
     assert_int_equal(r[1], SPDM_CHALLENGE_AUTH);
     assert_int_equal(wire_out_len, 4 + 48 + 32 + 48 + 2 + 96);
     assert_bytes_equal(r + 4, h, 48);
+    /* the summary: SHA-384 of both blocks in digest form */
+    {
+        uint8_t blocks[2 * 55], want[48];
+        for (int i = 0; i < 2; i++) {
+            uint8_t *p = blocks + 55 * i;
+            p[0] = (uint8_t)(i + 1);
+            p[1] = 1;
+            store_le16(p + 2, 51);
+            p[4] = i == 0 ? SPDM_MEAS_TYPE_FIRMWARE : SPDM_MEAS_TYPE_FW_CONFIG;
+            store_le16(p + 5, 48);
+            if (i == 0) {
+                memcpy(p + 7, fw_digest, 48);
+            } else {
+                sha384(cfg_raw, sizeof(cfg_raw) - 1, p + 7);
+            }
+        }
+        sha384(blocks, sizeof(blocks), want);
+        assert_bytes_equal(r + 4 + 48 + 32, want, 48);
+    }
     ts_add(m, 36);
     ts_add(r, wire_out_len - 96);
     sha384(ts, ts_len, h);
