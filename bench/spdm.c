@@ -17,12 +17,30 @@
  *
  *     ratio = handshakes/s / limit      target >= 0.80
  *
- * Usage: bench_spdm [SECONDS] (default 3).
+ * Second figure: secured-message round trips (HEARTBEAT inside an
+ * established session: seal, send, open, answer, seal, send, open) between
+ * two processes over TCP on 127.0.0.1, against a bare TCP ping-pong of the
+ * same byte counts between the same two processes in the same run:
+ *
+ *     ratio = p50(secured) / p50(bare)      target <= 1.5
+ *
+ * The framing is a bare u32 length, so the figure is the engine's cost over
+ * the socket's; the daemon's own framing is measured with the daemon.
+ *
+ * Usage: bench_spdm [SECONDS] [ROUND_TRIPS] (defaults 3 and 20000).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "crypto/crypto.h"
 #include "crypto/x509.h"
@@ -184,10 +202,229 @@ static long make_chain(uint8_t *out, size_t cap)
     return m < 0 ? -1 : n + m;
 }
 
+/* ---- secured round trips over loopback TCP ---- */
+
+static int io_all(int fd, void *p, size_t n, bool wr)
+{
+    uint8_t *cur = p;
+
+    while (n > 0) {
+        ssize_t k = wr ? write(fd, cur, n) : read(fd, cur, n);
+        if (k <= 0) {
+            return -1;
+        }
+        cur += k;
+        n -= (size_t)k;
+    }
+    return 0;
+}
+
+/* One frame: u32 length (bit 31: secured), then the payload, one write. */
+static int send_frame(int fd, bool secured, const uint8_t *p, size_t n)
+{
+    uint8_t f[4 + SPDM_RECORD_MAX];
+    uint32_t h = htonl((uint32_t)n | (secured ? 0x80000000u : 0));
+
+    memcpy(f, &h, 4);
+    memcpy(f + 4, p, n);
+    return io_all(fd, f, 4 + n, true);
+}
+
+static int recv_frame(int fd, bool *secured, uint8_t *p, size_t cap, size_t *n)
+{
+    uint32_t h;
+
+    if (io_all(fd, &h, 4, false) != 0) {
+        return -1;
+    }
+    h = ntohl(h);
+    *secured = (h & 0x80000000u) != 0;
+    *n = h & 0x7fffffffu;
+    return *n <= cap ? io_all(fd, p, *n, false) : -1;
+}
+
+/* The child: the responder behind a socket; a frame of length 0 ends it. */
+static void responder_child(int fd)
+{
+    static uint8_t in[SPDM_RECORD_MAX], out[SPDM_RECORD_MAX];
+    size_t n, m;
+    bool secured;
+
+    while (recv_frame(fd, &secured, in, sizeof(in), &n) == 0 && n > 0) {
+        if (spdm_responder_handle(&rsp, secured, in, n, out, sizeof(out), &m) !=
+                SPDM_OK ||
+            send_frame(fd, spdm_responder_out_secured(&rsp), out, m) != 0) {
+            break;
+        }
+    }
+    _exit(0);
+}
+
+/* The bare peer: answers every frame with @rsp_len bytes. */
+static void echo_child(int fd, size_t rsp_len)
+{
+    static uint8_t in[SPDM_RECORD_MAX], out[SPDM_RECORD_MAX];
+    size_t n;
+    bool secured;
+
+    memset(out, 0x5a, sizeof(out));
+    while (recv_frame(fd, &secured, in, sizeof(in), &n) == 0 && n > 0) {
+        if (send_frame(fd, false, out, rsp_len) != 0) {
+            break;
+        }
+    }
+    _exit(0);
+}
+
+static double now_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
+}
+
+static int cmp_d(const void *pa, const void *pb)
+{
+    double x = *(const double *)pa, y = *(const double *)pb;
+
+    return x < y ? -1 : x > y;
+}
+
+/* A connected TCP pair on 127.0.0.1 served by a child running @serve. */
+static int spawn(void (*serve)(int, size_t), size_t arg, pid_t *pid)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET,
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t sa_len = sizeof(sa);
+    int ls = socket(AF_INET, SOCK_STREAM, 0), fd, one = 1;
+
+    if (ls < 0 || bind(ls, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
+        listen(ls, 1) != 0 ||
+        getsockname(ls, (struct sockaddr *)&sa, &sa_len) != 0) {
+        return -1;
+    }
+    *pid = fork();
+    if (*pid == 0) {
+        int c = accept(ls, NULL, NULL);
+        setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        serve(c, arg);
+    }
+    close(ls);
+    fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (*pid < 0 || fd < 0 ||
+        connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+        return -1;
+    }
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    return fd;
+}
+
+static void serve_responder(int fd, size_t unused)
+{
+    responder_child(fd);
+}
+
+static void serve_echo(int fd, size_t rsp_len)
+{
+    echo_child(fd, rsp_len);
+}
+
+static int round_trips(unsigned long count)
+{
+    static double sec_us[200000], bare_us[200000];
+    uint8_t in[SPDM_RECORD_MAX];
+    size_t alen, blen = 0, req_len = 0, rsp_len = 0;
+    bool secured, done = false;
+    struct spdm_digests dg;
+    uint32_t sid = 0;
+    pid_t p1, p2;
+    int fd, efd;
+    double p50s, p50b, ratio;
+
+    if (count > sizeof(sec_us) / sizeof(sec_us[0])) {
+        count = sizeof(sec_us) / sizeof(sec_us[0]);
+    }
+    fd = spawn(serve_responder, 0, &p1);
+    if (fd < 0) {
+        return -1;
+    }
+#define NET(sec, build, parse)                                                 \
+    do {                                                                       \
+        if ((build) != SPDM_OK || send_frame(fd, sec, a, alen) != 0 ||         \
+            recv_frame(fd, &secured, b, sizeof(b), &blen) != 0 ||              \
+            (parse) != SPDM_OK) {                                              \
+            return -1;                                                         \
+        }                                                                      \
+    } while (0)
+    NET(false, spdm_req_get_version_build(&req, a, sizeof(a), &alen),
+        spdm_req_get_version_parse(&req, b, blen));
+    NET(false, spdm_req_get_capabilities_build(&req, a, sizeof(a), &alen),
+        spdm_req_get_capabilities_parse(&req, b, blen, NULL));
+    NET(false, spdm_req_negotiate_algorithms_build(&req, a, sizeof(a), &alen),
+        spdm_req_negotiate_algorithms_parse(&req, b, blen));
+    NET(false, spdm_req_get_digests_build(&req, 0, a, sizeof(a), &alen),
+        spdm_req_get_digests_parse(&req, 0, b, blen, &dg));
+    while (!done) {
+        NET(false,
+            spdm_req_get_certificate_build(&req, 0, 0, a, sizeof(a), &alen),
+            spdm_req_get_certificate_parse(&req, 0, b, blen, &done));
+    }
+    NET(false, spdm_req_key_exchange_build(&req, 0, 0, a, sizeof(a), &alen),
+        spdm_req_key_exchange_parse(&req, b, blen, &sid));
+    NET(true, spdm_req_finish_build(&req, sid, a, sizeof(a), &alen),
+        spdm_req_finish_parse(&req, sid, b, blen));
+    NET(true, spdm_req_heartbeat_build(&req, sid, a, sizeof(a), &alen),
+        spdm_req_heartbeat_parse(&req, sid, b, blen));
+    req_len = alen;
+    rsp_len = blen;
+    efd = spawn(serve_echo, rsp_len, &p2);
+    if (efd < 0) {
+        return -1;
+    }
+    memset(in, 0xa5, sizeof(in));
+    /* interleave the two so machine load hits both alike */
+    for (unsigned long i = 0; i < count; i++) {
+        double t0 = now_us();
+        NET(true, spdm_req_heartbeat_build(&req, sid, a, sizeof(a), &alen),
+            spdm_req_heartbeat_parse(&req, sid, b, blen));
+        sec_us[i] = now_us() - t0;
+        t0 = now_us();
+        if (send_frame(efd, false, in, req_len) != 0 ||
+            recv_frame(efd, &secured, b, sizeof(b), &blen) != 0 ||
+            blen != rsp_len) {
+            return -1;
+        }
+        bare_us[i] = now_us() - t0;
+    }
+#undef NET
+    send_frame(fd, false, a, 0);
+    send_frame(efd, false, a, 0);
+    close(fd);
+    close(efd);
+    waitpid(p1, NULL, 0);
+    waitpid(p2, NULL, 0);
+    qsort(sec_us, count, sizeof(double), cmp_d);
+    qsort(bare_us, count, sizeof(double), cmp_d);
+    p50s = sec_us[count / 2];
+    p50b = bare_us[count / 2];
+    ratio = p50s / p50b;
+    printf("secured HEARTBEAT round trip over loopback TCP (%zu + %zu bytes): "
+           "p50 %.1f us, p99 %.1f us (%lu round trips)\n",
+           req_len, rsp_len, p50s, sec_us[count * 99 / 100], count);
+    printf("bare TCP ping-pong, same sizes and processes: p50 %.1f us, p99 "
+           "%.1f us\n",
+           p50b, bare_us[count * 99 / 100]);
+    printf("ratio p50 secured / p50 bare = %.2f (target <= 1.50): %s\n", ratio,
+           ratio <= 1.5 ? "ok" : "ABOVE TARGET");
+    return ratio <= 1.5 ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
     static uint8_t chain[4096];
     double seconds = argc > 1 ? atof(argv[1]) : 3.0;
+    unsigned long trips = argc > 2 ? strtoul(argv[2], NULL, 10) : 20000;
     double t0, el, hs_s, direct_s, ratio, sign_s, verify_s, ecdh_s;
     unsigned long n = 0, k = 0;
     uint8_t pub[97];
@@ -260,6 +497,14 @@ int main(int argc, char **argv)
                hs_s / limit, hs_s / limit >= 0.80 ? "ok" : "BELOW TARGET");
     } else {
         printf("openssl speed: not available, no second ratio\n");
+    }
+    {
+        int rt = round_trips(trips > 0 ? trips : 20000);
+        if (rt < 0) {
+            fprintf(stderr, "bench_spdm: socket round trips failed\n");
+            return 2;
+        }
+        status |= rt;
     }
     return status;
 }
