@@ -627,6 +627,25 @@ static void challenge_transcript(void **state)
     assert_int_equal(r[1], SPDM_CHALLENGE_AUTH);
     assert_int_equal(wire_out_len, 4 + 48 + 32 + 48 + 2 + 96);
     assert_bytes_equal(r + 4, h, 48);
+    /* the summary: SHA-384 of both blocks in digest form */
+    {
+        uint8_t blocks[2 * 55], want[48];
+        for (int i = 0; i < 2; i++) {
+            uint8_t *p = blocks + 55 * i;
+            p[0] = (uint8_t)(i + 1);
+            p[1] = 1;
+            store_le16(p + 2, 51);
+            p[4] = i == 0 ? SPDM_MEAS_TYPE_FIRMWARE : SPDM_MEAS_TYPE_FW_CONFIG;
+            store_le16(p + 5, 48);
+            if (i == 0) {
+                memcpy(p + 7, fw_digest, 48);
+            } else {
+                sha384(cfg_raw, sizeof(cfg_raw) - 1, p + 7);
+            }
+        }
+        sha384(blocks, sizeof(blocks), want);
+        assert_bytes_equal(r + 4 + 48 + 32, want, 48);
+    }
     ts_add(m, 36);
     ts_add(r, wire_out_len - 96);
     sha384(ts, ts_len, h);
@@ -739,7 +758,9 @@ static void expand_label(const uint8_t secret[48], const char *label,
     memcpy(info + 2, "spdm1.2 ", 8);
     memcpy(info + 10, label, l);
     n = 10 + l;
-    memcpy(info + n, ctx, ctx_len);
+    if (ctx_len > 0) {
+        memcpy(info + n, ctx, ctx_len);
+    }
     hkdf_expand(secret, info, n + ctx_len, out, out_len);
 }
 
@@ -1049,16 +1070,17 @@ static void key_update_cases(void **state)
     r = xchg(true, rec, n);
     n = open_rec(s.sid, &s.rsp, r, wire_out_len, pt);
     assert_int_equal(pt[1], SPDM_KEY_UPDATE_ACK);
-    /* UpdateAllKeys: both directions move on after the ACK */
+    /* UpdateAllKeys: the ACK comes under the new response key, then the
+     * request key moves on too */
     ku[2] = SPDM_KEY_UPDATE_ALL_KEYS;
     n = seal(s.sid, &s.req, ku, 4, rec);
     r = xchg(true, rec, n);
+    expand_label(s.rsp.secret, "traffic upd", NULL, 0, s.rsp.secret, 48);
+    dir_keys(&s.rsp);
     n = open_rec(s.sid, &s.rsp, r, wire_out_len, pt);
     assert_int_equal(pt[1], SPDM_KEY_UPDATE_ACK);
     expand_label(s.req.secret, "traffic upd", NULL, 0, s.req.secret, 48);
     dir_keys(&s.req);
-    expand_label(s.rsp.secret, "traffic upd", NULL, 0, s.rsp.secret, 48);
-    dir_keys(&s.rsp);
     heartbeat_ok(&s);
     /* bad operation */
     ku[2] = 4;
