@@ -45,6 +45,8 @@ static const char usage[] =
     "  start          START_INTERFACE with the lock's nonce (or --nonce)\n"
     "  stop           STOP_INTERFACE\n"
     "  state          GET_DEVICE_INTERFACE_STATE\n"
+    "  wait           read a line from standard input before going on (for\n"
+    "                 scripts that change the device between steps)\n"
     "\n"
     "Transport (one of):\n"
     "  --port=N        the SPDM socket protocol on 127.0.0.1:N (default "
@@ -453,6 +455,11 @@ static int run_step(const char *s)
             printf("state: %s\n", tdisp_state_name(r.state));
         }
         return 0;
+    }
+    if (strcmp(s, "wait") == 0) {
+        char line[64];
+        fflush(stdout);
+        return fgets(line, sizeof(line), stdin) != NULL ? 0 : 1;
     }
     fprintf(stderr, PROG ": unknown step '%s' (try --help)\n", s);
     return 2;
