@@ -422,23 +422,6 @@ static int listen_unix(const char *path)
     return fd;
 }
 
-/* Read exactly @len bytes; 0, or -1 on EOF, error or timeout. */
-static int read_full(int fd, uint8_t *p, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = read(fd, p, len);
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n <= 0) {
-            return -1;
-        }
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
 static int write_full(int fd, const uint8_t *p, size_t len)
 {
     while (len > 0) {
@@ -455,6 +438,51 @@ static int write_full(int fd, const uint8_t *p, size_t len)
     return 0;
 }
 
+/* Bytes of the next message(s) already received into rx. */
+static size_t rx_have;
+
+/*
+ * Receive one whole message into rx[0..]: as few reads as the kernel
+ * allows (a message usually arrives in one), bytes past it kept for the
+ * next call. Return 0 and the header in @h, or -1 when the peer left, broke
+ * the framing or stalled past the receive timeout.
+ */
+static int recv_message(int fd, struct sock_header *h)
+{
+    size_t need = SOCK_HEADER_SIZE;
+    bool have_header = false;
+
+    for (;;) {
+        ssize_t n;
+
+        if (!have_header && rx_have >= SOCK_HEADER_SIZE) {
+            sock_parse_header(rx, h);
+            if (h->payload_len > DOE_MAX_OBJECT_SIZE) {
+                tv_err("peer: a %u-byte payload (limit %u): closing the "
+                       "connection",
+                       (unsigned)h->payload_len, (unsigned)DOE_MAX_OBJECT_SIZE);
+                return -1;
+            }
+            need = SOCK_HEADER_SIZE + h->payload_len;
+            have_header = true;
+        }
+        if (have_header && rx_have >= need) {
+            return 0;
+        }
+        n = read(fd, rx + rx_have, sizeof(rx) - rx_have);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            if (rx_have > 0) {
+                tv_err("peer: connection lost inside a message");
+            }
+            return -1;
+        }
+        rx_have += (size_t)n;
+    }
+}
+
 /*
  * One message from the peer. Return 1 to keep the connection, 0 to close
  * it (the peer left, sent SHUTDOWN, or broke the framing).
@@ -463,22 +491,11 @@ static int serve_one(int fd)
 {
     struct sock_header h;
     enum dsm_verdict v;
-    size_t out_len;
+    size_t out_len, used;
     int one = 1;
 
-    if (read_full(fd, rx, SOCK_HEADER_SIZE) != 0) {
-        return 0;
-    }
-    sock_parse_header(rx, &h);
-    if (h.payload_len > DOE_MAX_OBJECT_SIZE) {
-        tv_err("peer: a %u-byte payload (limit %u): closing the connection",
-               (unsigned)h.payload_len, (unsigned)DOE_MAX_OBJECT_SIZE);
-        return 0;
-    }
-    /* private copy: the payload is read once, into rx */
-    if (read_full(fd, rx + SOCK_HEADER_SIZE, h.payload_len) != 0) {
-        tv_err("peer: connection lost inside a %u-byte message",
-               (unsigned)h.payload_len);
+    /* private copy: the message is read once, into rx */
+    if (recv_message(fd, &h) != 0) {
         return 0;
     }
     /* QEMU writes each message in pieces: do not hold our ACKs back */
@@ -487,6 +504,9 @@ static int serve_one(int fd)
              (unsigned)h.transport, (unsigned)h.payload_len);
     v = dsm_socket_message(&dev, &h, rx + SOCK_HEADER_SIZE, tx, sizeof(tx),
                            &out_len);
+    used = SOCK_HEADER_SIZE + h.payload_len;
+    memmove(rx, rx + used, rx_have - used);
+    rx_have -= used;
     if (v == DSM_INTERNAL) {
         tv_err("internal failure answering a %s message: closing",
                sock_command_name(h.command));
@@ -806,6 +826,7 @@ int main(int argc, char **argv)
             int one = 1;
             cfd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
             if (cfd >= 0) {
+                rx_have = 0;
                 (void)setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one,
                                  sizeof(one));
                 (void)setsockopt(cfd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));

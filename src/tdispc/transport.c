@@ -25,22 +25,6 @@ static struct sock_ctx {
     uint8_t buf[SOCK_HEADER_SIZE + DOE_MAX_OBJECT_SIZE];
 } sock;
 
-static int full_read(int fd, uint8_t *p, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = read(fd, p, len);
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n <= 0) {
-            return -1;
-        }
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
 static int full_write(int fd, const uint8_t *p, size_t len)
 {
     while (len > 0) {
@@ -71,20 +55,43 @@ static int sock_roundtrip(uint32_t cmd, const uint8_t *p, size_t len,
     if (len > 0) {
         memcpy(sock.buf + SOCK_HEADER_SIZE, p, len);
     }
-    if (full_write(sock.fd, sock.buf, SOCK_HEADER_SIZE + len) != 0 ||
-        full_read(sock.fd, sock.buf, SOCK_HEADER_SIZE) != 0) {
-        snprintf(err, err_len, "connection lost: %s",
-                 errno ? strerror(errno) : "closed");
+    if (full_write(sock.fd, sock.buf, SOCK_HEADER_SIZE + len) != 0) {
+        snprintf(err, err_len, "connection lost: %s", strerror(errno));
         return -1;
+    }
+    /* the reply usually arrives in one read; never more than one reply */
+    {
+        size_t have = 0, need = SOCK_HEADER_SIZE;
+        bool hdr = false;
+        while (have < need) {
+            ssize_t n = read(sock.fd, sock.buf + have,
+                             need - have + (hdr ? 0 : DOE_MAX_OBJECT_SIZE));
+            if (n < 0 && errno == EINTR) {
+                continue;
+            }
+            if (n <= 0) {
+                snprintf(err, err_len, "connection lost: %s",
+                         n < 0 ? strerror(errno) : "closed");
+                return -1;
+            }
+            have += (size_t)n;
+            if (!hdr && have >= SOCK_HEADER_SIZE) {
+                sock_parse_header(sock.buf, h);
+                if (h->payload_len > DOE_MAX_OBJECT_SIZE) {
+                    snprintf(err, err_len, "bad reply (%u-byte payload)",
+                             (unsigned)h->payload_len);
+                    return -1;
+                }
+                need = SOCK_HEADER_SIZE + h->payload_len;
+                hdr = true;
+            }
+        }
+        if (have != need) {
+            snprintf(err, err_len, "the device sent more than one reply");
+            return -1;
+        }
     }
     (void)setsockopt(sock.fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof(one));
-    sock_parse_header(sock.buf, h);
-    if (h->payload_len > DOE_MAX_OBJECT_SIZE ||
-        full_read(sock.fd, sock.buf + SOCK_HEADER_SIZE, h->payload_len) != 0) {
-        snprintf(err, err_len, "bad reply (%u-byte payload)",
-                 (unsigned)h->payload_len);
-        return -1;
-    }
     return 0;
 }
 
