@@ -834,21 +834,21 @@ static void pcisig_dispatch(void **state)
     /* wrong standard, vendor, protocol */
     assert_int_equal(pcisig_handle(&f.t, &k, SID, true, 0, vid, 2, req, n + 1,
                                    rsp, sizeof(rsp), &rl),
-                     PCISIG_REFUSED);
+                     PCISIG_UNSUPPORTED);
     assert_int_equal(pcisig_handle(&f.t, &k, SID, true, PCISIG_STANDARD_ID,
                                    (const uint8_t *)"\x02\x00", 2, req, n + 1,
                                    rsp, sizeof(rsp), &rl),
-                     PCISIG_REFUSED);
+                     PCISIG_UNSUPPORTED);
     assert_int_equal(pcisig_handle(&f.t, &k, SID, true, PCISIG_STANDARD_ID, vid,
                                    1, req, n + 1, rsp, sizeof(rsp), &rl),
-                     PCISIG_REFUSED);
+                     PCISIG_UNSUPPORTED);
     req[0] = 0x02;
     assert_int_equal(pcisig_handle(&f.t, &k, SID, true, PCISIG_STANDARD_ID, vid,
                                    2, req, n + 1, rsp, sizeof(rsp), &rl),
-                     PCISIG_REFUSED);
+                     PCISIG_UNSUPPORTED);
     assert_int_equal(pcisig_handle(&f.t, &k, SID, true, PCISIG_STANDARD_ID, vid,
                                    2, req, 0, rsp, sizeof(rsp), &rl),
-                     PCISIG_REFUSED);
+                     PCISIG_UNSUPPORTED);
     /* IDE_KM query through the dispatcher */
     req[0] = PCISIG_PROTO_IDEKM;
     req[1] = IDEKM_QUERY;
