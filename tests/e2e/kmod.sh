@@ -248,6 +248,26 @@ e2e.module_id=$module_id" $(kmod_nsm_dev)
         if [ "$k" != 6.12 ]; then
             kmod_check_extend "$klog" "kmod-$k-tsm"
         fi
+        # nsm tsm-report's envelopes, verified as they are
+        sed -n 's/^E2E-CLI-TSM-JSON //p' "$klog" | head -n 1 \
+            > "$LOGS/kmod-$k-cli.json"
+        kmod_hex_of E2E-CLI-TSM-CBOR "$klog" | kmod_unhex \
+            > "$LOGS/kmod-$k-cli.cbor"
+        cnonce=$(kmod_hex_of E2E-CLI-TSM-NONCE "$klog")
+        for fmt in json cbor; do
+            env=$LOGS/kmod-$k-cli.$fmt
+            if [ -s "$env" ] && "$NSMCLI" verify "$env" \
+                --root "$SHARE/nsm-pki/root.pem" --nonce "$cnonce" \
+                > "$LOGS/kmod-$k-cli-$fmt-verify.log" 2>&1; then
+                pass "kmod-$k-tsm: nsm verify accepts the $fmt envelope of" \
+                    "nsm tsm-report"
+            else
+                fail "kmod-$k-tsm: the $fmt envelope of nsm tsm-report does" \
+                    "not verify"
+                head -n 4 "$LOGS/kmod-$k-cli-$fmt-verify.log" 2>/dev/null |
+                    sed 's/^/    /'
+            fi
+        done
         if [ -n "$(kmod_hex_of E2E-GO-DOC "$klog")" ]; then
             kmod_verify "kmod-$k-go" "$klog" E2E-GO-DOC E2E-GO-NONCE
         else

@@ -65,6 +65,26 @@ kmod_main() {
         else
             /tsm-test no-mr || krc=1
         fi
+        # the provider-neutral CLI: a JSON and a CBOR envelope for the host
+        if [ -x /bin/nsm ]; then
+            n=$(od -An -tx1 -N64 /dev/urandom | tr -d ' \n')
+            if env=$(/bin/nsm tsm-report --nonce "$n" 2>&1) &&
+                echo "$env" | grep -q '^{"provider":"nsm","outblob":"'; then
+                echo "E2E-CLI-TSM-NONCE $n"
+                echo "E2E-CLI-TSM-JSON $env"
+                kmod_step PASS cli_tsm_report_json "$(echo "$env" | wc -c) bytes"
+            else
+                kmod_step FAIL "cli_tsm_report_json:" "$(echo "$env" | head -n 2)"
+                krc=1
+            fi
+            if /bin/nsm tsm-report --nonce "$n" --format cbor -o /cli.cbor; then
+                echo "E2E-CLI-TSM-CBOR $(od -An -tx1 -v /cli.cbor | tr -d ' \n')"
+                kmod_step PASS cli_tsm_report_cbor "$(wc -c < /cli.cbor) bytes"
+            else
+                kmod_step FAIL "cli_tsm_report_cbor:" "nsm tsm-report --format cbor failed"
+                krc=1
+            fi
+        fi
         if [ -x /go-tsm ]; then
             out=$(/go-tsm 2>&1)
             st=$?
