@@ -295,6 +295,12 @@ e2e.module_id=$module_id" $(kmod_nsm_dev)
 }
 
 kmod_tier() {
+    kmod_t0=$(date +%s)
+    kmod_part
+    echo "e2e: trustvio_nsm.ko part took $(($(date +%s) - kmod_t0)) s"
+}
+
+kmod_part() {
     echo "=== e2e: trustvio_nsm.ko setup (cached in $KM)"
     sh "$here/kmod-setup.sh" &
     setup_pid=$!
