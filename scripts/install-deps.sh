@@ -7,7 +7,8 @@ PKGS="build-essential pkg-config meson ninja-build
 libssl-dev openssl libcbor-dev libsqlite3-dev sqlite3 libcmocka-dev libseccomp-dev
 clang libclang-rt-14-dev clang-format valgrind
 python3 python3-cbor2 mmc-utils
-debootstrap busybox-static cpio xz-utils gzip ca-certificates"
+debootstrap busybox-static cpio xz-utils gzip ca-certificates
+dwarves perl"
 
 missing=""
 for p in $PKGS; do

@@ -19,6 +19,7 @@
 #include "client/nsmc.h"
 #include "common/hex.h"
 #include "common/xmalloc.h"
+#include "tsm_report.h"
 #ifdef TV_HAVE_NSMC_VHU
 #include "client/nsmc_vhu.h"
 #endif
@@ -65,6 +66,10 @@ static const char usage_text[] =
     "                            (--json: base64, or hex with --hex)\n"
     "  raw                       send one CBOR request read from stdin, write\n"
     "                            the device's raw CBOR response to stdout\n"
+    "  tsm-report [--nonce V] [--format json|cbor|raw] [-o FILE]\n"
+    "                            a report through Linux configfs-tsm from any\n"
+    "                            provider, as a tsm-report envelope (see nsm\n"
+    "                            tsm-report --help)\n"
     "  verify ARGS               verify an attestation document (see\n"
     "                            nsm verify --help)\n"
     "  pki ARGS                  manage the local test PKI (see nsm pki\n"
@@ -775,6 +780,7 @@ static const struct command commands[] = {
     {"extend-pcr", extend_pcr_main}, {"lock-pcr", lock_pcr_main},
     {"lock-pcrs", lock_pcrs_main},   {"random", random_main},
     {"attest", attest_main},         {"raw", raw_main},
+    {"tsm-report", tsm_report_main},
 #ifdef TV_HAVE_NSM_VERIFY
     {"verify", verify_cmd_main},
 #endif

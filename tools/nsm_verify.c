@@ -18,6 +18,7 @@
 #include "crypto/crypto.h"
 #include "crypto/x509.h"
 #include "verify/verify.h"
+#include "tsm_report.h"
 
 int nsm_verify_main(int argc, char **argv);
 
@@ -591,6 +592,25 @@ int nsm_verify_main(int argc, char **argv)
     doc = read_all(argv[optind], &doc_len);
     if (doc == NULL) {
         goto out_root;
+    }
+    /* a tsm-report envelope (nsm tsm-report) carries the document */
+    {
+        uint8_t *inner;
+        size_t inner_len;
+        int env = tsm_envelope_unwrap(doc, doc_len, &inner, &inner_len, why,
+                                      sizeof(why));
+
+        if (env < 0) {
+            fprintf(stderr, "nsm verify: %s: %s\n", argv[optind], why);
+            free(doc);
+            rc = EXIT_FAILED;
+            goto out_root;
+        }
+        if (env == 0) {
+            free(doc);
+            doc = inner;
+            doc_len = inner_len;
+        }
     }
     verify_document(root, pol, doc, doc_len, res);
     verify_explain(res, why, sizeof(why));

@@ -19,7 +19,8 @@
 # E2E_MIRROR (Debian mirror URL, default from the host's apt sources),
 # TV_VECTORS_DIR (default <repo>/tests/vectors),
 # E2E_TIMEOUT (seconds per QEMU run, default 180), GUEST_CC (compiler for
-# the static guest programs, default gcc; clang works too).
+# the static guest programs, default gcc; clang works too), E2E_KMOD=0
+# (skip the trustvio_nsm.ko boots), KMOD_KERNELS (default "6.12 7").
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -252,7 +253,8 @@ boot() {
         -machine pc,memory-backend=mem -accel tcg -cpu max -smp 2 -m 512M \
         -nographic -nic none -no-reboot -monitor none -serial stdio \
         -object memory-backend-memfd,id=mem,size=512M,share=on \
-        -kernel "$SHARE/vmlinuz" -initrd "$SHARE/initramfs.cpio.gz" \
+        -kernel "${BOOT_VMLINUZ:-$SHARE/vmlinuz}" \
+        -initrd "${BOOT_INITRD:-$SHARE/initramfs.cpio.gz}" \
         -append "console=ttyS0 panic=-1 quiet $append" "$@" \
         < /dev/null > "$log" 2>&1 &
     qemu_pid=$!
@@ -431,6 +433,12 @@ if start_daemon nsm "$SHARE/nsm.sock" "$NSMD" \
             fi
         fi
     fi
+fi
+
+# ---- trustvio_nsm.ko (tests/e2e/kmod.sh) ---------------------------------
+if [ "${E2E_KMOD:-1}" = 1 ]; then
+    . "$here/kmod.sh"
+    kmod_tier
 fi
 
 # ---- RPMB ----------------------------------------------------------------
