@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -100,6 +101,16 @@ static int raw_open(const char *dir, char *path, size_t path_len)
         exit(1);
     }
     return fd;
+}
+
+/* Size of @path + @suffix in bytes, or -1. */
+static long long file_bytes(const char *path, const char *suffix)
+{
+    char p[700];
+    struct stat sb;
+
+    (void)snprintf(p, sizeof(p), "%s%s", path, suffix);
+    return stat(p, &sb) == 0 ? (long long)sb.st_size : -1;
 }
 
 /* One slice of the raw baseline: rewrite 256 bytes, fsync, repeat. */
@@ -219,6 +230,7 @@ int main(int argc, char **argv)
     size_t resp_len;
     char raw_path[600];
     unsigned long n_raw, n_wr;
+    long long db0, wal0;
     double t_raw, t_wr;
     double raw;
     double wr;
@@ -279,6 +291,8 @@ int main(int argc, char **argv)
      * alternating order) and each rate is its total over its own time.
      */
     fd = raw_open(dir, raw_path, sizeof(raw_path));
+    db0 = file_bytes(path, "");
+    wal0 = file_bytes(path, "-wal");
     n_raw = n_wr = 0;
     t_raw = t_wr = 0;
     for (i = 0; i < SLICES; i++) {
@@ -297,6 +311,13 @@ int main(int argc, char **argv)
     printf("durable writes: model+SQLite %.0f/s, raw pwrite+fsync %.0f/s, "
            "ratio %.2f (target >= 0.80) %s\n",
            wr, raw, wr / raw, wr / raw >= 0.80 ? "OK" : "BELOW TARGET");
+    /* a file-size change would make every fdatasync() a journal commit */
+    printf("store files during the %lu writes: db %lld -> %lld bytes, wal "
+           "%lld -> %lld bytes (%s)\n",
+           n_wr, db0, file_bytes(path, ""), wal0, file_bytes(path, "-wal"),
+           db0 == file_bytes(path, "") && wal0 == file_bytes(path, "-wal")
+               ? "no size change"
+               : "SIZE CHANGED");
     rd1 = bench_reads(&r, 1, secs);
     rd16 = bench_reads(&r, 16, secs);
     printf("read frames: %.0f/s single-frame (%.2fx of 100000/s), %.0f/s "

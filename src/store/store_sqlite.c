@@ -42,6 +42,12 @@
 #include "common/log.h"
 
 #define STORE_APP_ID 0x52504d42 /* 'RPMB' */
+/*
+ * The WAL file is kept at least this long (see store_presize_wal()): 256
+ * frames until the autocheckpoint plus the largest write (255 blocks, about
+ * 90 pages), 1048 bytes a frame. Also journal_size_limit.
+ */
+#define STORE_WAL_BYTES (384u * 1024u)
 #define STORE_UNIT_SIZE                                                        \
     ((size_t)VIRTIO_RPMB_BLOCKS_PER_UNIT * RPMB_BLK_SIZE) /* 128 KiB */
 
@@ -427,8 +433,56 @@ static const char store_schema[] =
  * as zeros: the database never grows after creation, so an authenticated
  * write touches one leaf page and the state page, and a filling filesystem
  * cannot fail a block write later (only the WAL, reused in place, grows).
- * The creation WAL (the whole image) is checkpointed and truncated at once.
+ * The creation WAL (the whole image) is checkpointed at once but not
+ * truncated: its file is what later commits overwrite in place, so that
+ * none of them grows the WAL (a growing file makes fdatasync() commit the
+ * new size in the filesystem journal too, about doubling its cost). The
+ * first commit trims it to journal_size_limit.
  */
+/*
+ * Make the -wal file at least STORE_WAL_BYTES long by appending zeros (real
+ * blocks, not a hole or fallocate()'s unwritten extents, which a later
+ * write would still have to convert in the filesystem journal). SQLite
+ * reads frames only up to the first one whose salt and checksum fail, so
+ * zeros after the last frame are never taken for data. Best effort: a WAL
+ * that stays short only costs speed until it has grown once.
+ */
+static void store_presize_wal(const char *path)
+{
+    static const uint8_t zeros[16384];
+    char wal[PATH_MAX];
+    struct stat sb;
+    off_t off;
+    int fd;
+
+    if (snprintf(wal, sizeof(wal), "%s-wal", path) >= (int)sizeof(wal)) {
+        return;
+    }
+    fd = open(wal, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) {
+        return;
+    }
+    if (fstat(fd, &sb) == 0 && sb.st_size < (off_t)STORE_WAL_BYTES) {
+        for (off = sb.st_size; off < (off_t)STORE_WAL_BYTES;) {
+            size_t n = sizeof(zeros);
+            ssize_t w;
+
+            if ((off_t)n > (off_t)STORE_WAL_BYTES - off) {
+                n = (size_t)((off_t)STORE_WAL_BYTES - off);
+            }
+            w = pwrite(fd, zeros, n, off);
+            if (w <= 0) {
+                break;
+            }
+            off += w;
+        }
+        (void)fdatasync(fd);
+    }
+    /* no SQLite lock lives on the WAL file (the exclusive-mode locks are
+     * on the database file), so this descriptor may be closed */
+    close(fd);
+}
+
 static int store_create(struct rpmb_store *s, const char *path, uint8_t units,
                         char *err, size_t err_len)
 {
@@ -444,7 +498,7 @@ static int store_create(struct rpmb_store *s, const char *path, uint8_t units,
                        " SELECT a + 1 FROM n WHERE a + 1 < %u)"
                        " INSERT INTO blocks SELECT a, zeroblob(256) FROM n;"
                        " COMMIT;"
-                       "PRAGMA wal_checkpoint(TRUNCATE);",
+                       "PRAGMA wal_checkpoint(RESTART);",
                        RPMB_STORE_FORMAT_VERSION, (unsigned)units,
                        (unsigned)units * 512u);
         rc = exec_sql(s->db, sql, path, err, err_len);
@@ -697,6 +751,18 @@ struct rpmb_store *rpmb_store_sqlite_open_vfs(const char *path,
         (void)sqlite3_db_config(s->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1,
                                 NULL);
     }
+    /*
+     * WAL sizing: a checkpoint every 256 frames (about 128 single-block
+     * writes) keeps the WAL below STORE_WAL_BYTES, which is also the
+     * journal_size_limit and the length store_presize_wal() gives the
+     * file, so after the first commit it neither grows nor shrinks. The
+     * page cache is sized
+     * on purpose: 64 pages (about 80 KiB) hold the b-tree's interior pages
+     * for the default 1 MiB device and the pages of the current request;
+     * other leaf pages come from the OS page cache (one pread() of 1 KiB,
+     * microseconds against a write's fdatasync()). SQLite's default, 2000
+     * KiB, filled at creation and was most of the daemon's private memory.
+     */
     if (fresh && exec_sql(s->db, "PRAGMA page_size = 1024;", path, err,
                           err_len) != SQLITE_OK) {
         goto err_close_db;
@@ -705,7 +771,8 @@ struct rpmb_store *rpmb_store_sqlite_open_vfs(const char *path,
                  "PRAGMA journal_mode = WAL;"
                  "PRAGMA synchronous = FULL;"
                  "PRAGMA wal_autocheckpoint = 256;"
-                 "PRAGMA journal_size_limit = 4194304;"
+                 "PRAGMA journal_size_limit = 393216;" /* STORE_WAL_BYTES */
+                 "PRAGMA cache_size = 64;"
                  "PRAGMA trusted_schema = OFF;"
                  "PRAGMA cell_size_check = ON;",
                  path, err, err_len) != SQLITE_OK) {
@@ -724,6 +791,7 @@ struct rpmb_store *rpmb_store_sqlite_open_vfs(const char *path,
     if (rc != SQLITE_OK) {
         goto err_close_db;
     }
+    store_presize_wal(path);
     if (store_prepare(s, path, err, err_len) != SQLITE_OK) {
         goto err_finalize;
     }

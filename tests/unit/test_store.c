@@ -643,6 +643,46 @@ static void sqlite_io_failure(void **state)
     rpmb_store_close(s);
 }
 
+static off_t file_size(const char *suffix)
+{
+    char p[160];
+    struct stat sb;
+
+    (void)snprintf(p, sizeof(p), "%s%s", db_path, suffix);
+    assert_int_equal(stat(p, &sb), 0);
+    return sb.st_size;
+}
+
+/*
+ * Neither the database nor the WAL changes size on a write, from the first
+ * one on (a file-size change makes each fdatasync() a journal commit too):
+ * 200 single-block writes run through an autocheckpoint and a WAL restart,
+ * then one write of 7 blocks.
+ */
+static void files_never_grow(void **state)
+{
+    struct rpmb_store *s = open_ok(UNITS);
+    struct rpmb r;
+    off_t db0, wal0;
+    uint32_t c;
+
+    model_init(&r, s);
+    db0 = file_size("");
+    wal0 = file_size("-wal");
+    assert_true(wal0 >= 384 * 1024);
+    assert_int_equal(program(&r), 0);
+    for (c = 0; c < 200; c++) {
+        assert_int_equal(write_blocks(&r, (uint16_t)((c * 37u) % N_BLOCKS), 1,
+                                      c, (uint8_t)c),
+                         0);
+    }
+    assert_int_equal(write_blocks(&r, 100, 7, c, 0x33), 0);
+    assert_int_equal(rpmb_write_counter(&r), 201);
+    assert_int_equal(file_size(""), db0);
+    assert_int_equal(file_size("-wal"), wal0);
+    rpmb_store_close(s);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, mkdir_setup, rmdir_teardown)
 
 static const struct CMUnitTest tests[] = {
@@ -650,7 +690,7 @@ static const struct CMUnitTest tests[] = {
     T(exclusive_lock),          T(capacity_mismatch_refused),
     T(corrupt_refused),         T(export_import),
     T(expiry_via_test_counter), T(counter_monotonic_in_store),
-    T(sqlite_io_failure),
+    T(sqlite_io_failure),       T(files_never_grow),
 };
 
 HARNESS_MAIN("store", tests)
