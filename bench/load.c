@@ -66,7 +66,7 @@
 #include "client/nsmc_vhu.h"
 #include "client/rpmbc.h"
 #include "client/rpmbc_vhu.h"
-#include "client/vhu_frontend.h"
+#include "frontend/vhu_frontend.h"
 #include "crypto/crypto.h"
 #include "procmem.h"
 #include "verify/verify.h"

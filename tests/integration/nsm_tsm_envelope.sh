@@ -24,7 +24,8 @@ expect() { # NAME RC FILE [GREP] [verify args...]
     pat=${4:-}
     shift 3
     [ $# -gt 0 ] && shift
-    "$NSM" verify "$file" --root "$ROOT" "$@" > "$OUT" 2>&1
+    # a stored real document: checked at its own timestamp
+    "$NSM" verify "$file" --root "$ROOT" --at document "$@" > "$OUT" 2>&1
     rc=$?
     if [ "$rc" -ne "$want" ]; then
         echo "FAIL: $name: exit $rc, expected $want"
