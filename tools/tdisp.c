@@ -38,7 +38,7 @@ static const char usage[] =
     "  measurements   GET_MEASUREMENTS, all blocks, signed\n"
     "  session        KEY_EXCHANGE, FINISH\n"
     "  heartbeat      HEARTBEAT in the session\n"
-    "  key-update     KEY_UPDATE (all keys), then VerifyNewKey\n"
+    "  key-update     KEY_UPDATE of the request key, then VerifyNewKey\n"
     "  version        GET_TDISP_VERSION and GET_TDISP_CAPABILITIES\n"
     "  lock           LOCK_INTERFACE (keeps the nonce for start)\n"
     "  report         GET_DEVICE_INTERFACE_REPORT, all portions\n"
