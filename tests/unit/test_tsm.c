@@ -860,10 +860,198 @@ static void attack_replayed_connect_answer(void **state)
     expect(r, SBI_ERR_FAILED, 0);
 }
 
+/* ---- every call in every state ---- */
+
+enum { S_NONE, S_CONNECTING, S_CONNECTED, S_LOCKED, S_RUNNING, S_ERROR, S_N };
+
+static const char *const state_names[S_N] = {
+    "none", "connecting", "connected", "locked", "running", "error"};
+
+#define ANY  (-99)
+#define P    SBI_SUCCESS, TSM_SPDM_PENDING_REQUEST
+#define OK   SBI_SUCCESS, ANY
+#define E(x) SBI_ERR_##x, ANY
+
+struct cell {
+    long error, value;
+};
+
+/* One row per call; columns S_NONE .. S_ERROR. */
+struct row {
+    bool host;
+    uint32_t fid;
+    uint64_t a[4];
+    struct cell want[S_N];
+};
+
+#define IP E(INVALID_PARAM)
+#define IS E(INVALID_STATE)
+#define AS E(ALREADY_STARTED)
+#define AA E(ALREADY_AVAILABLE)
+#define NS E(NOT_SUPPORTED)
+
+static const struct row matrix[] = {
+    {true,
+     TSM_COVH_CONNECT_DEVICE,
+     {DEV_A},
+     {{P}, {P}, {AA}, {AA}, {AA}, {IS}}},
+    {true,
+     TSM_COVH_DISCONNECT_DEVICE,
+     {DEV_A},
+     {{IP}, {AS}, {P}, {IS}, {IS}, {SBI_SUCCESS, 0}}},
+    {true,
+     TSM_COVH_ADD_INTERFACE_REGION,
+     {TVM_A, IF_A, BAR0 + 0x4000, 0x1000},
+     {{IP}, {AS}, {IP}, {SBI_SUCCESS, 0}, {IS}, {IS}}},
+    {true,
+     TSM_COVH_RECLAIM_INTERFACE_REG,
+     {TVM_A, IF_A, BAR0},
+     {{IP}, {AS}, {IP}, {SBI_SUCCESS, 0}, {IS}, {IS}}},
+    {true,
+     TSM_COVH_BIND_INTERFACE,
+     {TVM_A, IF_A},
+     {{IP}, {AS}, {P}, {AA}, {AA}, {IS}}},
+    /* running: the TVM's state reads queued a refresh */
+    {true,
+     TSM_COVH_TEE_IO_ACTION,
+     {DEV_A},
+     {{IP}, {AS}, {SBI_SUCCESS, 0}, {SBI_SUCCESS, 0}, {P}, {IS}}},
+    {true,
+     TSM_COVH_UNBIND_INTERFACE,
+     {TVM_A, IF_A},
+     {{IP}, {AS}, {IP}, {P}, {P}, {IS}}},
+    {true,
+     TSM_COVH_SPDM_KEY_UPDATE,
+     {DEV_A},
+     {{IP}, {AS}, {P}, {P}, {P}, {IS}}},
+    {true,
+     TSM_COVH_IDE_KEY_REFRESH,
+     {DEV_A},
+     {{IP}, {AS}, {NS}, {NS}, {NS}, {IS}}},
+    {true, TSM_COVH_SPDM_HEARTBEAT, {DEV_A}, {{IP}, {AS}, {P}, {P}, {P}, {IS}}},
+    {true,
+     TSM_COVH_GET_CONN_TRANSCRIPT,
+     {DEV_A, TSM_ELEM_VCA},
+     {{IP}, {AS}, {OK}, {OK}, {OK}, {IS}}},
+    {false,
+     TSM_COVG_GET_DEVICE_LINK,
+     {IF_A},
+     {{IP}, {IP}, {IP}, {SBI_SUCCESS, 1}, {SBI_SUCCESS, 1}, {SBI_SUCCESS, 0}}},
+    {false,
+     TSM_COVG_GET_CONN_TRANSCRIPT,
+     {IF_A, TSM_ELEM_VCA},
+     {{IP}, {IP}, {IP}, {OK}, {OK}, {IS}}},
+    {false,
+     TSM_COVG_GET_DEVICE_MEASUREMENTS,
+     {IF_A},
+     {{IP}, {IP}, {IP}, {OK}, {OK}, {IS}}},
+    {false,
+     TSM_COVG_GET_INTERFACE_REPORT,
+     {IF_A, 0, 4096},
+     {{IP}, {IP}, {IP}, {OK}, {OK}, {IS}}},
+    {false,
+     TSM_COVG_GET_INTERFACE_STATE,
+     {IF_A},
+     {{IP},
+      {IP},
+      {IP},
+      {SBI_SUCCESS, TSM_IF_LOCKED},
+      {SBI_SUCCESS, TSM_IF_RUNNING},
+      {SBI_SUCCESS, TSM_IF_ERROR}}},
+    {false,
+     TSM_COVG_MAP_INTERFACE_MMIO,
+     {IF_A, 0x80000000, BAR0, 0x4000},
+     {{IP}, {IP}, {IP}, {SBI_SUCCESS, 0}, {AA}, {IS}}},
+    {false,
+     TSM_COVG_START_INTERFACE,
+     {IF_A},
+     {{IP}, {IP}, {IP}, {SBI_SUCCESS, 0}, {AS}, {IS}}},
+    {false,
+     TSM_COVG_STOP_INTERFACE,
+     {IF_A},
+     {{IP}, {IP}, {IP}, {SBI_SUCCESS, 0}, {SBI_SUCCESS, 0}, {IS}}},
+};
+
+static void enter_state(int st)
+{
+    switch (st) {
+    case S_NONE:
+        break;
+    case S_CONNECTING:
+        expect(covh(TSM_COVH_CONNECT_DEVICE, DEV_A, 0, 0, 0), P);
+        break;
+    case S_CONNECTED:
+        connect_a();
+        break;
+    case S_LOCKED:
+        connect_a();
+        bind_a(TVM_A);
+        expect(covh(TSM_COVH_ADD_INTERFACE_REGION, TVM_A, IF_A, BAR0, 0x4000),
+               SBI_SUCCESS, 0);
+        break;
+    case S_RUNNING:
+        run_a();
+        break;
+    default:
+        connect_a();
+        bind_a(TVM_A);
+        expect(relay_tamper(TSM_COVH_SPDM_HEARTBEAT, DEV_A, 0, 0),
+               SBI_ERR_FAILED, 0);
+        break;
+    }
+}
+
+static void every_call_every_state(void **state)
+{
+    static uint8_t nonce[32];
+    struct tsm *snap_tsm = malloc(sizeof(*snap_tsm));
+    struct dev *snap_dev = malloc(sizeof(*snap_dev));
+    size_t i;
+    int st;
+
+    (void)state;
+    assert_non_null(snap_tsm);
+    assert_non_null(snap_dev);
+    for (st = 0; st < S_N; st++) {
+        setup(NULL);
+        enter_state(st);
+        memcpy(snap_tsm, tsm, sizeof(*tsm));
+        memcpy(snap_dev, devs[0], sizeof(*snap_dev));
+        for (i = 0; i < sizeof(matrix) / sizeof(matrix[0]); i++) {
+            const struct row *w = &matrix[i];
+            struct sbiret r;
+
+            memcpy(tsm, snap_tsm, sizeof(*tsm));
+            memcpy(devs[0], snap_dev, sizeof(*snap_dev));
+            if (w->host) {
+                r = covh(w->fid, w->a[0], w->a[1], w->a[2], w->a[3]);
+            } else if (w->fid == TSM_COVG_GET_DEVICE_MEASUREMENTS) {
+                r = covg_in(TVM_A, w->fid, w->a[0], 0, 0, 0, sizeof(out), nonce,
+                            sizeof(nonce));
+            } else {
+                r = covg(TVM_A, w->fid, w->a[0], w->a[1], w->a[2], w->a[3]);
+            }
+            if (r.error != w->want[st].error ||
+                (w->want[st].value != ANY && r.value != w->want[st].value)) {
+                fail_msg("%s FID %u in state %s: {%ld, %ld}, want {%ld, %ld}",
+                         w->host ? "COVH" : "COVG", w->fid, state_names[st],
+                         r.error, r.value, w->want[st].error,
+                         w->want[st].value);
+            }
+            if (r.error != SBI_SUCCESS) {
+                assert_int_equal(out_len, 0);
+            }
+        }
+    }
+    free(snap_tsm);
+    free(snap_dev);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup(connect_and_transcript, setup),
     cmocka_unit_test_setup(full_flow, setup),
     cmocka_unit_test_setup(sbiret_codes, setup),
+    cmocka_unit_test(every_call_every_state),
     cmocka_unit_test_setup(states, setup),
     cmocka_unit_test_setup(ownership, setup),
     cmocka_unit_test_setup(regions, setup),
