@@ -20,6 +20,7 @@
 #include "spdm/spdm.h"
 #include "tdisp/pcisig.h"
 #include "tsm/tsm.h"
+#include "tsm/tsm_frame.h"
 
 #define DEV_A 7u
 #define FID   0x00000100u /* 01:00.0 */
@@ -1047,11 +1048,167 @@ static void every_call_every_state(void **state)
     free(snap_dev);
 }
 
+/* ---- framed calls ---- */
+
+static void frame_codec(void **state)
+{
+    static uint8_t buf[TSM_FRAME_RSP_MAX];
+    const uint8_t in[5] = {1, 2, 3, 4, 5};
+    struct tsm_frame_req q = {
+        TSM_EID_COVH,
+        {TSM_COVH_BIND_INTERFACE, {1, 2, 3, 4, 5, UINT64_MAX}, in, sizeof(in)},
+        4096};
+    struct tsm_frame_req d;
+    struct sbiret r;
+    const uint8_t *o;
+    size_t len, ol;
+
+    (void)state;
+    assert_int_equal(tsm_frame_req_encode(&q, buf, sizeof(buf), &len),
+                     TSM_FRAME_OK);
+    assert_int_equal(len, TSM_FRAME_REQ_HDR_SIZE + sizeof(in));
+    assert_int_equal(tsm_frame_req_len(buf), len);
+    assert_int_equal(tsm_frame_req_decode(buf, len, &d), TSM_FRAME_OK);
+    assert_int_equal(d.eid, TSM_EID_COVH);
+    assert_int_equal(d.call.fid, TSM_COVH_BIND_INTERFACE);
+    assert_memory_equal(d.call.a, q.call.a, sizeof(q.call.a));
+    assert_int_equal(d.out_cap, 4096);
+    assert_int_equal(d.call.in_len, sizeof(in));
+    assert_memory_equal(d.call.in, in, sizeof(in));
+    /* each rule */
+    assert_int_equal(tsm_frame_req_decode(buf, len - 1, &d), TSM_FRAME_SHORT);
+    assert_int_equal(tsm_frame_req_decode(buf, 10, &d), TSM_FRAME_SHORT);
+    buf[len] = 0;
+    assert_int_equal(tsm_frame_req_decode(buf, len + 1, &d),
+                     TSM_FRAME_TRAILING);
+    buf[0] ^= 1;
+    assert_int_equal(tsm_frame_req_decode(buf, len, &d), TSM_FRAME_MAGIC);
+    assert_int_equal(tsm_frame_req_len(buf), 0);
+    buf[0] ^= 1;
+    buf[6] = 1;
+    assert_int_equal(tsm_frame_req_decode(buf, len, &d), TSM_FRAME_BAD_VERSION);
+    buf[6] = 0;
+    buf[4] = 2;
+    assert_int_equal(tsm_frame_req_decode(buf, len, &d), TSM_FRAME_BAD_VERSION);
+    buf[4] = 1;
+    store_le32(buf + 68, TSM_FRAME_IN_MAX + 1);
+    assert_int_equal(tsm_frame_req_decode(buf, len, &d), TSM_FRAME_TOO_LARGE);
+    assert_int_equal(tsm_frame_req_len(buf), 0);
+    store_le32(buf + 68, sizeof(in));
+    store_le32(buf + 64, TSM_FRAME_OUT_MAX + 1);
+    assert_int_equal(tsm_frame_req_decode(buf, len, &d), TSM_FRAME_TOO_LARGE);
+    assert_int_equal(tsm_frame_req_encode(&q, buf, len - 1, &len),
+                     TSM_FRAME_CAP);
+    q.out_cap = TSM_FRAME_OUT_MAX + 1;
+    assert_int_equal(tsm_frame_req_encode(&q, buf, sizeof(buf), &len),
+                     TSM_FRAME_TOO_LARGE);
+    /* responses, negative values included */
+    assert_int_equal(
+        tsm_frame_rsp_encode((struct sbiret){SBI_ERR_BAD_RANGE, -5}, in,
+                             sizeof(in), buf, sizeof(buf), &len),
+        TSM_FRAME_OK);
+    assert_int_equal(tsm_frame_rsp_decode(buf, len, &r, &o, &ol), TSM_FRAME_OK);
+    assert_int_equal(r.error, SBI_ERR_BAD_RANGE);
+    assert_int_equal(r.value, -5);
+    assert_int_equal(ol, sizeof(in));
+    assert_memory_equal(o, in, sizeof(in));
+    assert_int_equal(tsm_frame_rsp_decode(buf, len - 1, &r, &o, &ol),
+                     TSM_FRAME_SHORT);
+    store_le32(buf + 24, TSM_FRAME_OUT_MAX + 1);
+    assert_int_equal(tsm_frame_rsp_decode(buf, len, &r, &o, &ol),
+                     TSM_FRAME_TOO_LARGE);
+    assert_string_equal(tsm_frame_strerror(TSM_FRAME_MAGIC),
+                        "not a TSM frame (bad magic)");
+}
+
+/* One call through the endpoint of @tvm (0: the host's). */
+static struct sbiret framed(uint64_t tvm, uint32_t eid, uint32_t fid,
+                            uint64_t a0, uint64_t a1, const uint8_t *in,
+                            size_t in_len)
+{
+    static uint8_t req[TSM_FRAME_REQ_MAX], rsp[TSM_FRAME_RSP_MAX],
+        scratch[TSM_FRAME_OUT_MAX];
+    struct tsm_frame_req q = {
+        eid, {fid, {a0, a1, 0, 0, 0, 0}, in, in_len}, TSM_FRAME_OUT_MAX};
+    struct sbiret r;
+    const uint8_t *o;
+    size_t len, rl, ol;
+
+    assert_int_equal(tsm_frame_req_encode(&q, req, sizeof(req), &len),
+                     TSM_FRAME_OK);
+    assert_int_equal(
+        tsm_frame_serve(tsm, tvm, req, len, scratch, rsp, sizeof(rsp), &rl),
+        TSM_FRAME_OK);
+    assert_int_equal(tsm_frame_rsp_decode(rsp, rl, &r, &o, &ol), TSM_FRAME_OK);
+    memcpy(out, o, ol);
+    out_len = ol;
+    return r;
+}
+
+static void frame_endpoints(void **state)
+{
+    static uint8_t ans[TSM_RELAY_MAX], req[TSM_FRAME_REQ_MAX],
+        rsp[TSM_FRAME_RSP_MAX], scratch[TSM_FRAME_OUT_MAX];
+    struct sbiret r;
+    size_t al, rl;
+    int rounds = 0;
+
+    (void)state;
+    /* a whole connect through the host endpoint */
+    r = framed(0, TSM_EID_COVH, TSM_COVH_CONNECT_DEVICE, DEV_A, 0, NULL, 0);
+    while (r.error == SBI_SUCCESS && r.value == TSM_SPDM_PENDING_REQUEST) {
+        carry(devs[0], false, ans, &al);
+        r = framed(0, TSM_EID_COVH, TSM_COVH_CONNECT_DEVICE, DEV_A, 0, ans, al);
+        assert_true(++rounds < 64);
+    }
+    expect(r, SBI_SUCCESS, 0);
+    bind_a(TVM_A);
+    /* the TVM endpoint serves COVG for its own TVM only */
+    r = framed(TVM_A, TSM_EID_COVG, TSM_COVG_GET_INTERFACE_STATE, IF_A, 0, NULL,
+               0);
+    expect(r, SBI_SUCCESS, TSM_IF_LOCKED);
+    r = framed(TVM_B, TSM_EID_COVG, TSM_COVG_GET_INTERFACE_STATE, IF_A, 0, NULL,
+               0);
+    expect(r, SBI_ERR_INVALID_PARAM, 0);
+    /* neither side speaks the other's extension */
+    r = framed(TVM_A, TSM_EID_COVH, TSM_COVH_UNBIND_INTERFACE, TVM_A, IF_A,
+               NULL, 0);
+    expect(r, SBI_ERR_DENIED, 0);
+    r = framed(0, TSM_EID_COVG, TSM_COVG_START_INTERFACE, IF_A, 0, NULL, 0);
+    expect(r, SBI_ERR_DENIED, 0);
+    r = framed(0, TSM_EID_COVT, 1024, 0, 0, NULL, 0);
+    expect(r, SBI_ERR_NOT_SUPPORTED, 0);
+    /* a malformed frame gets no answer */
+    memset(req, 0, sizeof(req));
+    assert_int_equal(tsm_frame_serve(tsm, 0, req, TSM_FRAME_REQ_HDR_SIZE,
+                                     scratch, rsp, sizeof(rsp), &rl),
+                     TSM_FRAME_MAGIC);
+    /* the caller's out_cap bounds the output as the shared buffer would */
+    {
+        struct tsm_frame_req q = {
+            TSM_EID_COVH, {TSM_COVH_SPDM_HEARTBEAT, {DEV_A}, NULL, 0}, 8};
+        const uint8_t *o;
+        size_t len, ol;
+
+        assert_int_equal(tsm_frame_req_encode(&q, req, sizeof(req), &len),
+                         TSM_FRAME_OK);
+        assert_int_equal(
+            tsm_frame_serve(tsm, 0, req, len, scratch, rsp, sizeof(rsp), &rl),
+            TSM_FRAME_OK);
+        assert_int_equal(tsm_frame_rsp_decode(rsp, rl, &r, &o, &ol),
+                         TSM_FRAME_OK);
+        assert_int_equal(r.error, SBI_ERR_NO_SHMEM);
+        assert_int_equal(ol, 0);
+    }
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup(connect_and_transcript, setup),
     cmocka_unit_test_setup(full_flow, setup),
     cmocka_unit_test_setup(sbiret_codes, setup),
     cmocka_unit_test(every_call_every_state),
+    cmocka_unit_test(frame_codec),
+    cmocka_unit_test_setup(frame_endpoints, setup),
     cmocka_unit_test_setup(states, setup),
     cmocka_unit_test_setup(ownership, setup),
     cmocka_unit_test_setup(regions, setup),
