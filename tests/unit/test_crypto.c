@@ -233,6 +233,167 @@ static void ct_eq_and_wipe(void **state)
     }
 }
 
+/* RFC 4231 4.2, HMAC-SHA-384 */
+static void hmac_sha384_rfc4231(void **state)
+{
+    uint8_t key[20], mac[48], want[48];
+
+    memset(key, 0x0b, sizeof(key));
+    harness_hex("afd03944d84895626b0825f4ab46907f15f9dadbe4101ec682aa034c7ceb"
+                "c59cfaea9ea9076ede7f4af152e8b2fa9cb6",
+                want, sizeof(want));
+    assert_int_equal(crypto_hmac_sha384(key, sizeof(key), "Hi There", 8, mac),
+                     0);
+    assert_bytes_equal(mac, want, 48);
+}
+
+/*
+ * HKDF-SHA-384 with RFC 5869 test case 1's inputs; the expected values were
+ * computed with Python's hmac module following RFC 5869 section 2.
+ */
+static void hkdf_sha384_known_answer(void **state)
+{
+    uint8_t salt[13], ikm[22], info[10], prk[48], okm[60], want[60];
+
+    for (size_t i = 0; i < sizeof(salt); i++) {
+        salt[i] = (uint8_t)i;
+    }
+    memset(ikm, 0x0b, sizeof(ikm));
+    for (size_t i = 0; i < sizeof(info); i++) {
+        info[i] = (uint8_t)(0xf0 + i);
+    }
+    assert_int_equal(
+        crypto_hkdf_sha384_extract(salt, sizeof(salt), ikm, sizeof(ikm), prk),
+        0);
+    harness_hex("704b39990779ce1dc548052c7dc39f303570dd13fb39f7acc564680bef80"
+                "e8dec70ee9a7e1f3e293ef68eceb072a5ade",
+                want, 48);
+    assert_bytes_equal(prk, want, 48);
+    assert_int_equal(
+        crypto_hkdf_sha384_expand(prk, info, sizeof(info), okm, sizeof(okm)),
+        0);
+    harness_hex("9b5097a86038b805309076a44b3a9f38063e25b516dcbf369f394cfab436"
+                "85f748b6457763e4f0204fc5d95d1da3e62587b22eb8943d0fab6bb631a2",
+                want, 60);
+    assert_bytes_equal(okm, want, 60);
+    /* a prefix of the output is the shorter output */
+    assert_int_equal(
+        crypto_hkdf_sha384_expand(prk, info, sizeof(info), okm, 12), 0);
+    assert_bytes_equal(okm, want, 12);
+    assert_int_equal(crypto_hkdf_sha384_expand(prk, info, 1, okm, 0), -1);
+}
+
+/* AES-256-GCM: NIST GCM test case 14, and a vector with AAD computed with
+ * Python's cryptography package; every flipped bit is refused. */
+static void aes256gcm_known_answer_and_tamper(void **state)
+{
+    uint8_t key[32] = {0}, iv[12] = {0}, pt[17], ct[17], tag[16], out[17];
+    uint8_t want[33];
+    static const char msg[] = "secured message!!";
+
+    memset(pt, 0, 16);
+    assert_int_equal(crypto_aes256gcm_seal(key, iv, NULL, 0, pt, 16, ct, tag),
+                     0);
+    harness_hex("cea7403d4d606b6e074ec5d3baf39d18d0d1c8a799996bf0265b98b5d48a"
+                "b919",
+                want, 32);
+    assert_bytes_equal(ct, want, 16);
+    assert_bytes_equal(tag, want + 16, 16);
+
+    for (size_t i = 0; i < 32; i++) {
+        key[i] = (uint8_t)i;
+    }
+    for (size_t i = 0; i < 12; i++) {
+        iv[i] = (uint8_t)i;
+    }
+    memcpy(pt, msg, 17);
+    assert_int_equal(
+        crypto_aes256gcm_seal(key, iv, "spdm aad", 8, pt, 17, ct, tag), 0);
+    harness_hex("3467b56eb780a63be024e4f8d08e1d4ca220c257e6aaa100a7f9982c8dc2"
+                "fd64b2",
+                want, 33);
+    assert_bytes_equal(ct, want, 17);
+    assert_bytes_equal(tag, want + 17, 16);
+    assert_int_equal(
+        crypto_aes256gcm_open(key, iv, "spdm aad", 8, ct, 17, tag, out), 0);
+    assert_bytes_equal(out, msg, 17);
+    for (size_t bit = 0; bit < 8 * 17; bit += 7) {
+        ct[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+        memset(out, 0xaa, sizeof(out));
+        assert_int_equal(
+            crypto_aes256gcm_open(key, iv, "spdm aad", 8, ct, 17, tag, out),
+            -1);
+        /* nothing unauthenticated is left behind */
+        for (size_t i = 0; i < 17; i++) {
+            assert_int_equal(out[i], 0);
+        }
+        ct[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+    }
+    tag[3] ^= 1;
+    assert_int_equal(
+        crypto_aes256gcm_open(key, iv, "spdm aad", 8, ct, 17, tag, out), -1);
+    tag[3] ^= 1;
+    assert_int_equal(
+        crypto_aes256gcm_open(key, iv, "spdm aaD", 8, ct, 17, tag, out), -1);
+}
+
+static void ecdh_p384_agreement(void **state)
+{
+    uint8_t a[48], apub[96], b[48], bpub[96], s1[48], s2[48], bad[96];
+
+    assert_int_equal(crypto_ecdh_p384_keygen(a, apub), 0);
+    assert_int_equal(crypto_ecdh_p384_keygen(b, bpub), 0);
+    assert_int_equal(crypto_ecdh_p384_derive(a, apub, bpub, s1), 0);
+    assert_int_equal(crypto_ecdh_p384_derive(b, bpub, apub, s2), 0);
+    assert_bytes_equal(s1, s2, 48);
+    assert_memory_not_equal(apub, bpub, 96);
+    /* a point off the curve is refused */
+    memcpy(bad, bpub, 96);
+    bad[95] ^= 1;
+    assert_int_equal(crypto_ecdh_p384_derive(a, apub, bad, s1), -1);
+    memset(bad, 0, 96);
+    assert_int_equal(crypto_ecdh_p384_derive(a, apub, bad, s1), -1);
+}
+
+static void ecdsa_verify_point(void **state)
+{
+    struct crypto_key *k = crypto_key_generate_p384();
+    uint8_t spki[256], pub[97], sig[96];
+    long n;
+
+    assert_non_null(k);
+    n = crypto_key_spki_der(k, spki, sizeof(spki));
+    assert_true(n > 97);
+    /* the point is the last 97 bytes of a P-384 SubjectPublicKeyInfo */
+    memcpy(pub, spki + n - 97, 97);
+    assert_int_equal(crypto_ecdsa_p384_sign(k, "msg", 3, sig), 0);
+    assert_true(crypto_ecdsa_p384_verify_point(pub, "msg", 3, sig));
+    assert_false(crypto_ecdsa_p384_verify_point(pub, "msh", 3, sig));
+    sig[10] ^= 1;
+    assert_false(crypto_ecdsa_p384_verify_point(pub, "msg", 3, sig));
+    pub[50] ^= 1;
+    assert_false(crypto_ecdsa_p384_verify_point(pub, "msg", 3, sig));
+    crypto_key_free(k);
+}
+
+static void der_walk(void **state)
+{
+    static const uint8_t short_form[] = {0x30, 0x02, 0x05, 0x00, 0x30};
+    uint8_t long_form[0x104] = {0x30, 0x82, 0x01, 0x00};
+    static const uint8_t not_der[] = {0x30, 0x81, 0x10};
+    uint8_t cert[16];
+
+    assert_int_equal(crypto_der_next(short_form, sizeof(short_form)), 4);
+    assert_int_equal(crypto_der_next(short_form, 3), -1);
+    assert_int_equal(crypto_der_next(short_form + 4, 1), -1);
+    assert_int_equal(crypto_der_next(long_form, sizeof(long_form)), 0x104);
+    assert_int_equal(crypto_der_next(long_form, sizeof(long_form) - 1), -1);
+    /* a long form for a length under 128 is not DER */
+    assert_int_equal(crypto_der_next(not_der, sizeof(not_der)), -1);
+    memset(cert, 0, sizeof(cert));
+    assert_int_equal(crypto_x509_p384_point(cert, sizeof(cert), long_form), -1);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(hmac_rfc4231),
     cmocka_unit_test(hmac_flipped_bit_differs),
@@ -240,6 +401,12 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(ecdsa_round_trip),
     cmocka_unit_test(random_bytes),
     cmocka_unit_test(ct_eq_and_wipe),
+    cmocka_unit_test(hmac_sha384_rfc4231),
+    cmocka_unit_test(hkdf_sha384_known_answer),
+    cmocka_unit_test(aes256gcm_known_answer_and_tamper),
+    cmocka_unit_test(ecdh_p384_agreement),
+    cmocka_unit_test(ecdsa_verify_point),
+    cmocka_unit_test(der_walk),
 };
 
 HARNESS_MAIN("crypto", tests)
