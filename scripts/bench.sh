@@ -5,10 +5,11 @@ set -u
 cd "$(dirname "$0")/.."
 B=${1:-build}
 status=0
-for b in bench_nsm bench_verify bench_rpmb bench_vhost bench_transport; do
+for b in bench_nsm bench_verify bench_rpmb bench_vhost bench_transport bench_spdm bench_dsm; do
     echo "=== $b"
     case $b in
     bench_vhost) "$B/bench/$b" "$B/src/daemon/vhost-user-nsm" || status=1 ;;
+    bench_dsm) "$B/bench/$b" "$B/src/dsm/trustvio-dsm" || status=1 ;;
     bench_rpmb) "$B/bench/$b" --dir "${BENCH_DIR:-/var/tmp}" || status=1 ;;
     *) "$B/bench/$b" || status=1 ;;
     esac

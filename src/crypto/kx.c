@@ -7,6 +7,7 @@
  * created and freed inside one call.
  */
 #include <limits.h>
+#include <pthread.h>
 #include <string.h>
 
 #include <openssl/core_names.h>
@@ -21,17 +22,42 @@
 
 #define P384_FIELD 48
 
+/*
+ * Algorithms fetched once: an implicit fetch (EVP_aes_256_gcm(), fetching
+ * by name per call) costs a provider lookup on every record, which is most
+ * of a small record's cost.
+ */
+static pthread_once_t kx_once = PTHREAD_ONCE_INIT;
+static EVP_CIPHER *aes256gcm;
+static EVP_MAC *hmac;
+static EVP_KDF *hkdf;
+static EVP_MD *sha384;
+
+static void kx_fetch(void)
+{
+    aes256gcm = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
+    hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+    hkdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
+    sha384 = EVP_MD_fetch(NULL, "SHA384", NULL);
+}
+
+static bool kx_ready(void)
+{
+    pthread_once(&kx_once, kx_fetch);
+    return aes256gcm != NULL && hmac != NULL && hkdf != NULL && sha384 != NULL;
+}
+
 /* see crypto.h */
 int crypto_sha384_v(const struct crypto_iov *v, size_t n,
                     uint8_t out[CRYPTO_SHA384_SIZE])
 {
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    EVP_MD_CTX *ctx;
     int rc = -1;
 
-    if (ctx == NULL) {
+    if (!kx_ready() || (ctx = EVP_MD_CTX_new()) == NULL) {
         return -1;
     }
-    if (EVP_DigestInit_ex2(ctx, EVP_sha384(), NULL) != 1) {
+    if (EVP_DigestInit_ex2(ctx, sha384, NULL) != 1) {
         goto out_free;
     }
     for (size_t i = 0; i < n; i++) {
@@ -51,16 +77,26 @@ out_free:
 int crypto_hmac_sha384(const uint8_t *key, size_t key_len, const void *msg,
                        size_t msg_len, uint8_t out[CRYPTO_SHA384_SIZE])
 {
-    size_t out_len = CRYPTO_SHA384_SIZE;
     static const uint8_t empty[1];
+    OSSL_PARAM params[2];
+    EVP_MAC_CTX *ctx;
+    size_t out_len = 0;
+    int rc = -1;
 
-    if (EVP_Q_mac(NULL, "HMAC", NULL, "SHA384", NULL, key_len > 0 ? key : empty,
-                  key_len, msg, msg_len, out, CRYPTO_SHA384_SIZE,
-                  &out_len) == NULL ||
-        out_len != CRYPTO_SHA384_SIZE) {
+    if (!kx_ready() || (ctx = EVP_MAC_CTX_new(hmac)) == NULL) {
         return -1;
     }
-    return 0;
+    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
+                                                 (char *)"SHA384", 0);
+    params[1] = OSSL_PARAM_construct_end();
+    if (EVP_MAC_init(ctx, key_len > 0 ? key : empty, key_len, params) == 1 &&
+        EVP_MAC_update(ctx, msg, msg_len) == 1 &&
+        EVP_MAC_final(ctx, out, &out_len, CRYPTO_SHA384_SIZE) == 1 &&
+        out_len == CRYPTO_SHA384_SIZE) {
+        rc = 0;
+    }
+    EVP_MAC_CTX_free(ctx);
+    return rc;
 }
 
 /* see crypto.h: HKDF-Extract is HMAC(salt, IKM) (RFC 5869 2.2) */
@@ -76,7 +112,6 @@ int crypto_hkdf_sha384_expand(const uint8_t prk[CRYPTO_SHA384_SIZE],
                               const uint8_t *info, size_t info_len,
                               uint8_t *out, size_t out_len)
 {
-    EVP_KDF *kdf;
     EVP_KDF_CTX *kctx;
     OSSL_PARAM params[5], *p = params;
     int mode = EVP_KDF_HKDF_MODE_EXPAND_ONLY;
@@ -85,12 +120,10 @@ int crypto_hkdf_sha384_expand(const uint8_t prk[CRYPTO_SHA384_SIZE],
     if (out_len == 0 || out_len > 255 * CRYPTO_SHA384_SIZE) {
         return -1;
     }
-    kdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
-    if (kdf == NULL) {
+    if (!kx_ready()) {
         return -1;
     }
-    kctx = EVP_KDF_CTX_new(kdf);
-    EVP_KDF_free(kdf);
+    kctx = EVP_KDF_CTX_new(hkdf);
     if (kctx == NULL) {
         return -1;
     }
@@ -203,7 +236,7 @@ int crypto_ecdh_p384_derive(const uint8_t priv[CRYPTO_P384_SCALAR_SIZE],
 {
     uint8_t pt[CRYPTO_P384_PUB_SIZE];
     EVP_PKEY *mine, *peer;
-    EVP_PKEY_CTX *ctx = NULL;
+    EVP_PKEY_CTX *ctx = NULL, *pctx = NULL;
     size_t len = CRYPTO_P384_SCALAR_SIZE;
     int rc = -1;
 
@@ -216,15 +249,25 @@ int crypto_ecdh_p384_derive(const uint8_t priv[CRYPTO_P384_SCALAR_SIZE],
     if (mine == NULL || peer == NULL) {
         goto out;
     }
+    /*
+     * The peer point is on the curve (checked when it was decoded, and again
+     * by the quick check); P-384's cofactor is 1, so the full check's extra
+     * n * Q scalar multiplication would add nothing but a second ECDH's cost.
+     */
+    pctx = EVP_PKEY_CTX_new_from_pkey(NULL, peer, NULL);
+    if (pctx == NULL || EVP_PKEY_public_check_quick(pctx) != 1) {
+        goto out;
+    }
     ctx = EVP_PKEY_CTX_new_from_pkey(NULL, mine, NULL);
     if (ctx == NULL || EVP_PKEY_derive_init(ctx) != 1 ||
-        EVP_PKEY_derive_set_peer_ex(ctx, peer, 1) != 1 ||
+        EVP_PKEY_derive_set_peer_ex(ctx, peer, 0) != 1 ||
         EVP_PKEY_derive(ctx, secret, &len) != 1 ||
         len != CRYPTO_P384_SCALAR_SIZE) {
         goto out;
     }
     rc = 0;
 out:
+    EVP_PKEY_CTX_free(pctx);
     EVP_PKEY_CTX_free(ctx);
     EVP_PKEY_free(mine);
     EVP_PKEY_free(peer);
@@ -240,11 +283,11 @@ int crypto_aes256gcm_seal(const uint8_t key[CRYPTO_AES256_KEY_SIZE],
     EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
     int n, rc = -1;
 
-    if (ctx == NULL || len > INT32_MAX || aad_len > INT32_MAX) {
+    if (ctx == NULL || len > INT32_MAX || aad_len > INT32_MAX || !kx_ready()) {
         EVP_CIPHER_CTX_free(ctx);
         return -1;
     }
-    if (EVP_EncryptInit_ex2(ctx, EVP_aes_256_gcm(), key, iv, NULL) != 1 ||
+    if (EVP_EncryptInit_ex2(ctx, aes256gcm, key, iv, NULL) != 1 ||
         (aad_len > 0 &&
          EVP_EncryptUpdate(ctx, NULL, &n, aad, (int)aad_len) != 1) ||
         (len > 0 && EVP_EncryptUpdate(ctx, ct, &n, pt, (int)len) != 1) ||
@@ -269,12 +312,12 @@ int crypto_aes256gcm_open(const uint8_t key[CRYPTO_AES256_KEY_SIZE],
     uint8_t t[CRYPTO_GCM_TAG_SIZE];
     int n, rc = -1;
 
-    if (ctx == NULL || len > INT32_MAX || aad_len > INT32_MAX) {
+    if (ctx == NULL || len > INT32_MAX || aad_len > INT32_MAX || !kx_ready()) {
         EVP_CIPHER_CTX_free(ctx);
         return -1;
     }
     memcpy(t, tag, sizeof(t));
-    if (EVP_DecryptInit_ex2(ctx, EVP_aes_256_gcm(), key, iv, NULL) != 1 ||
+    if (EVP_DecryptInit_ex2(ctx, aes256gcm, key, iv, NULL) != 1 ||
         (aad_len > 0 &&
          EVP_DecryptUpdate(ctx, NULL, &n, aad, (int)aad_len) != 1) ||
         (len > 0 && EVP_DecryptUpdate(ctx, pt, &n, ct, (int)len) != 1) ||

@@ -13,9 +13,10 @@
  * Algorithms: BaseAsymAlgo ECDSA P-384 (TPM_ALG_ECDSA_ECC_NIST_P384),
  * BaseHashAlgo SHA-384, DHE secp384r1, AEAD AES-256-GCM, the SPDM key
  * schedule, DMTF measurement specification, opaque data format 1. No other
- * set is offered; a peer that offers none of these gets no common algorithm
- * (the responder then answers NEGOTIATE_ALGORITHMS with ERROR
- * UnsupportedRequest... see spdm.c for the exact rule).
+ * set is offered; a NEGOTIATE_ALGORITHMS without ECDSA P-384 and SHA-384
+ * (or, when both sides have KEY_EX, without secp384r1, AES-256-GCM and the
+ * SPDM key schedule) gets ERROR InvalidRequest. docs/spdm.md lists every
+ * choice made where DSP0274 leaves one.
  *
  * Transport payloads: a plain SPDM message, or a DSP0277 secured-message
  * record {SessionID u32 LE, SequenceNumber (seq_num_size bytes, LE; 0 for
@@ -289,7 +290,8 @@ struct spdm_meas_config {
  *        structure {Length u16, Reserved u16, RootHash, Certificates}. At most
  *        SPDM_CERT_CHAIN_MAX - 4 - 48 bytes.
  * @meas/@n_meas: measurement blocks (at most SPDM_MEAS_BLOCKS_MAX)
- * @heartbeat_period_s: KEY_EXCHANGE_RSP HeartbeatPeriod (0 = none)
+ * @heartbeat_period_s: KEY_EXCHANGE_RSP HeartbeatPeriod (0 = none; DMTF's
+ *        requester then sends no HEARTBEAT at all, so daemons want non-zero)
  * @seq_num_size: sequence-number bytes in the secured-record header
  *        (0 for PCI DOE, 2 for MCTP; at most 8)
  * @data_transfer_size: CAPABILITIES DataTransferSize; 0 means
@@ -492,7 +494,6 @@ struct spdm_requester {
     struct spdm_conn c;
     uint32_t caps;
     uint32_t data_transfer_size;
-    uint32_t peer_caps_flags;
     uint8_t pending; /* request code awaiting a response */
     uint8_t pending_param1;
     uint8_t pending_param2;
@@ -686,9 +687,11 @@ int spdm_req_heartbeat_parse(struct spdm_requester *q, uint32_t session_id,
     __attribute__((warn_unused_result));
 /**
  * spdm_req_key_update_build() - @op SPDM_KEY_UPDATE_KEY (our request key),
- * SPDM_KEY_UPDATE_ALL_KEYS (both) or SPDM_KEY_UPDATE_VERIFY. The new keys
- * take effect when parse accepts the ACK (sent by the responder under its
- * old key). @tag is echoed.
+ * SPDM_KEY_UPDATE_ALL_KEYS (both) or SPDM_KEY_UPDATE_VERIFY. @tag is echoed.
+ * The request goes under the old request key, which changes once parse
+ * accepts the ACK. For UpdateAllKeys the responder changes its response key
+ * before sealing the ACK (as DMTF's libspdm does), so the ACK is opened with
+ * the new response key.
  */
 int spdm_req_key_update_build(struct spdm_requester *q, uint32_t session_id,
                               uint8_t op, uint8_t tag, uint8_t *out, size_t cap,

@@ -1218,13 +1218,45 @@ int spdm_req_key_update_build(struct spdm_requester *q, uint32_t session_id,
 int spdm_req_key_update_parse(struct spdm_requester *q, uint32_t session_id,
                               const uint8_t *in, size_t len)
 {
-    struct spdm_session *s;
+    struct spdm_session *s = spdm_session_find(&q->c, session_id);
+    struct spdm_aead_dir next;
     const uint8_t *m;
     size_t n;
     uint8_t op = q->pending_param1, tag = q->pending_param2;
-    int rc = take(q, SPDM_KEY_UPDATE, session_id, in, len, &m, &n,
-                  SPDM_KEY_UPDATE_ACK);
+    bool moved = false;
+    int rc;
 
+    if (s != NULL && q->pending == SPDM_KEY_UPDATE &&
+        q->pending_session == session_id && op == SPDM_KEY_UPDATE_ALL_KEYS &&
+        len <= SPDM_RECORD_MAX) {
+        /*
+         * The ACK to UpdateAllKeys comes under the new response key; an
+         * ERROR (no update) would come under the old one, which take()
+         * then tries.
+         */
+        uint8_t rec[SPDM_RECORD_MAX], plain[SPDM_MSG_MAX];
+        size_t plain_len;
+
+        next = s->rsp;
+        memcpy(rec, in, len);
+        if (spdm_ks_update(&next) == 0 &&
+            spdm_rec_open(&q->c, s, &next, rec, len, plain, sizeof(plain),
+                          &plain_len) == SPDM_OK) {
+            s->rsp = next;
+            moved = true;
+            q->pending_session = SPDM_NO_SESSION;
+            rc = take(q, SPDM_KEY_UPDATE, SPDM_NO_SESSION, plain, plain_len, &m,
+                      &n, SPDM_KEY_UPDATE_ACK);
+            wipe(plain, sizeof(plain));
+        } else {
+            rc = take(q, SPDM_KEY_UPDATE, session_id, in, len, &m, &n,
+                      SPDM_KEY_UPDATE_ACK);
+        }
+        wipe(&next, sizeof(next));
+    } else {
+        rc = take(q, SPDM_KEY_UPDATE, session_id, in, len, &m, &n,
+                  SPDM_KEY_UPDATE_ACK);
+    }
     if (rc != SPDM_OK) {
         return rc;
     }
@@ -1232,14 +1264,14 @@ int spdm_req_key_update_parse(struct spdm_requester *q, uint32_t session_id,
     if (s == NULL) {
         return SPDM_ERR_SESSION;
     }
-    if (m[2] != op || m[3] != tag) {
+    if (m[2] != op || m[3] != tag ||
+        (op == SPDM_KEY_UPDATE_ALL_KEYS && !moved)) {
         return SPDM_ERR_UNEXPECTED;
     }
     if (op == SPDM_KEY_UPDATE_VERIFY) {
         return SPDM_OK;
     }
-    if (spdm_ks_update(&s->req) != 0 ||
-        (op == SPDM_KEY_UPDATE_ALL_KEYS && spdm_ks_update(&s->rsp) != 0)) {
+    if (spdm_ks_update(&s->req) != 0) {
         spdm_session_free(s);
         return SPDM_ERR_INTERNAL;
     }

@@ -21,7 +21,6 @@ struct post {
     bool data_keys; /* FINISH_RSP sent: switch to the data keys */
     uint8_t th2[SPDM_HASH_SIZE];
     bool end_session; /* END_SESSION_ACK (or a failed FINISH) sent */
-    bool update_rsp;  /* KEY_UPDATE_ACK(UpdateAllKeys) sent under old key */
 };
 
 /* One request being answered. */
@@ -768,8 +767,9 @@ static int on_heartbeat(struct rq *q)
 
 /*
  * KEY_UPDATE {hdr (Param1 = operation, Param2 = tag)} -> KEY_UPDATE_ACK
- * (echoes both). The request arrived under the old request key; the ACK
- * goes under the old response key; new keys apply to what follows.
+ * (echoes both). The request arrived under the old request key, which
+ * changes for what follows; the response key changes only for
+ * UpdateAllKeys, and then before the ACK is sealed.
  */
 static int on_key_update(struct rq *q)
 {
@@ -797,7 +797,12 @@ static int on_key_update(struct rq *q)
             return err(q, SPDM_ERROR_UNSPECIFIED, 0);
         }
         s->key_updated = true;
-        q->post.update_rsp = op == SPDM_KEY_UPDATE_ALL_KEYS;
+        /* UpdateAllKeys: the ACK already goes under the new response key,
+         * as DMTF's libspdm requester expects it */
+        if (op == SPDM_KEY_UPDATE_ALL_KEYS && spdm_ks_update(&s->rsp) != 0) {
+            q->post.end_session = true;
+            return err(q, SPDM_ERROR_UNSPECIFIED, 0);
+        }
     }
     hdr(q, SPDM_KEY_UPDATE_ACK, op, q->m[3]);
     q->out_len = 4;
@@ -983,7 +988,9 @@ int spdm_responder_handle(struct spdm_responder *r, bool secured,
         goto copy_out;
     }
     /* read the transport's buffer once */
-    memcpy(in, msg, msg_len);
+    if (msg_len > 0) {
+        memcpy(in, msg, msg_len);
+    }
     q.out_cap = rsp_cap(r);
     if (!secured) {
         q.m = in;
@@ -1042,9 +1049,6 @@ int spdm_responder_handle(struct spdm_responder *r, bool secured,
             wipe(q.s->th, sizeof(q.s->th));
             q.s->th_len = 0;
         }
-    }
-    if (q.post.update_rsp && spdm_ks_update(&q.s->rsp) != 0) {
-        q.post.end_session = true;
     }
     if (q.post.end_session) {
         end_session(r, q.s);

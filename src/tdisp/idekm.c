@@ -33,12 +33,14 @@ void idekm_init(struct idekm *k, uint8_t bus, uint8_t devfn, uint8_t segment)
     k->segment = segment;
 }
 
-static struct idekm_stream *find_stream(struct idekm *k, uint8_t id)
+static struct idekm_stream *find_stream(struct idekm *k, uint8_t port,
+                                        uint8_t id)
 {
     size_t i;
 
     for (i = 0; i < IDEKM_MAX_STREAMS; i++) {
-        if (k->streams[i].used && k->streams[i].stream_id == id) {
+        if (k->streams[i].used && k->streams[i].port == port &&
+            k->streams[i].stream_id == id) {
             return &k->streams[i];
         }
     }
@@ -98,13 +100,13 @@ static uint8_t key_prog(struct idekm *k, const uint8_t *req, size_t req_len)
     if (req_len != IDEKM_KEY_PROG_SIZE) {
         return IDEKM_KP_INCORRECT_LENGTH;
     }
-    if (req[OFF_PORT] != 0) {
+    if (req[OFF_PORT] > IDEKM_MAX_PORT_INDEX) {
         return IDEKM_KP_UNSUPPORTED_PORT;
     }
     if (!decode_kss(req[OFF_KSS], &set, &dir, &sub)) {
         return IDEKM_KP_UNSUPPORTED_VALUE;
     }
-    s = find_stream(k, req[OFF_STREAM]);
+    s = find_stream(k, req[OFF_PORT], req[OFF_STREAM]);
     if (s == NULL) {
         for (i = 0; i < IDEKM_MAX_STREAMS && s == NULL; i++) {
             if (!k->streams[i].used) {
@@ -116,6 +118,7 @@ static uint8_t key_prog(struct idekm *k, const uint8_t *req, size_t req_len)
         }
         memset(s, 0, sizeof(*s));
         s->used = true;
+        s->port = req[OFF_PORT];
         s->stream_id = req[OFF_STREAM];
     }
     slot = &s->slot[set][dir][sub];
@@ -134,11 +137,11 @@ static int go_stop(struct idekm *k, const uint8_t *req, size_t req_len)
     struct idekm_slot *slot, *other;
     unsigned set, dir, sub;
 
-    if (req_len != IDEKM_MSG_SIZE || req[OFF_PORT] != 0 ||
+    if (req_len != IDEKM_MSG_SIZE || req[OFF_PORT] > IDEKM_MAX_PORT_INDEX ||
         !decode_kss(req[OFF_KSS], &set, &dir, &sub)) {
         return IDEKM_REFUSED;
     }
-    s = find_stream(k, req[OFF_STREAM]);
+    s = find_stream(k, req[OFF_PORT], req[OFF_STREAM]);
     if (s == NULL) {
         return IDEKM_REFUSED;
     }
@@ -165,13 +168,31 @@ static int go_stop(struct idekm *k, const uint8_t *req, size_t req_len)
 }
 
 /* Registers of one selective stream block, as QUERY_RESP reports them. */
-static void put_stream_regs(uint8_t *p, const struct idekm *k,
-                            const struct idekm_stream *s)
+static bool stream_secure(const struct idekm_stream *s)
+{
+    unsigned set, dir, sub;
+
+    for (set = 0; set < 2; set++) {
+        bool all = true;
+        for (dir = 0; dir < 2; dir++) {
+            for (sub = 0; sub < 3; sub++) {
+                all = all && s->slot[set][dir][sub].state == IDEKM_ACTIVE;
+            }
+        }
+        if (all) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static void put_stream_regs(uint8_t *p, const struct idekm_stream *s,
+                            uint8_t port)
 {
     uint32_t ctrl = 0, status = 0;
 
-    if (s->used) {
-        bool secure = idekm_stream_secure(k, s->stream_id);
+    if (s->used && s->port == port) {
+        bool secure = stream_secure(s);
         ctrl = (uint32_t)s->stream_id << 24 | (secure ? 1u : 0u);
         status = secure ? 2u : 0u; /* Secure : Insecure */
     }
@@ -195,12 +216,12 @@ static size_t query_resp(const struct idekm *k, uint8_t port, uint8_t *rsp)
     rsp[3] = k->devfn;
     rsp[4] = k->bus;
     rsp[5] = k->segment;
-    rsp[6] = 0; /* max port index: an endpoint has one */
+    rsp[6] = IDEKM_MAX_PORT_INDEX;
     store_le32(p, cap);
     store_le32(p + 4, 0); /* IDE control */
     p += 8;
     for (i = 0; i < IDEKM_MAX_STREAMS; i++) {
-        put_stream_regs(p, k, &k->streams[i]);
+        put_stream_regs(p, &k->streams[i], port);
         p += 20;
     }
     return (size_t)(p - rsp);
@@ -222,7 +243,7 @@ int idekm_handle(struct idekm *k, bool in_session, const uint8_t *req,
     switch (req[0]) {
     case IDEKM_QUERY:
         /* object id, reserved, port index */
-        if (req_len != 3 || req[1] != 0 || req[2] != 0) {
+        if (req_len != 3 || req[1] != 0 || req[2] > IDEKM_MAX_PORT_INDEX) {
             return IDEKM_REFUSED;
         }
         *rsp_len = query_resp(k, req[2], rsp);
@@ -252,6 +273,14 @@ int idekm_handle(struct idekm *k, bool in_session, const uint8_t *req,
 enum idekm_slot_state idekm_slot_state(const struct idekm *k, uint8_t stream_id,
                                        uint8_t key_sub_stream)
 {
+    return idekm_slot_state_port(k, 0, stream_id, key_sub_stream);
+}
+
+/* see idekm.h */
+enum idekm_slot_state idekm_slot_state_port(const struct idekm *k, uint8_t port,
+                                            uint8_t stream_id,
+                                            uint8_t key_sub_stream)
+{
     unsigned set, dir, sub;
     size_t i;
 
@@ -260,7 +289,7 @@ enum idekm_slot_state idekm_slot_state(const struct idekm *k, uint8_t stream_id,
     }
     for (i = 0; i < IDEKM_MAX_STREAMS; i++) {
         const struct idekm_stream *s = &k->streams[i];
-        if (s->used && s->stream_id == stream_id) {
+        if (s->used && s->port == port && s->stream_id == stream_id) {
             return s->slot[set][dir][sub].state;
         }
     }
@@ -271,23 +300,11 @@ enum idekm_slot_state idekm_slot_state(const struct idekm *k, uint8_t stream_id,
 bool idekm_stream_secure(const struct idekm *k, uint8_t stream_id)
 {
     size_t i;
-    unsigned set, dir, sub;
 
     for (i = 0; i < IDEKM_MAX_STREAMS; i++) {
         const struct idekm_stream *s = &k->streams[i];
-        if (!s->used || s->stream_id != stream_id) {
-            continue;
-        }
-        for (set = 0; set < 2; set++) {
-            bool all = true;
-            for (dir = 0; dir < 2; dir++) {
-                for (sub = 0; sub < 3; sub++) {
-                    all = all && s->slot[set][dir][sub].state == IDEKM_ACTIVE;
-                }
-            }
-            if (all) {
-                return true;
-            }
+        if (s->used && s->port == 0 && s->stream_id == stream_id) {
+            return stream_secure(s);
         }
     }
     return false;

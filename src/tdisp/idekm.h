@@ -26,14 +26,16 @@
  *    than its fixed part or of unknown object id: refused (IDEKM_REFUSED;
  *    K_GOSTOP_ACK and QUERY_RESP have no status field, so the caller answers
  *    with an SPDM ERROR instead).
- *  - KEY_PROG of the wrong length: KP_ACK INCORRECT_LENGTH; port index not
- *    0: UNSUPPORTED_PORT_INDEX; a key_sub_stream byte with bits other than
- *    key set, direction and a sub-stream 0..2, or a new stream id when
- *    every stream register block is taken: UNSUPPORTED_VALUE.
+ *  - KEY_PROG of the wrong length: KP_ACK INCORRECT_LENGTH; port index
+ *    over IDEKM_MAX_PORT_INDEX: UNSUPPORTED_PORT_INDEX; a key_sub_stream byte
+ * with bits other than key set, direction and a sub-stream 0..2, or a new
+ * stream id when every stream register block is taken: UNSUPPORTED_VALUE.
  *
- * Stream ids are the TSM's: the first KEY_PROG for an id takes a free
- * stream register block; the block is released when all its slots are
- * EMPTY again.
+ * Stream ids are the TSM's: the first KEY_PROG for a (port, id) takes a
+ * free stream register block; the block is released when all its slots are
+ * EMPTY again. Ports 0..IDEKM_MAX_PORT_INDEX are accepted (QUERY_RESP
+ * reports that maximum), each with its own streams; QUERY for a port
+ * reports that port's blocks.
  *
  * Concurrency: one struct idekm is used by one thread at a time.
  */
@@ -70,6 +72,7 @@
 #define IDEKM_MSG_SIZE       7  /* KP_ACK, K_SET_*, K_GOSTOP_ACK */
 #define IDEKM_KEY_PROG_SIZE  (IDEKM_MSG_SIZE + IDEKM_KEY_SIZE + IDEKM_IFV_SIZE)
 #define IDEKM_MAX_STREAMS    4 /* selective IDE stream register blocks */
+#define IDEKM_MAX_PORT_INDEX 1 /* ports 0..1 (DMTF's requester uses 1) */
 #define IDEKM_QUERY_RSP_SIZE (IDEKM_MSG_SIZE + 8 + IDEKM_MAX_STREAMS * 20)
 
 enum idekm_slot_state {
@@ -87,6 +90,7 @@ struct idekm_slot {
 /* [key set][direction][sub-stream] */
 struct idekm_stream {
     bool used;
+    uint8_t port;
     uint8_t stream_id;
     struct idekm_slot slot[2][2][3];
 };
@@ -122,6 +126,11 @@ int idekm_handle(struct idekm *k, bool in_session, const uint8_t *req,
  */
 enum idekm_slot_state idekm_slot_state(const struct idekm *k, uint8_t stream_id,
                                        uint8_t key_sub_stream);
+
+/** idekm_slot_state_port() - the same for a slot of port @port. */
+enum idekm_slot_state idekm_slot_state_port(const struct idekm *k, uint8_t port,
+                                            uint8_t stream_id,
+                                            uint8_t key_sub_stream);
 
 /** idekm_stream_secure() - every slot of one key set of @stream_id ACTIVE. */
 bool idekm_stream_secure(const struct idekm *k, uint8_t stream_id);

@@ -18,8 +18,10 @@ int pcisig_handle(struct tdisp *t, struct idekm *k, uint32_t session_id,
 
     *rsp_len = 0;
     if (standard_id != PCISIG_STANDARD_ID || vendor_id_len != 2 ||
-        load_le16(vendor_id) != PCISIG_VENDOR_ID || req_len < 1 ||
-        rsp_cap < 1) {
+        load_le16(vendor_id) != PCISIG_VENDOR_ID || req_len < 1) {
+        return PCISIG_UNSUPPORTED;
+    }
+    if (rsp_cap < 1) {
         return PCISIG_REFUSED;
     }
     switch (req[0]) {
@@ -38,7 +40,7 @@ int pcisig_handle(struct tdisp *t, struct idekm *k, uint32_t session_id,
         }
         break;
     default:
-        return PCISIG_REFUSED;
+        return PCISIG_UNSUPPORTED;
     }
     rsp[0] = req[0];
     *rsp_len = n + 1;

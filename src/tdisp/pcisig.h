@@ -20,8 +20,9 @@
 #define PCISIG_PROTO_IDEKM 0x00
 #define PCISIG_PROTO_TDISP 0x01
 
-#define PCISIG_OK      0
-#define PCISIG_REFUSED (-1) /* answer with SPDM ERROR(InvalidRequest) */
+#define PCISIG_OK          0
+#define PCISIG_UNSUPPORTED 1    /* not PCI-SIG, or an unknown protocol */
+#define PCISIG_REFUSED     (-1) /* a refusal the protocol cannot carry */
 
 /**
  * pcisig_handle() - dispatch one VENDOR_DEFINED_REQUEST payload.
@@ -29,8 +30,10 @@
  *                anything but PCI-SIG / 0x0001 is refused
  * @req:          the payload, @req_len bytes, in private memory
  * @rsp:          the response payload, at most @rsp_cap bytes
- * Return: PCISIG_OK with *@rsp_len set, or PCISIG_REFUSED (unknown
- * standard, vendor or protocol, an IDE_KM refusal, a buffer too small).
+ * Return: PCISIG_OK with *@rsp_len set; PCISIG_UNSUPPORTED for another
+ * standard or vendor, an empty payload or an unknown protocol id (SPDM
+ * answers UnsupportedRequest); PCISIG_REFUSED for an IDE_KM refusal or a
+ * buffer too small (SPDM answers with an ERROR).
  */
 int pcisig_handle(struct tdisp *t, struct idekm *k, uint32_t session_id,
                   bool in_session, uint16_t standard_id,

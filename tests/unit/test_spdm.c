@@ -627,6 +627,25 @@ static void challenge_transcript(void **state)
     assert_int_equal(r[1], SPDM_CHALLENGE_AUTH);
     assert_int_equal(wire_out_len, 4 + 48 + 32 + 48 + 2 + 96);
     assert_bytes_equal(r + 4, h, 48);
+    /* the summary: SHA-384 of both blocks in digest form */
+    {
+        uint8_t blocks[2 * 55], want[48];
+        for (int i = 0; i < 2; i++) {
+            uint8_t *p = blocks + 55 * i;
+            p[0] = (uint8_t)(i + 1);
+            p[1] = 1;
+            store_le16(p + 2, 51);
+            p[4] = i == 0 ? SPDM_MEAS_TYPE_FIRMWARE : SPDM_MEAS_TYPE_FW_CONFIG;
+            store_le16(p + 5, 48);
+            if (i == 0) {
+                memcpy(p + 7, fw_digest, 48);
+            } else {
+                sha384(cfg_raw, sizeof(cfg_raw) - 1, p + 7);
+            }
+        }
+        sha384(blocks, sizeof(blocks), want);
+        assert_bytes_equal(r + 4 + 48 + 32, want, 48);
+    }
     ts_add(m, 36);
     ts_add(r, wire_out_len - 96);
     sha384(ts, ts_len, h);
@@ -739,7 +758,9 @@ static void expand_label(const uint8_t secret[48], const char *label,
     memcpy(info + 2, "spdm1.2 ", 8);
     memcpy(info + 10, label, l);
     n = 10 + l;
-    memcpy(info + n, ctx, ctx_len);
+    if (ctx_len > 0) {
+        memcpy(info + n, ctx, ctx_len);
+    }
     hkdf_expand(secret, info, n + ctx_len, out, out_len);
 }
 
@@ -1049,16 +1070,17 @@ static void key_update_cases(void **state)
     r = xchg(true, rec, n);
     n = open_rec(s.sid, &s.rsp, r, wire_out_len, pt);
     assert_int_equal(pt[1], SPDM_KEY_UPDATE_ACK);
-    /* UpdateAllKeys: both directions move on after the ACK */
+    /* UpdateAllKeys: the ACK comes under the new response key, then the
+     * request key moves on too */
     ku[2] = SPDM_KEY_UPDATE_ALL_KEYS;
     n = seal(s.sid, &s.req, ku, 4, rec);
     r = xchg(true, rec, n);
+    expand_label(s.rsp.secret, "traffic upd", NULL, 0, s.rsp.secret, 48);
+    dir_keys(&s.rsp);
     n = open_rec(s.sid, &s.rsp, r, wire_out_len, pt);
     assert_int_equal(pt[1], SPDM_KEY_UPDATE_ACK);
     expand_label(s.req.secret, "traffic upd", NULL, 0, s.req.secret, 48);
     dir_keys(&s.req);
-    expand_label(s.rsp.secret, "traffic upd", NULL, 0, s.rsp.secret, 48);
-    dir_keys(&s.rsp);
     heartbeat_ok(&s);
     /* bad operation */
     ku[2] = 4;
@@ -1480,6 +1502,83 @@ static void requester_bad_key_exchange(void **state)
     }
 }
 
+/*
+ * DOE pads every object to whole dwords: bytes after a message's defined
+ * length must be ignored, and never enter a transcript.
+ */
+static void transport_padding_ignored(void **state)
+{
+    uint8_t m[64], h[48], in[148];
+    const uint8_t *r;
+
+    init_rsp(0);
+    vca_len = 0;
+    memset(m, 0, sizeof(m));
+    memcpy(m, get_version, 4);
+    r = xchg(false, m, 4 + 3);
+    assert_int_equal(r[1], SPDM_VERSION);
+    memcpy(vca, get_version, 4);
+    memcpy(vca + 4, r, wire_out_len);
+    vca_len = 4 + wire_out_len;
+    memset(m, 0, sizeof(m));
+    memcpy(m, get_caps, 20);
+    r = xchg(false, m, 20 + 3);
+    assert_int_equal(r[1], SPDM_CAPABILITIES);
+    memcpy(vca + vca_len, get_caps, 20);
+    memcpy(vca + vca_len + 20, r, 20);
+    vca_len += 40;
+    memset(m, 0, sizeof(m));
+    memcpy(m, neg_algs, 48);
+    r = xchg(false, m, 48 + 3); /* Length says 48 */
+    assert_int_equal(r[1], SPDM_ALGORITHMS);
+    memcpy(vca + vca_len, neg_algs, 48);
+    memcpy(vca + vca_len + 48, r, wire_out_len);
+    vca_len += 48 + wire_out_len;
+
+    ts_len = 0;
+    ts_add(vca, vca_len);
+    memset(m, 0, sizeof(m));
+    m[0] = 0x12;
+    m[1] = SPDM_CHALLENGE;
+    RAND_bytes(m + 4, 32);
+    r = xchg(false, m, 36 + 3);
+    assert_int_equal(r[1], SPDM_CHALLENGE_AUTH);
+    ts_add(m, 36);
+    ts_add(r, wire_out_len - 96);
+    sha384(ts, ts_len, h);
+    sign_input("responder-challenge_auth signing", h, in);
+    assert_true(ossl_verify(leaf_key, in, sizeof(in), r + wire_out_len - 96));
+}
+
+static void requester_error_in_finish_ends_session(void **state)
+{
+    uint32_t sid;
+    uint8_t code, data;
+
+    init_both(0);
+    do_vca();
+    do_certs(SPDM_NO_SESSION);
+    STEP(spdm_req_key_exchange_build(&rq, 0, 0, buf, sizeof(buf), &buf_len),
+         spdm_req_key_exchange_parse(&rq, wire_out, wire_out_len, &sid));
+    assert_int_equal(
+        spdm_req_finish_build(&rq, sid, buf, sizeof(buf), &buf_len), SPDM_OK);
+    /* the FINISH is corrupted on the way: the responder cannot open it */
+    buf[buf_len - 1] ^= 1;
+    (void)xchg(true, buf, buf_len);
+    assert_false(spdm_responder_out_secured(&rsp));
+    assert_int_equal(spdm_req_finish_parse(&rq, sid, wire_out, wire_out_len),
+                     SPDM_ERR_PEER_ERROR);
+    spdm_req_peer_error(&rq, &code, &data);
+    assert_int_equal(code, SPDM_ERROR_DECRYPT_ERROR);
+    assert_int_equal(spdm_req_session_state(&rq, sid), SPDM_SESSION_FREE);
+    assert_int_equal(spdm_responder_session_state(&rsp, sid),
+                     SPDM_SESSION_FREE);
+    /* a new session still works */
+    sid = do_session();
+    assert_int_equal(spdm_req_session_state(&rq, sid),
+                     SPDM_SESSION_ESTABLISHED);
+}
+
 static void config_refusals(void **state)
 {
     struct spdm_responder_config cfg = {
@@ -1543,6 +1642,8 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(session_limit),
     cmocka_unit_test(requester_refusals),
     cmocka_unit_test(requester_bad_key_exchange),
+    cmocka_unit_test(transport_padding_ignored),
+    cmocka_unit_test(requester_error_in_finish_ends_session),
     cmocka_unit_test(config_refusals),
     cmocka_unit_test(sign_failure_is_unspecified),
     cmocka_unit_test(strings),

@@ -711,7 +711,7 @@ static void idekm_query(void **state)
     assert_true(cap & (1u << 1)); /* selective streams */
     assert_true(cap & (1u << 6)); /* IDE_KM */
     assert_int_equal((cap >> 16) & 0xff, IDEKM_MAX_STREAMS - 1);
-    m[2] = 1; /* port 1 does not exist */
+    m[2] = IDEKM_MAX_PORT_INDEX + 1; /* no such port */
     assert_int_equal(km(true, m, 3, rsp, &rl), IDEKM_REFUSED);
     m[2] = 0;
     assert_int_equal(km(true, m, 2, rsp, &rl), IDEKM_REFUSED);
@@ -782,9 +782,18 @@ static void idekm_slot_rules(void **state)
     assert_int_equal(rsp[4], IDEKM_KP_INCORRECT_LENGTH);
     assert_int_equal(km(true, m, n + 1, rsp, &rl), IDEKM_OK);
     assert_int_equal(rsp[4], IDEKM_KP_INCORRECT_LENGTH);
-    m[6] = 1;
+    m[6] = IDEKM_MAX_PORT_INDEX + 1;
     assert_int_equal(km(true, m, n, rsp, &rl), IDEKM_OK);
     assert_int_equal(rsp[4], IDEKM_KP_UNSUPPORTED_PORT);
+    /* port 1 has streams of its own */
+    m[6] = 1;
+    assert_int_equal(km(true, m, n, rsp, &rl), IDEKM_OK);
+    assert_int_equal(rsp[4], IDEKM_KP_SUCCESS);
+    assert_int_equal(idekm_slot_state_port(&k, 1, 2, 0), IDEKM_PROGRAMMED);
+    assert_int_equal(idekm_slot_state(&k, 2, 0), IDEKM_EMPTY);
+    n = km_msg(m, IDEKM_K_SET_STOP, 2, 0, 1);
+    assert_int_equal(km(true, m, n, rsp, &rl), IDEKM_OK);
+    n = km_msg(m, IDEKM_KEY_PROG, 2, 0, 0);
     m[6] = 0;
     m[5] = 0x30; /* sub-stream 3 */
     assert_int_equal(km(true, m, n, rsp, &rl), IDEKM_OK);
@@ -834,21 +843,21 @@ static void pcisig_dispatch(void **state)
     /* wrong standard, vendor, protocol */
     assert_int_equal(pcisig_handle(&f.t, &k, SID, true, 0, vid, 2, req, n + 1,
                                    rsp, sizeof(rsp), &rl),
-                     PCISIG_REFUSED);
+                     PCISIG_UNSUPPORTED);
     assert_int_equal(pcisig_handle(&f.t, &k, SID, true, PCISIG_STANDARD_ID,
                                    (const uint8_t *)"\x02\x00", 2, req, n + 1,
                                    rsp, sizeof(rsp), &rl),
-                     PCISIG_REFUSED);
+                     PCISIG_UNSUPPORTED);
     assert_int_equal(pcisig_handle(&f.t, &k, SID, true, PCISIG_STANDARD_ID, vid,
                                    1, req, n + 1, rsp, sizeof(rsp), &rl),
-                     PCISIG_REFUSED);
+                     PCISIG_UNSUPPORTED);
     req[0] = 0x02;
     assert_int_equal(pcisig_handle(&f.t, &k, SID, true, PCISIG_STANDARD_ID, vid,
                                    2, req, n + 1, rsp, sizeof(rsp), &rl),
-                     PCISIG_REFUSED);
+                     PCISIG_UNSUPPORTED);
     assert_int_equal(pcisig_handle(&f.t, &k, SID, true, PCISIG_STANDARD_ID, vid,
                                    2, req, 0, rsp, sizeof(rsp), &rl),
-                     PCISIG_REFUSED);
+                     PCISIG_UNSUPPORTED);
     /* IDE_KM query through the dispatcher */
     req[0] = PCISIG_PROTO_IDEKM;
     req[1] = IDEKM_QUERY;
