@@ -132,7 +132,9 @@ struct sbiret {
  *
  * TSM_DECISION_UNBIND: unbinding an interface its TVM runs stops it on the
  * device; the TVM loses it (its COVG calls for it then get
- * SBI_ERR_INVALID_PARAM) and its regions are reclaimed.
+ * SBI_ERR_INVALID_PARAM) and its regions are reclaimed. A TVM's own stop
+ * keeps the interface bound, unlocked, its regions reclaimed; reuse takes
+ * an unbind and a new bind (a fresh LOCK and report).
  *
  * TSM_DECISION_REGIONS: a region is 4 KiB aligned, lies inside one MMIO
  * range of the verified interface report, and overlaps no other region; it
