@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 B=${1:-build}
 status=0
 for b in bench_nsm bench_verify bench_rpmb bench_vhost bench_transport \
-    bench_load bench_spdm bench_dsm; do
+    bench_load bench_spdm bench_dsm bench_tsm; do
     echo "=== $b"
     case $b in
     bench_vhost) "$B/bench/$b" "$B/src/daemon/vhost-user-nsm" || status=1 ;;
