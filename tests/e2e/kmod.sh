@@ -10,10 +10,11 @@
 #     kmod-K-nsm     the /dev/nsm guest suite and the nsm CLI, unchanged,
 #                    on trustvio_nsm.ko; the host verifies the document
 #     kmod-K-tsm     configfs-tsm and tsm-mr checks (guest/tsm_test.c),
-#                    the Go consumer, unload and reload, dmesg; the host
-#                    verifies every report and recomputes the extend
-#     kmod-K-unplug  device_del on QEMU's monitor while /dev/nsm, hwrng and
-#                    report requests are in flight; dmesg stays clean
+#                    nsm tsm-report, the Go consumer, unload and reload,
+#                    dmesg; the host verifies every report and recomputes
+#                    the extend; then, in the same boot, device_del on
+#                    QEMU's monitor while /dev/nsm, hwrng and report
+#                    requests are in flight; dmesg stays clean
 #
 # KMOD_KERNELS (default "6.12 7") selects the kernels.
 
@@ -237,12 +238,26 @@ e2e.module_id=$module_id" $(kmod_nsm_dev)
             --pcr "16=$(sed -n 's/^E2E-DOC-PCR16 //p' "$klog")"
     fi
 
-    echo "=== e2e: $k: configfs-tsm, tsm-mr, reload"
+    echo "=== e2e: $k: configfs-tsm, tsm-mr, reload, then device_del under load"
     if kmod_daemon "kmod-$k-tsm"; then
-        # shellcheck disable=SC2046
-        boot "kmod-$k-tsm" "e2etest=kmod e2e.kstage=tsm" $(kmod_nsm_dev)
-        end_daemon "kmod-$k-tsm"
+        rm -f "$SHARE/kmod-mon.sock"
         klog=$LOGS/kmod-$k-tsm-console.log
+        rm -f "$klog"
+        kmod_unplug_watch "$klog" &
+        watch_pid=$!
+        # shellcheck disable=SC2046
+        boot "kmod-$k-tsm" "e2etest=kmod e2e.kstage=tsm,unplug" \
+            -monitor "unix:$SHARE/kmod-mon.sock,server=on,wait=off" \
+            $(kmod_nsm_dev)
+        kill "$watch_pid" 2>/dev/null
+        wait "$watch_pid" 2>/dev/null
+        end_daemon "kmod-$k-tsm"
+        if grep -q 'E2E-STEP PASS unplug_removed' "$klog"; then
+            pass "kmod-$k-tsm: device_del removed the device (monitor log" \
+                "$LOGS/kmod-monitor.log)"
+        else
+            fail "kmod-$k-tsm: device_del did not remove the device"
+        fi
         grep '^E2E-FIGURE' "$klog" | sed "s/^E2E-FIGURE/    figure ($k):/"
         kmod_verify "kmod-$k-tsm" "$klog" E2E-TSM-DOC E2E-TSM-NONCE
         if [ "$k" != 6.12 ]; then
@@ -273,22 +288,6 @@ e2e.module_id=$module_id" $(kmod_nsm_dev)
         else
             fail "kmod-$k-tsm: no report from go-tsm on the console"
         fi
-    fi
-
-    echo "=== e2e: $k: device_del with requests in flight"
-    if kmod_daemon "kmod-$k-unplug"; then
-        rm -f "$SHARE/kmod-mon.sock"
-        klog=$LOGS/kmod-$k-unplug-console.log
-        rm -f "$klog"
-        kmod_unplug_watch "$klog" &
-        watch_pid=$!
-        # shellcheck disable=SC2046
-        boot "kmod-$k-unplug" "e2etest=kmod e2e.kstage=unplug" \
-            -monitor "unix:$SHARE/kmod-mon.sock,server=on,wait=off" \
-            $(kmod_nsm_dev)
-        kill "$watch_pid" 2>/dev/null
-        wait "$watch_pid" 2>/dev/null
-        end_daemon "kmod-$k-unplug"
     fi
     BOOT_VMLINUZ=
     BOOT_INITRD=

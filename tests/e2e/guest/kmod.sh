@@ -3,10 +3,11 @@
 # and the freshly built driver under /kmod.
 #
 #   kmod_load            load configfs, the tsm report core, trustvio_nsm.ko
-#   kmod_main tsm        configfs-tsm reports, tsm-mr (or its absence),
-#                        unload and reload, the Go consumer, dmesg
-#   kmod_main unplug     requests of every kind while the host removes the
-#                        device (device_del), then dmesg
+#   kmod_main tsm,unplug the stages in order, in one boot:
+#     tsm      configfs-tsm reports, tsm-mr (or its absence), nsm tsm-report,
+#              the Go consumer, unload and reload, dmesg
+#     unplug   requests of every kind while the host removes the device
+#              (device_del), then dmesg
 
 kmod_step() {
     # kmod_step PASS|FAIL name detail
@@ -53,9 +54,17 @@ kmod_load() {
     fi
 }
 
+# kmod_main STAGE[,STAGE...]: the stages in order, in one boot
 kmod_main() {
     krc=0
     kmod_load || return 1
+    for stage in $(echo "$1" | tr ',' ' '); do
+        kmod_stage "$stage"
+    done
+    return $krc
+}
+
+kmod_stage() {
     case $1 in
     tsm)
         /tsm-test reports || krc=1
@@ -169,5 +178,4 @@ kmod_main() {
         krc=1
         ;;
     esac
-    return $krc
 }
