@@ -29,6 +29,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "common/clock.h"
 #include "frontend/vhu_frontend.h"
 #include "vhost/vhost_user_proto.h"
 #include "virtio/virtio_ring.h"
@@ -142,12 +143,10 @@ struct vhu_fe {
 
 /* ---- shared by both sides ---------------------------------------------- */
 
+/* Monotonic milliseconds, the time base of every frontend deadline. */
 static inline int64_t fe_now_ms(void)
 {
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return (int64_t)tv_mono_ms();
 }
 
 /* Milliseconds until @deadline (fe_now_ms() time), clamped for poll(). */

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "cbor/cbor.h"
+#include "common/clock.h"
 #include "common/hex.h"
 #include "cose/cose_verify.h"
 #include "crypto/crypto.h"
@@ -379,14 +380,6 @@ static void aws_root_load(void)
     aws_status = verify_root_init(&aws_root, NULL, 0);
 }
 
-static int64_t wall_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /*
  * Rules 6 and 7 for certificate @i of @n (0 = root, n - 1 = leaf); the
  * signature and name checks against the parent are done by the caller.
@@ -512,7 +505,7 @@ int verify_document(const struct verify_root *root,
         }
         root = &aws_root;
     }
-    res->now_ms = policy->now_ms != 0 ? policy->now_ms : wall_ms();
+    res->now_ms = policy->now_ms != 0 ? policy->now_ms : (int64_t)tv_wall_ms();
     switch (policy->when) {
     case VERIFY_AT_DOCUMENT:
         res->check_ms = d->timestamp_ms > INT64_MAX / 2
