@@ -229,11 +229,12 @@ struct tdisp {
     void *ops_ctx;
 };
 
-#define TDISP_OK          0
-#define TDISP_ERR_CONFIG  (-1) /* bad configuration */
-#define TDISP_ERR_RSP_CAP (-2) /* response buffer below TDISP_ERROR_RSP_SIZE   \
-                                */
-#define TDISP_ERR_NO_TDI (-3)  /* no TDI with that function id */
+#define TDISP_OK         0
+#define TDISP_ERR_CONFIG (-1) /* bad configuration */
+#define TDISP_ERR_RSP_CAP                                                      \
+    (-2)                      /* response buffer below TDISP_ERROR_RSP_SIZE    \
+                               */
+#define TDISP_ERR_NO_TDI (-3) /* no TDI with that function id */
 
 /**
  * tdisp_init() - set up a device whose TDIs all start CONFIG_UNLOCKED.

@@ -297,8 +297,8 @@ int tdispc_heartbeat(struct tdispc *c)
 int tdispc_key_update(struct tdispc *c)
 {
     STEP(c, true, "KEY_UPDATE",
-         spdm_req_key_update_build(&c->q, c->session, SPDM_KEY_UPDATE_KEY,
-                                   1, c->msg, sizeof(c->msg), &len_),
+         spdm_req_key_update_build(&c->q, c->session, SPDM_KEY_UPDATE_KEY, 1,
+                                   c->msg, sizeof(c->msg), &len_),
          spdm_req_key_update_parse(&c->q, c->session, in_, in_len_));
     STEP(c, true, "KEY_UPDATE(verify)",
          spdm_req_key_update_build(&c->q, c->session, SPDM_KEY_UPDATE_VERIFY, 2,

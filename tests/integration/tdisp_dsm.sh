@@ -24,6 +24,9 @@ cleanup() {
     rm -rf "$T"
 }
 trap cleanup EXIT
+# a reader that went away must fail a write, not kill the script (and skip
+# the cleanup)
+trap "" PIPE
 
 ok() {
     echo "PASS: $1"
@@ -237,6 +240,8 @@ refuse "a device key readable by others is refused" "mode 0600" \
     "$DSM" --port "$PORT" --pki "$T/pki"
 refuse "bad --tdi range" "multiples of 4 KiB" \
     "$DSM" --port "$PORT" --pki "$T/pki" --tdi "0x100=0x1001+4k"
+refuse "tdisp --doe on a function that does not exist" "No such file" \
+    "$TDISP" --doe 0000:ff:1f.7 --root "$T/pki/ca.pem" authenticate
 check "--help" "$DSM" --help
 check "tdisp --help" "$TDISP" --help
 

@@ -320,7 +320,7 @@ static void outside_session(void **state)
     (void)state;
     for (code = TDISP_GET_VERSION; code <= TDISP_SET_MMIO_ATTRIBUTE; code++) {
         static const uint16_t ol[2] = {0, 10};
-        static const uint8_t id = 0;
+        static const uint32_t id = 0; /* u32 for GET_CAPABILITIES */
         static const struct tdisp_range r = {0, 1, 0, 0};
         const void *arg =
             code == TDISP_LOCK_INTERFACE                ? (const void *)&lock0
