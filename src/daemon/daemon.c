@@ -2,6 +2,7 @@
 #include "daemon/daemon.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <stddef.h>
 #include <grp.h>
 #include <poll.h>
@@ -668,6 +669,13 @@ int daemon_serve(const struct daemon_cfg *cfg, struct daemon_sock *ds,
     if (daemon_ready(cfg, ds) != 0) {
         goto out_close_sig;
     }
+    /*
+     * Set-up is over. Opening the PKI or creating a store leaves freed heap
+     * behind (SQLite writes every block of a new store, OpenSSL decodes
+     * keys and certificates); hand those pages back so that they do not
+     * stay the daemon's private memory for its whole life.
+     */
+    malloc_trim(0);
     if (cfg->sandbox) {
         if (sandbox_apply(profile, err, sizeof(err)) != 0) {
             tv_err("--sandbox=seccomp: %s", err);
