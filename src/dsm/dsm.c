@@ -4,26 +4,14 @@
  */
 #include "dsm/dsm.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "common/ct.h"
+#include "common/err.h"
 #include "common/log.h"
 #include "crypto/crypto.h"
 #include "tdisp/pcisig.h"
-
-static void set_err(char *err, size_t err_len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t err_len, const char *fmt, ...)
-{
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(err, err_len, fmt, ap);
-    va_end(ap);
-}
 
 static int op_sign(void *ctx, uint32_t hash_alg, const uint8_t *msg, size_t len,
                    uint8_t *sig, size_t cap, size_t *sig_len)
@@ -106,14 +94,14 @@ int dsm_init(struct dsm *d, const struct dsm_config *cfg, char *err,
     d->key = cfg->key;
     rc = spdm_responder_init(&d->spdm, &sc);
     if (rc != SPDM_OK) {
-        set_err(err, err_len, "SPDM responder: %s", spdm_strerror(rc));
+        tv_set_err(err, err_len, "SPDM responder: %s", spdm_strerror(rc));
         return -1;
     }
     if (tdisp_init(&d->tdisp, &cfg->tdisp, &dsm_tdisp_ops, NULL) != TDISP_OK) {
-        set_err(err, err_len,
-                "TDIs: 1..%d with distinct function ids and 4 KiB aligned, "
-                "non-empty ranges",
-                TDISP_MAX_TDIS);
+        tv_set_err(err, err_len,
+                   "TDIs: 1..%d with distinct function ids and 4 KiB aligned, "
+                   "non-empty ranges",
+                   TDISP_MAX_TDIS);
         return -1;
     }
     idekm_init(&d->idekm, cfg->bus, cfg->devfn, cfg->segment);

@@ -7,14 +7,15 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "common/atomic_file.h"
 #include "common/bug.h"
+#include "common/clock.h"
+#include "common/err.h"
 #include "crypto/crypto.h"
 
 #define DEVID_ORG        "trustvio"
@@ -22,21 +23,6 @@
 
 static const char *const devid_files[] = {
     "ca.pem", "ca.der", "ca.key", "device.pem", "device.der", "device.key"};
-
-static void set_err(char *err, size_t err_len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t err_len, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (err == NULL || err_len == 0) {
-        return;
-    }
-    va_start(ap, fmt);
-    vsnprintf(err, err_len, fmt, ap);
-    va_end(ap);
-}
 
 static int path_in(char *out, size_t cap, const char *dir, const char *name)
 {
@@ -61,47 +47,16 @@ static long read_small(const char *path, uint8_t *buf, size_t cap)
     return (long)n;
 }
 
-/* Write through a temporary file, fsync and rename: all or nothing. */
-static int write_atomic(const char *path, const uint8_t *p, size_t len,
-                        mode_t mode)
+/* One certificate file, through the project's atomic writer; errno set. */
+static int write_der(const char *path, const uint8_t *p, size_t len)
 {
-    char tmp[PATH_MAX];
-    size_t off = 0;
-    int fd;
+    int e = tv_write_file_atomic(path, p, len, 0644);
 
-    if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp)) {
-        return -1;
-    }
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-    if (fd < 0) {
-        return -1;
-    }
-    while (off < len) {
-        ssize_t w = write(fd, p + off, len - off);
-        if (w < 0 && errno == EINTR) {
-            continue;
-        }
-        if (w <= 0) {
-            goto err_unlink;
-        }
-        off += (size_t)w;
-    }
-    if (fsync(fd) != 0 || close(fd) != 0) {
-        fd = -1;
-        goto err_unlink;
-    }
-    if (rename(tmp, path) != 0) {
-        unlink(tmp);
+    if (e != 0) {
+        errno = -e;
         return -1;
     }
     return 0;
-
-err_unlink:
-    if (fd >= 0) {
-        close(fd);
-    }
-    unlink(tmp);
-    return -1;
 }
 
 static int random_serial(uint8_t serial[16])
@@ -139,43 +94,43 @@ int devid_init_dir(const char *dir, const char *name, char *err, size_t err_len)
     uint8_t serial[16];
     char path[PATH_MAX], cn[DEVID_NAME_MAX + 16];
     long ca_len, leaf_len;
-    int64_t now_s = (int64_t)time(NULL);
+    int64_t now_s = tv_wall_s();
     size_t i, n_written = 0;
     struct stat st;
     int rc = -1;
 
     if (!name_ok(name)) {
-        set_err(err, err_len,
-                "%s: a device name is 1..%d letters, digits, '-' or '.'", name,
-                DEVID_NAME_MAX);
+        tv_set_err(err, err_len,
+                   "%s: a device name is 1..%d letters, digits, '-' or '.'",
+                   name, DEVID_NAME_MAX);
         return -1;
     }
     if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-        set_err(err, err_len, "%s: cannot create directory: %s", dir,
-                strerror(errno));
+        tv_set_err(err, err_len, "%s: cannot create directory: %s", dir,
+                   strerror(errno));
         return -1;
     }
     if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-        set_err(err, err_len, "%s: not a directory", dir);
+        tv_set_err(err, err_len, "%s: not a directory", dir);
         return -1;
     }
     for (i = 0; i < TV_ARRAY_SIZE(devid_files); i++) {
         if (path_in(path, sizeof(path), dir, devid_files[i]) != 0) {
-            set_err(err, err_len, "%s: path too long", dir);
+            tv_set_err(err, err_len, "%s: path too long", dir);
             return -1;
         }
         if (access(path, F_OK) == 0) {
-            set_err(err, err_len,
-                    "%s already exists: refusing to overwrite a device "
-                    "identity",
-                    path);
+            tv_set_err(err, err_len,
+                       "%s already exists: refusing to overwrite a device "
+                       "identity",
+                       path);
             return -1;
         }
     }
     ca_key = crypto_key_generate_p384();
     leaf_key = crypto_key_generate_p384();
     if (ca_key == NULL || leaf_key == NULL || random_serial(serial) != 0) {
-        set_err(err, err_len, "key generation failed");
+        tv_set_err(err, err_len, "key generation failed");
         goto err_keys;
     }
     {
@@ -196,13 +151,13 @@ int devid_init_dir(const char *dir, const char *name, char *err, size_t err_len)
         ca_len = crypto_x509_issue(&t, NULL, ca_key, ca_der, sizeof(ca_der));
     }
     if (ca_len < 0 || crypto_x509_parse(&ca, ca_der, (size_t)ca_len) != 0) {
-        set_err(err, err_len, "cannot issue the device CA certificate");
+        tv_set_err(err, err_len, "cannot issue the device CA certificate");
         goto err_keys;
     }
     snprintf(cn, sizeof(cn), "%s.trustvio", name);
     if (random_serial(serial) != 0) {
         crypto_x509_release(&ca);
-        set_err(err, err_len, "random generator failed");
+        tv_set_err(err, err_len, "random generator failed");
         goto err_keys;
     }
     {
@@ -224,7 +179,7 @@ int devid_init_dir(const char *dir, const char *name, char *err, size_t err_len)
     }
     crypto_x509_release(&ca);
     if (leaf_len < 0) {
-        set_err(err, err_len, "cannot issue the device certificate");
+        tv_set_err(err, err_len, "cannot issue the device certificate");
         goto err_keys;
     }
     /* keys first, ca.pem last: without ca.pem nothing looks usable */
@@ -239,7 +194,7 @@ int devid_init_dir(const char *dir, const char *name, char *err, size_t err_len)
     }
     n_written++;
     if (path_in(path, sizeof(path), dir, "device.der") != 0 ||
-        write_atomic(path, leaf_der, (size_t)leaf_len, 0644) != 0) {
+        write_der(path, leaf_der, (size_t)leaf_len) != 0) {
         goto err_write;
     }
     n_written++;
@@ -249,7 +204,7 @@ int devid_init_dir(const char *dir, const char *name, char *err, size_t err_len)
     }
     n_written++;
     if (path_in(path, sizeof(path), dir, "ca.der") != 0 ||
-        write_atomic(path, ca_der, (size_t)ca_len, 0644) != 0) {
+        write_der(path, ca_der, (size_t)ca_len) != 0) {
         goto err_write;
     }
     n_written++;
@@ -261,7 +216,7 @@ int devid_init_dir(const char *dir, const char *name, char *err, size_t err_len)
     goto err_keys;
 
 err_write:
-    set_err(err, err_len, "%s: cannot write: %s", path, strerror(errno));
+    tv_set_err(err, err_len, "%s: cannot write: %s", path, strerror(errno));
     {
         static const char *const order[] = {
             "ca.key", "device.key", "device.der", "device.pem", "ca.der"};
@@ -290,39 +245,39 @@ int devid_open(struct devid *d, const char *dir, char *err, size_t err_len)
     memset(d, 0, sizeof(*d));
     if (path_in(path, sizeof(path), dir, "ca.der") != 0 ||
         (ca_len = read_small(path, d->chain, CRYPTO_X509_DER_MAX)) <= 0) {
-        set_err(err, err_len, "%s/ca.der: cannot read", dir);
+        tv_set_err(err, err_len, "%s/ca.der: cannot read", dir);
         return -1;
     }
     if (path_in(path, sizeof(path), dir, "device.der") != 0 ||
         (leaf_len = read_small(path, d->chain + ca_len, CRYPTO_X509_DER_MAX)) <=
             0) {
-        set_err(err, err_len, "%s/device.der: cannot read", dir);
+        tv_set_err(err, err_len, "%s/device.der: cannot read", dir);
         return -1;
     }
     if (crypto_x509_parse(&ca, d->chain, (size_t)ca_len) != 0) {
-        set_err(err, err_len, "%s/ca.der: not a certificate", dir);
+        tv_set_err(err, err_len, "%s/ca.der: not a certificate", dir);
         return -1;
     }
     if (crypto_x509_parse(&leaf, d->chain + ca_len, (size_t)leaf_len) != 0) {
         crypto_x509_release(&ca);
-        set_err(err, err_len, "%s/device.der: not a certificate", dir);
+        tv_set_err(err, err_len, "%s/device.der: not a certificate", dir);
         return -1;
     }
     if (!crypto_x509_issuer_matches(&leaf, &ca) ||
         !crypto_x509_signed_by(&leaf, &ca) || !leaf.key_p384) {
-        set_err(err, err_len,
-                "%s: device.der is not a P-384 certificate issued by ca.der",
-                dir);
+        tv_set_err(err, err_len,
+                   "%s: device.der is not a P-384 certificate issued by ca.der",
+                   dir);
         goto err_certs;
     }
     /* the key: ours alone, 0600 or stricter, before a byte is read */
     if (path_in(path, sizeof(path), dir, "device.key") != 0) {
-        set_err(err, err_len, "%s: path too long", dir);
+        tv_set_err(err, err_len, "%s: path too long", dir);
         goto err_certs;
     }
     fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0 || fstat(fd, &st) != 0) {
-        set_err(err, err_len, "%s: cannot open: %s", path, strerror(errno));
+        tv_set_err(err, err_len, "%s: cannot open: %s", path, strerror(errno));
         if (fd >= 0) {
             close(fd);
         }
@@ -331,21 +286,21 @@ int devid_open(struct devid *d, const char *dir, char *err, size_t err_len)
     close(fd);
     if (!S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
         (st.st_mode & 077) != 0) {
-        set_err(err, err_len,
-                "%s: refusing a private key that is not a regular file "
-                "owned by uid %u with mode 0600 (it has mode %04o)",
-                path, (unsigned)geteuid(), (unsigned)(st.st_mode & 07777));
+        tv_set_err(err, err_len,
+                   "%s: refusing a private key that is not a regular file "
+                   "owned by uid %u with mode 0600 (it has mode %04o)",
+                   path, (unsigned)geteuid(), (unsigned)(st.st_mode & 07777));
         goto err_certs;
     }
     d->key = crypto_key_load_pem(path);
     if (d->key == NULL) {
-        set_err(err, err_len, "%s: not a PEM private key", path);
+        tv_set_err(err, err_len, "%s: not a PEM private key", path);
         goto err_certs;
     }
     alen = crypto_key_spki_der(d->key, a, sizeof(a));
     blen = crypto_key_spki_der(leaf.key, b, sizeof(b));
     if (alen < 0 || alen != blen || memcmp(a, b, (size_t)alen) != 0) {
-        set_err(err, err_len, "%s: not the key of device.der", path);
+        tv_set_err(err, err_len, "%s: not the key of device.der", path);
         crypto_key_free(d->key);
         d->key = NULL;
         goto err_certs;
