@@ -315,3 +315,85 @@ void idekm_wipe(struct idekm *k)
 {
     wipe(k->streams, sizeof(k->streams));
 }
+
+/* ---- the requester side ---- */
+
+/* see idekm.h */
+size_t idekm_build_query(uint8_t port, uint8_t *out, size_t cap)
+{
+    if (cap < 3) {
+        return 0;
+    }
+    out[0] = IDEKM_QUERY;
+    out[1] = 0;
+    out[2] = port;
+    return 3;
+}
+
+static void put_hdr(uint8_t *out, uint8_t code, uint8_t stream_id,
+                    uint8_t key_sub_stream, uint8_t port)
+{
+    memset(out, 0, IDEKM_MSG_SIZE);
+    out[0] = code;
+    out[OFF_STREAM] = stream_id;
+    out[OFF_KSS] = key_sub_stream;
+    out[OFF_PORT] = port;
+}
+
+/* see idekm.h */
+size_t idekm_build_key_prog(uint8_t stream_id, uint8_t key_sub_stream,
+                            uint8_t port, const uint8_t key[IDEKM_KEY_SIZE],
+                            const uint8_t ifv[IDEKM_IFV_SIZE], uint8_t *out,
+                            size_t cap)
+{
+    if (cap < IDEKM_KEY_PROG_SIZE) {
+        return 0;
+    }
+    put_hdr(out, IDEKM_KEY_PROG, stream_id, key_sub_stream, port);
+    memcpy(out + IDEKM_MSG_SIZE, key, IDEKM_KEY_SIZE);
+    memcpy(out + IDEKM_MSG_SIZE + IDEKM_KEY_SIZE, ifv, IDEKM_IFV_SIZE);
+    return IDEKM_KEY_PROG_SIZE;
+}
+
+/* see idekm.h */
+size_t idekm_build_set(uint8_t code, uint8_t stream_id, uint8_t key_sub_stream,
+                       uint8_t port, uint8_t *out, size_t cap)
+{
+    if (cap < IDEKM_MSG_SIZE ||
+        (code != IDEKM_K_SET_GO && code != IDEKM_K_SET_STOP)) {
+        return 0;
+    }
+    put_hdr(out, code, stream_id, key_sub_stream, port);
+    return IDEKM_MSG_SIZE;
+}
+
+/* see idekm.h */
+int idekm_parse_ack(uint8_t code, uint8_t stream_id, uint8_t key_sub_stream,
+                    uint8_t port, const uint8_t *rsp, size_t len,
+                    uint8_t *status)
+{
+    if (len != IDEKM_MSG_SIZE || rsp[0] != code || rsp[1] != 0 || rsp[2] != 0 ||
+        rsp[OFF_STREAM] != stream_id || rsp[OFF_KSS] != key_sub_stream ||
+        rsp[OFF_PORT] != port ||
+        (code == IDEKM_K_GOSTOP_ACK && rsp[OFF_STATUS] != 0)) {
+        return IDEKM_PARSE_MISMATCH;
+    }
+    *status = rsp[OFF_STATUS];
+    return IDEKM_PARSE_OK;
+}
+
+/* see idekm.h */
+int idekm_parse_query_resp(uint8_t port, const uint8_t *rsp, size_t len,
+                           struct idekm_query_info *q)
+{
+    /* fixed part, capability and control, one stream block (20 bytes) */
+    if (len < IDEKM_MSG_SIZE + 8 + 20 || rsp[0] != IDEKM_QUERY_RESP ||
+        rsp[2] != port || rsp[6] < port) {
+        return IDEKM_PARSE_MISMATCH;
+    }
+    q->max_port = rsp[6];
+    q->ide_cap = load_le32(rsp + IDEKM_MSG_SIZE);
+    q->n_streams = ((q->ide_cap >> 16) & 0xffu) + 1;
+    q->addr_blocks = load_le32(rsp + IDEKM_MSG_SIZE + 8) & 0xfu;
+    return IDEKM_PARSE_OK;
+}

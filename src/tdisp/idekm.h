@@ -138,4 +138,52 @@ bool idekm_stream_secure(const struct idekm *k, uint8_t stream_id);
 /** idekm_wipe() - wipe every key (the session ended, the daemon exits). */
 void idekm_wipe(struct idekm *k);
 
+/*
+ * The requester side (the TSM): build IDE_KM objects (the bytes after the
+ * PCI-SIG protocol id) and check the answers. Each builder returns the
+ * object's length, or 0 when @cap is too small.
+ */
+
+/** idekm_build_query() - QUERY for port @port (3 bytes). */
+size_t idekm_build_query(uint8_t port, uint8_t *out, size_t cap);
+
+/** idekm_build_key_prog() - KEY_PROG of @key and @ifv into one slot. */
+size_t idekm_build_key_prog(uint8_t stream_id, uint8_t key_sub_stream,
+                            uint8_t port, const uint8_t key[IDEKM_KEY_SIZE],
+                            const uint8_t ifv[IDEKM_IFV_SIZE], uint8_t *out,
+                            size_t cap);
+
+/** idekm_build_set() - K_SET_GO or K_SET_STOP (@code) for one slot. */
+size_t idekm_build_set(uint8_t code, uint8_t stream_id, uint8_t key_sub_stream,
+                       uint8_t port, uint8_t *out, size_t cap);
+
+#define IDEKM_PARSE_OK       0
+#define IDEKM_PARSE_MISMATCH (-1) /* not the answer to that request */
+
+/**
+ * idekm_parse_ack() - check a KP_ACK (@code IDEKM_KP_ACK) or K_GOSTOP_ACK
+ * answering the request for (@stream_id, @key_sub_stream, @port): object
+ * id, length and every echoed field. *@status: KP_ACK's status (0 for
+ * K_GOSTOP_ACK).
+ */
+int idekm_parse_ack(uint8_t code, uint8_t stream_id, uint8_t key_sub_stream,
+                    uint8_t port, const uint8_t *rsp, size_t len,
+                    uint8_t *status);
+
+/** struct idekm_query_info - what the TSM uses of a QUERY_RESP. */
+struct idekm_query_info {
+    uint8_t max_port;
+    uint32_t ide_cap;     /* IDE Capability register */
+    unsigned n_streams;   /* selective streams supported */
+    unsigned addr_blocks; /* address association blocks of stream block 0 */
+};
+
+/**
+ * idekm_parse_query_resp() - check a QUERY_RESP for @port: object id, port
+ * index, and a length that holds the capability, control and first
+ * selective stream registers.
+ */
+int idekm_parse_query_resp(uint8_t port, const uint8_t *rsp, size_t len,
+                           struct idekm_query_info *q);
+
 #endif

@@ -36,7 +36,15 @@ enum {
     ST_KEY_UPDATE,
     ST_HEARTBEAT,
     ST_END_SESSION,
+    ST_IDE_QUERY,
+    ST_IDE_KEY_PROG,
+    ST_IDE_GO,
+    ST_IDE_STOP,
 };
+
+/* IDE keys of one key set: device Rx then Tx, sub-streams PR, NPR, CPL */
+#define IDE_SLOTS    6
+#define IDE_DEV_PORT 0 /* IDE_KM port index: the function's upstream port */
 
 /* parse results */
 #define P_DONE 1
@@ -69,6 +77,7 @@ static const struct spdm_requester_ops req_ops = {tsm_random};
 void tsm_init(struct tsm *t, const struct tsm_ops *ops, void *ops_ctx)
 {
     memset(t, 0, sizeof(*t));
+    rp_init(&t->rp);
     t->ops = ops;
     t->ops_ctx = ops_ctx;
 }
@@ -118,10 +127,81 @@ static void if_free(struct tsm_if *f)
     wipe(f, sizeof(*f));
 }
 
+/* ---- the root port (COVT, TSM_DECISION_COVT_CALLER) ---- */
+
+/* A present buffer's address register: the model sees the bytes only. */
+#define COVT_BUF 1u
+
+static struct sbiret covt(struct tsm *t, const struct tsm_dev *d, uint32_t fid,
+                          uint64_t a1, const uint8_t *in, size_t in_len)
+{
+    uint64_t a[6] = {d->rp_id, a1, 0, 0, 0, 0};
+
+    if (fid == TSM_COVT_PROGRAM_KEY) {
+        a[2] = COVT_BUF;
+    }
+    return rp_covt(&t->rp, fid, a, in, in_len);
+}
+
+/* IDE key @slot of @set: the device's key_sub_stream byte. */
+static uint8_t slot_kss(unsigned set, unsigned slot)
+{
+    return (uint8_t)(set | (slot >= 3 ? IDEKM_DIR_TX : 0) | (slot % 3) << 4);
+}
+
+/* The root port's key descriptor for the same key: the opposite direction. */
+static void slot_desc(const struct tsm_dev *d, unsigned set, unsigned slot,
+                      uint8_t desc[TSM_KEY_DESC_SIZE])
+{
+    desc[0] = d->ide_stream;
+    desc[1] = (uint8_t)(slot % 3);
+    desc[2] = (uint8_t)set;
+    desc[3] = slot >= 3 ? TSM_KEY_RX : TSM_KEY_TX;
+}
+
+/* Every key of @set of the device's stream in @state on the root port. */
+static bool rp_keys_in(struct tsm *t, const struct tsm_dev *d, unsigned set,
+                       long state)
+{
+    uint8_t desc[TSM_KEY_DESC_SIZE];
+    struct sbiret r;
+    unsigned i;
+
+    for (i = 0; i < IDE_SLOTS; i++) {
+        slot_desc(d, set, i, desc);
+        r = covt(t, d, TSM_COVT_KEY_STATUS, COVT_BUF, desc, sizeof(desc));
+        if (r.error != SBI_SUCCESS || r.value != state) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Stop every Enabled key of the stream, then clear it (wipes the keys). */
+static void rp_teardown(struct tsm *t, struct tsm_dev *d)
+{
+    uint8_t desc[TSM_KEY_DESC_SIZE];
+    unsigned set, i;
+
+    if (d->ide) {
+        for (set = 0; set < 2; set++) {
+            for (i = 0; i < IDE_SLOTS; i++) {
+                slot_desc(d, set, i, desc);
+                (void)covt(t, d, TSM_COVT_SET_STOP, COVT_BUF, desc,
+                           sizeof(desc));
+            }
+        }
+        (void)covt(t, d, TSM_COVT_CLEAR_KEY, d->ide_stream, NULL, 0);
+    }
+    d->ide = d->ide_on = false;
+    wipe(d->ide_key, sizeof(d->ide_key));
+}
+
 static void dev_free(struct tsm *t, struct tsm_dev *d)
 {
     size_t i;
 
+    rp_teardown(t, d);
     for (i = 0; i < TSM_MAX_IFS; i++) {
         if (t->ifs[i].used && t->ifs[i].device_id == d->device_id) {
             if_free(&t->ifs[i]);
@@ -148,6 +228,7 @@ static struct sbiret dev_fail(struct tsm *t, struct tsm_dev *d)
     d->state = TSM_DEV_ERROR;
     d->op = 0;
     d->op_if = -1;
+    rp_teardown(t, d);
     wipe(&d->spdm, sizeof(d->spdm));
     return ret(SBI_ERR_FAILED, 0);
 }
@@ -179,6 +260,53 @@ static int build_tdisp(struct tsm_dev *d, uint8_t code, uint32_t fid,
     return spdm_req_vendor_defined_build(
         &d->spdm, d->session_id, SPDM_STANDARD_ID_PCISIG, pcisig_vid,
         sizeof(pcisig_vid), msg, n + 1, d->req, sizeof(d->req), &d->req_len);
+}
+
+static int build_idekm(struct tsm_dev *d, const uint8_t *obj, size_t n)
+{
+    uint8_t msg[1 + IDEKM_KEY_PROG_SIZE];
+    int rc;
+
+    if (n == 0 || n > sizeof(msg) - 1) {
+        return -1;
+    }
+    msg[0] = PCISIG_PROTO_IDEKM;
+    memcpy(msg + 1, obj, n);
+    rc = spdm_req_vendor_defined_build(
+        &d->spdm, d->session_id, SPDM_STANDARD_ID_PCISIG, pcisig_vid,
+        sizeof(pcisig_vid), msg, n + 1, d->req, sizeof(d->req), &d->req_len);
+    wipe(msg, sizeof(msg));
+    return rc;
+}
+
+/* The IDE_KM request of the current step (fresh keys for KEY_PROG). */
+static int build_ide(struct tsm *t, struct tsm_dev *d)
+{
+    uint8_t obj[IDEKM_KEY_PROG_SIZE];
+    uint8_t kss = slot_kss(d->ide_work_set, d->ide_slot);
+    size_t n;
+    int rc;
+
+    switch (d->step) {
+    case ST_IDE_QUERY:
+        n = idekm_build_query(IDE_DEV_PORT, obj, sizeof(obj));
+        break;
+    case ST_IDE_KEY_PROG:
+        if (t->ops->random(t->ops_ctx, d->ide_key, sizeof(d->ide_key)) != 0) {
+            return -1;
+        }
+        n = idekm_build_key_prog(d->ide_stream, kss, IDE_DEV_PORT, d->ide_key,
+                                 d->ide_key + IDEKM_KEY_SIZE, obj, sizeof(obj));
+        break;
+    default:
+        n = idekm_build_set(d->step == ST_IDE_GO ? IDEKM_K_SET_GO
+                                                 : IDEKM_K_SET_STOP,
+                            d->ide_stream, kss, IDE_DEV_PORT, obj, sizeof(obj));
+        break;
+    }
+    rc = build_idekm(d, obj, n);
+    wipe(obj, sizeof(obj));
+    return rc;
 }
 
 /* Build the request of the current step into d->req. */
@@ -264,6 +392,12 @@ static int dev_build(struct tsm *t, struct tsm_dev *d)
     case ST_END_SESSION:
         rc = spdm_req_end_session_build(q, d->session_id, o, cap, n);
         break;
+    case ST_IDE_QUERY:
+    case ST_IDE_KEY_PROG:
+    case ST_IDE_GO:
+    case ST_IDE_STOP:
+        rc = build_ide(t, d);
+        break;
     default:
         rc = -1;
         break;
@@ -289,6 +423,112 @@ static int parse_tdisp(struct tsm_dev *d, uint8_t code, uint32_t fid,
     }
     d->tdisp_len = n - 1;
     return r->code == TDISP_ERROR ? P_DENY : P_MORE;
+}
+
+/*
+ * Open an IDE_KM answer into @buf (protocol id first). An SPDM ERROR inside
+ * the session is the device refusing (TSM_DECISION_IDE_REFUSAL); a plain
+ * ERROR could come from anyone and fails like any answer that does not open.
+ */
+static int parse_idekm(struct tsm_dev *d, const uint8_t *in, size_t len,
+                       uint8_t *buf, size_t cap, size_t *n)
+{
+    int rc = spdm_req_vendor_defined_parse(&d->spdm, d->session_id, in, len,
+                                           buf, cap, n);
+
+    if (rc == SPDM_ERR_PEER_ERROR && len >= 4 &&
+        load_le32(in) == d->session_id) {
+        return P_DENY;
+    }
+    if (rc != SPDM_OK || *n < 1 || buf[0] != PCISIG_PROTO_IDEKM) {
+        return P_FAIL;
+    }
+    return P_MORE;
+}
+
+/* One IDE_KM step's answer, and the same step on the root port. */
+static int parse_ide(struct tsm *t, struct tsm_dev *d, const uint8_t *in,
+                     size_t len)
+{
+    uint8_t buf[1 + IDEKM_QUERY_RSP_SIZE + 64];
+    uint8_t kss = slot_kss(d->ide_work_set, d->ide_slot);
+    uint8_t desc[TSM_KEY_DESC_SIZE + TSM_KEY_DATA_SIZE];
+    struct idekm_query_info qi;
+    struct sbiret r;
+    uint8_t status;
+    size_t n;
+    int rc = parse_idekm(d, in, len, buf, sizeof(buf), &n);
+
+    if (rc != P_MORE) {
+        return rc;
+    }
+    if (d->step == ST_IDE_QUERY) {
+        if (idekm_parse_query_resp(IDE_DEV_PORT, buf + 1, n - 1, &qi) !=
+            IDEKM_PARSE_OK) {
+            return P_FAIL;
+        }
+        if ((qi.ide_cap & (1u << 1)) == 0 || (qi.ide_cap & (1u << 6)) == 0 ||
+            qi.addr_blocks < d->ide_naddr) {
+            return P_DENY; /* no selective streams, no IDE_KM, too few */
+        }
+        d->ide_slot = 0;
+        d->step = ST_IDE_KEY_PROG;
+        return P_MORE;
+    }
+    if (idekm_parse_ack(d->step == ST_IDE_KEY_PROG ? IDEKM_KP_ACK
+                                                   : IDEKM_K_GOSTOP_ACK,
+                        d->ide_stream, kss, IDE_DEV_PORT, buf + 1, n - 1,
+                        &status) != IDEKM_PARSE_OK) {
+        return P_FAIL;
+    }
+    if (status != IDEKM_KP_SUCCESS) {
+        return P_DENY;
+    }
+    slot_desc(d, d->ide_work_set, d->ide_slot, desc);
+    switch (d->step) {
+    case ST_IDE_KEY_PROG:
+        memcpy(desc + TSM_KEY_DESC_SIZE, d->ide_key, TSM_KEY_DATA_SIZE);
+        wipe(d->ide_key, sizeof(d->ide_key));
+        r = covt(t, d, TSM_COVT_PROGRAM_KEY, COVT_BUF, desc, sizeof(desc));
+        wipe(desc, sizeof(desc));
+        break;
+    case ST_IDE_GO:
+        r = covt(t, d, TSM_COVT_SET_GO, COVT_BUF, desc, TSM_KEY_DESC_SIZE);
+        break;
+    default: /* ST_IDE_STOP: the root port's keys go at the end */
+        r.error = SBI_SUCCESS;
+        if (d->op == TSM_COVH_IDE_KEY_REFRESH) {
+            r = covt(t, d, TSM_COVT_SET_STOP, COVT_BUF, desc,
+                     TSM_KEY_DESC_SIZE);
+        }
+        break;
+    }
+    if (r.error != SBI_SUCCESS) {
+        return P_FAIL; /* the TSM's own root port refused: keys out of step */
+    }
+    if (++d->ide_slot < IDE_SLOTS) {
+        return P_MORE;
+    }
+    d->ide_slot = 0;
+    switch (d->step) {
+    case ST_IDE_KEY_PROG:
+        d->step = ST_IDE_GO;
+        return P_MORE;
+    case ST_IDE_GO:
+        if (d->op == TSM_COVH_IDE_KEY_REFRESH) {
+            d->ide_work_set = d->ide_set; /* now stop the old set */
+            d->step = ST_IDE_STOP;
+            return P_MORE;
+        }
+        return P_DONE;
+    default:
+        if (d->op == TSM_COVH_IDE_KEY_REFRESH) {
+            return P_DONE;
+        }
+        rp_teardown(t, d); /* disconnect: then END_SESSION */
+        d->step = ST_END_SESSION;
+        return P_MORE;
+    }
 }
 
 static int save_meas(struct tsm_dev *d, const struct spdm_meas_result *m)
@@ -404,6 +644,11 @@ static int dev_parse(struct tsm *t, struct tsm_dev *d, const uint8_t *in,
         if (d->op == TSM_COVH_CONNECT_DEVICE) {
             memcpy(d->meas_connect, d->meas, d->meas_len);
             d->meas_connect_len = d->meas_len;
+            if (d->ide) {
+                d->ide_work_set = d->ide_set;
+                d->step = ST_IDE_QUERY;
+                return P_MORE;
+            }
             return P_DONE;
         }
         /* TSM_DECISION_MEASUREMENTS: at bind, the set must not change */
@@ -512,6 +757,11 @@ static int dev_parse(struct tsm *t, struct tsm_dev *d, const uint8_t *in,
         return spdm_req_end_session_parse(q, d->session_id, in, len) == SPDM_OK
                    ? P_DONE
                    : P_FAIL;
+    case ST_IDE_QUERY:
+    case ST_IDE_KEY_PROG:
+    case ST_IDE_GO:
+    case ST_IDE_STOP:
+        return parse_ide(t, d, in, len);
     default:
         return P_FAIL;
     }
@@ -547,6 +797,13 @@ static long op_done(struct tsm *t, struct tsm_dev *d)
     switch (d->step) {
     case ST_MEAS:
         d->state = TSM_DEV_CONNECTED;
+        break;
+    case ST_IDE_GO: /* connect with an IDE stream */
+        d->state = TSM_DEV_CONNECTED;
+        d->ide_on = true;
+        break;
+    case ST_IDE_STOP: /* refresh: the new set is in use */
+        d->ide_set = d->ide_work_set ^ 1u;
         break;
     case ST_LOCKED_STATE:
         f->state = TSM_IF_LOCKED;
@@ -615,6 +872,11 @@ static struct sbiret dev_continue(struct tsm *t, struct tsm_dev *d,
     rc = dev_parse(t, d, c->in + TSM_RELAY_HDR_SIZE, n);
     if (rc == P_FAIL) {
         return dev_fail(t, d);
+    }
+    if (rc == P_DENY && d->op_if < 0) {
+        /* TSM_DECISION_IDE_REFUSAL */
+        (void)dev_fail(t, d);
+        return ret(SBI_ERR_DENIED, 0);
     }
     if (rc == P_DENY) {
         struct tsm_if *f = &t->ifs[d->op_if];
@@ -801,9 +1063,8 @@ static struct sbiret covh_connect(struct tsm *t, const struct tsm_call *c,
     if (c->a[0] > UINT32_MAX) {
         return ret(SBI_ERR_INVALID_PARAM, 0);
     }
-    if (c->a[1] != 0) {
-        /* an IDE stream needs COVT, which this TSM does not drive */
-        return ret(SBI_ERR_NOT_SUPPORTED, 0);
+    if (c->a[1] != 0 && c->in_len == 0) {
+        return ret(SBI_ERR_INVALID_ADDRESS, 0); /* no descriptor there */
     }
     d = dev_find(t, id);
     if (d != NULL) {
@@ -816,10 +1077,24 @@ static struct sbiret covh_connect(struct tsm *t, const struct tsm_call *c,
         return ret(SBI_ERR_FAILED, 0);
     }
     memset(d, 0, sizeof(*d));
+    d->rp_id = (uint32_t)(d - t->devs);
+    if (c->a[1] != 0) {
+        /* TSM_DECISION_IDE_STREAM_DESC: the root port first */
+        struct sbiret r =
+            covt(t, d, TSM_COVT_PROGRAM_STREAM, c->a[1], c->in, c->in_len);
+
+        if (r.error != SBI_SUCCESS) {
+            return r;
+        }
+        d->ide = true;
+        d->ide_stream = c->in[0];
+        d->ide_naddr = c->in[1];
+    }
     memset(&cfg, 0, sizeof(cfg));
     cfg.ops = &req_ops;
     cfg.ops_ctx = t;
     if (spdm_requester_init(&d->spdm, &cfg) != SPDM_OK) {
+        rp_teardown(t, d);
         return ret(SBI_ERR_FAILED, 0);
     }
     d->state = TSM_DEV_CONNECTING;
@@ -900,7 +1175,7 @@ struct sbiret tsm_covh(struct tsm *t, const struct tsm_call *c, uint8_t *out,
         }
         return ret(SBI_ERR_ALREADY_STARTED, 0);
     }
-    if (c->in_len != 0) {
+    if (c->in_len != 0 && (c->fid != TSM_COVH_CONNECT_DEVICE || c->a[1] == 0)) {
         return ret(SBI_ERR_INVALID_STATE, 0); /* an answer nobody asked for */
     }
     if (c->fid == TSM_COVH_CONNECT_DEVICE) {
@@ -919,6 +1194,13 @@ struct sbiret tsm_covh(struct tsm *t, const struct tsm_call *c, uint8_t *out,
         if (d->state != TSM_DEV_CONNECTED) {
             dev_free(t, d);
             return ret(SBI_SUCCESS, 0);
+        }
+        if (d->ide_on) {
+            /* TSM_DECISION_IDE_REFRESH: the device's keys stop first */
+            d->ide_work_set = d->ide_set;
+            d->ide_slot = 0;
+            return dev_start(t, d, c->fid, ST_IDE_STOP, -1, out, out_cap,
+                             out_len);
         }
         return dev_start(t, d, c->fid, ST_END_SESSION, -1, out, out_cap,
                          out_len);
@@ -944,7 +1226,17 @@ struct sbiret tsm_covh(struct tsm *t, const struct tsm_call *c, uint8_t *out,
     case TSM_COVH_SPDM_HEARTBEAT:
         return dev_start(t, d, c->fid, ST_HEARTBEAT, -1, out, out_cap, out_len);
     case TSM_COVH_IDE_KEY_REFRESH:
-        return ret(SBI_ERR_NOT_SUPPORTED, 0); /* no IDE stream: no COVT */
+        /* TSM_DECISION_IDE_REFRESH */
+        if (!d->ide_on || c->a[1] != d->ide_stream) {
+            return ret(SBI_ERR_INVALID_PARAM, 0);
+        }
+        if (!rp_keys_in(t, d, d->ide_set, TSM_RP_KEY_ENABLED)) {
+            return ret(SBI_ERR_INVALID_STATE, 0); /* the stream went Insecure */
+        }
+        d->ide_work_set = d->ide_set ^ 1u;
+        d->ide_slot = 0;
+        return dev_start(t, d, c->fid, ST_IDE_KEY_PROG, -1, out, out_cap,
+                         out_len);
     case TSM_COVH_BIND_INTERFACE:
         if (f != NULL) {
             return ret(f->tvm == c->a[0] ? SBI_ERR_ALREADY_AVAILABLE
@@ -1030,9 +1322,16 @@ struct sbiret tsm_covg(struct tsm *t, uint64_t tvm, const struct tsm_call *c,
     d = dev_find(t, f->device_id);
     switch (c->fid) {
     case TSM_COVG_GET_DEVICE_LINK:
-        return ret(SBI_SUCCESS, d->state == TSM_DEV_CONNECTED
-                                    ? (long)TSM_LINK_SECURED_SPDM
-                                    : 0);
+        if (d->state != TSM_DEV_CONNECTED) {
+            return ret(SBI_SUCCESS, 0);
+        }
+        /* TSM_DECISION_IDE_STREAM_DESC: both sides' keys going */
+        return ret(SBI_SUCCESS,
+                   (long)TSM_LINK_SECURED_SPDM |
+                       (d->ide_on && rp_stream_secure(&t->rp, d->rp_id,
+                                                      d->ide_stream, d->ide_set)
+                            ? (long)TSM_LINK_PCIE_IDE
+                            : 0));
     case TSM_COVG_GET_CONN_TRANSCRIPT:
         return transcript(d, c->a[1], c->a[2], c->a[4], out, out_cap, out_len);
     case TSM_COVG_GET_DEVICE_MEASUREMENTS:
@@ -1113,6 +1412,9 @@ struct sbiret tsm_call(struct tsm *t, uint32_t eid, uint64_t tvm,
     }
     if (eid == TSM_EID_COVG) {
         return tsm_covg(t, tvm, c, out, out_cap, out_len);
+    }
+    if (eid == TSM_EID_COVT) {
+        return ret(SBI_ERR_DENIED, 0); /* TSM_DECISION_COVT_CALLER */
     }
     return ret(SBI_ERR_NOT_SUPPORTED, 0);
 }

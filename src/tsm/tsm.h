@@ -11,6 +11,9 @@
  *
  * Device states:   FREE -> CONNECTING -> CONNECTED -> (disconnect) FREE
  *                  any -> ERROR on a relay answer that does not verify
+ * An IDE stream asked for at connect (TSM_DECISION_IDE_STREAM_DESC) is
+ * programmed into the root port (src/tsm/rootport.h, COVT) and, inside the
+ * session, into the device (IDE_KM) before the device is CONNECTED.
  * Interface states (the TSM's view; COVG get_interface_state):
  *   UNLOCKED --bind--> LOCKED --TVM start + host action--> RUNNING
  *   LOCKED/RUNNING --unbind--> UNLOCKED;  any --device says ERROR--> ERROR
@@ -28,7 +31,9 @@
 
 #include "common/caps.h"
 #include "spdm/spdm.h"
+#include "tdisp/idekm.h"
 #include "tdisp/tdisp.h"
+#include "tsm/rootport.h"
 #include "tsm/tsm_abi.h"
 
 /* Caps. */
@@ -104,6 +109,16 @@ struct tsm_dev {
     uint16_t lock_flags_supported;
     uint16_t report_off; /* bytes of the report received so far */
     size_t tdisp_len;    /* length of the last opened TDISP response */
+    /* the IDE stream (TSM_DECISION_IDE_STREAM_DESC) */
+    uint32_t rp_id;       /* the device's root port */
+    bool ide;             /* a stream is programmed in the root port */
+    bool ide_on;          /* its keys are set going on both sides */
+    uint8_t ide_stream;   /* Stream_ID */
+    uint8_t ide_naddr;    /* Num_Addr_Assoc */
+    uint8_t ide_set;      /* the key set in use */
+    uint8_t ide_work_set; /* the key set the running op programs or stops */
+    uint8_t ide_slot;     /* 0..5: the key the running op is at */
+    uint8_t ide_key[IDEKM_KEY_SIZE + IDEKM_IFV_SIZE]; /* KEY_PROG to COVT */
     struct spdm_requester spdm;
 };
 
@@ -115,6 +130,7 @@ struct tsm_ops {
 struct tsm {
     struct tsm_dev devs[TSM_MAX_DEVICES];
     struct tsm_if ifs[TSM_MAX_IFS];
+    struct rp_model rp; /* the root ports the TSM drives through COVT */
     const struct tsm_ops *ops;
     void *ops_ctx;
 };
@@ -156,8 +172,9 @@ struct sbiret tsm_covg(struct tsm *t, uint64_t tvm, const struct tsm_call *c,
                        uint8_t *out, size_t out_cap, size_t *out_len);
 
 /**
- * tsm_call() - dispatch by EID: COVH, COVG (for @tvm), anything else
- * (COVT included, see docs/tee-io.md) SBI_ERR_NOT_SUPPORTED.
+ * tsm_call() - dispatch by EID: COVH, COVG (for @tvm); COVT is the TSM's
+ * own (TSM_DECISION_COVT_CALLER): SBI_ERR_DENIED for the host and any TVM;
+ * anything else SBI_ERR_NOT_SUPPORTED.
  */
 struct sbiret tsm_call(struct tsm *t, uint32_t eid, uint64_t tvm,
                        const struct tsm_call *c, uint8_t *out, size_t out_cap,

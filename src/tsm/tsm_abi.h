@@ -21,6 +21,69 @@
  */
 #define TSM_EID_COVI 0x434F5649u
 
+/*
+ * COVT: TSM -> root-port security manager (src/tsm/rootport.h).
+ *
+ * TSM_DECISION_COVT_CALLER: COVT is the TSM's own call into the security
+ * manager of its PCIe root ports; the keys it carries are the TSM's. Neither
+ * the host nor a TVM may make it: tsm_call() answers a COVT call from either
+ * with SBI_ERR_DENIED (the extension exists, the caller is not allowed).
+ * Only the TSM calls rp_covt(), while it programs and refreshes IDE streams.
+ *
+ * TSM_DECISION_COVT_BUFFERS: as for COVH (TSM_DECISION_SHMEM), a call's
+ * memory arguments reach the model as bytes in the call's input: the key
+ * descriptor {Stream_ID u8, Sub_Stream_ID u8 (0 PR, 1 NPR, 2 CPL), Key_Set
+ * u8 (0, 1), Tx_Rx u8 (0 Tx, 1 Rx)} for set_go, set_stop and status; the
+ * descriptor followed by the 40 key and IV bytes (KEY_PROG's payload order)
+ * for program; the IDE stream descriptor for program_stream. The address
+ * registers must be non-zero. Register use:
+ *   1024 program_rp_ide_key(rp_id, key_desc_addr, key_data_addr)
+ *   1025 clear_rp_ide_key(rp_id, stream_id)
+ *   1026 set_go_rp_ide_key(rp_id, key_desc_addr)
+ *   1027 set_stop_rp_ide_key(rp_id, key_desc_addr)
+ *   1028 rp_ide_key_status(rp_id, key_desc_addr) -> value TSM_RP_KEY_*
+ *   1029 program_rp_ide_stream(rp_id, ide_stream_desc_addr)
+ * Input shorter than the descriptor or a zero descriptor address:
+ * SBI_ERR_INVALID_PARAM; key data missing or of another length, or a zero
+ * key data address: SBI_ERR_INVALID_ADDRESS.
+ *
+ * TSM_DECISION_COVT_CLEAR: v0.3.0's clear text refuses only while a key of
+ * the stream is Enabled, its table "unless every key is Programmed". The
+ * text is followed: clear wipes every key of the stream unless one is
+ * Enabled (SBI_ERR_INVALID_STATE), and releases the stream's register
+ * block, so the stream is unknown afterwards (its keys' status
+ * SBI_ERR_INVALID_PARAM, the "Unknown" of the text).
+ *
+ * TSM_DECISION_COVT_STREAM: program_rp_ide_stream takes a free stream
+ * register block for a new Stream_ID (none left: SBI_ERR_FAILED) with every
+ * key Cleared, or rewrites the registers of a known stream whose keys are
+ * all Cleared; a known stream holding a key is SBI_ERR_INVALID_STATE.
+ * A key of a stream that was never programmed is an invalid descriptor.
+ * set_go of one key set does not touch the other (both sets may be Enabled
+ * during a key switch); set_stop returns a key to Programmed, as the text
+ * says. A stream going Insecure (link reset, integrity failure) clears every
+ * key of it and keeps the stream known.
+ */
+#define TSM_COVT_PROGRAM_KEY    1024
+#define TSM_COVT_CLEAR_KEY      1025
+#define TSM_COVT_SET_GO         1026
+#define TSM_COVT_SET_STOP       1027
+#define TSM_COVT_KEY_STATUS     1028
+#define TSM_COVT_PROGRAM_STREAM 1029
+
+/* COVT key states (rp_ide_key_status value). */
+#define TSM_RP_KEY_CLEARED    0
+#define TSM_RP_KEY_PROGRAMMED 1
+#define TSM_RP_KEY_ENABLED    2
+
+/* COVT descriptors. */
+#define TSM_KEY_DESC_SIZE     4
+#define TSM_KEY_DATA_SIZE     40 /* key 8 DW, IFV 2 DW */
+#define TSM_STREAM_DESC_MIN   12 /* without address association blocks */
+#define TSM_STREAM_ADDR_BLOCK 12
+#define TSM_KEY_TX            0
+#define TSM_KEY_RX            1
+
 /* COVH: host -> TSM. */
 #define TSM_COVH_CONNECT_DEVICE        1024
 #define TSM_COVH_DISCONNECT_DEVICE     1025
@@ -107,6 +170,42 @@ struct sbiret {
 #define TSM_RELAY_FID_MASK 0x0000FFFFu
 
 /*
+ * TSM_DECISION_IDE_STREAM_DESC: connect_device's ide_stream_desc register
+ * is the descriptor's address, 0 for no IDE stream. With a non-zero
+ * address the first call's input holds the descriptor (TSM_DECISION_SHMEM;
+ * none: SBI_ERR_INVALID_ADDRESS), the CoVE IDE stream descriptor of
+ * v0.3.0: Stream_ID u8, Num_Addr_Assoc u8, reserved u16 = 0,
+ * RID_Assoc_1 u32, RID_Assoc_2 u32, then Num_Addr_Assoc blocks of three
+ * u32, little-endian. The device's root port is the TSM's (rp_id = the
+ * device's record index, tsm_dev.rp_id); the TSM programs the stream into
+ * it at once (its refusal is the call's answer), then, once the session is
+ * up and the measurements are verified, inside the session: IDE_KM QUERY
+ * (port index 0; the device must support selective streams and IDE_KM and
+ * at least Num_Addr_Assoc address blocks per stream), and for each of the
+ * six keys of key set 0 (device Rx and Tx, sub-streams PR, NPR, CPL) a
+ * fresh key and IFV from ops->random, KEY_PROG, then the same key into the
+ * root port's opposite direction (the device's Rx key is the root port's
+ * Tx key), then K_SET_GO for each and set_go on the root port. The link is
+ * PCIE_IDE (get_device_link) while the device completed this and the root
+ * port has every key of the set in use Enabled.
+ *
+ * TSM_DECISION_IDE_REFUSAL: a KP_ACK with a non-zero status, an SPDM ERROR
+ * inside the session, or a QUERY_RESP that cannot carry the stream is the
+ * device refusing: the connection ends as on a relay failure (device ERROR,
+ * root-port stream cleared) but the call returns SBI_ERR_DENIED. An ACK
+ * naming another stream, key or port, or any answer that does not open or
+ * parse, is a relay failure (SBI_ERR_FAILED).
+ *
+ * TSM_DECISION_IDE_REFRESH: ide_key_refresh(device, stream) needs the
+ * device connected with that stream (else SBI_ERR_INVALID_PARAM) and the
+ * root port's keys of the set in use Enabled (else SBI_ERR_INVALID_STATE:
+ * a stream gone Insecure needs a new connection). It programs the other
+ * key set on both sides, sets it going on both sides, then K_SET_STOP on
+ * the device and set_stop on the root port for the old set. Disconnecting
+ * an IDE device sends K_SET_STOP for the keys in use before END_SESSION and
+ * clears the root-port stream; an ERROR device's root-port stream is
+ * cleared at once.
+ *
  * TSM_DECISION_SHMEM: the ABI passes guest-physical addresses and sizes for
  * output buffers. The model sees no memory: the caller (daemon, test)
  * passes the buffer contents in and takes them out; the address registers

@@ -5,7 +5,9 @@
  * the calls in their states with their sbiret codes, ownership between two
  * TVMs, region accounting, the gap decisions, and attacks through the relay
  * (tampered and replayed records, another device, measurements that change,
- * a configuration change after LOCK, the host unbinding a running TVM).
+ * a configuration change after LOCK, the host unbinding a running TVM);
+ * COVT on the root-port model in every key state, and IDE key programming
+ * at connect, refresh and disconnect against the real IDE_KM responder.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,15 +21,17 @@
 #include "pki/devid.h"
 #include "spdm/spdm.h"
 #include "tdisp/pcisig.h"
+#include "tsm/rootport.h"
 #include "tsm/tsm.h"
 #include "tsm/tsm_frame.h"
 
-#define DEV_A 7u
-#define FID   0x00000100u /* 01:00.0 */
-#define IF_A  TSM_IF_ID(DEV_A, FID)
-#define TVM_A 0x1000u
-#define TVM_B 0x2000u
-#define BAR0  0xfe000000ull
+#define DEV_A    7u
+#define FID      0x00000100u /* 01:00.0 */
+#define IF_A     TSM_IF_ID(DEV_A, FID)
+#define TVM_A    0x1000u
+#define TVM_B    0x2000u
+#define BAR0     0xfe000000ull
+#define IDE_KEYS 6 /* per key set: Rx and Tx, PR, NPR, CPL */
 
 /* A device: SPDM responder with the PCI-SIG protocols behind it. */
 struct dev {
@@ -41,6 +45,13 @@ struct dev {
 static struct dev *devs[2]; /* A, and B (another identity) */
 static char dirs[2][32];
 static struct tsm *tsm;
+
+/*
+ * A device answering wrongly: XOR this into the stream id byte of the next
+ * IDE_KM answer of that object id (KP_ACK, K_GOSTOP_ACK), before sealing.
+ */
+static uint8_t wrong_ack_code;
+static uint8_t wrong_ack_xor;
 
 /* what the relay saw last, for replays */
 static uint8_t last_answer[TSM_RELAY_MAX];
@@ -71,12 +82,16 @@ static int dev_vendor(void *ctx, uint32_t session_id, bool in_session,
                       uint8_t *rsp, size_t rsp_cap, size_t *rsp_len)
 {
     struct dev *d = ctx;
+    int rc = pcisig_handle(&d->tdisp, &d->km, session_id, in_session,
+                           standard_id, vendor_id, vendor_id_len, req, req_len,
+                           rsp, rsp_cap, rsp_len);
 
-    return pcisig_handle(&d->tdisp, &d->km, session_id, in_session, standard_id,
-                         vendor_id, vendor_id_len, req, req_len, rsp, rsp_cap,
-                         rsp_len) == PCISIG_OK
-               ? 0
-               : 1;
+    if (rc == PCISIG_OK && wrong_ack_code != 0 && *rsp_len > 4 &&
+        rsp[0] == PCISIG_PROTO_IDEKM && rsp[1] == wrong_ack_code) {
+        rsp[1 + 3] ^= wrong_ack_xor; /* the echoed stream id */
+        wrong_ack_code = 0;
+    }
+    return rc == PCISIG_OK ? 0 : 1;
 }
 
 static void dev_session_ended(void *ctx, uint32_t session_id)
@@ -180,6 +195,7 @@ static int setup(void **state)
     dev_reset(devs[0]);
     dev_reset(devs[1]);
     tsm_init(tsm, &tsm_ops, NULL);
+    wrong_ack_code = 0;
     return 0;
 }
 
@@ -447,10 +463,18 @@ static void sbiret_codes(void **state)
     struct tsm_call c = {1024, {0}, NULL, 0};
 
     (void)state;
-    /* COVT and COVI are not served; unknown FIDs are not supported */
+    /* COVT is the TSM's own: neither the host nor a TVM may call it; COVI
+     * is not served; unknown FIDs are not supported */
     c.fid = 1024;
-    expect(tsm_call(tsm, TSM_EID_COVT, 0, &c, out, sizeof(out), &out_len),
-           SBI_ERR_NOT_SUPPORTED, 0);
+    for (c.fid = TSM_COVT_PROGRAM_KEY; c.fid <= TSM_COVT_PROGRAM_STREAM;
+         c.fid++) {
+        expect(tsm_call(tsm, TSM_EID_COVT, 0, &c, out, sizeof(out), &out_len),
+               SBI_ERR_DENIED, 0);
+        expect(
+            tsm_call(tsm, TSM_EID_COVT, TVM_A, &c, out, sizeof(out), &out_len),
+            SBI_ERR_DENIED, 0);
+    }
+    c.fid = 1024;
     expect(tsm_call(tsm, TSM_EID_COVI, 0, &c, out, sizeof(out), &out_len),
            SBI_ERR_NOT_SUPPORTED, 0);
     expect(covh(1023, 0, 0, 0, 0), SBI_ERR_NOT_SUPPORTED, 0);
@@ -467,8 +491,8 @@ static void sbiret_codes(void **state)
            SBI_ERR_INVALID_PARAM, 0);
     expect(covh(TSM_COVH_CONNECT_DEVICE, 1ull << 32, 0, 0, 0),
            SBI_ERR_INVALID_PARAM, 0);
-    expect(covh(TSM_COVH_CONNECT_DEVICE, DEV_A, 1, 0, 0), SBI_ERR_NOT_SUPPORTED,
-           0); /* IDE stream: no COVT */
+    expect(covh(TSM_COVH_CONNECT_DEVICE, DEV_A, 1, 0, 0),
+           SBI_ERR_INVALID_ADDRESS, 0); /* an IDE stream, no descriptor */
     /* an answer nobody asked for */
     memset(bad, 0, sizeof(bad));
     expect(covh_in(TSM_COVH_SPDM_HEARTBEAT, DEV_A, 0, 0, 0, bad, sizeof(bad)),
@@ -538,7 +562,7 @@ static void states(void **state)
     expect(covh(TSM_COVH_BIND_INTERFACE, 0, IF_A, 0, 0), SBI_ERR_INVALID_PARAM,
            0);
     expect(covh(TSM_COVH_IDE_KEY_REFRESH, DEV_A, 0, 0, 0),
-           SBI_ERR_NOT_SUPPORTED, 0);
+           SBI_ERR_INVALID_PARAM, 0); /* connected without an IDE stream */
     bind_a(TVM_A);
     expect(covh(TSM_COVH_BIND_INTERFACE, TVM_A, IF_A, 0, 0),
            SBI_ERR_ALREADY_AVAILABLE, 0);
@@ -861,12 +885,603 @@ static void attack_replayed_connect_answer(void **state)
     expect(r, SBI_ERR_FAILED, 0);
 }
 
+/* ---- COVT and IDE ---- */
+
+#define STREAM 3u
+#define RP_A   0u      /* DEV_A takes the first record: its root port */
+#define DESC_A 0x9000u /* the descriptor's address register */
+
+static uint8_t ide_desc[TSM_STREAM_DESC_MIN + TSM_STREAM_ADDR_BLOCK];
+static size_t ide_desc_len;
+
+static void make_desc(uint8_t stream, uint8_t n_addr)
+{
+    memset(ide_desc, 0, sizeof(ide_desc));
+    ide_desc[0] = stream;
+    ide_desc[1] = n_addr;
+    store_le32(ide_desc + 4, 0x00010001u);  /* RID association 1 */
+    store_le32(ide_desc + 8, 0x00000101u);  /* RID association 2 */
+    store_le32(ide_desc + 12, 0xfe000001u); /* address block 0, if any */
+    ide_desc_len = TSM_STREAM_DESC_MIN + (size_t)n_addr * TSM_STREAM_ADDR_BLOCK;
+}
+
+/*
+ * Run a host call whose first call reads @in to completion; flip a bit of
+ * the secured answer of round @at (-1: none); *@rounds: the round trips.
+ */
+static struct sbiret relay_in(uint32_t fid, uint64_t a0, uint64_t a1,
+                              const uint8_t *in, size_t in_len, int at,
+                              int *rounds)
+{
+    static uint8_t ans[TSM_RELAY_MAX];
+    struct sbiret r = covh_in(fid, a0, a1, 0, 0, in, in_len);
+    size_t al;
+    int i = 0;
+
+    while (r.error == SBI_SUCCESS && r.value == TSM_SPDM_PENDING_REQUEST) {
+        assert_int_equal(load_le32(out) & TSM_RELAY_FID_MASK, fid);
+        carry(devs[0], i == at, ans, &al);
+        r = covh_in(fid, a0, a1, 0, 0, ans, al);
+        assert_true(++i < 128);
+    }
+    if (rounds != NULL) {
+        *rounds = i;
+    }
+    return r;
+}
+
+static struct sbiret connect_ide_at(int at, int *rounds)
+{
+    return relay_in(TSM_COVH_CONNECT_DEVICE, DEV_A, DESC_A, ide_desc,
+                    ide_desc_len, at, rounds);
+}
+
+static void connect_ide(void)
+{
+    make_desc(STREAM, 0);
+    expect(connect_ide_at(-1, NULL), SBI_SUCCESS, 0);
+    assert_int_equal(tsm_dev_find(tsm, DEV_A)->state, TSM_DEV_CONNECTED);
+    assert_true(tsm_dev_find(tsm, DEV_A)->ide_on);
+    assert_int_equal(tsm_dev_find(tsm, DEV_A)->rp_id, RP_A);
+}
+
+/* The device's slot for key @slot (0..5: Rx PR/NPR/CPL, Tx ...) of @set. */
+static const struct idekm_slot *dev_key(unsigned set, unsigned slot)
+{
+    size_t i;
+
+    for (i = 0; i < IDEKM_MAX_STREAMS; i++) {
+        const struct idekm_stream *s = &devs[0]->km.streams[i];
+
+        if (s->used && s->port == 0 && s->stream_id == STREAM) {
+            return &s->slot[set][slot >= 3 ? 1 : 0][slot % 3];
+        }
+    }
+    return NULL;
+}
+
+/* The root port's key paired with the device's: the opposite direction. */
+static const struct rp_key *rp_key(unsigned set, unsigned slot)
+{
+    return rp_key_peek(&tsm->rp, RP_A, STREAM, set,
+                       slot >= 3 ? TSM_KEY_RX : TSM_KEY_TX, slot % 3);
+}
+
+static bool all_zero(const void *p, size_t n)
+{
+    const uint8_t *b = p;
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        if (b[i] != 0) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Key set @set going on both sides with equal, fresh, distinct keys. */
+static void keys_match(unsigned set)
+{
+    unsigned i;
+
+    for (i = 0; i < IDE_KEYS; i++) {
+        const struct idekm_slot *k = dev_key(set, i);
+        const struct rp_key *r = rp_key(set, i);
+
+        assert_non_null(k);
+        assert_non_null(r);
+        assert_int_equal(k->state, IDEKM_ACTIVE);
+        assert_int_equal(r->state, TSM_RP_KEY_ENABLED);
+        assert_memory_equal(k->key, r->key, IDEKM_KEY_SIZE);
+        assert_memory_equal(k->ifv, r->ifv, IDEKM_IFV_SIZE);
+        assert_false(all_zero(r->key, sizeof(r->key)));
+        if (i > 0) {
+            assert_memory_not_equal(r->key, rp_key(set, i - 1)->key,
+                                    RP_KEY_SIZE);
+        }
+    }
+}
+
+/* The device holds no key for the stream, the root port holds nothing. */
+static void keys_gone(void)
+{
+    size_t i;
+
+    for (i = 0; i < IDEKM_MAX_STREAMS; i++) {
+        assert_false(devs[0]->km.streams[i].used &&
+                     devs[0]->km.streams[i].stream_id == STREAM);
+    }
+    assert_true(all_zero(&tsm->rp, sizeof(tsm->rp)));
+}
+
+static void ide_connect_end_to_end(void **state)
+{
+    uint8_t desc[TSM_KEY_DESC_SIZE] = {STREAM, 0, 1, TSM_KEY_TX};
+    uint64_t a[6] = {RP_A, 1, 0, 0, 0, 0};
+    int plain, ide;
+
+    (void)state;
+    /* the same device without IDE: the IDE phase is 13 round trips more */
+    expect(relay_in(TSM_COVH_CONNECT_DEVICE, DEV_A, 0, NULL, 0, -1, &plain),
+           SBI_SUCCESS, 0);
+    assert_false(tsm_dev_find(tsm, DEV_A)->ide_on);
+    expect(relay(devs[0], TSM_COVH_DISCONNECT_DEVICE, DEV_A, 0, 0, 0),
+           SBI_SUCCESS, 0);
+    make_desc(STREAM, 0);
+    expect(connect_ide_at(-1, &ide), SBI_SUCCESS, 0);
+    assert_int_equal(ide, plain + 1 + 2 * IDE_KEYS);
+    keys_match(0);
+    assert_true(idekm_stream_secure(&devs[0]->km, STREAM));
+    /* key set 1 untouched on both sides */
+    expect(rp_covt(&tsm->rp, TSM_COVT_KEY_STATUS, a, desc, sizeof(desc)),
+           SBI_SUCCESS, TSM_RP_KEY_CLEARED);
+    assert_int_equal(dev_key(1, 0)->state, IDEKM_EMPTY);
+    /* the TVM sees PCIE_IDE once it has an interface */
+    bind_a(TVM_A);
+    expect(covg(TVM_A, TSM_COVG_GET_DEVICE_LINK, IF_A, 0, 0, 0), SBI_SUCCESS,
+           TSM_LINK_SECURED_SPDM | TSM_LINK_PCIE_IDE);
+    /* the link resets: the root port's keys are Cleared and wiped */
+    assert_true(rp_stream_insecure(&tsm->rp, RP_A, STREAM));
+    assert_int_equal(rp_key(0, 0)->state, TSM_RP_KEY_CLEARED);
+    assert_true(all_zero(rp_key(0, 0)->key, RP_KEY_SIZE));
+    expect(covg(TVM_A, TSM_COVG_GET_DEVICE_LINK, IF_A, 0, 0, 0), SBI_SUCCESS,
+           TSM_LINK_SECURED_SPDM);
+    expect(covh(TSM_COVH_IDE_KEY_REFRESH, DEV_A, STREAM, 0, 0),
+           SBI_ERR_INVALID_STATE, 0);
+    /* unbind, disconnect: every key wiped on both sides */
+    expect(relay(devs[0], TSM_COVH_UNBIND_INTERFACE, TVM_A, IF_A, 0, 0),
+           SBI_SUCCESS, 0);
+    expect(relay(devs[0], TSM_COVH_DISCONNECT_DEVICE, DEV_A, 0, 0, 0),
+           SBI_SUCCESS, 0);
+    assert_null(tsm_dev_find(tsm, DEV_A));
+    keys_gone();
+}
+
+static void ide_refresh(void **state)
+{
+    uint8_t old[IDE_KEYS][RP_KEY_SIZE];
+    unsigned i;
+
+    (void)state;
+    connect_ide();
+    for (i = 0; i < IDE_KEYS; i++) {
+        memcpy(old[i], rp_key(0, i)->key, RP_KEY_SIZE);
+    }
+    expect(covh(TSM_COVH_IDE_KEY_REFRESH, DEV_A, STREAM + 1, 0, 0),
+           SBI_ERR_INVALID_PARAM, 0);
+    expect(relay(devs[0], TSM_COVH_IDE_KEY_REFRESH, DEV_A, STREAM, 0, 0),
+           SBI_SUCCESS, 0);
+    assert_int_equal(tsm_dev_find(tsm, DEV_A)->ide_set, 1);
+    keys_match(1);
+    for (i = 0; i < IDE_KEYS; i++) {
+        /* the old set: stopped and wiped on the device, Programmed (as
+         * set_stop leaves it) on the root port, never reused */
+        assert_int_equal(dev_key(0, i)->state, IDEKM_EMPTY);
+        assert_true(all_zero(dev_key(0, i)->key, IDEKM_KEY_SIZE));
+        assert_int_equal(rp_key(0, i)->state, TSM_RP_KEY_PROGRAMMED);
+        assert_memory_not_equal(rp_key(1, i)->key, old[i], RP_KEY_SIZE);
+    }
+    /* and back to key set 0, with fresh keys */
+    expect(relay(devs[0], TSM_COVH_IDE_KEY_REFRESH, DEV_A, STREAM, 0, 0),
+           SBI_SUCCESS, 0);
+    assert_int_equal(tsm_dev_find(tsm, DEV_A)->ide_set, 0);
+    keys_match(0);
+    for (i = 0; i < IDE_KEYS; i++) {
+        assert_int_equal(dev_key(1, i)->state, IDEKM_EMPTY);
+        assert_int_equal(rp_key(1, i)->state, TSM_RP_KEY_PROGRAMMED);
+        assert_memory_not_equal(rp_key(0, i)->key, old[i], RP_KEY_SIZE);
+    }
+    bind_a(TVM_A);
+    expect(covg(TVM_A, TSM_COVG_GET_DEVICE_LINK, IF_A, 0, 0, 0), SBI_SUCCESS,
+           TSM_LINK_SECURED_SPDM | TSM_LINK_PCIE_IDE);
+    expect(relay(devs[0], TSM_COVH_UNBIND_INTERFACE, TVM_A, IF_A, 0, 0),
+           SBI_SUCCESS, 0);
+    expect(relay(devs[0], TSM_COVH_DISCONNECT_DEVICE, DEV_A, 0, 0, 0),
+           SBI_SUCCESS, 0);
+    keys_gone();
+}
+
+/* The connection ended on an IDE answer: ERROR, the root port wiped. */
+static void ide_ended(void)
+{
+    assert_int_equal(tsm_dev_find(tsm, DEV_A)->state, TSM_DEV_ERROR);
+    assert_false(tsm_dev_find(tsm, DEV_A)->ide_on);
+    assert_true(all_zero(&tsm->rp, sizeof(tsm->rp)));
+    assert_true(all_zero(tsm_dev_find(tsm, DEV_A)->ide_key,
+                         sizeof(tsm_dev_find(tsm, DEV_A)->ide_key)));
+    expect(covh(TSM_COVH_IDE_KEY_REFRESH, DEV_A, STREAM, 0, 0),
+           SBI_ERR_INVALID_STATE, 0);
+    expect(covh(TSM_COVH_DISCONNECT_DEVICE, DEV_A, 0, 0, 0), SBI_SUCCESS, 0);
+    assert_null(tsm_dev_find(tsm, DEV_A));
+}
+
+static void ide_tampered_ack(void **state)
+{
+    int rounds;
+
+    (void)state;
+    connect_ide();
+    expect(relay(devs[0], TSM_COVH_DISCONNECT_DEVICE, DEV_A, 0, 0, 0),
+           SBI_SUCCESS, 0);
+    (void)connect_ide_at(-1, &rounds);
+    expect(relay(devs[0], TSM_COVH_DISCONNECT_DEVICE, DEV_A, 0, 0, 0),
+           SBI_SUCCESS, 0);
+    /* the first KP_ACK's record flipped by the relay: it does not open */
+    expect(connect_ide_at(rounds - 2 * IDE_KEYS, NULL), SBI_ERR_FAILED, 0);
+    ide_ended();
+    /* a KP_ACK naming another stream, sealed by the device itself */
+    setup(NULL);
+    wrong_ack_code = IDEKM_KP_ACK;
+    wrong_ack_xor = 1;
+    expect(connect_ide_at(-1, NULL), SBI_ERR_FAILED, 0);
+    ide_ended();
+    /* a K_GOSTOP_ACK naming another stream: root-port keys programmed
+     * already are wiped as well */
+    setup(NULL);
+    make_desc(STREAM, 0);
+    wrong_ack_code = IDEKM_K_GOSTOP_ACK;
+    wrong_ack_xor = 4;
+    expect(connect_ide_at(-1, NULL), SBI_ERR_FAILED, 0);
+    ide_ended();
+    /* the same during a refresh */
+    setup(NULL);
+    connect_ide();
+    wrong_ack_code = IDEKM_KP_ACK;
+    wrong_ack_xor = 2;
+    expect(relay(devs[0], TSM_COVH_IDE_KEY_REFRESH, DEV_A, STREAM, 0, 0),
+           SBI_ERR_FAILED, 0);
+    ide_ended();
+}
+
+static void ide_device_refuses(void **state)
+{
+    uint8_t req[IDEKM_KEY_PROG_SIZE], rsp[IDEKM_QUERY_RSP_SIZE], key[32] = {1};
+    uint8_t ifv[8] = {0};
+    size_t rl;
+    unsigned i;
+    int clean, rounds;
+
+    (void)state;
+    connect_ide();
+    expect(relay(devs[0], TSM_COVH_DISCONNECT_DEVICE, DEV_A, 0, 0, 0),
+           SBI_SUCCESS, 0);
+    (void)connect_ide_at(-1, &clean);
+    expect(relay(devs[0], TSM_COVH_DISCONNECT_DEVICE, DEV_A, 0, 0, 0),
+           SBI_SUCCESS, 0);
+    /* every stream register block of the device taken: the first KP_ACK
+     * has a non-zero status, and nothing follows it */
+    for (i = 0; i < IDEKM_MAX_STREAMS; i++) {
+        assert_int_equal(idekm_build_key_prog((uint8_t)(10 + i), 0, 0, key, ifv,
+                                              req, sizeof(req)),
+                         sizeof(req));
+        assert_int_equal(idekm_handle(&devs[0]->km, true, req, sizeof(req), rsp,
+                                      sizeof(rsp), &rl),
+                         IDEKM_OK);
+        assert_int_equal(rsp[4], IDEKM_KP_SUCCESS);
+    }
+    make_desc(STREAM, 0);
+    expect(connect_ide_at(-1, &rounds), SBI_ERR_DENIED, 0);
+    assert_int_equal(rounds, clean - 2 * IDE_KEYS + 1);
+    ide_ended();
+    /* more address association blocks than the device has */
+    setup(NULL);
+    make_desc(STREAM, 1);
+    expect(connect_ide_at(-1, &rounds), SBI_ERR_DENIED, 0);
+    assert_int_equal(rounds, clean - 2 * IDE_KEYS); /* at the QUERY_RESP */
+    ide_ended();
+    /* an SPDM ERROR inside the session: the device's keys were stopped
+     * behind the TSM's back, so its K_SET_STOP at disconnect is refused */
+    setup(NULL);
+    connect_ide();
+    assert_int_equal(
+        idekm_build_set(IDEKM_K_SET_STOP, STREAM, 0, 0, req, sizeof(req)),
+        IDEKM_MSG_SIZE);
+    assert_int_equal(idekm_handle(&devs[0]->km, true, req, IDEKM_MSG_SIZE, rsp,
+                                  sizeof(rsp), &rl),
+                     IDEKM_OK);
+    expect(relay(devs[0], TSM_COVH_DISCONNECT_DEVICE, DEV_A, 0, 0, 0),
+           SBI_ERR_DENIED, 0);
+    ide_ended();
+    /* descriptors the root port refuses: no device record is made */
+    setup(NULL);
+    make_desc(STREAM, 0);
+    ide_desc[2] = 1; /* reserved */
+    expect(connect_ide_at(-1, NULL), SBI_ERR_INVALID_PARAM, 0);
+    make_desc(STREAM, RP_MAX_ADDR_ASSOC + 1);
+    ide_desc_len = TSM_STREAM_DESC_MIN;
+    expect(connect_ide_at(-1, NULL), SBI_ERR_INVALID_PARAM, 0);
+    make_desc(STREAM, 0);
+    expect(
+        relay_in(TSM_COVH_CONNECT_DEVICE, DEV_A, DESC_A, ide_desc, 5, -1, NULL),
+        SBI_ERR_INVALID_PARAM, 0);
+    assert_null(tsm_dev_find(tsm, DEV_A));
+    assert_true(all_zero(&tsm->rp, sizeof(tsm->rp)));
+    /* an input without an IDE stream is an answer nobody asked for */
+    expect(relay_in(TSM_COVH_CONNECT_DEVICE, DEV_A, 0, ide_desc, ide_desc_len,
+                    -1, NULL),
+           SBI_ERR_INVALID_STATE, 0);
+    connect_ide();
+}
+
+/* ---- COVT: every call in every key state ---- */
+
+enum { K_UNKNOWN, K_CLEARED, K_PROGRAMMED, K_ENABLED, K_N };
+
+static const char *const key_state_names[K_N] = {"unknown", "cleared",
+                                                 "programmed", "enabled"};
+
+static struct rp_model rpm;
+
+static struct sbiret covt_call(uint32_t fid, uint64_t rp, uint64_t a1,
+                               uint64_t a2, const uint8_t *in, size_t in_len)
+{
+    uint64_t a[6] = {rp, a1, a2, 0, 0, 0};
+
+    return rp_covt(&rpm, fid, a, in, in_len);
+}
+
+/* key set 1, Rx, NPR of stream 5 on root port 1, with its key data */
+static uint8_t kd[TSM_KEY_DESC_SIZE + TSM_KEY_DATA_SIZE] = {5, 1, 1, 1};
+static uint8_t sd[TSM_STREAM_DESC_MIN] = {5, 0, 0, 0};
+
+static void key_enter(int st)
+{
+    rp_init(&rpm);
+    memset(kd + TSM_KEY_DESC_SIZE, 0xa5, TSM_KEY_DATA_SIZE);
+    if (st >= K_CLEARED) {
+        expect(covt_call(TSM_COVT_PROGRAM_STREAM, 1, 1, 0, sd, sizeof(sd)),
+               SBI_SUCCESS, 0);
+    }
+    if (st >= K_PROGRAMMED) {
+        expect(covt_call(TSM_COVT_PROGRAM_KEY, 1, 1, 1, kd, sizeof(kd)),
+               SBI_SUCCESS, 0);
+    }
+    if (st >= K_ENABLED) {
+        expect(covt_call(TSM_COVT_SET_GO, 1, 1, 0, kd, TSM_KEY_DESC_SIZE),
+               SBI_SUCCESS, 0);
+    }
+}
+
+/* the key's state afterwards, K_UNKNOWN when the stream is unknown */
+static int key_now(void)
+{
+    struct sbiret r =
+        covt_call(TSM_COVT_KEY_STATUS, 1, 1, 0, kd, TSM_KEY_DESC_SIZE);
+
+    if (r.error == SBI_ERR_INVALID_PARAM) {
+        return K_UNKNOWN;
+    }
+    assert_int_equal(r.error, SBI_SUCCESS);
+    return (int)r.value + K_CLEARED;
+}
+
+struct key_cell {
+    long error, value;
+    int after;
+};
+
+static const struct {
+    uint32_t fid;
+    struct key_cell want[K_N];
+} key_matrix[] = {
+    {TSM_COVT_PROGRAM_KEY,
+     {{SBI_ERR_INVALID_PARAM, 0, K_UNKNOWN},
+      {SBI_SUCCESS, 0, K_PROGRAMMED},
+      {SBI_SUCCESS, 0, K_PROGRAMMED},
+      {SBI_ERR_INVALID_STATE, 0, K_ENABLED}}},
+    {TSM_COVT_CLEAR_KEY,
+     {{SBI_ERR_INVALID_PARAM, 0, K_UNKNOWN},
+      {SBI_SUCCESS, 0, K_UNKNOWN},
+      {SBI_SUCCESS, 0, K_UNKNOWN},
+      {SBI_ERR_INVALID_STATE, 0, K_ENABLED}}},
+    {TSM_COVT_SET_GO,
+     {{SBI_ERR_INVALID_PARAM, 0, K_UNKNOWN},
+      {SBI_ERR_INVALID_STATE, 0, K_CLEARED},
+      {SBI_SUCCESS, 0, K_ENABLED},
+      {SBI_ERR_INVALID_STATE, 0, K_ENABLED}}},
+    {TSM_COVT_SET_STOP,
+     {{SBI_ERR_INVALID_PARAM, 0, K_UNKNOWN},
+      {SBI_ERR_INVALID_STATE, 0, K_CLEARED},
+      {SBI_ERR_INVALID_STATE, 0, K_PROGRAMMED},
+      {SBI_SUCCESS, 0, K_PROGRAMMED}}},
+    {TSM_COVT_KEY_STATUS,
+     {{SBI_ERR_INVALID_PARAM, 0, K_UNKNOWN},
+      {SBI_SUCCESS, TSM_RP_KEY_CLEARED, K_CLEARED},
+      {SBI_SUCCESS, TSM_RP_KEY_PROGRAMMED, K_PROGRAMMED},
+      {SBI_SUCCESS, TSM_RP_KEY_ENABLED, K_ENABLED}}},
+    {TSM_COVT_PROGRAM_STREAM,
+     {{SBI_SUCCESS, 0, K_CLEARED},
+      {SBI_SUCCESS, 0, K_CLEARED},
+      {SBI_ERR_INVALID_STATE, 0, K_PROGRAMMED},
+      {SBI_ERR_INVALID_STATE, 0, K_ENABLED}}},
+};
+
+static void covt_every_call_every_key_state(void **state)
+{
+    size_t i;
+    int st;
+
+    (void)state;
+    for (i = 0; i < sizeof(key_matrix) / sizeof(key_matrix[0]); i++) {
+        for (st = 0; st < K_N; st++) {
+            const struct key_cell *w = &key_matrix[i].want[st];
+            uint32_t fid = key_matrix[i].fid;
+            struct sbiret r;
+
+            key_enter(st);
+            memset(kd + TSM_KEY_DESC_SIZE, 0x3c, TSM_KEY_DATA_SIZE);
+            switch (fid) {
+            case TSM_COVT_PROGRAM_KEY:
+                r = covt_call(fid, 1, 1, 1, kd, sizeof(kd));
+                break;
+            case TSM_COVT_CLEAR_KEY:
+                r = covt_call(fid, 1, kd[0], 0, NULL, 0);
+                break;
+            case TSM_COVT_PROGRAM_STREAM:
+                r = covt_call(fid, 1, 1, 0, sd, sizeof(sd));
+                break;
+            default:
+                r = covt_call(fid, 1, 1, 0, kd, TSM_KEY_DESC_SIZE);
+                break;
+            }
+            if (r.error != w->error || r.value != w->value ||
+                key_now() != w->after) {
+                fail_msg("COVT FID %u in key state %s: {%ld, %ld} then %s, "
+                         "want {%ld, %ld} then %s",
+                         fid, key_state_names[st], r.error, r.value,
+                         key_state_names[key_now()], w->error, w->value,
+                         key_state_names[w->after]);
+            }
+            /* a program on Programmed replaces the key */
+            if (fid == TSM_COVT_PROGRAM_KEY && w->error == SBI_SUCCESS) {
+                assert_int_equal(rp_key_peek(&rpm, 1, 5, 1, 1, 1)->key[0],
+                                 0x3c);
+            }
+            /* a stream cleared leaves nothing behind */
+            if (fid == TSM_COVT_CLEAR_KEY && w->error == SBI_SUCCESS) {
+                assert_true(all_zero(&rpm, sizeof(rpm)));
+            }
+        }
+    }
+    /* an Insecure stream: every key back to Cleared, wiped */
+    for (st = K_CLEARED; st < K_N; st++) {
+        key_enter(st);
+        assert_true(rp_stream_insecure(&rpm, 1, 5));
+        assert_int_equal(key_now(), K_CLEARED);
+        assert_true(
+            all_zero(rp_key_peek(&rpm, 1, 5, 1, 1, 1), sizeof(struct rp_key)));
+    }
+    key_enter(K_UNKNOWN);
+    assert_false(rp_stream_insecure(&rpm, 1, 5));
+    assert_false(rp_stream_insecure(&rpm, RP_MAX_PORTS, 5));
+}
+
+static void covt_arguments(void **state)
+{
+    uint8_t bad[TSM_KEY_DESC_SIZE + TSM_KEY_DATA_SIZE];
+    uint8_t big[RP_STREAM_DESC_MAX + TSM_STREAM_ADDR_BLOCK];
+    unsigned i;
+
+    (void)state;
+    key_enter(K_PROGRAMMED);
+    /* root port, descriptor fields, buffers */
+    expect(covt_call(TSM_COVT_KEY_STATUS, RP_MAX_PORTS, 1, 0, kd, 4),
+           SBI_ERR_INVALID_PARAM, 0);
+    expect(covt_call(TSM_COVT_KEY_STATUS, 1, 0, 0, kd, 4),
+           SBI_ERR_INVALID_PARAM, 0); /* no descriptor address */
+    expect(covt_call(TSM_COVT_KEY_STATUS, 1, 1, 0, kd, 3),
+           SBI_ERR_INVALID_PARAM, 0);
+    expect(covt_call(TSM_COVT_KEY_STATUS, 1, 1, 0, kd, 5),
+           SBI_ERR_INVALID_PARAM, 0);
+    expect(covt_call(TSM_COVT_KEY_STATUS, 0, 1, 0, kd, 4),
+           SBI_ERR_INVALID_PARAM, 0); /* the stream is root port 1's */
+    for (i = 1; i < TSM_KEY_DESC_SIZE; i++) {
+        memcpy(bad, kd, sizeof(bad));
+        bad[i] = i == 1 ? 3 : 2; /* sub-stream 3, key set 2, Tx_Rx 2 */
+        expect(covt_call(TSM_COVT_SET_GO, 1, 1, 0, bad, 4),
+               SBI_ERR_INVALID_PARAM, 0);
+        expect(covt_call(TSM_COVT_PROGRAM_KEY, 1, 1, 1, bad, sizeof(bad)),
+               SBI_ERR_INVALID_PARAM, 0);
+    }
+    expect(covt_call(TSM_COVT_PROGRAM_KEY, 1, 1, 0, kd, sizeof(kd)),
+           SBI_ERR_INVALID_ADDRESS, 0); /* no key data address */
+    expect(covt_call(TSM_COVT_PROGRAM_KEY, 1, 1, 1, kd, 4),
+           SBI_ERR_INVALID_ADDRESS, 0);
+    expect(covt_call(TSM_COVT_PROGRAM_KEY, 1, 1, 1, kd, sizeof(kd) - 1),
+           SBI_ERR_INVALID_ADDRESS, 0);
+    expect(covt_call(TSM_COVT_CLEAR_KEY, 1, 0x105, 0, NULL, 0),
+           SBI_ERR_INVALID_PARAM, 0);
+    expect(covt_call(TSM_COVT_CLEAR_KEY, RP_MAX_PORTS, 5, 0, NULL, 0),
+           SBI_ERR_INVALID_PARAM, 0);
+    expect(covt_call(1030, 1, 1, 0, kd, 4), SBI_ERR_NOT_SUPPORTED, 0);
+    expect(covt_call(1023, 1, 1, 0, kd, 4), SBI_ERR_NOT_SUPPORTED, 0);
+    assert_int_equal(key_now(), K_PROGRAMMED);
+    /* the two key sets are independent: both may be Enabled */
+    expect(covt_call(TSM_COVT_SET_GO, 1, 1, 0, kd, 4), SBI_SUCCESS, 0);
+    memcpy(bad, kd, sizeof(bad));
+    bad[2] = 0;
+    expect(covt_call(TSM_COVT_PROGRAM_KEY, 1, 1, 1, bad, sizeof(bad)),
+           SBI_SUCCESS, 0);
+    expect(covt_call(TSM_COVT_SET_GO, 1, 1, 0, bad, 4), SBI_SUCCESS, 0);
+    assert_int_equal(key_now(), K_ENABLED);
+    assert_false(rp_stream_secure(&rpm, 1, 5, 0)); /* 1 of 6 keys */
+    /* stream descriptors */
+    memset(big, 0, sizeof(big));
+    big[0] = 9;
+    expect(covt_call(TSM_COVT_PROGRAM_STREAM, 0, 0, 0, big, 12),
+           SBI_ERR_INVALID_PARAM, 0); /* no address */
+    expect(covt_call(TSM_COVT_PROGRAM_STREAM, 0, 1, 0, big, 11),
+           SBI_ERR_INVALID_PARAM, 0);
+    expect(covt_call(TSM_COVT_PROGRAM_STREAM, 0, 1, 0, big, 13),
+           SBI_ERR_INVALID_PARAM, 0);
+    big[3] = 1;
+    expect(covt_call(TSM_COVT_PROGRAM_STREAM, 0, 1, 0, big, 12),
+           SBI_ERR_INVALID_PARAM, 0);
+    big[3] = 0;
+    big[1] = RP_MAX_ADDR_ASSOC + 1;
+    expect(covt_call(TSM_COVT_PROGRAM_STREAM, 0, 1, 0, big, sizeof(big)),
+           SBI_ERR_INVALID_PARAM, 0);
+    big[1] = RP_MAX_ADDR_ASSOC;
+    store_le32(big + 12 + 12, 0xabcd0001u);
+    expect(covt_call(TSM_COVT_PROGRAM_STREAM, 0, 1, 0, big, RP_STREAM_DESC_MAX),
+           SBI_SUCCESS, 0);
+    assert_int_equal(rpm.ports[0].streams[0].n_addr, RP_MAX_ADDR_ASSOC);
+    assert_int_equal(rpm.ports[0].streams[0].addr_assoc[1][0], 0xabcd0001u);
+    expect(covt_call(TSM_COVT_PROGRAM_STREAM, 0, 1, 0, big, 12),
+           SBI_ERR_INVALID_PARAM, 0); /* length disagrees with the count */
+    /* every stream register block taken */
+    big[1] = 0;
+    for (i = 1; i < RP_MAX_STREAMS; i++) {
+        big[0] = (uint8_t)(20 + i);
+        expect(covt_call(TSM_COVT_PROGRAM_STREAM, 0, 1, 0, big, 12),
+               SBI_SUCCESS, 0);
+    }
+    big[0] = 40;
+    expect(covt_call(TSM_COVT_PROGRAM_STREAM, 0, 1, 0, big, 12), SBI_ERR_FAILED,
+           0);
+    expect(covt_call(TSM_COVT_CLEAR_KEY, 0, 21, 0, NULL, 0), SBI_SUCCESS, 0);
+    expect(covt_call(TSM_COVT_PROGRAM_STREAM, 0, 1, 0, big, 12), SBI_SUCCESS,
+           0);
+    rp_wipe(&rpm);
+    assert_true(all_zero(&rpm, sizeof(rpm)));
+}
+
 /* ---- every call in every state ---- */
 
-enum { S_NONE, S_CONNECTING, S_CONNECTED, S_LOCKED, S_RUNNING, S_ERROR, S_N };
+enum {
+    S_NONE,
+    S_CONNECTING,
+    S_CONNECTED,
+    S_LOCKED,
+    S_RUNNING,
+    S_ERROR,
+    S_IDE, /* connected with an IDE stream, locked */
+    S_N
+};
 
 static const char *const state_names[S_N] = {
-    "none", "connecting", "connected", "locked", "running", "error"};
+    "none", "connecting", "connected", "locked", "running", "error", "ide"};
 
 #define ANY  (-99)
 #define P    SBI_SUCCESS, TSM_SPDM_PENDING_REQUEST
@@ -889,67 +1504,81 @@ struct row {
 #define IS E(INVALID_STATE)
 #define AS E(ALREADY_STARTED)
 #define AA E(ALREADY_AVAILABLE)
-#define NS E(NOT_SUPPORTED)
 
 static const struct row matrix[] = {
     {true,
      TSM_COVH_CONNECT_DEVICE,
      {DEV_A},
-     {{P}, {P}, {AA}, {AA}, {AA}, {IS}}},
+     {{P}, {P}, {AA}, {AA}, {AA}, {IS}, {AA}}},
     {true,
      TSM_COVH_DISCONNECT_DEVICE,
      {DEV_A},
-     {{IP}, {AS}, {P}, {IS}, {IS}, {SBI_SUCCESS, 0}}},
+     {{IP}, {AS}, {P}, {IS}, {IS}, {SBI_SUCCESS, 0}, {IS}}},
     {true,
      TSM_COVH_ADD_INTERFACE_REGION,
      {TVM_A, IF_A, BAR0 + 0x4000, 0x1000},
-     {{IP}, {AS}, {IP}, {SBI_SUCCESS, 0}, {IS}, {IS}}},
+     {{IP}, {AS}, {IP}, {SBI_SUCCESS, 0}, {IS}, {IS}, {SBI_SUCCESS, 0}}},
     {true,
      TSM_COVH_RECLAIM_INTERFACE_REG,
      {TVM_A, IF_A, BAR0},
-     {{IP}, {AS}, {IP}, {SBI_SUCCESS, 0}, {IS}, {IS}}},
+     {{IP}, {AS}, {IP}, {SBI_SUCCESS, 0}, {IS}, {IS}, {SBI_SUCCESS, 0}}},
     {true,
      TSM_COVH_BIND_INTERFACE,
      {TVM_A, IF_A},
-     {{IP}, {AS}, {P}, {AA}, {AA}, {IS}}},
+     {{IP}, {AS}, {P}, {AA}, {AA}, {IS}, {AA}}},
     /* running: the TVM's state reads queued a refresh */
     {true,
      TSM_COVH_TEE_IO_ACTION,
      {DEV_A},
-     {{IP}, {AS}, {SBI_SUCCESS, 0}, {SBI_SUCCESS, 0}, {P}, {IS}}},
+     {{IP},
+      {AS},
+      {SBI_SUCCESS, 0},
+      {SBI_SUCCESS, 0},
+      {P},
+      {IS},
+      {SBI_SUCCESS, 0}}},
     {true,
      TSM_COVH_UNBIND_INTERFACE,
      {TVM_A, IF_A},
-     {{IP}, {AS}, {IP}, {P}, {P}, {IS}}},
+     {{IP}, {AS}, {IP}, {P}, {P}, {IS}, {P}}},
     {true,
      TSM_COVH_SPDM_KEY_UPDATE,
      {DEV_A},
-     {{IP}, {AS}, {P}, {P}, {P}, {IS}}},
+     {{IP}, {AS}, {P}, {P}, {P}, {IS}, {P}}},
     {true,
      TSM_COVH_IDE_KEY_REFRESH,
+     {DEV_A, STREAM},
+     {{IP}, {AS}, {IP}, {IP}, {IP}, {IS}, {P}}},
+    {true,
+     TSM_COVH_SPDM_HEARTBEAT,
      {DEV_A},
-     {{IP}, {AS}, {NS}, {NS}, {NS}, {IS}}},
-    {true, TSM_COVH_SPDM_HEARTBEAT, {DEV_A}, {{IP}, {AS}, {P}, {P}, {P}, {IS}}},
+     {{IP}, {AS}, {P}, {P}, {P}, {IS}, {P}}},
     {true,
      TSM_COVH_GET_CONN_TRANSCRIPT,
      {DEV_A, TSM_ELEM_VCA},
-     {{IP}, {AS}, {OK}, {OK}, {OK}, {IS}}},
+     {{IP}, {AS}, {OK}, {OK}, {OK}, {IS}, {OK}}},
     {false,
      TSM_COVG_GET_DEVICE_LINK,
      {IF_A},
-     {{IP}, {IP}, {IP}, {SBI_SUCCESS, 1}, {SBI_SUCCESS, 1}, {SBI_SUCCESS, 0}}},
+     {{IP},
+      {IP},
+      {IP},
+      {SBI_SUCCESS, 1},
+      {SBI_SUCCESS, 1},
+      {SBI_SUCCESS, 0},
+      {SBI_SUCCESS, 3}}},
     {false,
      TSM_COVG_GET_CONN_TRANSCRIPT,
      {IF_A, TSM_ELEM_VCA},
-     {{IP}, {IP}, {IP}, {OK}, {OK}, {IS}}},
+     {{IP}, {IP}, {IP}, {OK}, {OK}, {IS}, {OK}}},
     {false,
      TSM_COVG_GET_DEVICE_MEASUREMENTS,
      {IF_A},
-     {{IP}, {IP}, {IP}, {OK}, {OK}, {IS}}},
+     {{IP}, {IP}, {IP}, {OK}, {OK}, {IS}, {OK}}},
     {false,
      TSM_COVG_GET_INTERFACE_REPORT,
      {IF_A, 0, 4096},
-     {{IP}, {IP}, {IP}, {OK}, {OK}, {IS}}},
+     {{IP}, {IP}, {IP}, {OK}, {OK}, {IS}, {OK}}},
     {false,
      TSM_COVG_GET_INTERFACE_STATE,
      {IF_A},
@@ -958,19 +1587,26 @@ static const struct row matrix[] = {
       {IP},
       {SBI_SUCCESS, TSM_IF_LOCKED},
       {SBI_SUCCESS, TSM_IF_RUNNING},
-      {SBI_SUCCESS, TSM_IF_ERROR}}},
+      {SBI_SUCCESS, TSM_IF_ERROR},
+      {SBI_SUCCESS, TSM_IF_LOCKED}}},
     {false,
      TSM_COVG_MAP_INTERFACE_MMIO,
      {IF_A, 0x80000000, BAR0, 0x4000},
-     {{IP}, {IP}, {IP}, {SBI_SUCCESS, 0}, {AA}, {IS}}},
+     {{IP}, {IP}, {IP}, {SBI_SUCCESS, 0}, {AA}, {IS}, {SBI_SUCCESS, 0}}},
     {false,
      TSM_COVG_START_INTERFACE,
      {IF_A},
-     {{IP}, {IP}, {IP}, {SBI_SUCCESS, 0}, {AS}, {IS}}},
+     {{IP}, {IP}, {IP}, {SBI_SUCCESS, 0}, {AS}, {IS}, {SBI_SUCCESS, 0}}},
     {false,
      TSM_COVG_STOP_INTERFACE,
      {IF_A},
-     {{IP}, {IP}, {IP}, {SBI_SUCCESS, 0}, {SBI_SUCCESS, 0}, {IS}}},
+     {{IP},
+      {IP},
+      {IP},
+      {SBI_SUCCESS, 0},
+      {SBI_SUCCESS, 0},
+      {IS},
+      {SBI_SUCCESS, 0}}},
 };
 
 static void enter_state(int st)
@@ -993,11 +1629,17 @@ static void enter_state(int st)
     case S_RUNNING:
         run_a();
         break;
-    default:
+    case S_ERROR:
         connect_a();
         bind_a(TVM_A);
         expect(relay_tamper(TSM_COVH_SPDM_HEARTBEAT, DEV_A, 0, 0),
                SBI_ERR_FAILED, 0);
+        break;
+    default:
+        connect_ide();
+        bind_a(TVM_A);
+        expect(covh(TSM_COVH_ADD_INTERFACE_REGION, TVM_A, IF_A, BAR0, 0x4000),
+               SBI_SUCCESS, 0);
         break;
     }
 }
@@ -1042,6 +1684,17 @@ static void every_call_every_state(void **state)
             if (r.error != SBI_SUCCESS) {
                 assert_int_equal(out_len, 0);
             }
+        }
+        /* COVT is the TSM's own in every state, from the host and a TVM */
+        for (i = TSM_COVT_PROGRAM_KEY; i <= TSM_COVT_PROGRAM_STREAM; i++) {
+            struct tsm_call c = {(uint32_t)i, {0, 1, 1}, NULL, 0};
+
+            expect(
+                tsm_call(tsm, TSM_EID_COVT, 0, &c, out, sizeof(out), &out_len),
+                SBI_ERR_DENIED, 0);
+            expect(tsm_call(tsm, TSM_EID_COVT, TVM_A, &c, out, sizeof(out),
+                            &out_len),
+                   SBI_ERR_DENIED, 0);
         }
     }
     free(snap_tsm);
@@ -1177,7 +1830,9 @@ static void frame_endpoints(void **state)
     r = framed(0, TSM_EID_COVG, TSM_COVG_START_INTERFACE, IF_A, 0, NULL, 0);
     expect(r, SBI_ERR_DENIED, 0);
     r = framed(0, TSM_EID_COVT, 1024, 0, 0, NULL, 0);
-    expect(r, SBI_ERR_NOT_SUPPORTED, 0);
+    expect(r, SBI_ERR_DENIED, 0);
+    r = framed(TVM_A, TSM_EID_COVT, 1028, 0, 0, NULL, 0);
+    expect(r, SBI_ERR_DENIED, 0);
     /* a malformed frame gets no answer */
     memset(req, 0, sizeof(req));
     assert_int_equal(tsm_frame_serve(tsm, 0, req, TSM_FRAME_REQ_HDR_SIZE,
@@ -1219,6 +1874,12 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup(attack_config_change_after_lock, setup),
     cmocka_unit_test_setup(attack_unbind_while_running, setup),
     cmocka_unit_test_setup(attack_replayed_connect_answer, setup),
+    cmocka_unit_test(covt_every_call_every_key_state),
+    cmocka_unit_test(covt_arguments),
+    cmocka_unit_test_setup(ide_connect_end_to_end, setup),
+    cmocka_unit_test_setup(ide_refresh, setup),
+    cmocka_unit_test_setup(ide_tampered_ack, setup),
+    cmocka_unit_test_setup(ide_device_refuses, setup),
 };
 
 HARNESS_MAIN("tsm", tests)
