@@ -753,6 +753,93 @@ static void idekm_full_stream(void **state)
     assert_false(idekm_stream_secure(&k, 7));
 }
 
+/* The requester side: what the builders make, the responder accepts, and
+ * the ACK / QUERY_RESP checks refuse any answer to another request. */
+static void idekm_requester_codec(void **state)
+{
+    uint8_t m[IDEKM_KEY_PROG_SIZE], rsp[IDEKM_QUERY_RSP_SIZE], bad[16];
+    uint8_t key[IDEKM_KEY_SIZE], ifv[IDEKM_IFV_SIZE], status = 0xff;
+    struct idekm_query_info qi;
+    size_t n, rl, i;
+
+    (void)state;
+    memset(key, 0x42, sizeof(key));
+    memset(ifv, 0x24, sizeof(ifv));
+    assert_int_equal(idekm_build_query(0, m, 2), 0);
+    n = idekm_build_query(1, m, sizeof(m));
+    assert_int_equal(n, 3);
+    assert_int_equal(km(true, m, n, rsp, &rl), IDEKM_OK);
+    assert_int_equal(idekm_parse_query_resp(1, rsp, rl, &qi), IDEKM_PARSE_OK);
+    assert_int_equal(qi.max_port, IDEKM_MAX_PORT_INDEX);
+    assert_int_equal(qi.n_streams, IDEKM_MAX_STREAMS);
+    assert_true((qi.ide_cap & (1u << 6)) != 0); /* IDE_KM */
+    assert_int_equal(qi.addr_blocks, 0);
+    assert_int_equal(idekm_parse_query_resp(0, rsp, rl, &qi),
+                     IDEKM_PARSE_MISMATCH); /* another port's */
+    assert_int_equal(idekm_parse_query_resp(1, rsp, 34, &qi),
+                     IDEKM_PARSE_MISMATCH);
+    /* KEY_PROG: the key lands in the slot; the ACK echoes the request */
+    assert_int_equal(idekm_build_key_prog(7, IDEKM_DIR_TX | IDEKM_SUB_CPL, 0,
+                                          key, ifv, m, sizeof(m) - 1),
+                     0);
+    n = idekm_build_key_prog(7, IDEKM_DIR_TX | IDEKM_SUB_CPL, 0, key, ifv, m,
+                             sizeof(m));
+    assert_int_equal(n, IDEKM_KEY_PROG_SIZE);
+    assert_int_equal(km(true, m, n, rsp, &rl), IDEKM_OK);
+    assert_int_equal(idekm_parse_ack(IDEKM_KP_ACK, 7,
+                                     IDEKM_DIR_TX | IDEKM_SUB_CPL, 0, rsp, rl,
+                                     &status),
+                     IDEKM_PARSE_OK);
+    assert_int_equal(status, IDEKM_KP_SUCCESS);
+    assert_memory_equal(k.streams[0].slot[0][1][2].key, key, sizeof(key));
+    assert_memory_equal(k.streams[0].slot[0][1][2].ifv, ifv, sizeof(ifv));
+    /* each echoed field, the object id, the length, reserved bytes */
+    for (i = 0; i < IDEKM_MSG_SIZE; i++) {
+        if (i == 4) {
+            continue; /* KP_ACK's status is reported, not checked */
+        }
+        memcpy(bad, rsp, rl);
+        bad[i] ^= 0x01;
+        assert_int_equal(idekm_parse_ack(IDEKM_KP_ACK, 7,
+                                         IDEKM_DIR_TX | IDEKM_SUB_CPL, 0, bad,
+                                         rl, &status),
+                         IDEKM_PARSE_MISMATCH);
+    }
+    assert_int_equal(idekm_parse_ack(IDEKM_KP_ACK, 7,
+                                     IDEKM_DIR_TX | IDEKM_SUB_CPL, 0, rsp,
+                                     rl - 1, &status),
+                     IDEKM_PARSE_MISMATCH);
+    /* K_SET_GO: accepted, ACK checked; a K_GOSTOP_ACK has no status */
+    assert_int_equal(idekm_build_set(IDEKM_KEY_PROG, 7, 0, 0, m, sizeof(m)), 0);
+    n = idekm_build_set(IDEKM_K_SET_GO, 7, IDEKM_DIR_TX | IDEKM_SUB_CPL, 0, m,
+                        sizeof(m));
+    assert_int_equal(n, IDEKM_MSG_SIZE);
+    assert_int_equal(km(true, m, n, rsp, &rl), IDEKM_OK);
+    assert_int_equal(idekm_slot_state(&k, 7, IDEKM_DIR_TX | IDEKM_SUB_CPL),
+                     IDEKM_ACTIVE);
+    assert_int_equal(idekm_parse_ack(IDEKM_K_GOSTOP_ACK, 7,
+                                     IDEKM_DIR_TX | IDEKM_SUB_CPL, 0, rsp, rl,
+                                     &status),
+                     IDEKM_PARSE_OK);
+    assert_int_equal(status, 0);
+    rsp[4] = 1;
+    assert_int_equal(idekm_parse_ack(IDEKM_K_GOSTOP_ACK, 7,
+                                     IDEKM_DIR_TX | IDEKM_SUB_CPL, 0, rsp, rl,
+                                     &status),
+                     IDEKM_PARSE_MISMATCH);
+    /* a KP_ACK is not a K_GOSTOP_ACK */
+    rsp[4] = 0;
+    assert_int_equal(idekm_parse_ack(IDEKM_KP_ACK, 7,
+                                     IDEKM_DIR_TX | IDEKM_SUB_CPL, 0, rsp, rl,
+                                     &status),
+                     IDEKM_PARSE_MISMATCH);
+    n = idekm_build_set(IDEKM_K_SET_STOP, 7, IDEKM_DIR_TX | IDEKM_SUB_CPL, 0, m,
+                        sizeof(m));
+    assert_int_equal(km(true, m, n, rsp, &rl), IDEKM_OK);
+    assert_int_equal(idekm_slot_state(&k, 7, IDEKM_DIR_TX | IDEKM_SUB_CPL),
+                     IDEKM_EMPTY);
+}
+
 static void idekm_slot_rules(void **state)
 {
     uint8_t m[IDEKM_KEY_PROG_SIZE + 1], rsp[IDEKM_QUERY_RSP_SIZE];
@@ -890,6 +977,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup(idekm_query, km_setup),
     cmocka_unit_test_setup(idekm_full_stream, km_setup),
     cmocka_unit_test_setup(idekm_slot_rules, km_setup),
+    cmocka_unit_test_setup(idekm_requester_codec, km_setup),
     cmocka_unit_test_setup(pcisig_dispatch, setup),
 };
 
