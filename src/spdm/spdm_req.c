@@ -108,6 +108,13 @@ static int emit(struct spdm_requester *q, uint32_t session_id, const uint8_t *m,
         *len = m_len;
     }
     q->pending_req_len = m_len < SPDM_REQ_SAVE_MAX ? m_len : SPDM_REQ_SAVE_MAX;
+    if (m[1] == SPDM_VENDOR_DEFINED_REQUEST && q->pending_req_len > 7u + m[6]) {
+        /* only the ids the response echoes: a payload may be secret (the
+         * IDE keys of IDE_KM KEY_PROG) and is in no transcript */
+        q->pending_req_len = 7u + m[6];
+    }
+    wipe(q->pending_req + q->pending_req_len,
+         sizeof(q->pending_req) - q->pending_req_len);
     memcpy(q->pending_req, m, q->pending_req_len);
     q->pending = m[1];
     q->pending_param1 = m[2];
@@ -1336,7 +1343,9 @@ int spdm_req_vendor_defined_build(struct spdm_requester *q, uint32_t session_id,
     if (payload_len > 0) {
         memcpy(m + 9 + vendor_id_len, payload, payload_len);
     }
-    return emit(q, session_id, m, n, out, cap, len);
+    rc = emit(q, session_id, m, n, out, cap, len);
+    wipe(m, n); /* the payload may be secret */
+    return rc;
 }
 
 /* see spdm.h */

@@ -94,7 +94,8 @@ size_t tsm_frame_req_len(const uint8_t hdr[TSM_FRAME_REQ_HDR_SIZE]);
  * tsm_frame_serve() - decode one request, run it, encode the response.
  * @tvm: 0 for the host endpoint (COVH only), else the TVM the endpoint
  *       belongs to (COVG only); a call for the other one of the two gets
- *       SBI_ERR_DENIED, any other EID SBI_ERR_NOT_SUPPORTED.
+ *       SBI_ERR_DENIED, as does COVT (TSM_DECISION_COVT_CALLER); any
+ *       other EID SBI_ERR_NOT_SUPPORTED.
  * @scratch: TSM_FRAME_OUT_MAX bytes of private memory the call writes its
  *       output into
  * @rsp: the response frame, @rsp_cap bytes (TSM_FRAME_RSP_MAX always

@@ -980,6 +980,23 @@ static bool all_zero(const void *p, size_t n)
     return true;
 }
 
+/* Whether @n bytes at @needle occur in the TSM outside its root ports. */
+static bool tsm_holds(const uint8_t *needle, size_t n)
+{
+    const uint8_t *p = (const uint8_t *)tsm;
+    const uint8_t *rp = (const uint8_t *)&tsm->rp;
+    size_t total = sizeof(*tsm), i;
+
+    for (i = 0; i + n <= total; i++) {
+        if ((i + n <= (size_t)(rp - p) ||
+             i >= (size_t)(rp - p) + sizeof(tsm->rp)) &&
+            memcmp(p + i, needle, n) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
 /* Key set @set going on both sides with equal, fresh, distinct keys. */
 static void keys_match(unsigned set)
 {
@@ -996,6 +1013,9 @@ static void keys_match(unsigned set)
         assert_memory_equal(k->key, r->key, IDEKM_KEY_SIZE);
         assert_memory_equal(k->ifv, r->ifv, IDEKM_IFV_SIZE);
         assert_false(all_zero(r->key, sizeof(r->key)));
+        /* the root port holds the key; no other copy stays in the TSM */
+        assert_false(tsm_holds(r->key, 16));
+        assert_false(tsm_holds(r->key + 16, 16));
         if (i > 0) {
             assert_memory_not_equal(r->key, rp_key(set, i - 1)->key,
                                     RP_KEY_SIZE);
