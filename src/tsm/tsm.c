@@ -493,7 +493,12 @@ static int parse_ide(struct tsm *t, struct tsm_dev *d, const uint8_t *in,
         wipe(desc, sizeof(desc));
         break;
     case ST_IDE_GO:
-        r = covt(t, d, TSM_COVT_SET_GO, COVT_BUF, desc, TSM_KEY_DESC_SIZE);
+        /* the device's receiver is going: now the root port's transmitter;
+         * the root port's receivers went before the device's transmitters */
+        r.error = SBI_SUCCESS;
+        if (d->ide_slot < 3) {
+            r = covt(t, d, TSM_COVT_SET_GO, COVT_BUF, desc, TSM_KEY_DESC_SIZE);
+        }
         break;
     default: /* ST_IDE_STOP: the root port's keys go at the end */
         r.error = SBI_SUCCESS;
@@ -512,6 +517,14 @@ static int parse_ide(struct tsm *t, struct tsm_dev *d, const uint8_t *in,
     d->ide_slot = 0;
     switch (d->step) {
     case ST_IDE_KEY_PROG:
+        /* receivers before transmitters: the root port's Rx keys first */
+        for (n = 3; n < IDE_SLOTS; n++) {
+            slot_desc(d, d->ide_work_set, (unsigned)n, desc);
+            if (covt(t, d, TSM_COVT_SET_GO, COVT_BUF, desc, TSM_KEY_DESC_SIZE)
+                    .error != SBI_SUCCESS) {
+                return P_FAIL;
+            }
+        }
         d->step = ST_IDE_GO;
         return P_MORE;
     case ST_IDE_GO:

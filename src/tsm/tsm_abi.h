@@ -185,7 +185,10 @@ struct sbiret {
  * six keys of key set 0 (device Rx and Tx, sub-streams PR, NPR, CPL) a
  * fresh key and IFV from ops->random, KEY_PROG, then the same key into the
  * root port's opposite direction (the device's Rx key is the root port's
- * Tx key), then K_SET_GO for each and set_go on the root port. The link is
+ * Tx key), then K_SET_GO for each and set_go on the root port, receivers
+ * before transmitters: the root port's Rx keys, then each device Rx key
+ * followed by the root port's Tx key for it, then the device's Tx keys. The
+ * link is
  * PCIE_IDE (get_device_link) while the device completed this and the root
  * port has every key of the set in use Enabled.
  *

@@ -53,6 +53,10 @@ static struct tsm *tsm;
 static uint8_t wrong_ack_code;
 static uint8_t wrong_ack_xor;
 
+/* K_SET_GO that would start a transmitter before its receiver */
+static int go_order_violations;
+static int go_seen;
+
 /* what the relay saw last, for replays */
 static uint8_t last_answer[TSM_RELAY_MAX];
 static size_t last_answer_len;
@@ -82,9 +86,27 @@ static int dev_vendor(void *ctx, uint32_t session_id, bool in_session,
                       uint8_t *rsp, size_t rsp_cap, size_t *rsp_len)
 {
     struct dev *d = ctx;
-    int rc = pcisig_handle(&d->tdisp, &d->km, session_id, in_session,
-                           standard_id, vendor_id, vendor_id_len, req, req_len,
-                           rsp, rsp_cap, rsp_len);
+    int rc;
+
+    if (d == devs[0] && in_session && req_len == 1 + IDEKM_MSG_SIZE &&
+        req[0] == PCISIG_PROTO_IDEKM && req[1] == IDEKM_K_SET_GO) {
+        /* the root port's side of the key: its receiver must be going
+         * before the device transmits; its transmitter must wait for the
+         * device's receiver */
+        uint8_t kss = req[1 + 5];
+        bool tx = (kss & IDEKM_DIR_TX) != 0;
+        const struct rp_key *k =
+            rp_key_peek(&tsm->rp, 0, req[1 + 3], kss & IDEKM_KEY_SET_MASK,
+                        tx ? TSM_KEY_RX : TSM_KEY_TX, kss >> 4);
+
+        go_seen++;
+        if (k == NULL || (k->state == TSM_RP_KEY_ENABLED) != tx) {
+            go_order_violations++;
+        }
+    }
+    rc = pcisig_handle(&d->tdisp, &d->km, session_id, in_session, standard_id,
+                       vendor_id, vendor_id_len, req, req_len, rsp, rsp_cap,
+                       rsp_len);
 
     if (rc == PCISIG_OK && wrong_ack_code != 0 && *rsp_len > 4 &&
         rsp[0] == PCISIG_PROTO_IDEKM && rsp[1] == wrong_ack_code) {
@@ -196,6 +218,7 @@ static int setup(void **state)
     dev_reset(devs[1]);
     tsm_init(tsm, &tsm_ops, NULL);
     wrong_ack_code = 0;
+    go_order_violations = go_seen = 0;
     return 0;
 }
 
@@ -1052,6 +1075,8 @@ static void ide_connect_end_to_end(void **state)
     expect(connect_ide_at(-1, &ide), SBI_SUCCESS, 0);
     assert_int_equal(ide, plain + 1 + 2 * IDE_KEYS);
     keys_match(0);
+    assert_int_equal(go_seen, IDE_KEYS);
+    assert_int_equal(go_order_violations, 0);
     assert_true(idekm_stream_secure(&devs[0]->km, STREAM));
     /* key set 1 untouched on both sides */
     expect(rp_covt(&tsm->rp, TSM_COVT_KEY_STATUS, a, desc, sizeof(desc)),
@@ -1094,6 +1119,8 @@ static void ide_refresh(void **state)
            SBI_SUCCESS, 0);
     assert_int_equal(tsm_dev_find(tsm, DEV_A)->ide_set, 1);
     keys_match(1);
+    assert_int_equal(go_seen, 2 * IDE_KEYS); /* connect and refresh */
+    assert_int_equal(go_order_violations, 0);
     for (i = 0; i < IDE_KEYS; i++) {
         /* the old set: stopped and wiped on the device, Programmed (as
          * set_stop leaves it) on the root port, never reused */
