@@ -450,7 +450,7 @@ static int parse_idekm(struct tsm_dev *d, const uint8_t *in, size_t len,
 static int parse_ide(struct tsm *t, struct tsm_dev *d, const uint8_t *in,
                      size_t len)
 {
-    uint8_t buf[1 + IDEKM_QUERY_RSP_SIZE + 64];
+    uint8_t buf[SPDM_VENDOR_PAYLOAD_MAX]; /* a real QUERY_RESP may be long */
     uint8_t kss = slot_kss(d->ide_work_set, d->ide_slot);
     uint8_t desc[TSM_KEY_DESC_SIZE + TSM_KEY_DATA_SIZE];
     struct idekm_query_info qi;
