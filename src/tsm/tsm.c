@@ -129,6 +129,9 @@ static void if_free(struct tsm_if *f)
 
 /* ---- the root port (COVT, TSM_DECISION_COVT_CALLER) ---- */
 
+/* Device record i uses root port i (TSM_DECISION_IDE_STREAM_DESC). */
+_Static_assert(RP_MAX_PORTS >= TSM_MAX_DEVICES, "a root port per device");
+
 /* A present buffer's address register: the model sees the bytes only. */
 #define COVT_BUF 1u
 
