@@ -932,9 +932,9 @@ static void make_desc(uint8_t stream, uint8_t n_addr)
  * Run a host call whose first call reads @in to completion; flip a bit of
  * the secured answer of round @at (-1: none); *@rounds: the round trips.
  */
-static struct sbiret relay_in(uint32_t fid, uint64_t a0, uint64_t a1,
-                              const uint8_t *in, size_t in_len, int at,
-                              int *rounds)
+static struct sbiret relay_in_dev(struct dev *d, uint32_t fid, uint64_t a0,
+                                  uint64_t a1, const uint8_t *in, size_t in_len,
+                                  int at, int *rounds)
 {
     static uint8_t ans[TSM_RELAY_MAX];
     struct sbiret r = covh_in(fid, a0, a1, 0, 0, in, in_len);
@@ -943,7 +943,7 @@ static struct sbiret relay_in(uint32_t fid, uint64_t a0, uint64_t a1,
 
     while (r.error == SBI_SUCCESS && r.value == TSM_SPDM_PENDING_REQUEST) {
         assert_int_equal(load_le32(out) & TSM_RELAY_FID_MASK, fid);
-        carry(devs[0], i == at, ans, &al);
+        carry(d, i == at, ans, &al);
         r = covh_in(fid, a0, a1, 0, 0, ans, al);
         assert_true(++i < 128);
     }
@@ -951,6 +951,13 @@ static struct sbiret relay_in(uint32_t fid, uint64_t a0, uint64_t a1,
         *rounds = i;
     }
     return r;
+}
+
+static struct sbiret relay_in(uint32_t fid, uint64_t a0, uint64_t a1,
+                              const uint8_t *in, size_t in_len, int at,
+                              int *rounds)
+{
+    return relay_in_dev(devs[0], fid, a0, a1, in, in_len, at, rounds);
 }
 
 static struct sbiret connect_ide_at(int at, int *rounds)
@@ -1147,6 +1154,44 @@ static void ide_refresh(void **state)
     expect(relay(devs[0], TSM_COVH_DISCONNECT_DEVICE, DEV_A, 0, 0, 0),
            SBI_SUCCESS, 0);
     keys_gone();
+}
+
+/* Two devices, each on its own root port, the same stream id on both. */
+static void ide_two_devices(void **state)
+{
+    const uint32_t dev_b = 8;
+    const struct tsm_dev *b;
+    const struct rp_key *ka, *kb;
+    unsigned i;
+
+    (void)state;
+    connect_ide();
+    expect(relay_in_dev(devs[1], TSM_COVH_CONNECT_DEVICE, dev_b, DESC_A,
+                        ide_desc, ide_desc_len, -1, NULL),
+           SBI_SUCCESS, 0);
+    b = tsm_dev_find(tsm, dev_b);
+    assert_true(b->ide_on);
+    assert_int_equal(b->rp_id, 1);
+    for (i = 0; i < IDE_KEYS; i++) {
+        ka = rp_key(0, i);
+        kb = rp_key_peek(&tsm->rp, 1, STREAM, 0,
+                         i >= 3 ? TSM_KEY_RX : TSM_KEY_TX, i % 3);
+        assert_non_null(kb);
+        assert_int_equal(kb->state, TSM_RP_KEY_ENABLED);
+        assert_memory_not_equal(ka->key, kb->key, RP_KEY_SIZE);
+    }
+    assert_true(idekm_stream_secure(&devs[1]->km, STREAM));
+    /* B's refresh and A's disconnect leave the other alone */
+    expect(relay(devs[1], TSM_COVH_IDE_KEY_REFRESH, dev_b, STREAM, 0, 0),
+           SBI_SUCCESS, 0);
+    keys_match(0);
+    expect(relay(devs[0], TSM_COVH_DISCONNECT_DEVICE, DEV_A, 0, 0, 0),
+           SBI_SUCCESS, 0);
+    assert_null(rp_key(0, 0));
+    assert_true(rp_stream_secure(&tsm->rp, 1, STREAM, 1));
+    expect(relay(devs[1], TSM_COVH_DISCONNECT_DEVICE, dev_b, 0, 0, 0),
+           SBI_SUCCESS, 0);
+    assert_true(all_zero(&tsm->rp, sizeof(tsm->rp)));
 }
 
 /* The connection ended on an IDE answer: ERROR, the root port wiped. */
@@ -1925,6 +1970,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(covt_arguments),
     cmocka_unit_test_setup(ide_connect_end_to_end, setup),
     cmocka_unit_test_setup(ide_refresh, setup),
+    cmocka_unit_test_setup(ide_two_devices, setup),
     cmocka_unit_test_setup(ide_tampered_ack, setup),
     cmocka_unit_test_setup(ide_device_refuses, setup),
 };
