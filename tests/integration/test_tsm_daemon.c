@@ -11,7 +11,10 @@
  * drops its connection only; a peer stalled inside a frame blocks nobody
  * and is dropped after --io-timeout; sockets 0600, READY=1, peers of
  * another uid refused; SIGTERM ends the daemon with exit 0, sockets gone.
- * Env: TRUSTVIO_TSM, TRUSTVIO_DSM (the programs). Exit 77 without them.
+ * A forbidden system call kills the filtered daemon (SIGSYS).
+ * Env: TRUSTVIO_TSM, TRUSTVIO_DSM (the programs), FORBIDDEN_PRELOAD (the
+ * accept4 wrapper of test_privsep; that test is skipped without it).
+ * Exit 77 without the programs.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -64,11 +67,23 @@ static uint8_t out[TSM_FRAME_OUT_MAX];
 static uint8_t ans[TSM_RELAY_MAX];
 static uint8_t obj[DOE_MAX_OBJECT_SIZE], obj_rsp[DOE_MAX_OBJECT_SIZE];
 
+static bool spawn_preload; /* the next spawn() runs with FORBIDDEN_PRELOAD */
+
 static pid_t spawn(const char *const argv[], const char *log, bool notify)
 {
     pid_t pid = fork();
 
     if (pid == 0) {
+        if (spawn_preload) {
+            char asan[512];
+            const char *old = getenv("ASAN_OPTIONS");
+
+            setenv("LD_PRELOAD", getenv("FORBIDDEN_PRELOAD"), 1);
+            /* ASan wants to come first; the preload only wraps accept4 */
+            snprintf(asan, sizeof(asan), "%s%sverify_asan_link_order=0",
+                     old != NULL ? old : "", old != NULL ? ":" : "");
+            setenv("ASAN_OPTIONS", asan, 1);
+        }
         int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
 
         if (fd >= 0) {
@@ -719,6 +734,56 @@ static void drop_to_user(void **state)
     assert_false(exists(path));
 }
 
+/*
+ * A system call the loop does not need (the preload opens an IPv4 socket
+ * after accept4) kills the filtered daemon, and only a filtered one.
+ */
+static void forbidden_call(void **state)
+{
+    char path[96], arg[128], log[96];
+    const char *argv[] = {getenv("TRUSTVIO_TSM"), arg, NULL, NULL};
+    struct sbiret r;
+    int status;
+    size_t n;
+
+    (void)state;
+    if (getenv("FORBIDDEN_PRELOAD") == NULL) {
+        skip();
+    }
+    snprintf(path, sizeof(path), "%s/filtered.sock", dir);
+    snprintf(log, sizeof(log), "%s/filtered.log", dir);
+    snprintf(arg, sizeof(arg), "--host-socket=%s", path);
+    for (int none = 0; none < 2; none++) {
+        argv[2] = none ? "--sandbox=none" : NULL;
+        unlink(path);
+        spawn_preload = true;
+        open_pid = spawn(argv, log, false);
+        spawn_preload = false;
+        for (int i = 0; i < 200 && !exists(path); i++) {
+            sleep_ms(50);
+        }
+        assert_int_equal(tsmc_open_socket(&host, path), 0);
+        if (!none) {
+            /* no answer: the daemon is gone */
+            assert_int_equal(tsmc_call(&host, TSM_EID_COVT, 1024, NULL, NULL, 0,
+                                       NULL, 0, &n, &r),
+                             -1);
+            assert_int_equal(waitpid(open_pid, &status, 0), open_pid);
+            open_pid = -1;
+            if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGSYS) {
+                fail_msg("trustvio-tsm ended with status 0x%x, not killed by "
+                         "SIGSYS",
+                         status);
+            }
+        } else {
+            r = call(&host, TSM_EID_COVT, 1024, 0, 0, NULL);
+            assert_int_equal(r.error, SBI_ERR_NOT_SUPPORTED);
+            stop(&open_pid);
+        }
+        tsmc_close(&host);
+    }
+}
+
 /* A peer of another uid on a world-writable socket is refused. */
 static void peer_credentials(void **state)
 {
@@ -797,14 +862,22 @@ static void sigterm(void **state)
     close_all();
 }
 
+/* clang-format off */
 static const struct CMUnitTest tests[] = {
-    cmocka_unit_test(sockets_and_ready), cmocka_unit_test(options),
-    cmocka_unit_test(endpoint_rules),    cmocka_unit_test(connect_bind_locked),
-    cmocka_unit_test(malformed_frame),   cmocka_unit_test(stalled_peer),
-    cmocka_unit_test(pipelined),         cmocka_unit_test(connection_cap),
-    cmocka_unit_test(peer_credentials),  cmocka_unit_test(drop_to_user),
+    cmocka_unit_test(sockets_and_ready),
+    cmocka_unit_test(options),
+    cmocka_unit_test(endpoint_rules),
+    cmocka_unit_test(connect_bind_locked),
+    cmocka_unit_test(malformed_frame),
+    cmocka_unit_test(stalled_peer),
+    cmocka_unit_test(pipelined),
+    cmocka_unit_test(connection_cap),
+    cmocka_unit_test(forbidden_call),
+    cmocka_unit_test(peer_credentials),
+    cmocka_unit_test(drop_to_user),
     cmocka_unit_test(sigterm),
 };
+/* clang-format on */
 
 int main(int argc, char **argv)
 {
