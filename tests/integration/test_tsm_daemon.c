@@ -642,6 +642,81 @@ static void pipelined(void **state)
     close_all();
 }
 
+/*
+ * A host that asks and asks but never reads its answers: once the socket
+ * holds what it can, the daemon stops reading that connection, drops it
+ * after --io-timeout, and the others are served meanwhile.
+ */
+static void unread_answers(void **state)
+{
+    enum { CALLS = 400 };
+    static uint8_t frames[CALLS * TSM_FRAME_REQ_HDR_SIZE];
+    static uint8_t rsp[TSM_FRAME_RSP_MAX];
+    struct tsm_frame_req q;
+    const uint8_t *o;
+    struct sbiret r;
+    size_t len, ol, got, answers = 0;
+    uint64_t t0;
+    ssize_t n;
+
+    (void)state;
+    open_all();
+    memset(&q, 0, sizeof(q));
+    q.eid = TSM_EID_COVH;
+    q.call.fid = TSM_COVH_GET_CONN_TRANSCRIPT;
+    q.call.a[0] = DEV;
+    q.call.a[1] = 0; /* FULL */
+    q.call.a[4] = TSM_FRAME_OUT_MAX;
+    q.out_cap = TSM_FRAME_OUT_MAX;
+    for (size_t i = 0; i < CALLS; i++) {
+        assert_int_equal(
+            tsm_frame_req_encode(&q, frames + i * TSM_FRAME_REQ_HDR_SIZE,
+                                 TSM_FRAME_REQ_HDR_SIZE, &len),
+            TSM_FRAME_OK);
+    }
+    assert_int_equal(write(host.fd, frames, sizeof(frames)),
+                     (ssize_t)sizeof(frames));
+    t0 = tv_mono_ms();
+    /* the TVM is served while the host's answers pile up */
+    r = call(&tvm1, TSM_EID_COVG, TSM_COVG_GET_INTERFACE_STATE, IF_1, 0, NULL);
+    assert_int_equal(r.value, TSM_IF_LOCKED);
+    assert_true(tv_mono_ms() - t0 < 1000);
+    for (int i = 0; i < 200 && !log_has(tsm_log, "its answer was not taken");
+         i++) {
+        sleep_ms(50);
+    }
+    assert_true(log_has(tsm_log, "dropped: its answer was not taken"));
+    assert_true(tv_mono_ms() - t0 >= IO_TIMEOUT_S * 1000 - 100);
+    /* what was sent is whole answers, then the end: fewer than asked */
+    for (;;) {
+        got = 0;
+        while (got < TSM_FRAME_RSP_HDR_SIZE &&
+               (n = read(host.fd, rsp + got, TSM_FRAME_RSP_HDR_SIZE - got)) >
+                   0) {
+            got += (size_t)n;
+        }
+        if (got == 0) {
+            break;
+        }
+        assert_int_equal(got, TSM_FRAME_RSP_HDR_SIZE);
+        len = TSM_FRAME_RSP_HDR_SIZE + load_le32(rsp + 24);
+        while (got < len && (n = read(host.fd, rsp + got, len - got)) > 0) {
+            got += (size_t)n;
+        }
+        if (got < len) {
+            break; /* the last answer, cut where the daemon gave up */
+        }
+        assert_int_equal(tsm_frame_rsp_decode(rsp, got, &r, &o, &ol),
+                         TSM_FRAME_OK);
+        assert_int_equal(r.error, SBI_SUCCESS);
+        assert_true(ol > 1000);
+        answers++;
+    }
+    assert_true(answers > 0);
+    assert_true(answers < CALLS);
+    close_all();
+}
+
 /* Up to 16 connections; the next is refused at once, and logged. */
 static void connection_cap(void **state)
 {
@@ -871,6 +946,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(malformed_frame),
     cmocka_unit_test(stalled_peer),
     cmocka_unit_test(pipelined),
+    cmocka_unit_test(unread_answers),
     cmocka_unit_test(connection_cap),
     cmocka_unit_test(forbidden_call),
     cmocka_unit_test(peer_credentials),
