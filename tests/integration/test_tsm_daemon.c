@@ -9,7 +9,9 @@
  * endpoint rules (COVG on the host socket and COVH on a TVM socket get
  * SBI_ERR_DENIED; another TVM cannot see the interface); a malformed frame
  * drops its connection only; a peer stalled inside a frame blocks nobody
- * and is dropped after --io-timeout; sockets 0600, READY=1, peers of
+ * and is dropped after --io-timeout, as is a peer that never reads its
+ * answers; two frames in one write, the connection cap, --user; sockets
+ * 0600, READY=1, peers of
  * another uid refused; SIGTERM ends the daemon with exit 0, sockets gone.
  * A forbidden system call kills the filtered daemon (SIGSYS).
  * Env: TRUSTVIO_TSM, TRUSTVIO_DSM (the programs), FORBIDDEN_PRELOAD (the
