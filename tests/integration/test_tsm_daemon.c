@@ -11,8 +11,8 @@
  * drops its connection only; a peer stalled inside a frame blocks nobody
  * and is dropped after --io-timeout, as is a peer that never reads its
  * answers; two frames in one write, the connection cap, --user; sockets
- * 0600, READY=1, peers of
- * another uid refused; SIGTERM ends the daemon with exit 0, sockets gone.
+ * 0600, READY=1, peers of another uid refused; SIGTERM ends the daemon
+ * with exit 0, sockets gone.
  * A forbidden system call kills the filtered daemon (SIGSYS).
  * Env: TRUSTVIO_TSM, TRUSTVIO_DSM (the programs), FORBIDDEN_PRELOAD (the
  * accept4 wrapper of test_privsep; that test is skipped without it).
