@@ -439,8 +439,13 @@ static void endpoint_rules(void **state)
     r = call(&tvm1, TSM_EID_COVH, TSM_COVH_CONNECT_DEVICE, DEV, 0, &n);
     assert_int_equal(r.error, SBI_ERR_DENIED);
     assert_int_equal(n, 0);
-    r = call(&tvm1, TSM_EID_COVT, 1024, 0, 0, NULL);
+    r = call(&tvm1, TSM_EID_COVI, 1024, 0, 0, NULL);
     assert_int_equal(r.error, SBI_ERR_NOT_SUPPORTED);
+    /* the root-port calls are the TSM's own: no endpoint may make them */
+    r = call(&tvm1, TSM_EID_COVT, 1024, 0, 0, NULL);
+    assert_int_equal(r.error, SBI_ERR_DENIED);
+    r = call(&host, TSM_EID_COVT, 1024, 0, 0, NULL);
+    assert_int_equal(r.error, SBI_ERR_DENIED);
     /* nothing is bound yet */
     r = call(&tvm1, TSM_EID_COVG, TSM_COVG_GET_INTERFACE_STATE, IF_1, 0, NULL);
     assert_int_equal(r.error, SBI_ERR_INVALID_PARAM);
@@ -731,7 +736,7 @@ static void connection_cap(void **state)
     for (i = 0; i < 16; i++) {
         assert_int_equal(
             tsmc_open_socket(&many[i], i % 2 ? tvm2_path : host_path), 0);
-        r = call(&many[i], TSM_EID_COVT, 1024, 0, 0, NULL);
+        r = call(&many[i], TSM_EID_COVI, 1024, 0, 0, NULL);
         assert_int_equal(r.error, SBI_ERR_NOT_SUPPORTED);
     }
     assert_int_equal(tsmc_open_socket(&many[16], tvm1_path), 0);
@@ -743,7 +748,7 @@ static void connection_cap(void **state)
     tsmc_close(&many[0]);
     for (int tries = 0; tries < 50; tries++) {
         assert_int_equal(tsmc_open_socket(&many[16], tvm1_path), 0);
-        if (tsmc_call(&many[16], TSM_EID_COVT, 1024, NULL, NULL, 0, NULL, 0, &i,
+        if (tsmc_call(&many[16], TSM_EID_COVI, 1024, NULL, NULL, 0, NULL, 0, &i,
                       &r) == 0) {
             break;
         }
@@ -797,7 +802,7 @@ static void drop_to_user(void **state)
 
         if (setgid(NOBODY) != 0 || setuid(NOBODY) != 0 ||
             tsmc_open_socket(&c, path) != 0 ||
-            tsmc_call(&c, TSM_EID_COVT, 1024, NULL, NULL, 0, NULL, 0, &n, &r) !=
+            tsmc_call(&c, TSM_EID_COVI, 1024, NULL, NULL, 0, NULL, 0, &n, &r) !=
                 0) {
             _exit(3);
         }
@@ -842,7 +847,7 @@ static void forbidden_call(void **state)
         assert_int_equal(tsmc_open_socket(&host, path), 0);
         if (!none) {
             /* no answer: the daemon is gone */
-            assert_int_equal(tsmc_call(&host, TSM_EID_COVT, 1024, NULL, NULL, 0,
+            assert_int_equal(tsmc_call(&host, TSM_EID_COVI, 1024, NULL, NULL, 0,
                                        NULL, 0, &n, &r),
                              -1);
             assert_int_equal(waitpid(open_pid, &status, 0), open_pid);
@@ -853,7 +858,7 @@ static void forbidden_call(void **state)
                          status);
             }
         } else {
-            r = call(&host, TSM_EID_COVT, 1024, 0, 0, NULL);
+            r = call(&host, TSM_EID_COVI, 1024, 0, 0, NULL);
             assert_int_equal(r.error, SBI_ERR_NOT_SUPPORTED);
             stop(&open_pid);
         }

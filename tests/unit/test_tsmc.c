@@ -247,7 +247,7 @@ static void calls_over_socketpair(void **state)
     assert_int_equal(r.error, SBI_ERR_DENIED);
     assert_int_equal(n, 0);
     assert_int_equal(
-        tsmc_call(&cl, TSM_EID_COVT, 1024, a, NULL, 0, NULL, 0, &n, &r), 0);
+        tsmc_call(&cl, TSM_EID_COVI, 1024, a, NULL, 0, NULL, 0, &n, &r), 0);
     assert_int_equal(r.error, SBI_ERR_NOT_SUPPORTED);
     /* the pending call asked again without an answer: the same buffer */
     check_connect();
