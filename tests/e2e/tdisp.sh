@@ -194,7 +194,7 @@ EOF
         if [ "$verdict" = PASS ]; then
             pass "$1: $what"
         else
-            fail "$1: ${verdict#FAIL} $what"
+            fail "$1: $what"
         fi
     done < "$TD/$1-json.out"
     [ -s "$TD/$1-json.out" ] || fail "$1: the JSON checks did not run"
