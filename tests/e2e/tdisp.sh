@@ -299,6 +299,12 @@ td_boot_cc() {
 }
 
 tdisp_tier() {
+    td_t0=$(date +%s)
+    tdisp_part
+    echo "e2e: trustvio-dsm part took $(($(date +%s) - td_t0)) s"
+}
+
+tdisp_part() {
     echo "=== e2e: tdisp over the DOE mailbox of QEMU's NVMe, trustvio-dsm"
     for b in "$TDSM" "$TDISPCLI"; do
         if [ ! -x "$b" ]; then
