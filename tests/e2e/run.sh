@@ -116,6 +116,12 @@ cleanup() {
         qemu_pid=
     fi
     stop_daemon
+    # the second daemon of the TSM boot (tests/e2e/tdisp.sh)
+    if [ -n "${tsm_pid:-}" ]; then
+        kill -TERM "$tsm_pid" 2>/dev/null
+        wait "$tsm_pid" 2>/dev/null
+        tsm_pid=
+    fi
 }
 
 trap cleanup EXIT

@@ -18,11 +18,24 @@
 #                    then a line on the guest's ttyS1; the guest sees ERROR
 #   tdisp-7-flow     the flow again on the 7.x kernel of the kmod part, when
 #                    that kernel is cached (kmod-setup.sh)
+#   tdisp-6.12-tsm   when trustvio-tsm, tsm-host and tsm-guest are built:
+#                    trustvio-tsm's host and TVM 1 endpoints reach the guest
+#                    as virtio-serial ports tsm.host and tsm.tvm1; in the
+#                    guest tsm-host relays the TSM's SPDM/TDISP over the DOE
+#                    mailbox (connect, bind, add-region, action) and
+#                    tsm-guest accepts the interface (chain under the pinned
+#                    CA, measurements = the policy, MMIO = the TDI range)
 #
-# TDISP_KERNELS (default "6.12 7") selects the kernels of the flow boots.
+# TDISP_KERNELS (default "6.12 7") selects the kernels of the flow boots;
+# TSM_BUILD (default BUILD) is where the TSM programs are looked for.
 
 TDSM=$BUILD/src/dsm/trustvio-dsm
 TDISPCLI=$BUILD/tools/tdisp
+TSM_BUILD=${TSM_BUILD:-$BUILD}
+TSMD=$TSM_BUILD/src/tsmd/trustvio-tsm
+TSMHOST=$TSM_BUILD/tools/tsm-host
+TSMGUEST=$TSM_BUILD/tools/tsm-guest
+tsm_pid=
 TD=$SHARE/tdisp
 # q35 slot 4: the function id the DSM's TDI carries and the guest finds
 TD_FUNC=00:04.0
@@ -30,7 +43,7 @@ TD_ADDR=0x4
 # the NVMe function's 64-bit BAR0 (16 KiB) as qboot and Linux place it on
 # this machine: the TDI reports exactly that range
 TD_RANGE_ADDR=0x100000000
-TD_RANGE_SIZE=16k
+TD_RANGE_SIZE=0x4000
 td_port=
 
 # td_start_dsm: trustvio-dsm on a free port (retried if another process
@@ -69,6 +82,21 @@ print(s.getsockname()[1])')
     return 1
 }
 
+# td_copy_bin EXE NAME: EXE as /bin/NAME with the host libraries it links
+# (same paths, the host's own loader)
+td_copy_bin() {
+    cp "$1" "$tr/bin/$2" || return 1
+    for lib in $(ldd "$1" | awk '$2 == "=>" && $3 ~ /^\// { print $3 }
+        $1 ~ /^\// { print $1 }'); do
+        mkdir -p "$tr$(dirname "$lib")"
+        cp -L "$lib" "$tr$lib" || return 1
+    done
+}
+
+td_have_tsm() {
+    [ -x "$TSMD" ] && [ -x "$TSMHOST" ] && [ -x "$TSMGUEST" ]
+}
+
 # the guest's initramfs: the common tree, guest/tdisp.sh, the tdisp CLI with
 # the host libraries it links (same paths, the host's own loader), the CAs
 td_initramfs() {
@@ -78,12 +106,15 @@ td_initramfs() {
     mkdir -p "$tr/tdisp" "$tr/tmp"
     cp "$here/guest/tdisp.sh" "$tr/tdisp.sh"
     cp "$TD/pki/ca.pem" "$TD/other.pem" "$tr/tdisp/"
-    cp "$TDISPCLI" "$tr/bin/tdisp" || return 1
-    for lib in $(ldd "$TDISPCLI" | awk '$2 == "=>" && $3 ~ /^\// { print $3 }
-        $1 ~ /^\// { print $1 }'); do
-        mkdir -p "$tr$(dirname "$lib")"
-        cp -L "$lib" "$tr$lib" || return 1
-    done
+    td_copy_bin "$TDISPCLI" tdisp || return 1
+    if td_have_tsm; then
+        td_copy_bin "$TSMHOST" tsm-host || return 1
+        td_copy_bin "$TSMGUEST" tsm-guest || return 1
+        printf '1=%s\n2=%s\n' \
+            "$(openssl dgst -sha384 -r "$TD/fw.bin" | cut -d' ' -f1)" \
+            "$(openssl dgst -sha384 -r "$TD/conf.txt" | cut -d' ' -f1)" \
+            > "$tr/tdisp/policy"
+    fi
     (cd "$tr" && find . | cpio -o -H newc --quiet | gzip -1) \
         > "$SHARE/initramfs-tdisp.cpio.gz"
 }
@@ -298,6 +329,87 @@ td_boot_cc() {
     td_state_is "after tdisp-6.12-cc" CONFIG_UNLOCKED
 }
 
+# td_boot_tsm: trustvio-tsm beside the DSM, its endpoints as virtio-serial
+# ports; the CoVE-IO flow in the guest
+td_boot_tsm() {
+    rm -f "$TD/tsm-host.sock" "$TD/tsm-tvm1.sock"
+    timeout -k 5 $((TIMEOUT + 60)) "$TSMD" --host-socket "$TD/tsm-host.sock" \
+        --tvm "1:$TD/tsm-tvm1.sock" > "$LOGS/tdisp-tsm-daemon.log" 2>&1 &
+    tsm_pid=$!
+    i=0
+    while [ $i -lt 100 ] && { [ ! -S "$TD/tsm-host.sock" ] ||
+        [ ! -S "$TD/tsm-tvm1.sock" ]; }; do
+        kill -0 "$tsm_pid" 2>/dev/null || break
+        sleep 0.1
+        i=$((i + 1))
+    done
+    if [ ! -S "$TD/tsm-host.sock" ] || [ ! -S "$TD/tsm-tvm1.sock" ]; then
+        fail "tdisp-6.12-tsm: trustvio-tsm did not listen"
+        sed 's/^/    tsm: /' "$LOGS/tdisp-tsm-daemon.log" | tail -n 10
+        kill -TERM "$tsm_pid" 2>/dev/null
+        wait "$tsm_pid" 2>/dev/null
+        tsm_pid=
+        return
+    fi
+    pass "tdisp-6.12-tsm: trustvio-tsm listening (pid $tsm_pid)"
+    BOOT_MACHINE=q35
+    BOOT_VMLINUZ=$SHARE/vmlinuz
+    BOOT_INITRD=$SHARE/initramfs-tdisp.cpio.gz
+    # shellcheck disable=SC2046
+    boot tdisp-6.12-tsm "e2etest=tdisp e2e.tstage=tsm e2e.func=$TD_FUNC \
+e2e.mmio=$TD_RANGE_ADDR+$TD_RANGE_SIZE" $(td_qemu_args) \
+        -device virtio-serial-pci,id=vser0,addr=0x5 \
+        -chardev "socket,id=th,path=$TD/tsm-host.sock" \
+        -device virtserialport,bus=vser0.0,chardev=th,name=tsm.host \
+        -chardev "socket,id=tv1,path=$TD/tsm-tvm1.sock" \
+        -device virtserialport,bus=vser0.0,chardev=tv1,name=tsm.tvm1
+    BOOT_MACHINE=
+    BOOT_VMLINUZ=
+    BOOT_INITRD=
+    td_boots=$((td_boots + 1))
+    tlog=$LOGS/tdisp-6.12-tsm-console.log
+    grep '^E2E-FIGURE' "$tlog" | sed "s/^E2E-FIGURE/    figure (tdisp-6.12-tsm):/"
+    # what tsm-guest's accept reported, against what the DSM was given
+    if python3 - "$tlog" "$TD_FUNC" << 'EOF'
+import json, sys
+acc = [json.loads(l.split(" ", 1)[1]) for l in open(sys.argv[1], errors="replace")
+       if l.startswith("E2E-TSM-JSON ")]
+a = acc[0] if len(acc) == 1 else {}
+sys.exit(0 if a.get("ok") is True and a.get("state") == "Running" and
+         a.get("interface") == "1/" + sys.argv[2] and
+         a.get("certificates") == 2 and a.get("measurement_blocks") == 2 and
+         a.get("mmio_ranges") == 1 else 1)
+EOF
+    then
+        pass "tdisp-6.12-tsm: accept JSON: Running, 2 certificates, 2" \
+            "measurement blocks, 1 MMIO range"
+    else
+        fail "tdisp-6.12-tsm: accept JSON: $(grep '^E2E-TSM-JSON' "$tlog")"
+    fi
+    # QEMU's two chardevs: one connection on each endpoint for the boot
+    n_h=$(grep -c 'host endpoint: connection .* open' \
+        "$LOGS/tdisp-tsm-daemon.log")
+    n_g=$(grep -c 'TVM 1 endpoint: connection .* open' \
+        "$LOGS/tdisp-tsm-daemon.log")
+    if [ "$n_h" = 1 ] && [ "$n_g" = 1 ]; then
+        pass "tdisp-6.12-tsm: one connection per endpoint (QEMU's" \
+            "virtio-serial chardevs) for every guest process"
+    else
+        fail "tdisp-6.12-tsm: $n_h host and $n_g TVM connections, want 1 each"
+    fi
+    kill -TERM "$tsm_pid" 2>/dev/null
+    wait "$tsm_pid"
+    tsm_st=$?
+    tsm_pid=
+    if [ $tsm_st -eq 0 ]; then
+        pass "tdisp-6.12-tsm: trustvio-tsm exited on SIGTERM"
+    else
+        fail "tdisp-6.12-tsm: trustvio-tsm exit status $tsm_st"
+        tail -n 10 "$LOGS/tdisp-tsm-daemon.log" | sed 's/^/    tsm: /'
+    fi
+    td_state_is "after tdisp-6.12-tsm" CONFIG_UNLOCKED
+}
+
 tdisp_tier() {
     td_t0=$(date +%s)
     tdisp_part
@@ -339,6 +451,12 @@ tdisp_part() {
     for k in ${TDISP_KERNELS:-6.12 7}; do
         [ "$k" = 6.12 ] || td_boot_flow "$k"
     done
+    if td_have_tsm; then
+        td_boot_tsm
+    else
+        echo "  note: tdisp-6.12-tsm not run: trustvio-tsm, tsm-host or" \
+            "tsm-guest not built in $TSM_BUILD"
+    fi
     # one daemon process, one connection per boot, no SHUTDOWN from QEMU
     n_conn=$(grep -c 'connection accepted' "$LOGS/tdisp-daemon.log")
     n_closed=$(grep -c 'connection closed' "$LOGS/tdisp-daemon.log")

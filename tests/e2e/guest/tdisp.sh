@@ -8,9 +8,14 @@
 #   tdisp_main cc     lock report wait state report: while tdisp waits on
 #                     /dev/ttyS1 the host writes the TDI's configuration
 #                     through the DSM's admin socket, then sends a line
+#   tdisp_main tsm    the CoVE-IO flow through trustvio-tsm: its host and
+#                     TVM endpoints are virtio-serial ports (tsm.host,
+#                     tsm.tvm1); tsm-host relays over the DOE mailbox,
+#                     tsm-guest accepts the interface
 #
-# Kernel command-line words: e2e.tstage=flow|cc, e2e.func=BB:DD.F (the TDI
-# function id the DSM was given). Output for the host: E2E-STEP lines,
+# Kernel command-line words: e2e.tstage=flow|cc|tsm, e2e.func=BB:DD.F (the
+# TDI function id the DSM was given), e2e.mmio=ADDR+LEN (tsm: the TDI's one
+# range). Output for the host: E2E-STEP lines,
 # E2E-TDISP-JSON <object> (flow), E2E-CC <object> (cc), E2E-CHAIN-BEGIN N /
 # E2E-CHAIN-END around each certificate, E2E-FIGURE.
 
@@ -201,6 +206,105 @@ tdisp_cc() {
     return $crc
 }
 
+# tdisp_vport NAME: the /dev node of the virtio-serial port called NAME
+# (no udev here, so no /dev/virtio-ports/NAME links)
+tdisp_vport() {
+    for p in /sys/class/virtio-ports/*; do
+        [ "$(cat "$p/name" 2> /dev/null)" = "$1" ] || continue
+        echo "/dev/${p##*/}"
+        return 0
+    done
+    return 1
+}
+
+# tdisp_host_wait N: until tsm-host has printed N result lines (30 s)
+tdisp_host_wait() {
+    i=0
+    while [ "$(wc -l < /tmp/host.out)" -lt "$1" ] && [ $i -lt 300 ]; do
+        kill -0 "$hp" 2> /dev/null || break
+        sleep 0.1
+        i=$((i + 1))
+    done
+    [ "$(wc -l < /tmp/host.out)" -ge "$1" ]
+}
+
+tdisp_tsm() {
+    trc=0
+    # a tsm-host that died must fail our writes, not end /init
+    trap '' PIPE
+    mmio_addr=${mmio%+*}
+    mmio_len=${mmio#*+}
+    hdev=$(tdisp_vport tsm.host)
+    gdev=$(tdisp_vport tsm.tvm1)
+    if [ -c "$hdev" ] && [ -c "$gdev" ]; then
+        tdisp_step PASS tsm_ports "tsm.host=$hdev tsm.tvm1=$gdev"
+    else
+        tdisp_step FAIL "tsm_ports:" "tsm.host='$hdev' tsm.tvm1='$gdev'" \
+            "($(cat /sys/class/virtio-ports/*/name 2> /dev/null | tr '\n' ' '))"
+        return 1
+    fi
+    ifc=1/$func
+    rm -f /tmp/host.in
+    mkfifo /tmp/host.in
+    : > /tmp/host.out
+    /bin/tsm-host --tsm="$hdev" --doe="$bdf" run < /tmp/host.in \
+        > /tmp/host.out 2> /tmp/host.err &
+    hp=$!
+    exec 3> /tmp/host.in
+    t0=$(tdisp_cs)
+    printf 'connect 1\nbind 1 %s\nadd-region 1 %s %s %s\n' "$ifc" "$ifc" \
+        "$mmio_addr" "$mmio_len" >&3
+    if tdisp_host_wait 3 && ! grep -q '^error' /tmp/host.out; then
+        tdisp_step PASS tsm_host_bind "connect, bind, add-region relayed" \
+            "over DOE"
+    else
+        tdisp_step FAIL "tsm_host_bind:" "tsm-host did not connect and bind"
+        trc=1
+    fi
+    sed 's/^/  host: /' /tmp/host.out
+    if [ $trc -eq 0 ]; then
+        /bin/tsm-guest --tsm="$gdev" accept "$ifc" --root=/tdisp/ca.pem \
+            --policy=/tdisp/policy --expect-mmio="$mmio_addr+$mmio_len" \
+            --timeout=60 --json > /tmp/acc.out 2> /tmp/acc.err &
+        gp=$!
+        # the host relays what the TVM queued (START, state reads) until
+        # the accept ends; tsm-guest's --timeout bounds this
+        while kill -0 "$gp" 2> /dev/null; do
+            echo "action 1" >&3
+            sleep 0.3
+        done
+        wait "$gp"
+        st=$?
+        t1=$(tdisp_cs)
+        sed 's/^/E2E-TSM-JSON /' /tmp/acc.out
+        if [ $st -eq 0 ] && grep -q '"ok":true' /tmp/acc.out; then
+            tdisp_step PASS tsm_guest_accept "the interface runs in TVM 1"
+            echo "E2E-FIGURE CoVE-IO connect to accepted (tsm-host and" \
+                "tsm-guest over virtio-serial, DOE relay): $(((t1 - t0) * 10))" \
+                "ms (10 ms resolution)"
+        else
+            tdisp_step FAIL "tsm_guest_accept:" "exit $st"
+            sed 's/^/  /' /tmp/acc.err
+            trc=1
+        fi
+    fi
+    n0=$(wc -l < /tmp/host.out)
+    printf 'unbind 1 %s\ndisconnect 1\n' "$ifc" >&3
+    exec 3>&-
+    wait "$hp"
+    st=$?
+    tail -n +$((n0 + 1)) /tmp/host.out | sed 's/^/  host: /'
+    if [ $trc -eq 0 ] && tail -n 2 /tmp/host.out | grep -q '^unbind' &&
+        tail -n 1 /tmp/host.out | grep -q '^disconnect'; then
+        tdisp_step PASS tsm_host_unbind "unbind and disconnect"
+    else
+        tdisp_step FAIL "tsm_host_unbind:" "tsm-host exit $st"
+        sed 's/^/  /' /tmp/host.err | tail -n 10
+        trc=1
+    fi
+    return $trc
+}
+
 tdisp_main() {
     tdisp_find || return 1
     if [ -z "$func" ] || [ "$bdf" != "0000:$func" ]; then
@@ -211,6 +315,7 @@ tdisp_main() {
     case $1 in
     flow) tdisp_flow ;;
     cc) tdisp_cc ;;
+    tsm) tdisp_tsm ;;
     *)
         tdisp_step FAIL "tdisp_stage:" "unknown e2e.tstage=$1"
         return 1
