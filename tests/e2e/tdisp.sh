@@ -467,6 +467,17 @@ tdisp_part() {
         fail "tdisp: $td_boots boots, $n_conn connections accepted," \
             "$n_closed closed"
     fi
+    # every object QEMU forwarded was a DOE object the DSM answered
+    bad=$(grep -E 'no DOE object|not served|internal failure|SPDM responder:|inside a message|peer:' \
+        "$LOGS/tdisp-daemon.log" | head -n 3)
+    if [ -z "$bad" ] && [ "$(grep -c 'rx NORMAL transport 2' \
+        "$LOGS/tdisp-daemon.log")" -gt 0 ]; then
+        pass "tdisp: the DSM answered all $(grep -c 'rx NORMAL transport 2' \
+            "$LOGS/tdisp-daemon.log") DOE objects QEMU forwarded, no" \
+            "framing or protocol error logged"
+    else
+        fail "tdisp: the DSM log has: ${bad:-no DOE object at all}"
+    fi
     if grep -q 'SHUTDOWN' "$LOGS/tdisp-daemon.log"; then
         echo "  note: QEMU sent SHUTDOWN"
     fi
