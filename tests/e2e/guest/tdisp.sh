@@ -33,20 +33,25 @@ tdisp_cs() {
     echo "${up%.*}${up#*.}"
 }
 
-# tdisp_find: set bdf to the first NVMe function (class 0x010802)
+# tdisp_find: set bdf to the first non-volatile memory controller (class
+# 0x0108xx; QEMU's NVMe is 0x010802)
 tdisp_find() {
     bdf=
     for d in /sys/bus/pci/devices/*; do
-        [ "$(cat "$d/class")" = 0x010802 ] || continue
+        case $(cat "$d/class") in
+        0x0108??) ;;
+        *) continue ;;
+        esac
         bdf=${d##*/}
         break
     done
     if [ -z "$bdf" ]; then
-        tdisp_step FAIL "nvme_found:" "no class 0x010802 function"
+        tdisp_step FAIL "nvme_found:" "no class 0x0108 function"
         return 1
     fi
     d=/sys/bus/pci/devices/$bdf
     tdisp_step PASS nvme_found "$bdf $(cat "$d/vendor"):$(cat "$d/device")" \
+        "class $(cat "$d/class")" \
         "BAR0 $(head -n 1 "$d/resource" | cut -d' ' -f1-2)"
     # 7.x lists the mailbox's protocols (one file per VID:TYPE) after its
     # own discovery at enumeration; 6.12 has no such directory
