@@ -1,6 +1,7 @@
 #!/bin/sh
 # The real-VMM end-to-end tier: a real Linux guest (Debian's 6.12 kernel and
-# nsm.ko) in a real QEMU (>= 10.2 from trixie-backports, TCG, -machine pc)
+# nsm.ko) in a real QEMU (>= 10.2 from trixie-backports, TCG, -machine pc;
+# q35 for the DOE part)
 # talks to our vhost-user daemons through vhost-user-test-device-pci.
 #
 #   boot          the guest boots and powers off (QEMU + kernel sanity)
@@ -24,7 +25,8 @@
 # the static guest programs, default gcc; clang works too), E2E_KMOD=0
 # (skip the trustvio_nsm.ko boots), KMOD_KERNELS (default "6.12 7"),
 # E2E_TDISP=0 (skip the trustvio-dsm boots), TDISP_KERNELS (default
-# "6.12 7"; 7 only when the kmod part's 7.x kernel is cached).
+# "6.12 7"; 7 only when the kmod part's 7.x kernel is cached), TSM_BUILD
+# (where trustvio-tsm, tsm-host and tsm-guest are looked for; default BUILD).
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
