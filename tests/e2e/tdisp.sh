@@ -55,14 +55,16 @@ s = socket.socket()
 s.bind(("127.0.0.1", 0))
 print(s.getsockname()[1])')
         rm -f "$TD/admin.sock"
-        # it serves several boots: its bound is all of them
-        timeout -k 5 $((TIMEOUT * 4 + 120)) "$TDSM" --port "$td_port" \
+        # it serves every boot of the part (up to four): its bound is theirs
+        timeout -k 5 $((TIMEOUT * 5 + 120)) "$TDSM" --port "$td_port" \
             --pki "$TD/pki" --admin-socket "$TD/admin.sock" \
             --tdi "$TD_FUNC=$TD_RANGE_ADDR+$TD_RANGE_SIZE/0" \
             --measurement "1:firmware=$TD/fw.bin" \
             --measurement "2:fw-config=$TD/conf.txt" --verbose \
             > "$LOGS/tdisp-daemon.log" 2>&1 &
         daemon_pid=$!
+        # the admin socket is opened after the TCP listen: once it answers,
+        # QEMU can connect
         i=0
         while [ $i -lt 100 ] && kill -0 "$daemon_pid" 2>/dev/null; do
             if "$TDISPCLI" admin --admin-socket "$TD/admin.sock" list \
