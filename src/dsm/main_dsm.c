@@ -451,6 +451,7 @@ static int recv_message(int fd, struct sock_header *h)
 {
     size_t need = SOCK_HEADER_SIZE;
     bool have_header = false;
+    int one = 1;
 
     for (;;) {
         ssize_t n;
@@ -480,6 +481,13 @@ static int recv_message(int fd, struct sock_header *h)
             return -1;
         }
         rx_have += (size_t)n;
+        /*
+         * QEMU writes a message in pieces (the command word first) and
+         * sends the rest only once that piece is acknowledged. Our reply to
+         * the previous message put the socket in interactive mode, which
+         * holds the ACK for up to 40 ms: flush it now, after every read.
+         */
+        (void)setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof(one));
     }
 }
 
@@ -492,14 +500,11 @@ static int serve_one(int fd)
     struct sock_header h;
     enum dsm_verdict v;
     size_t out_len, used;
-    int one = 1;
 
     /* private copy: the message is read once, into rx */
     if (recv_message(fd, &h) != 0) {
         return 0;
     }
-    /* QEMU writes each message in pieces: do not hold our ACKs back */
-    (void)setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof(one));
     tv_debug("rx %s transport %u, %u bytes", sock_command_name(h.command),
              (unsigned)h.transport, (unsigned)h.payload_len);
     v = dsm_socket_message(&dev, &h, rx + SOCK_HEADER_SIZE, tx, sizeof(tx),

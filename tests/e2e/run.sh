@@ -1,6 +1,7 @@
 #!/bin/sh
 # The real-VMM end-to-end tier: a real Linux guest (Debian's 6.12 kernel and
-# nsm.ko) in a real QEMU (>= 10.2 from trixie-backports, TCG, -machine pc)
+# nsm.ko) in a real QEMU (>= 10.2 from trixie-backports, TCG, -machine pc;
+# q35 for the DOE part)
 # talks to our vhost-user daemons through vhost-user-test-device-pci.
 #
 #   boot          the guest boots and powers off (QEMU + kernel sanity)
@@ -10,6 +11,8 @@
 #   rpmb fresh    vhost-user-rpmb; a user-space virtio-pci driver in the guest
 #                 programs the key, reads the counter, writes and reads
 #   rpmb persist  the same store after a daemon restart and a new boot
+#   tdisp-*       trustvio-dsm behind QEMU's NVMe function (q35, DOE); the
+#                 guest runs tdisp over the DOE mailbox (tests/e2e/tdisp.sh)
 #
 # Run from anywhere as root after `ninja -C build`; prints every host and
 # guest step and ends with "N passed, M failed". Exit 0 only if all passed.
@@ -20,7 +23,10 @@
 # TV_VECTORS_DIR (default <repo>/tests/vectors),
 # E2E_TIMEOUT (seconds per QEMU run, default 180), GUEST_CC (compiler for
 # the static guest programs, default gcc; clang works too), E2E_KMOD=0
-# (skip the trustvio_nsm.ko boots), KMOD_KERNELS (default "6.12 7").
+# (skip the trustvio_nsm.ko boots), KMOD_KERNELS (default "6.12 7"),
+# E2E_TDISP=0 (skip the trustvio-dsm boots), TDISP_KERNELS (default
+# "6.12 7"; 7 only when the kmod part's 7.x kernel is cached), TSM_BUILD
+# (where trustvio-tsm, tsm-host and tsm-guest are looked for; default BUILD).
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -112,6 +118,12 @@ cleanup() {
         qemu_pid=
     fi
     stop_daemon
+    # the second daemon of the TSM boot (tests/e2e/tdisp.sh)
+    if [ -n "${tsm_pid:-}" ]; then
+        kill -TERM "$tsm_pid" 2>/dev/null
+        wait "$tsm_pid" 2>/dev/null
+        tsm_pid=
+    fi
 }
 
 trap cleanup EXIT
@@ -237,6 +249,8 @@ fi
 
 # boot NAME APPEND [QEMU device args...]: one guest run, console to
 # $LOGS/NAME-console.log. Sets boot_ok=1 if the guest reached its end marker.
+# BOOT_MACHINE (default pc), BOOT_VMLINUZ and BOOT_INITRD override the
+# machine type, kernel and initramfs.
 boot() {
     name=$1
     append=$2
@@ -250,7 +264,8 @@ boot() {
             --library-path "$lib" "$tree/usr/bin/qemu-system-x86_64" \
             -L "$tree/usr/share/qemu" -L "$tree/usr/share/seabios" "$@"' sh \
         "$QEMU_LIBDIR" "$T" \
-        -machine pc,memory-backend=mem -accel tcg -cpu max -smp 2 -m 512M \
+        -machine "${BOOT_MACHINE:-pc},memory-backend=mem" -accel tcg \
+        -cpu max -smp 2 -m 512M \
         -nographic -nic none -no-reboot -monitor none -serial stdio \
         -object memory-backend-memfd,id=mem,size=512M,share=on \
         -kernel "${BOOT_VMLINUZ:-$SHARE/vmlinuz}" \
@@ -439,6 +454,12 @@ fi
 if [ "${E2E_KMOD:-1}" = 1 ]; then
     . "$here/kmod.sh"
     kmod_tier
+fi
+
+# ---- TEE-IO: trustvio-dsm behind QEMU's NVMe DOE (tests/e2e/tdisp.sh) ---
+if [ "${E2E_TDISP:-1}" = 1 ]; then
+    . "$here/tdisp.sh"
+    tdisp_tier
 fi
 
 # ---- RPMB ----------------------------------------------------------------
