@@ -300,11 +300,8 @@ err_close:
     return -1;
 }
 
-/*
- * Whether the peer on @fd may use the device: our own uid, or a member of
- * --socket-group (primary or supplementary group). Logged either way.
- */
-static bool peer_allowed(const struct daemon_cfg *cfg, int fd)
+/* see daemon.h */
+bool daemon_peer_allowed(const struct daemon_cfg *cfg, int fd, const char *who)
 {
     struct ucred uc;
     socklen_t len = sizeof(uc);
@@ -312,7 +309,7 @@ static bool peer_allowed(const struct daemon_cfg *cfg, int fd)
     bool ok = false;
 
     if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) != 0) {
-        tv_err("refusing a front-end: SO_PEERCRED: %s", strerror(errno));
+        tv_err("refusing a %s: SO_PEERCRED: %s", who, strerror(errno));
         return false;
     }
     if (uc.uid == geteuid()) {
@@ -329,19 +326,19 @@ static bool peer_allowed(const struct daemon_cfg *cfg, int fd)
     }
     if (!ok) {
         if (cfg->socket_group_set) {
-            tv_warn("refusing a front-end: pid %ld uid %u gid %u is neither "
+            tv_warn("refusing a %s: pid %ld uid %u gid %u is neither "
                     "uid %u nor in group %u",
-                    (long)uc.pid, (unsigned)uc.uid, (unsigned)uc.gid,
+                    who, (long)uc.pid, (unsigned)uc.uid, (unsigned)uc.gid,
                     (unsigned)geteuid(), (unsigned)cfg->socket_group);
         } else {
-            tv_warn("refusing a front-end: pid %ld uid %u gid %u is not uid "
+            tv_warn("refusing a %s: pid %ld uid %u gid %u is not uid "
                     "%u (see --socket-group)",
-                    (long)uc.pid, (unsigned)uc.uid, (unsigned)uc.gid,
+                    who, (long)uc.pid, (unsigned)uc.uid, (unsigned)uc.gid,
                     (unsigned)geteuid());
         }
         return false;
     }
-    tv_info("front-end connected: pid %ld uid %u gid %u", (long)uc.pid,
+    tv_info("%s connected: pid %ld uid %u gid %u", who, (long)uc.pid,
             (unsigned)uc.uid, (unsigned)uc.gid);
     return true;
 }
@@ -445,7 +442,7 @@ static void listen_cb(void *arg, int fd)
         }
         return;
     }
-    if (!peer_allowed(s->cfg, c)) {
+    if (!daemon_peer_allowed(s->cfg, c, "front-end")) {
         close(c);
         return;
     }
@@ -519,6 +516,13 @@ void daemon_unlisten(const struct daemon_cfg *cfg, struct daemon_sock *ds)
 int daemon_drop_privileges(const struct daemon_cfg *cfg,
                            const struct daemon_sock *ds)
 {
+    return daemon_drop_privileges_n(cfg, ds, 1);
+}
+
+/* see daemon.h */
+int daemon_drop_privileges_n(const struct daemon_cfg *cfg,
+                             const struct daemon_sock *ds, size_t n)
+{
     uid_t uid = cfg->user_set ? cfg->user : geteuid();
     gid_t gid = cfg->group_set ? cfg->group
                                : (cfg->user_set ? cfg->user_gid : getegid());
@@ -534,12 +538,15 @@ int daemon_drop_privileges(const struct daemon_cfg *cfg,
                (unsigned)uid, (unsigned)gid);
         return 1;
     }
-    /* the socket file belongs to whoever serves it, and can be removed */
-    if (ds->created &&
-        chown(ds->bound, uid, cfg->socket_group_set ? (gid_t)-1 : gid) != 0) {
-        tv_err("cannot hand %s to uid %u: %s", ds->bound, (unsigned)uid,
-               strerror(errno));
-        return 1;
+    /* the socket files belong to whoever serves them, and can be removed */
+    for (size_t i = 0; i < n; i++) {
+        if (ds[i].created &&
+            chown(ds[i].bound, uid, cfg->socket_group_set ? (gid_t)-1 : gid) !=
+                0) {
+            tv_err("cannot hand %s to uid %u: %s", ds[i].bound, (unsigned)uid,
+                   strerror(errno));
+            return 1;
+        }
     }
     if (setgroups(0, NULL) != 0 || setgid(gid) != 0 || setuid(uid) != 0) {
         tv_err("cannot switch to uid %u gid %u: %s", (unsigned)uid,
@@ -606,6 +613,16 @@ int daemon_notify(struct daemon_sock *ds, const char *msg)
  */
 static int daemon_ready(const struct daemon_cfg *cfg, struct daemon_sock *ds)
 {
+    if (daemon_sock_in_place(cfg, ds) != 0) {
+        return -1;
+    }
+    (void)daemon_notify(ds, "READY=1");
+    return 0;
+}
+
+/* see daemon.h */
+int daemon_sock_in_place(const struct daemon_cfg *cfg, struct daemon_sock *ds)
+{
     if (ds->created && !ds->in_place) {
         if (rename(ds->bound, cfg->socket_path) != 0) {
             tv_err("cannot move %s to %s: %s", ds->bound, cfg->socket_path,
@@ -617,7 +634,6 @@ static int daemon_ready(const struct daemon_cfg *cfg, struct daemon_sock *ds)
     if (cfg->socket_path != NULL) {
         tv_info("listening on %s", cfg->socket_path);
     }
-    (void)daemon_notify(ds, "READY=1");
     return 0;
 }
 
@@ -652,7 +668,7 @@ int daemon_serve(const struct daemon_cfg *cfg, struct daemon_sock *ds,
     }
     if (ds->conn_fd >= 0) {
         /* The connection now belongs to the device (vhu_detach closes). */
-        if (!peer_allowed(cfg, ds->conn_fd)) {
+        if (!daemon_peer_allowed(cfg, ds->conn_fd, "front-end")) {
             close(ds->conn_fd);
             ds->conn_fd = -1;
             goto out_close_sig;

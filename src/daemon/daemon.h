@@ -8,6 +8,7 @@
 #define TV_DAEMON_DAEMON_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <sys/types.h>
 
 #include "daemon/sandbox.h"
@@ -175,6 +176,29 @@ int daemon_listen(const struct daemon_cfg *cfg, struct daemon_sock *ds);
  */
 int daemon_drop_privileges(const struct daemon_cfg *cfg,
                            const struct daemon_sock *ds);
+
+/**
+ * daemon_drop_privileges_n() - daemon_drop_privileges() for a daemon with
+ * @n listening sockets @ds[0..n-1] (each bound with daemon_listen() from a
+ * copy of @cfg with its own socket_path): every socket file is handed over
+ * before the switch.
+ */
+int daemon_drop_privileges_n(const struct daemon_cfg *cfg,
+                             const struct daemon_sock *ds, size_t n);
+
+/**
+ * daemon_sock_in_place() - rename the socket of @ds, bound by
+ * daemon_listen(), to cfg->socket_path and log it: call once everything
+ * is set up (daemon_serve() does it itself). Return: 0, or -1 (reported).
+ */
+int daemon_sock_in_place(const struct daemon_cfg *cfg, struct daemon_sock *ds);
+
+/**
+ * daemon_peer_allowed() - whether the peer on @fd may be served: our own
+ * uid, or a member of --socket-group (primary or supplementary group).
+ * Logged either way, the peer named @who ("front-end", "host endpoint").
+ */
+bool daemon_peer_allowed(const struct daemon_cfg *cfg, int fd, const char *who);
 
 /** daemon_unlisten() - close @ds and remove the socket file we created. */
 void daemon_unlisten(const struct daemon_cfg *cfg, struct daemon_sock *ds);

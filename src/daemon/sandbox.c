@@ -53,6 +53,21 @@ static const int serve_calls[] = {
     SCMP_SYS(wait4),
 };
 
+/* The trustvio-tsm loop (src/tsmd): no fd passing, no memory mapping. */
+static const int tsm_calls[] = {
+    /* connections: accept (non-blocking), peer check */
+    SCMP_SYS(accept4),
+    SCMP_SYS(getsockopt),
+    /* answers go out with send(), MSG_NOSIGNAL */
+    SCMP_SYS(sendto),
+    SCMP_SYS(recvfrom),
+    /* the loop */
+    SCMP_SYS(poll),
+    SCMP_SYS(ppoll),
+    /* the socket files are removed on exit */
+    SCMP_SYS(unlink),
+};
+
 /* What SQLite does in the loop: its WAL, journal and temporary files. */
 static const int store_calls[] = {
     SCMP_SYS(openat),    SCMP_SYS(pread64),   SCMP_SYS(pwrite64),
@@ -147,6 +162,11 @@ int sandbox_apply(enum sandbox_profile profile, char *err, size_t err_len)
     case SANDBOX_SERVE_NSM:
         if (rc == 0) {
             rc = allow_all(ctx, serve_calls, TV_ARRAY_SIZE(serve_calls));
+        }
+        break;
+    case SANDBOX_SERVE_TSM:
+        if (rc == 0) {
+            rc = allow_all(ctx, tsm_calls, TV_ARRAY_SIZE(tsm_calls));
         }
         break;
     case SANDBOX_SIGNER:

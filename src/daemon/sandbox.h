@@ -20,11 +20,15 @@
  *                      ftruncate, unlink)
  * @SANDBOX_SIGNER:     the NSM signer: read a request, sign, write the
  *                      answer; nothing else
+ * @SANDBOX_SERVE_TSM:  the trustvio-tsm loop: accept and poll UNIX stream
+ *                      connections, non-blocking reads and writes, the
+ *                      DRBG; its socket files removed on exit
  */
 enum sandbox_profile {
     SANDBOX_SERVE_NSM,
     SANDBOX_SERVE_RPMB,
     SANDBOX_SIGNER,
+    SANDBOX_SERVE_TSM,
 };
 
 /**
