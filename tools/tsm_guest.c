@@ -6,7 +6,7 @@
  *
  *   tsm-guest [--tsm=PATH] accept IF --root=CA --policy=FILE
  *             --expect-mmio=RANGES [--map-gpa=GPAS] [--timeout=S]
- *   tsm-guest [--tsm=PATH] state|report|measurements|stop IF
+ *   tsm-guest [--tsm=PATH] state|report|measurements|start|stop IF
  */
 #include <errno.h>
 #include <getopt.h>
@@ -48,6 +48,8 @@ static const char usage[] =
     "  state IF       get_interface_state\n"
     "  report IF      get_interface_report, decoded\n"
     "  measurements IF  get_device_measurements with a fresh nonce\n"
+    "  start IF       start_interface alone, no checks (the host's\n"
+    "                 tee_io_action relays it)\n"
     "  stop IF        stop_interface (the host's tee_io_action relays it)\n"
     "\n"
     "Options:\n"
@@ -287,6 +289,18 @@ static int do_command(const char *cmd, const char *ifs, uint64_t ifid,
                    tsm_if_state_name(v));
         } else {
             printf("state %s: %s\n", ifs, tsm_if_state_name(v));
+        }
+        return 0;
+    }
+    if (strcmp(cmd, "start") == 0) {
+        if (tsmg_start(&g, ifid) != 0) {
+            return fail(cmd, NULL, tsmg_error(&g));
+        }
+        if (json) {
+            printf("{\"command\":\"start\",\"ok\":true}\n");
+        } else {
+            printf("start %s: queued (the host's tee_io_action relays it)\n",
+                   ifs);
         }
         return 0;
     }
