@@ -179,6 +179,23 @@ static long read_file(const char *path, uint8_t *buf, size_t cap)
     return (long)n;
 }
 
+/* @s as a JSON string, quotes included. */
+static void json_str(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; *s != '\0'; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch == '"' || ch == '\\') {
+            fprintf(f, "\\%c", ch);
+        } else if (ch < 0x20) {
+            fprintf(f, "\\u%04x", ch);
+        } else {
+            fputc(ch, f);
+        }
+    }
+    fputc('"', f);
+}
+
 /* One failure line (stderr; and a JSON object on stdout with --json). */
 static int fail(const char *cmd, const char *step, const char *reason)
 {
@@ -187,7 +204,9 @@ static int fail(const char *cmd, const char *step, const char *reason)
         if (step != NULL) {
             printf(",\"step\":\"%s\"", step);
         }
-        printf(",\"reason\":\"%s\"}\n", reason);
+        printf(",\"reason\":");
+        json_str(stdout, reason);
+        printf("}\n");
     }
     fprintf(stderr, PROG ": %s refused: %s\n", cmd, reason);
     return 1;

@@ -181,6 +181,23 @@ static bool parse_element(const char *s, uint64_t *e)
     return parse_num(s, e);
 }
 
+/* @s as a JSON string, quotes included. */
+static void json_str(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; *s != '\0'; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch == '"' || ch == '\\') {
+            fprintf(f, "\\%c", ch);
+        } else if (ch < 0x20) {
+            fprintf(f, "\\u%04x", ch);
+        } else {
+            fputc(ch, f);
+        }
+    }
+    fputc('"', f);
+}
+
 static void trace(void *ctx, unsigned long n, uint32_t fid, size_t req_len,
                   size_t rsp_len, const char *what)
 {
@@ -201,9 +218,12 @@ static void result(const char *cmd, int argc, char **argv, bool ok,
     int i;
 
     if (json) {
-        printf("{\"command\":\"%s\",\"args\":[", cmd);
+        printf("{\"command\":");
+        json_str(stdout, cmd);
+        printf(",\"args\":[");
         for (i = 0; i < argc; i++) {
-            printf("%s\"%s\"", i ? "," : "", argv[i]);
+            printf("%s", i ? "," : "");
+            json_str(stdout, argv[i]);
         }
         printf("],\"ok\":%s", ok ? "true" : "false");
         if (error != NULL) {
@@ -212,7 +232,8 @@ static void result(const char *cmd, int argc, char **argv, bool ok,
                    error, value, relays, ms);
         }
         if (reason != NULL) {
-            printf(",\"reason\":\"%s\"", reason);
+            printf(",\"reason\":");
+            json_str(stdout, reason);
         }
         printf("%s}\n", extra != NULL ? extra : "");
         if (!ok && !in_run) {
