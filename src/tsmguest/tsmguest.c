@@ -173,38 +173,45 @@ static int parse_blocks(const uint8_t *p, size_t len, struct tsmg_block *b,
 }
 
 /* see tsmguest.h */
+int tsmg_meas_decode(const uint8_t *buf, size_t len, const uint8_t *nonce,
+                     struct tsmg_meas *m, char *err, size_t err_len)
+{
+    size_t blen;
+
+    if (len < TDISP_NONCE_SIZE + 8) {
+        tv_set_err(err, err_len, "measurements: a %zu-byte answer", len);
+        return -1;
+    }
+    memcpy(m->nonce, buf, TDISP_NONCE_SIZE);
+    if (memcmp(m->nonce, nonce, TDISP_NONCE_SIZE) != 0) {
+        tv_set_err(err, err_len,
+                   "measurements: the nonce is not the one this TVM sent");
+        return -1;
+    }
+    m->generation = load_le32(buf + TDISP_NONCE_SIZE);
+    blen = load_le32(buf + TDISP_NONCE_SIZE + 4);
+    if (blen != len - TDISP_NONCE_SIZE - 8 ||
+        parse_blocks(buf + TDISP_NONCE_SIZE + 8, blen, m->b,
+                     SPDM_MEAS_BLOCKS_MAX, &m->n) != 0) {
+        tv_set_err(err, err_len, "measurements: the blocks are malformed");
+        return -1;
+    }
+    return 0;
+}
+
+/* see tsmguest.h */
 int tsmg_measurements(struct tsmg *g, uint64_t ifid, const uint8_t *nonce,
                       struct tsmg_meas *m)
 {
     uint64_t a[6] = {ifid, 0, 0, 0, 0, 0};
-    size_t len, blen;
+    size_t len;
 
     if (with_output(g, "get_device_measurements",
                     TSM_COVG_GET_DEVICE_MEASUREMENTS, a, 4, nonce,
                     TDISP_NONCE_SIZE, &len) != 0) {
         return -1;
     }
-    if (len < TDISP_NONCE_SIZE + 8) {
-        tv_set_err(g->err, sizeof(g->err), "measurements: a %zu-byte answer",
-                   len);
-        return -1;
-    }
-    memcpy(m->nonce, g->buf, TDISP_NONCE_SIZE);
-    if (memcmp(m->nonce, nonce, TDISP_NONCE_SIZE) != 0) {
-        tv_set_err(g->err, sizeof(g->err),
-                   "measurements: the nonce is not the one this TVM sent");
-        return -1;
-    }
-    m->generation = load_le32(g->buf + TDISP_NONCE_SIZE);
-    blen = load_le32(g->buf + TDISP_NONCE_SIZE + 4);
-    if (blen != len - TDISP_NONCE_SIZE - 8 ||
-        parse_blocks(g->buf + TDISP_NONCE_SIZE + 8, blen, m->b,
-                     SPDM_MEAS_BLOCKS_MAX, &m->n) != 0) {
-        tv_set_err(g->err, sizeof(g->err),
-                   "measurements: the blocks are malformed");
-        return -1;
-    }
-    return 0;
+    return tsmg_meas_decode(g->buf, len, nonce, m, g->err, sizeof(g->err));
 }
 
 /* see tsmguest.h */

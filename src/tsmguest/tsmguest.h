@@ -147,6 +147,15 @@ int tsmg_transcript(struct tsmg *g, uint64_t ifid, uint32_t elem, size_t *len);
 int tsmg_measurements(struct tsmg *g, uint64_t ifid, const uint8_t *nonce,
                       struct tsmg_meas *m);
 
+/**
+ * tsmg_meas_decode() - decode get_device_measurements' output (@len bytes:
+ * nonce[32] | generation u32 | length u32 | {index u8, type u8, length u16,
+ * value} blocks) into @m; the nonce must be @nonce. Sans I/O.
+ * Return: 0, or -1 with the reason in @err.
+ */
+int tsmg_meas_decode(const uint8_t *buf, size_t len, const uint8_t *nonce,
+                     struct tsmg_meas *m, char *err, size_t err_len);
+
 /** tsmg_report() - the interface report into g->report, decoded into @r. */
 int tsmg_report(struct tsmg *g, uint64_t ifid, struct tdisp_report *r);
 
