@@ -245,16 +245,6 @@ static int do_accept(const char *ifs, uint64_t ifid, double timeout_s)
     struct timespec s;
     double ms;
 
-    if (root_len == 0 || !have_policy || !have_mmio) {
-        fprintf(stderr,
-                PROG ": accept needs --root, --policy and --expect-mmio\n");
-        return 2;
-    }
-    if (n_gpa != 0 && n_gpa != n_mmio) {
-        fprintf(stderr, PROG ": --map-gpa needs one address per --expect-mmio "
-                             "range\n");
-        return 2;
-    }
     memset(&cfg, 0, sizeof(cfg));
     cfg.root = root;
     cfg.root_len = root_len;
@@ -397,6 +387,9 @@ int main(int argc, char **argv)
     int opt, rc;
 
     tv_log_prefix = PROG;
+    if (tsm_path != NULL && tsm_path[0] == '\0') {
+        tsm_path = NULL;
+    }
     while ((opt = getopt_long(argc, argv, "", long_options, NULL)) != -1) {
         switch (opt) {
         case OPT_TSM:
@@ -489,6 +482,34 @@ int main(int argc, char **argv)
                 argv[optind + 1]);
         return 2;
     }
+    {
+        static const char *const cmds[] = {"accept",       "state", "report",
+                                           "measurements", "start", "stop"};
+        size_t k;
+        for (k = 0; k < sizeof(cmds) / sizeof(cmds[0]); k++) {
+            if (strcmp(argv[optind], cmds[k]) == 0) {
+                break;
+            }
+        }
+        if (k == sizeof(cmds) / sizeof(cmds[0])) {
+            fprintf(stderr, PROG ": unknown command '%s' (try --help)\n",
+                    argv[optind]);
+            return 2;
+        }
+    }
+    if (strcmp(argv[optind], "accept") == 0) {
+        if (root_len == 0 || !have_policy || !have_mmio) {
+            fprintf(stderr,
+                    PROG ": accept needs --root, --policy and --expect-mmio\n");
+            return 2;
+        }
+        if (n_gpa != 0 && n_gpa != n_mmio) {
+            fprintf(stderr,
+                    PROG ": --map-gpa needs one address per --expect-mmio "
+                         "range\n");
+            return 2;
+        }
+    }
     if (tsm_path == NULL) {
         fprintf(stderr,
                 PROG ": no TSM endpoint (--tsm or TRUSTVIO_TSM_TVM_SOCKET)\n");
@@ -499,7 +520,7 @@ int main(int argc, char **argv)
         return 1;
     }
     if (tsmc_open_path(&tc, tsm_path) != 0) {
-        fprintf(stderr, PROG ": %s: %s\n", tsm_path, tsmc_error(&tc));
+        fprintf(stderr, PROG ": %s\n", tsmc_error(&tc));
         return 1;
     }
     tsmg_init(&g, &tc);

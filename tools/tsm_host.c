@@ -241,7 +241,7 @@ static void result(const char *cmd, int argc, char **argv, bool ok,
                     reason != NULL ? reason : error);
         }
     } else {
-        fprintf(f, "%s%s", ok || !in_run ? "" : "error: ", cmd);
+        fprintf(f, "%s%s", ok ? "" : in_run ? "error: " : PROG ": ", cmd);
         for (i = 0; i < argc; i++) {
             fprintf(f, " %s", argv[i]);
         }
@@ -263,9 +263,23 @@ static int usage_error(const char *cmd, int argc, char **argv, const char *why)
     return 2;
 }
 
+static const char *tsm_path;
+static bool tsm_failed;
+
+/* Connect to the TSM at the first call that needs it. */
 static bool tsm_open(void)
 {
-    return tc.fd >= 0;
+    if (tc.fd >= 0) {
+        return true;
+    }
+    if (tsm_path == NULL || tsm_failed) {
+        return false;
+    }
+    if (tsmc_open_path(&tc, tsm_path) != 0) {
+        tsm_failed = true;
+        return false;
+    }
+    return true;
 }
 
 /* One command; 0, 1 (refused or failed) or 2 (bad usage). */
@@ -340,7 +354,9 @@ static int command(int argc, char **argv)
     }
     if (!tsm_open()) {
         result(cmd, n, args, false, NULL, 0, 0, 0, NULL,
-               "no TSM endpoint (--tsm or TRUSTVIO_TSM_HOST_SOCKET)");
+               tsm_path == NULL
+                   ? "no TSM endpoint (--tsm or TRUSTVIO_TSM_HOST_SOCKET)"
+                   : tsmc_error(&tc));
         return 1;
     }
     {
@@ -378,8 +394,10 @@ static int command(int argc, char **argv)
         snprintf(extra, sizeof(extra),
                  relays ? " (work relayed)" : " (nothing queued)");
     }
+    /* a device that gave no answer is why a call failed */
     result(cmd, n, args, ok, tsm_sbi_name(r.error), r.value, relays, ms,
-           extra[0] ? extra : NULL, NULL);
+           extra[0] ? extra : NULL,
+           !ok && tsmh_error(&h)[0] != '\0' ? tsmh_error(&h) : NULL);
     return ok ? 0 : 1;
 }
 
@@ -437,7 +455,6 @@ static int run(void)
 
 int main(int argc, char **argv)
 {
-    const char *tsm_path = getenv("TRUSTVIO_TSM_HOST_SOCKET");
     struct tsmh_device dev = {NULL, NULL, 0};
     struct tsmh_hostile hostile = {0, 0, 0, 0};
     bool do_trace = false;
@@ -445,6 +462,10 @@ int main(int argc, char **argv)
 
     tv_log_prefix = PROG;
     tc.fd = -1;
+    tsm_path = getenv("TRUSTVIO_TSM_HOST_SOCKET");
+    if (tsm_path != NULL && tsm_path[0] == '\0') {
+        tsm_path = NULL;
+    }
     while ((opt = getopt_long(argc, argv, "+", long_options, NULL)) != -1) {
         uint64_t v, w;
         char *at;
@@ -512,10 +533,6 @@ int main(int argc, char **argv)
         fprintf(stderr, PROG ": --dsm-port and --doe exclude each other\n");
         return 2;
     }
-    if (tsm_path != NULL && tsmc_open_path(&tc, tsm_path) != 0) {
-        fprintf(stderr, PROG ": %s: %s\n", tsm_path, tsmc_error(&tc));
-        return 1;
-    }
     tsmh_init(&h, &tc, &dev);
     h.hostile = hostile;
     if (do_trace) {
@@ -532,7 +549,7 @@ int main(int argc, char **argv)
         rc = command(argc - optind, argv + optind);
     }
     tsmh_close(&h);
-    if (tsm_open()) {
+    if (tc.fd >= 0) {
         tsmc_close(&tc);
     }
     return rc;

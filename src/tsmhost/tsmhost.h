@@ -113,7 +113,11 @@ int tsmh_call(struct tsmh *h, uint32_t fid, const uint64_t a[6], uint8_t *out,
  */
 void tsmh_set_port(struct tsmh *h, unsigned port);
 
-/** tsmh_error() - one line: why the last call returned -1. */
+/**
+ * tsmh_error() - one line: why the last call returned -1; after a call
+ * that returned 0, why the device gave no answer to a relay ("" when it
+ * always answered).
+ */
 const char *tsmh_error(const struct tsmh *h);
 
 /** tsmh_close() - close the device connection (SHUTDOWN on a socket). */

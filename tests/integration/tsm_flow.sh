@@ -223,6 +223,29 @@ head -c 4096 /dev/urandom > "$T/fw.bin"
 head -c 4096 /dev/urandom > "$T/fw2.bin"
 printf 'queues=4' > "$T/conf.txt"
 
+# --- usage: exit 2 before any connection
+usage2() {
+    d=$1
+    shift
+    "$@" > "$T/gout" 2> "$T/gerr"
+    rc=$?
+    if [ "$rc" -eq 2 ] && [ -s "$T/gerr" ]; then ok "$d"; else bad "$d (exit $rc)"; fi
+}
+"$HOST" --help > "$T/gout" && grep -q "^  run " "$T/gout" &&
+    "$GUEST" --help > "$T/gout" && grep -q "^  accept IF" "$T/gout" &&
+    ok "--help of both tools" || bad "--help"
+usage2 "tsm-host: unknown command" "$HOST" --tsm=/nonexistent bogus
+usage2 "tsm-host: connect without a device id" "$HOST" --tsm=/nonexistent connect x
+usage2 "tsm-host: --replay=N@M with M <= N" "$HOST" --replay=5@3 connect 1
+usage2 "tsm-host: --dsm-port and --doe" "$HOST" --dsm-port=1 --doe=0000:00:01.0 connect 1
+usage2 "tsm-guest: accept without --root" "$GUEST" --tsm=/nonexistent accept "$IF"
+usage2 "tsm-guest: a malformed interface" "$GUEST" --tsm=/nonexistent state 1/zz
+printf '1=abc\n' > "$T/badpolicy"
+usage2 "tsm-guest: a malformed policy" "$GUEST" --tsm=/nonexistent \
+    --policy="$T/badpolicy" accept "$IF"
+grep -q "policy line 1" "$T/gerr" && ok "the malformed policy's line is named" ||
+    bad "malformed policy message"
+
 # --- the whole flow
 fresh
 # the policy: the reference values the device reports to a direct SPDM
