@@ -65,7 +65,8 @@ static const char usage[] =
     "  --out=FILE       transcript: write the bytes to FILE\n"
     "  --trace          one line per relay on stderr\n"
     "  --json           one JSON object per command on stdout\n"
-    "  --tamper=N       hostile: flip a byte of the Nth relayed answer\n"
+    "  --tamper=N[:OFF] hostile: flip a byte of the Nth relayed answer\n"
+    "                   (its payload's byte OFF; default the middle one)\n"
     "  --replay=N[@M]   hostile: send the Nth answer again in place of the\n"
     "                   (N+1)th, or of the Mth\n"
     "  --help           this text\n"
@@ -495,13 +496,19 @@ int main(int argc, char **argv)
             json = true;
             break;
         case OPT_TAMPER:
-            if (!parse_num(optarg, &v) || v == 0) {
-                fprintf(stderr, PROG ": --tamper %s: a relay number (1..)\n",
-                        optarg);
+            at = strchr(optarg, ':');
+            if (at != NULL) {
+                *at = '\0';
+            }
+            if (!parse_num(optarg, &v) || v == 0 ||
+                (at != NULL && !parse_num(at + 1, &w))) {
+                fprintf(stderr,
+                        PROG ": --tamper: N or N:OFFSET, a relay number "
+                             "(1..) and a byte offset\n");
                 return 2;
             }
             hostile.tamper = (unsigned long)v;
-            hostile.tamper_off = 0;
+            hostile.tamper_off = at != NULL ? (size_t)w : TSMH_TAMPER_MIDDLE;
             break;
         case OPT_REPLAY:
             at = strchr(optarg, '@');

@@ -197,9 +197,11 @@ static int relay_one(struct tsmh *h, size_t len, size_t *ans_len)
         h->kept_len = *ans_len;
     }
     if (k == h->hostile.tamper && got > 0) {
-        h->answer[TSM_RELAY_HDR_SIZE + h->hostile.tamper_off % (size_t)got] ^=
-            0x01;
-        snprintf(what, sizeof(what), "tampered");
+        size_t off = h->hostile.tamper_off == TSMH_TAMPER_MIDDLE
+                         ? (size_t)got / 2
+                         : h->hostile.tamper_off % (size_t)got;
+        h->answer[TSM_RELAY_HDR_SIZE + off] ^= 0x01;
+        snprintf(what, sizeof(what), "tampered (byte %zu)", off);
     }
     if (h->trace != NULL) {
         h->trace(h->trace_ctx, k, fid, n, (size_t)got, what);

@@ -34,12 +34,16 @@
 #include "tsmc/tsmc.h"
 
 /* Caps. */
-#define TSMH_MAX_ROUNDS 256 /* relays in one call; more is a looping TSM */
+#define TSMH_MAX_ROUNDS    256 /* relays in one call; more is a looping TSM */
+#define TSMH_TAMPER_MIDDLE SIZE_MAX
 
 /**
  * struct tsmh_hostile - a host that attacks the device link (tests).
  * @tamper:     flip one byte of the @tamper-th relayed answer (0: never)
- * @tamper_off: which byte of the answer's payload (taken modulo its length)
+ * @tamper_off: which byte of the answer's payload (modulo its length), or
+ *              TSMH_TAMPER_MIDDLE: the middle one, inside a record's
+ *              ciphertext (a DOE answer may end in padding the TSM ignores,
+ *              and a record starts with its session id)
  * @replay:     at relay @replay_at, send answer number @replay again
  *              instead of asking the device (0: never)
  * @replay_at:  0 means @replay + 1

@@ -473,6 +473,7 @@ static void hostile_relay(void **state)
     assert_true(relays > 4);
     /* the LOCK answer (bind: measurements, version, capabilities, lock) */
     h.hostile.tamper = h.n_relays + 4;
+    h.hostile.tamper_off = TSMH_TAMPER_MIDDLE;
     assert_int_equal(host(TSM_COVH_BIND_INTERFACE, 1, IF, 0, 0),
                      SBI_ERR_FAILED);
     assert_int_equal(tsmg_link(&g, IF, &link), 0);
