@@ -366,6 +366,10 @@ static int command(int argc, char **argv)
         if (tsmh_call(&h, fid, a, tout, sizeof(tout), &out_len, &r, &relays) !=
             0) {
             result(cmd, n, args, false, NULL, 0, 0, 0, NULL, tsmh_error(&h));
+            /* a failed frame leaves the connection unusable: the next
+             * command opens another (the TSM's state outlives it) */
+            tsmc_close(&tc);
+            tc.fd = -1;
             return 1;
         }
         clock_gettime(CLOCK_MONOTONIC, &e);

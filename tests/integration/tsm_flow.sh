@@ -460,6 +460,27 @@ if setup; then
 else
     bad "setup: $last"
 fi
+
+# --- the TSM restarts under a running relay: the next command fails, the
+# one after it opens a new connection (to a TSM that knows no device)
+fresh
+if host connect 1; then
+    stop_pid "$tsm_pid"
+    start_tsm
+    if host heartbeat 1; then
+        bad "heartbeat through a dead TSM connection succeeded"
+    else
+        host heartbeat 1
+        case "$last" in
+        *SBI_ERR_INVALID_PARAM*) ok "relay reconnects after the TSM restarts" ;;
+        *) bad "after the TSM restart: $last" ;;
+        esac
+        host connect 1 && ok "connect again on the new TSM" ||
+            bad "connect on the new TSM: $last"
+    fi
+else
+    bad "connect: $last"
+fi
 stop_all
 
 echo "passed: $passed, failed: $failed"
