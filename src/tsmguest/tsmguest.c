@@ -493,8 +493,8 @@ int tsmg_accept(struct tsmg *g, uint64_t ifid,
                 const struct tsmg_accept_cfg *cfg,
                 struct tsmg_accept_result *res)
 {
-    static struct tsmg_meas m;
-    static struct tdisp_report rep;
+    struct tsmg_meas *m = &g->meas;
+    struct tdisp_report *rep = &g->rep;
     uint8_t nonce[TDISP_NONCE_SIZE];
     size_t len, off, i;
     uint64_t deadline;
@@ -559,34 +559,34 @@ int tsmg_accept(struct tsmg *g, uint64_t ifid,
         tv_set_err(g->err, sizeof(g->err), "measurements: no random nonce");
         return refuse(res, "measurements");
     }
-    if (tsmg_measurements(g, ifid, nonce, &m) != 0) {
+    if (tsmg_measurements(g, ifid, nonce, m) != 0) {
         return refuse(res, "measurements");
     }
-    res->n_blocks = m.n;
-    res->generation = m.generation;
-    if (tsmg_policy_check(cfg->policy, &m, g->err, sizeof(g->err)) != 0) {
+    res->n_blocks = m->n;
+    res->generation = m->generation;
+    if (tsmg_policy_check(cfg->policy, m, g->err, sizeof(g->err)) != 0) {
         return refuse(res, "measurements");
     }
     /* 5. the interface report's MMIO ranges */
-    if (tsmg_report(g, ifid, &rep) != 0) {
+    if (tsmg_report(g, ifid, rep) != 0) {
         return refuse(res, "report");
     }
-    res->n_ranges = rep.n_ranges;
-    if (rep.n_ranges != cfg->n_mmio) {
+    res->n_ranges = rep->n_ranges;
+    if (rep->n_ranges != cfg->n_mmio) {
         tv_set_err(g->err, sizeof(g->err),
-                   "report: %zu MMIO range(s), %zu expected", rep.n_ranges,
+                   "report: %zu MMIO range(s), %zu expected", rep->n_ranges,
                    cfg->n_mmio);
         return refuse(res, "report");
     }
-    for (i = 0; i < rep.n_ranges; i++) {
-        uint64_t size = (uint64_t)rep.ranges[i].n_pages * TSM_PAGE_SIZE;
+    for (i = 0; i < rep->n_ranges; i++) {
+        uint64_t size = (uint64_t)rep->ranges[i].n_pages * TSM_PAGE_SIZE;
 
-        if (rep.ranges[i].addr != cfg->mmio[i].addr ||
+        if (rep->ranges[i].addr != cfg->mmio[i].addr ||
             size != cfg->mmio[i].size) {
             tv_set_err(g->err, sizeof(g->err),
                        "report: MMIO range %zu is 0x%llx+0x%llx, 0x%llx+0x%llx "
                        "expected",
-                       i, (unsigned long long)rep.ranges[i].addr,
+                       i, (unsigned long long)rep->ranges[i].addr,
                        (unsigned long long)size,
                        (unsigned long long)cfg->mmio[i].addr,
                        (unsigned long long)cfg->mmio[i].size);

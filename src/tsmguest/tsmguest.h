@@ -108,6 +108,8 @@ struct tsmg {
     size_t chain_len;
     uint8_t report[TDISP_REPORT_MAX];
     size_t report_len;
+    struct tsmg_meas meas;   /* tsmg_accept()'s */
+    struct tdisp_report rep; /* tsmg_accept()'s */
     char err[512];
 };
 
