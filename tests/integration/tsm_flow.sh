@@ -407,6 +407,10 @@ if setup; then
     accept
     refused "chain under another root: the TVM refuses" \
         "does not verify under the pinned root"
+    accept --json
+    [ "$grc" -eq 1 ] &&
+        grep -q '^{"command":"accept","ok":false,"step":"certificate","reason":"certificate: ' "$T/gout" &&
+        ok "--json refusal names the step" || bad "--json refusal"
 else
     bad "setup on the other device: $last"
 fi
