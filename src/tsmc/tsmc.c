@@ -48,8 +48,13 @@ static int wait_fd(int fd, short events)
 static int write_all(struct tsmc *c, const uint8_t *p, size_t len)
 {
     while (len > 0) {
-        ssize_t n = send(c->fd, p, len, MSG_NOSIGNAL);
+        ssize_t n;
 
+        /* bounded: wait for room first, then write what fits */
+        if (wait_fd(c->fd, POLLOUT) != 0) {
+            return fail(c, "sending the call", errno);
+        }
+        n = send(c->fd, p, len, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (n < 0 && errno == ENOTSOCK) {
             n = write(c->fd, p, len);
         }
@@ -57,9 +62,6 @@ static int write_all(struct tsmc *c, const uint8_t *p, size_t len)
             continue;
         }
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            if (wait_fd(c->fd, POLLOUT) != 0) {
-                return fail(c, "sending the call", errno);
-            }
             continue;
         }
         if (n <= 0) {

@@ -62,8 +62,7 @@ int tsmc_open_path(struct tsmc *c, const char *path);
  */
 int tsmc_call(struct tsmc *c, uint32_t eid, uint32_t fid, const uint64_t a[6],
               const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap,
-              size_t *out_len, struct sbiret *ret)
-    __attribute__((warn_unused_result));
+              size_t *out_len, struct sbiret *ret);
 
 /** tsmc_error() - the last failure, one line ("" when none). */
 const char *tsmc_error(const struct tsmc *c);

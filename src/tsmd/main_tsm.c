@@ -381,18 +381,14 @@ static int serve(int sfd)
 {
     struct pollfd pfd[1 + TSMD_MAX_ENDPOINTS + TSMD_MAX_CONNS];
     size_t who[1 + TSMD_MAX_ENDPOINTS + TSMD_MAX_CONNS];
-    bool full;
 
     for (;;) {
-        size_t n = 0, open = 0, i;
+        size_t n = 0, i;
         int timeout = check_stalls();
 
+        /* listeners always: a peer over the cap is refused, not queued */
         pfd[n++] = (struct pollfd){sfd, POLLIN, 0};
-        for (i = 0; i < TSMD_MAX_CONNS; i++) {
-            open += conns[i].fd >= 0;
-        }
-        full = open == TSMD_MAX_CONNS;
-        for (i = 0; i < n_eps && !full; i++) {
+        for (i = 0; i < n_eps; i++) {
             who[n] = i;
             pfd[n++] = (struct pollfd){socks[i].listen_fd, POLLIN, 0};
         }
@@ -426,7 +422,7 @@ static int serve(int sfd)
             if (ev == 0) {
                 continue;
             }
-            if (i <= (full ? 0 : n_eps)) {
+            if (i <= n_eps) {
                 accept_on(who[i], pfd[i].fd);
                 continue;
             }

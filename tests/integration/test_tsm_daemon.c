@@ -9,9 +9,14 @@
  * endpoint rules (COVG on the host socket and COVH on a TVM socket get
  * SBI_ERR_DENIED; another TVM cannot see the interface); a malformed frame
  * drops its connection only; a peer stalled inside a frame blocks nobody
- * and is dropped after --io-timeout; sockets 0600, READY=1, peers of
- * another uid refused; SIGTERM ends the daemon with exit 0, sockets gone.
- * Env: TRUSTVIO_TSM, TRUSTVIO_DSM (the programs). Exit 77 without them.
+ * and is dropped after --io-timeout, as is a peer that never reads its
+ * answers; two frames in one write, the connection cap, --user; sockets
+ * 0600, READY=1, peers of another uid refused; SIGTERM ends the daemon
+ * with exit 0, sockets gone.
+ * A forbidden system call kills the filtered daemon (SIGSYS).
+ * Env: TRUSTVIO_TSM, TRUSTVIO_DSM (the programs), FORBIDDEN_PRELOAD (the
+ * accept4 wrapper of test_privsep; that test is skipped without it).
+ * Exit 77 without the programs.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -29,6 +34,7 @@
 
 #include "harness.h"
 
+#include "common/bug.h"
 #include "common/bytes.h"
 #include "common/clock.h"
 #include "doe/doe.h"
@@ -63,11 +69,23 @@ static uint8_t out[TSM_FRAME_OUT_MAX];
 static uint8_t ans[TSM_RELAY_MAX];
 static uint8_t obj[DOE_MAX_OBJECT_SIZE], obj_rsp[DOE_MAX_OBJECT_SIZE];
 
+static bool spawn_preload; /* the next spawn() runs with FORBIDDEN_PRELOAD */
+
 static pid_t spawn(const char *const argv[], const char *log, bool notify)
 {
     pid_t pid = fork();
 
     if (pid == 0) {
+        if (spawn_preload) {
+            char asan[512];
+            const char *old = getenv("ASAN_OPTIONS");
+
+            setenv("LD_PRELOAD", getenv("FORBIDDEN_PRELOAD"), 1);
+            /* ASan wants to come first; the preload only wraps accept4 */
+            snprintf(asan, sizeof(asan), "%s%sverify_asan_link_order=0",
+                     old != NULL ? old : "", old != NULL ? ":" : "");
+            setenv("ASAN_OPTIONS", asan, 1);
+        }
         int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
 
         if (fd >= 0) {
@@ -103,6 +121,35 @@ static bool log_has(const char *log, const char *s)
     fclose(f);
     buf[n] = '\0';
     return strstr(buf, s) != NULL;
+}
+
+static bool proc_status_has(pid_t pid, const char *line)
+{
+    char path[64];
+
+    snprintf(path, sizeof(path), "/proc/%ld/status", (long)pid);
+    return log_has(path, line);
+}
+
+/* No supplementary groups: the Groups: line of /proc/PID/status names none. */
+static bool proc_no_groups(pid_t pid)
+{
+    char path[64], line[256];
+    bool none = false;
+    FILE *f;
+
+    snprintf(path, sizeof(path), "/proc/%ld/status", (long)pid);
+    f = fopen(path, "r");
+    if (f == NULL) {
+        return false;
+    }
+    while (fgets(line, sizeof(line), f) != NULL) {
+        if (strncmp(line, "Groups:", 7) == 0) {
+            none = strpbrk(line + 7, "0123456789") == NULL;
+        }
+    }
+    fclose(f);
+    return none;
 }
 
 static void sleep_ms(long ms)
@@ -325,6 +372,58 @@ static void sockets_and_ready(void **state)
         sleep_ms(20);
     }
     assert_true(log_has(tsm_log, "syscall filter on"));
+    /* and it is the kernel's: filter mode, no_new_privs */
+    assert_true(proc_status_has(tsm_pid, "Seccomp:\t2"));
+    assert_true(proc_status_has(tsm_pid, "NoNewPrivs:\t1"));
+}
+
+/* Bad options: exit 2 and one line saying why. */
+static void options(void **state)
+{
+    static const struct {
+        const char *a, *b, *want;
+    } cases[] = {
+        {"--tvm=1:/tmp/x", NULL, "--host-socket=PATH is required"},
+        {"--host-socket=/tmp/x", "--tvm=0:/tmp/y",
+         "the TVM id must be a positive integer"},
+        {"--host-socket=/tmp/x", "--tvm=3", "expected ID:PATH"},
+        {"--host-socket=/tmp/x", "--tvm=3:/tmp/x",
+         "is already host endpoint's"},
+        {"--host-socket=/tmp/x", "--io-timeout=0", "expected 1..3600"},
+        {"--host-socket=/tmp/x", "--sandbox=maybe", "not seccomp or none"},
+        {"--host-socket=/tmp/x", "--socket-mode=0400", "needs read and write"},
+    };
+    char log[96], want[128];
+    int status;
+
+    (void)state;
+    snprintf(log, sizeof(log), "%s/options.log", dir);
+    for (size_t i = 0; i < TV_ARRAY_SIZE(cases); i++) {
+        const char *argv[] = {getenv("TRUSTVIO_TSM"), cases[i].a, cases[i].b,
+                              NULL};
+        pid_t pid;
+
+        unlink(log);
+        pid = spawn(argv, log, false);
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_true(WIFEXITED(status));
+        assert_int_equal(WEXITSTATUS(status), 2);
+        snprintf(want, sizeof(want), "%s", cases[i].want);
+        if (!log_has(log, want)) {
+            fail_msg("case %zu: no '%s'", i, want);
+        }
+    }
+    {
+        const char *argv[] = {getenv("TRUSTVIO_TSM"), "--help", NULL};
+        pid_t pid;
+
+        unlink(log);
+        pid = spawn(argv, log, false);
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_true(WIFEXITED(status));
+        assert_int_equal(WEXITSTATUS(status), 0);
+        assert_true(log_has(log, "--tvm=ID:PATH"));
+    }
 }
 
 static void endpoint_rules(void **state)
@@ -505,6 +604,263 @@ static void stalled_peer(void **state)
     close_all();
 }
 
+/* Two frames in one write: two answers, in order. */
+static void pipelined(void **state)
+{
+    uint8_t frames[2 * TSM_FRAME_REQ_HDR_SIZE], rsp[2 * TSM_FRAME_RSP_HDR_SIZE];
+    struct tsm_frame_req q;
+    const uint8_t *o;
+    struct sbiret r;
+    size_t len, ol, got = 0;
+    ssize_t n;
+
+    (void)state;
+    open_all();
+    memset(&q, 0, sizeof(q));
+    q.eid = TSM_EID_COVG;
+    q.call.fid = TSM_COVG_GET_INTERFACE_STATE;
+    q.call.a[0] = IF_1;
+    assert_int_equal(tsm_frame_req_encode(&q, frames, sizeof(frames), &len),
+                     TSM_FRAME_OK);
+    q.call.fid = TSM_COVG_GET_DEVICE_LINK;
+    assert_int_equal(
+        tsm_frame_req_encode(&q, frames + len, sizeof(frames) - len, &len),
+        TSM_FRAME_OK);
+    assert_int_equal(write(tvm1.fd, frames, sizeof(frames)),
+                     (ssize_t)sizeof(frames));
+    while (got < sizeof(rsp) &&
+           (n = read(tvm1.fd, rsp + got, sizeof(rsp) - got)) > 0) {
+        got += (size_t)n;
+    }
+    assert_int_equal(got, sizeof(rsp));
+    assert_int_equal(
+        tsm_frame_rsp_decode(rsp, TSM_FRAME_RSP_HDR_SIZE, &r, &o, &ol),
+        TSM_FRAME_OK);
+    assert_int_equal(r.value, TSM_IF_LOCKED);
+    assert_int_equal(tsm_frame_rsp_decode(rsp + TSM_FRAME_RSP_HDR_SIZE,
+                                          TSM_FRAME_RSP_HDR_SIZE, &r, &o, &ol),
+                     TSM_FRAME_OK);
+    assert_int_equal(r.value, 1);
+    close_all();
+}
+
+/*
+ * A host that asks and asks but never reads its answers: once the socket
+ * holds what it can, the daemon stops reading that connection, drops it
+ * after --io-timeout, and the others are served meanwhile.
+ */
+static void unread_answers(void **state)
+{
+    enum { CALLS = 400 };
+    static uint8_t frames[CALLS * TSM_FRAME_REQ_HDR_SIZE];
+    static uint8_t rsp[TSM_FRAME_RSP_MAX];
+    struct tsm_frame_req q;
+    const uint8_t *o;
+    struct sbiret r;
+    size_t len, ol, got, answers = 0;
+    uint64_t t0;
+    ssize_t n;
+
+    (void)state;
+    open_all();
+    memset(&q, 0, sizeof(q));
+    q.eid = TSM_EID_COVH;
+    q.call.fid = TSM_COVH_GET_CONN_TRANSCRIPT;
+    q.call.a[0] = DEV;
+    q.call.a[1] = 0; /* FULL */
+    q.call.a[4] = TSM_FRAME_OUT_MAX;
+    q.out_cap = TSM_FRAME_OUT_MAX;
+    for (size_t i = 0; i < CALLS; i++) {
+        assert_int_equal(
+            tsm_frame_req_encode(&q, frames + i * TSM_FRAME_REQ_HDR_SIZE,
+                                 TSM_FRAME_REQ_HDR_SIZE, &len),
+            TSM_FRAME_OK);
+    }
+    assert_int_equal(write(host.fd, frames, sizeof(frames)),
+                     (ssize_t)sizeof(frames));
+    t0 = tv_mono_ms();
+    /* the TVM is served while the host's answers pile up */
+    r = call(&tvm1, TSM_EID_COVG, TSM_COVG_GET_INTERFACE_STATE, IF_1, 0, NULL);
+    assert_int_equal(r.value, TSM_IF_LOCKED);
+    assert_true(tv_mono_ms() - t0 < 1000);
+    for (int i = 0; i < 200 && !log_has(tsm_log, "its answer was not taken");
+         i++) {
+        sleep_ms(50);
+    }
+    assert_true(log_has(tsm_log, "dropped: its answer was not taken"));
+    assert_true(tv_mono_ms() - t0 >= IO_TIMEOUT_S * 1000 - 100);
+    /* what was sent is whole answers, then the end: fewer than asked */
+    for (;;) {
+        got = 0;
+        while (got < TSM_FRAME_RSP_HDR_SIZE &&
+               (n = read(host.fd, rsp + got, TSM_FRAME_RSP_HDR_SIZE - got)) >
+                   0) {
+            got += (size_t)n;
+        }
+        if (got == 0) {
+            break;
+        }
+        assert_int_equal(got, TSM_FRAME_RSP_HDR_SIZE);
+        len = TSM_FRAME_RSP_HDR_SIZE + load_le32(rsp + 24);
+        while (got < len && (n = read(host.fd, rsp + got, len - got)) > 0) {
+            got += (size_t)n;
+        }
+        if (got < len) {
+            break; /* the last answer, cut where the daemon gave up */
+        }
+        assert_int_equal(tsm_frame_rsp_decode(rsp, got, &r, &o, &ol),
+                         TSM_FRAME_OK);
+        assert_int_equal(r.error, SBI_SUCCESS);
+        assert_true(ol > 1000);
+        answers++;
+    }
+    assert_true(answers > 0);
+    assert_true(answers < CALLS);
+    close_all();
+}
+
+/* Up to 16 connections; the next is refused at once, and logged. */
+static void connection_cap(void **state)
+{
+    static struct tsmc many[17];
+    struct sbiret r;
+    size_t i;
+    char c;
+
+    (void)state;
+    for (i = 0; i < 16; i++) {
+        assert_int_equal(
+            tsmc_open_socket(&many[i], i % 2 ? tvm2_path : host_path), 0);
+        r = call(&many[i], TSM_EID_COVT, 1024, 0, 0, NULL);
+        assert_int_equal(r.error, SBI_ERR_NOT_SUPPORTED);
+    }
+    assert_int_equal(tsmc_open_socket(&many[16], tvm1_path), 0);
+    assert_int_equal(read(many[16].fd, &c, 1), 0);
+    tsmc_close(&many[16]);
+    assert_true(log_has(tsm_log, "TVM 1 endpoint: refusing a connection: 16 "
+                                 "connections open already"));
+    /* one leaves, the next comes in */
+    tsmc_close(&many[0]);
+    for (int tries = 0; tries < 50; tries++) {
+        assert_int_equal(tsmc_open_socket(&many[16], tvm1_path), 0);
+        if (tsmc_call(&many[16], TSM_EID_COVT, 1024, NULL, NULL, 0, NULL, 0, &i,
+                      &r) == 0) {
+            break;
+        }
+        tsmc_close(&many[16]); /* the daemon had not seen the close yet */
+        sleep_ms(20);
+    }
+    assert_int_equal(r.error, SBI_ERR_NOT_SUPPORTED);
+    for (i = 1; i < 17; i++) {
+        tsmc_close(&many[i]);
+    }
+}
+
+/* --user/--group: root binds, nobody serves (and owns the socket). */
+static void drop_to_user(void **state)
+{
+    char sub[96], path[128], arg[160], log[96], want[64];
+    const char *argv[] = {getenv("TRUSTVIO_TSM"), arg, "--user=65534",
+                          "--group=65534", NULL};
+    struct stat st;
+    pid_t child;
+    int status;
+
+    (void)state;
+    if (geteuid() != 0) {
+        skip(); /* switching users needs root */
+    }
+    assert_int_equal(chmod(dir, 0711), 0);
+    snprintf(sub, sizeof(sub), "%s/nobody", dir);
+    snprintf(path, sizeof(path), "%s/host.sock", sub);
+    snprintf(log, sizeof(log), "%s/nobody.log", dir);
+    snprintf(arg, sizeof(arg), "--host-socket=%s", path);
+    assert_int_equal(mkdir(sub, 0700), 0);
+    assert_int_equal(chown(sub, NOBODY, NOBODY), 0);
+    open_pid = spawn(argv, log, false);
+    for (int i = 0; i < 200 && !exists(path); i++) {
+        sleep_ms(50);
+    }
+    assert_int_equal(lstat(path, &st), 0);
+    assert_int_equal(st.st_uid, NOBODY);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    snprintf(want, sizeof(want), "Uid:\t%d\t%d\t%d\t%d", NOBODY, NOBODY, NOBODY,
+             NOBODY);
+    assert_true(proc_status_has(open_pid, want));
+    assert_true(proc_no_groups(open_pid));
+    /* the daemon's uid is served */
+    child = fork();
+    if (child == 0) {
+        struct tsmc c;
+        struct sbiret r;
+        size_t n;
+
+        if (setgid(NOBODY) != 0 || setuid(NOBODY) != 0 ||
+            tsmc_open_socket(&c, path) != 0 ||
+            tsmc_call(&c, TSM_EID_COVT, 1024, NULL, NULL, 0, NULL, 0, &n, &r) !=
+                0) {
+            _exit(3);
+        }
+        _exit(r.error == SBI_ERR_NOT_SUPPORTED ? 0 : 4);
+    }
+    assert_int_equal(waitpid(child, &status, 0), child);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    assert_true(log_has(log, "running as uid 65534 gid 65534"));
+    stop(&open_pid);
+    assert_false(exists(path));
+}
+
+/*
+ * A system call the loop does not need (the preload opens an IPv4 socket
+ * after accept4) kills the filtered daemon, and only a filtered one.
+ */
+static void forbidden_call(void **state)
+{
+    char path[96], arg[128], log[96];
+    const char *argv[] = {getenv("TRUSTVIO_TSM"), arg, NULL, NULL};
+    struct sbiret r;
+    int status;
+    size_t n;
+
+    (void)state;
+    if (getenv("FORBIDDEN_PRELOAD") == NULL) {
+        skip();
+    }
+    snprintf(path, sizeof(path), "%s/filtered.sock", dir);
+    snprintf(log, sizeof(log), "%s/filtered.log", dir);
+    snprintf(arg, sizeof(arg), "--host-socket=%s", path);
+    for (int none = 0; none < 2; none++) {
+        argv[2] = none ? "--sandbox=none" : NULL;
+        unlink(path);
+        spawn_preload = true;
+        open_pid = spawn(argv, log, false);
+        spawn_preload = false;
+        for (int i = 0; i < 200 && !exists(path); i++) {
+            sleep_ms(50);
+        }
+        assert_int_equal(tsmc_open_socket(&host, path), 0);
+        if (!none) {
+            /* no answer: the daemon is gone */
+            assert_int_equal(tsmc_call(&host, TSM_EID_COVT, 1024, NULL, NULL, 0,
+                                       NULL, 0, &n, &r),
+                             -1);
+            assert_int_equal(waitpid(open_pid, &status, 0), open_pid);
+            open_pid = -1;
+            if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGSYS) {
+                fail_msg("trustvio-tsm ended with status 0x%x, not killed by "
+                         "SIGSYS",
+                         status);
+            }
+        } else {
+            r = call(&host, TSM_EID_COVT, 1024, 0, 0, NULL);
+            assert_int_equal(r.error, SBI_ERR_NOT_SUPPORTED);
+            stop(&open_pid);
+        }
+        tsmc_close(&host);
+    }
+}
+
 /* A peer of another uid on a world-writable socket is refused. */
 static void peer_credentials(void **state)
 {
@@ -583,15 +939,23 @@ static void sigterm(void **state)
     close_all();
 }
 
+/* clang-format off */
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(sockets_and_ready),
+    cmocka_unit_test(options),
     cmocka_unit_test(endpoint_rules),
     cmocka_unit_test(connect_bind_locked),
     cmocka_unit_test(malformed_frame),
     cmocka_unit_test(stalled_peer),
+    cmocka_unit_test(pipelined),
+    cmocka_unit_test(unread_answers),
+    cmocka_unit_test(connection_cap),
+    cmocka_unit_test(forbidden_call),
     cmocka_unit_test(peer_credentials),
+    cmocka_unit_test(drop_to_user),
     cmocka_unit_test(sigterm),
 };
+/* clang-format on */
 
 int main(int argc, char **argv)
 {
