@@ -265,22 +265,33 @@ static int usage_error(const char *cmd, int argc, char **argv, const char *why)
 }
 
 static const char *tsm_path;
-static bool tsm_failed;
 
-/* Connect to the TSM at the first call that needs it. */
+/* Connect to the TSM at the first call that needs it (again after a
+ * failure, so a restarted TSM is found). */
 static bool tsm_open(void)
 {
     if (tc.fd >= 0) {
         return true;
     }
-    if (tsm_path == NULL || tsm_failed) {
-        return false;
+    return tsm_path != NULL && tsmc_open_path(&tc, tsm_path) == 0;
+}
+
+/* Write @len bytes of tout to out_path; 0 or -1 with @why set. */
+static int write_out(size_t len, char *why, size_t why_len)
+{
+    FILE *f = fopen(out_path, "wb");
+    bool ok;
+
+    if (f == NULL) {
+        snprintf(why, why_len, "--out %s: %s", out_path, strerror(errno));
+        return -1;
     }
-    if (tsmc_open_path(&tc, tsm_path) != 0) {
-        tsm_failed = true;
-        return false;
+    ok = fwrite(tout, 1, len, f) == len;
+    if (fclose(f) != 0 || !ok) {
+        snprintf(why, why_len, "--out %s: %s", out_path, strerror(errno));
+        return -1;
     }
-    return true;
+    return 0;
 }
 
 /* One command; 0, 1 (refused or failed) or 2 (bad usage). */
@@ -369,7 +380,6 @@ static int command(int argc, char **argv)
             /* a failed frame leaves the connection unusable: the next
              * command opens another (the TSM's state outlives it) */
             tsmc_close(&tc);
-            tc.fd = -1;
             return 1;
         }
         clock_gettime(CLOCK_MONOTONIC, &e);
@@ -378,14 +388,11 @@ static int command(int argc, char **argv)
     }
     ok = r.error == SBI_SUCCESS;
     if (ok && fid == TSM_COVH_GET_CONN_TRANSCRIPT) {
-        if (out_path != NULL) {
-            FILE *f = fopen(out_path, "wb");
-            if (f == NULL || fwrite(tout, 1, out_len, f) != out_len ||
-                fclose(f) != 0) {
-                result(cmd, n, args, false, NULL, 0, 0, 0, NULL,
-                       "cannot write --out");
-                return 1;
-            }
+        char why[512];
+
+        if (out_path != NULL && write_out(out_len, why, sizeof(why)) != 0) {
+            result(cmd, n, args, false, NULL, 0, 0, 0, NULL, why);
+            return 1;
         }
         if (json) {
             size_t k = (size_t)snprintf(extra, sizeof(extra), ",\"hex\":\"");
