@@ -433,11 +433,14 @@ static const char store_schema[] =
  * as zeros: the database never grows after creation, so an authenticated
  * write touches one leaf page and the state page, and a filling filesystem
  * cannot fail a block write later (only the WAL, reused in place, grows).
- * The creation WAL (the whole image) is checkpointed at once but not
- * truncated: its file is what later commits overwrite in place, so that
- * none of them grows the WAL (a growing file makes fdatasync() commit the
- * new size in the filesystem journal too, about doubling its cost). The
- * first commit trims it to journal_size_limit.
+ * The creation WAL (the whole image) is checkpointed at once and
+ * truncated, so that the connection the store is then served from (see
+ * rpmb_store_sqlite_open_vfs()) finds an empty log and builds a one-block
+ * WAL index instead of one covering every page of the image; the file is
+ * then given its working length by store_presize_wal(), real blocks that
+ * later commits overwrite in place, so that none of them grows the WAL (a
+ * growing file makes fdatasync() commit the new size in the filesystem
+ * journal too, about doubling its cost).
  */
 /*
  * Make the -wal file at least STORE_WAL_BYTES long by appending zeros (real
@@ -498,7 +501,7 @@ static int store_create(struct rpmb_store *s, const char *path, uint8_t units,
                        " SELECT a + 1 FROM n WHERE a + 1 < %u)"
                        " INSERT INTO blocks SELECT a, zeroblob(256) FROM n;"
                        " COMMIT;"
-                       "PRAGMA wal_checkpoint(RESTART);",
+                       "PRAGMA wal_checkpoint(TRUNCATE);",
                        RPMB_STORE_FORMAT_VERSION, (unsigned)units,
                        (unsigned)units * 512u);
         rc = exec_sql(s->db, sql, path, err, err_len);
@@ -691,34 +694,16 @@ static int store_open_file(const char *path, bool *fresh, char *err,
     return fd;
 }
 
-/* see store.h */
-struct rpmb_store *rpmb_store_sqlite_open_vfs(const char *path,
-                                              uint8_t capacity_units,
-                                              const char *vfs, char *err,
-                                              size_t err_len)
+/*
+ * Open the SQLite connection of @s (its file already locked by us) and
+ * set it up; @fresh: the file is new (its page size can still be chosen).
+ * Return 0, or -1 with @err set (s->db may then need closing).
+ */
+static int store_connect(struct rpmb_store *s, const char *path,
+                         const char *vfs, bool fresh, char *err, size_t err_len)
 {
-    struct rpmb_store *s;
-    bool fresh = false;
     int rc;
 
-    tv_set_err(err, err_len, "no error");
-    if (path == NULL || capacity_units == 0 ||
-        capacity_units > VIRTIO_RPMB_MAX_UNITS) {
-        tv_set_err(err, err_len,
-                   "capacity must be 128 KiB .. 16 MiB in "
-                   "128 KiB steps");
-        return NULL;
-    }
-    s = calloc(1, sizeof(*s));
-    if (s == NULL) {
-        tv_set_err(err, err_len, "out of memory");
-        return NULL;
-    }
-    s->units = capacity_units;
-    s->lock_fd = store_open_file(path, &fresh, err, err_len);
-    if (s->lock_fd < 0) {
-        goto err_free;
-    }
     rc = sqlite3_open_v2(path, &s->db,
                          SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
                              SQLITE_OPEN_EXRESCODE,
@@ -726,7 +711,7 @@ struct rpmb_store *rpmb_store_sqlite_open_vfs(const char *path,
     if (rc != SQLITE_OK) {
         tv_set_err(err, err_len, "cannot open store %s: %s", path,
                    s->db != NULL ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
-        goto err_close_db;
+        return -1;
     }
     (void)sqlite3_extended_result_codes(s->db, 1);
     /*
@@ -736,7 +721,7 @@ struct rpmb_store *rpmb_store_sqlite_open_vfs(const char *path,
      */
     if (exec_sql(s->db, "PRAGMA locking_mode = EXCLUSIVE;", path, err,
                  err_len) != SQLITE_OK) {
-        goto err_close_db;
+        return -1;
     }
     {
         /*
@@ -778,7 +763,7 @@ struct rpmb_store *rpmb_store_sqlite_open_vfs(const char *path,
      */
     if (fresh && exec_sql(s->db, "PRAGMA page_size = 1024;", path, err,
                           err_len) != SQLITE_OK) {
-        goto err_close_db;
+        return -1;
     }
     if (exec_sql(s->db,
                  "PRAGMA journal_mode = WAL;"
@@ -791,6 +776,40 @@ struct rpmb_store *rpmb_store_sqlite_open_vfs(const char *path,
                  "PRAGMA cell_size_check = ON;",
                  path, err, err_len) != SQLITE_OK) {
         store_open_failed(s, path, err, err_len);
+        return -1;
+    }
+    return 0;
+}
+
+/* see store.h */
+struct rpmb_store *rpmb_store_sqlite_open_vfs(const char *path,
+                                              uint8_t capacity_units,
+                                              const char *vfs, char *err,
+                                              size_t err_len)
+{
+    struct rpmb_store *s;
+    bool fresh = false;
+    int rc;
+
+    tv_set_err(err, err_len, "no error");
+    if (path == NULL || capacity_units == 0 ||
+        capacity_units > VIRTIO_RPMB_MAX_UNITS) {
+        tv_set_err(err, err_len,
+                   "capacity must be 128 KiB .. 16 MiB in "
+                   "128 KiB steps");
+        return NULL;
+    }
+    s = calloc(1, sizeof(*s));
+    if (s == NULL) {
+        tv_set_err(err, err_len, "out of memory");
+        return NULL;
+    }
+    s->units = capacity_units;
+    s->lock_fd = store_open_file(path, &fresh, err, err_len);
+    if (s->lock_fd < 0) {
+        goto err_free;
+    }
+    if (store_connect(s, path, vfs, fresh, err, err_len) != 0) {
         goto err_close_db;
     }
     if (!fresh && store_is_blank(s)) {
@@ -799,6 +818,20 @@ struct rpmb_store *rpmb_store_sqlite_open_vfs(const char *path,
     }
     if (fresh) {
         rc = store_create(s, path, capacity_units, err, err_len);
+        if (rc == SQLITE_OK) {
+            /*
+             * Serve from a new connection: the creation transaction put
+             * every page of the store through the WAL, and the WAL index
+             * it needed (one 32 KiB block per 4096 frames: six for 16 MiB)
+             * would stay in this connection's memory for its whole life.
+             * The reopened store is checked like any existing one.
+             */
+            sqlite3_close(s->db);
+            s->db = NULL;
+            rc = store_connect(s, path, vfs, false, err, err_len) == 0
+                     ? store_check(s, path, capacity_units, err, err_len)
+                     : SQLITE_CANTOPEN;
+        }
     } else {
         rc = store_check(s, path, capacity_units, err, err_len);
     }
