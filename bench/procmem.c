@@ -49,6 +49,7 @@ static int rollup_add(pid_t pid, struct procmem *m)
     m->rss_kib += rss;
     m->pss_kib += pss;
     m->private_kib += pc + pd;
+    m->clean_kib += pc;
     m->n_procs++;
     return 0;
 }

@@ -24,12 +24,16 @@
  * @private_kib: Private_Clean + Private_Dirty
  * @pss_kib:     Pss
  * @rss_kib:     Rss
+ * @clean_kib:   Private_Clean alone: pages nobody else maps that the
+ *               kernel can drop and read back (mostly shared-library code
+ *               and data no other process on the host has mapped)
  * @n_procs:     processes counted (the root and its descendants)
  */
 struct procmem {
     long private_kib;
     long pss_kib;
     long rss_kib;
+    long clean_kib;
     unsigned n_procs;
 };
 

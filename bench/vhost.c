@@ -349,10 +349,12 @@ static bool print_mem(const char *name, const struct procmem *m,
     bool ok = m->private_kib > 0 && m->private_kib <= (long)limit_kib;
 
     printf("%-13s private %ld KiB (limit %u KiB); ratio to limit %.2f %s; "
-           "PSS %ld KiB, RSS %ld KiB, %u process%s\n",
+           "PSS %ld KiB, RSS %ld KiB, %u process%s; of the private: "
+           "dirty %ld KiB, clean %ld KiB\n",
            name, m->private_kib, limit_kib,
            (double)limit_kib / (double)m->private_kib, ok ? "PASS" : "FAIL",
-           m->pss_kib, m->rss_kib, m->n_procs, m->n_procs == 1 ? "" : "es");
+           m->pss_kib, m->rss_kib, m->n_procs, m->n_procs == 1 ? "" : "es",
+           m->private_kib - m->clean_kib, m->clean_kib);
     return ok;
 }
 
@@ -644,7 +646,8 @@ int main(int argc, char **argv)
         print_app("app_libnsm", af.libnsm, &af.frontend, &af.pingpong);
     }
     printf("memory: smaps_rollup of the daemon and the processes it "
-           "started, after serving requests\n");
+           "started, after serving requests (clean private pages: library "
+           "pages no other process maps at the moment)\n");
     if (have_nsm_mem) {
         print_mem("nsm", &nsm_mem, NSM_PRIV_LIMIT_KIB);
     }
