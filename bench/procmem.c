@@ -49,6 +49,7 @@ static int rollup_add(pid_t pid, struct procmem *m)
     m->rss_kib += rss;
     m->pss_kib += pss;
     m->private_kib += pc + pd;
+    m->clean_kib += pc;
     m->n_procs++;
     return 0;
 }
@@ -143,4 +144,98 @@ int procmem_trees(const pid_t *roots, size_t n_roots, struct procmem *out)
     }
     free(v);
     return rc;
+}
+
+/* One mapping of smaps: its header line and the two private counters. */
+struct mapping {
+    char head[512];
+    long clean;
+    long dirty;
+};
+
+static void mapping_print(const struct mapping *mp, FILE *out, long *clean,
+                          long *dirty)
+{
+    unsigned long lo, hi;
+    char perms[8] = "", name[160] = "";
+
+    if (mp->head[0] == '\0' || mp->clean + mp->dirty == 0) {
+        return;
+    }
+    /* "lo-hi perms offset dev inode   name" */
+    if (sscanf(mp->head, "%lx-%lx %7s %*s %*s %*s %159[^\n]", &lo, &hi, perms,
+               name) < 3) {
+        return;
+    }
+    fprintf(out, "  %6ld clean %6ld dirty KiB  %6lu KiB %s %s\n", mp->clean,
+            mp->dirty, (hi - lo) / 1024, perms,
+            name[0] != '\0' ? name : "[anon]");
+    *clean += mp->clean;
+    *dirty += mp->dirty;
+}
+
+/* see procmem.h */
+int procmem_breakdown(pid_t pid, FILE *out)
+{
+    char path[64], line[512];
+    struct mapping mp = {"", 0, 0};
+    long clean = 0, dirty = 0;
+    FILE *f;
+
+    snprintf(path, sizeof(path), "/proc/%d/smaps", (int)pid);
+    f = fopen(path, "r");
+    if (f == NULL) {
+        return -1;
+    }
+    fprintf(out, "pid %d: mappings with private pages\n", (int)pid);
+    while (fgets(line, sizeof(line), f) != NULL) {
+        size_t h = strspn(line, "0123456789abcdef");
+
+        if (h > 0 && line[h] == '-') {
+            /* a new mapping's header: "lo-hi perms ..." (a field line
+             * starts with its name and a colon) */
+            mapping_print(&mp, out, &clean, &dirty);
+            snprintf(mp.head, sizeof(mp.head), "%s", line);
+            mp.clean = mp.dirty = 0;
+        } else if (strncmp(line, "Private_Clean:", 14) == 0) {
+            mp.clean = strtol(line + 14, NULL, 10);
+        } else if (strncmp(line, "Private_Dirty:", 14) == 0) {
+            mp.dirty = strtol(line + 14, NULL, 10);
+        }
+    }
+    mapping_print(&mp, out, &clean, &dirty);
+    fclose(f);
+    fprintf(out, "  %6ld clean %6ld dirty KiB  total %ld KiB\n", clean, dirty,
+            clean + dirty);
+    return 0;
+}
+
+static void breakdown_descendants(const struct pp *v, size_t n, pid_t pid,
+                                  FILE *out, unsigned depth)
+{
+    if (depth > 8) {
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (v[i].ppid == pid && procmem_breakdown(v[i].pid, out) == 0) {
+            breakdown_descendants(v, n, v[i].pid, out, depth + 1);
+        }
+    }
+}
+
+/* see procmem.h */
+int procmem_breakdown_tree(pid_t root, FILE *out)
+{
+    size_t n;
+    struct pp *v;
+
+    if (procmem_breakdown(root, out) != 0) {
+        return -1;
+    }
+    v = walk_proc(&n);
+    if (v != NULL) {
+        breakdown_descendants(v, n, root, out, 0);
+    }
+    free(v);
+    return 0;
 }

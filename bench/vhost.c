@@ -36,7 +36,7 @@
  * times and sizes: >= 1.00 passes).
  *
  * Usage: bench_vhost [--iterations N] [--rpmb PATH] [--app PATH]
- *                    [--preload PATH] [PATH-TO-vhost-user-nsm]
+ *                    [--preload PATH] [--breakdown] [PATH-TO-vhost-user-nsm]
  * Without paths, the programs built next to this one are used
  * (../src/daemon/vhost-user-nsm and vhost-user-rpmb beside it,
  * bench_vhost_app, ../src/preload/libnsm-preload.so).
@@ -349,10 +349,12 @@ static bool print_mem(const char *name, const struct procmem *m,
     bool ok = m->private_kib > 0 && m->private_kib <= (long)limit_kib;
 
     printf("%-13s private %ld KiB (limit %u KiB); ratio to limit %.2f %s; "
-           "PSS %ld KiB, RSS %ld KiB, %u process%s\n",
+           "PSS %ld KiB, RSS %ld KiB, %u process%s; of the private: "
+           "dirty %ld KiB, clean %ld KiB\n",
            name, m->private_kib, limit_kib,
            (double)limit_kib / (double)m->private_kib, ok ? "PASS" : "FAIL",
-           m->pss_kib, m->rss_kib, m->n_procs, m->n_procs == 1 ? "" : "es");
+           m->pss_kib, m->rss_kib, m->n_procs, m->n_procs == 1 ? "" : "es",
+           m->private_kib - m->clean_kib, m->clean_kib);
     return ok;
 }
 
@@ -361,6 +363,8 @@ static bool print_mem(const char *name, const struct procmem *m,
  * block and read it back through the frontend, and measure the daemon's
  * memory with the frontend still connected. Return 0 or -1.
  */
+static bool breakdown; /* --breakdown: per-mapping private memory */
+
 static int rpmb_memory(const char *exe, const char *dir, struct procmem *m)
 {
     static const uint8_t key[32] = {0x42};
@@ -411,6 +415,9 @@ static int rpmb_memory(const char *exe, const char *dir, struct procmem *m)
     }
     usleep(200 * 1000); /* let the daemon go idle */
     rc = procmem_trees(&pid, 1, m);
+    if (rc == 0 && breakdown) {
+        (void)procmem_breakdown_tree(pid, stderr);
+    }
 out:
     rpmbc_vhu_close(v);
     kill(pid, SIGTERM);
@@ -423,7 +430,7 @@ static void usage(FILE *out, const char *prog)
     fprintf(
         out,
         "Usage: %s [--iterations N] [--rpmb PATH] [--app PATH]\n"
-        "       [--preload PATH] [PATH-TO-vhost-user-nsm]\n"
+        "       [--preload PATH] [--breakdown] [PATH-TO-vhost-user-nsm]\n"
         "\n"
         "Starts vhost-user-nsm on a temporary socket, connects the\n"
         "vhost-user frontend and measures DescribePCR and ExtendPCR round\n"
@@ -441,6 +448,9 @@ static void usage(FILE *out, const char *prog)
         "  --preload PATH  libnsm-preload.so (default:\n"
         "                  ../src/preload/libnsm-preload.so next to this\n"
         "                  program)\n"
+        "  --breakdown     also print each measured process's private\n"
+        "                  memory mapping by mapping (from\n"
+        "                  /proc/PID/smaps) on stderr\n"
         "Default daemon: ../src/daemon/vhost-user-nsm next to this "
         "program.\nDefault iterations: %u per measurement.\n",
         prog, DEFAULT_ITERATIONS);
@@ -479,6 +489,8 @@ int main(int argc, char **argv)
             return 0;
         } else if (strcmp(argv[i], "--iterations") == 0 && i + 1 < argc) {
             n = strtoul(argv[++i], NULL, 10);
+        } else if (strcmp(argv[i], "--breakdown") == 0) {
+            breakdown = true;
         } else if (strcmp(argv[i], "--rpmb") == 0 && i + 1 < argc) {
             rpmb_exe = argv[++i];
         } else if (strcmp(argv[i], "--app") == 0 && i + 1 < argc) {
@@ -585,6 +597,9 @@ int main(int argc, char **argv)
     pq = percentiles(ns, n);
     usleep(200 * 1000); /* let the daemon go idle */
     have_nsm_mem = procmem_trees(&pid, 1, &nsm_mem) == 0;
+    if (have_nsm_mem && breakdown) {
+        (void)procmem_breakdown_tree(pid, stderr);
+    }
     vhu_fe_close(fe);
 
     if (access(app, X_OK) != 0 || access(preload, R_OK) != 0) {
@@ -631,7 +646,8 @@ int main(int argc, char **argv)
         print_app("app_libnsm", af.libnsm, &af.frontend, &af.pingpong);
     }
     printf("memory: smaps_rollup of the daemon and the processes it "
-           "started, after serving requests\n");
+           "started, after serving requests (clean private pages: library "
+           "pages no other process maps at the moment)\n");
     if (have_nsm_mem) {
         print_mem("nsm", &nsm_mem, NSM_PRIV_LIMIT_KIB);
     }

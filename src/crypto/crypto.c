@@ -15,7 +15,6 @@
 #include <unistd.h>
 
 #include <openssl/bio.h>
-#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/ec.h>
 #include <openssl/ecdsa.h>
@@ -32,15 +31,13 @@
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 static EVP_MD *md_sha384;
 static EVP_MD *md_sha256;
-static EVP_MAC *mac_hmac;
 static int init_status = -1;
 
 static void do_init(void)
 {
     md_sha384 = EVP_MD_fetch(NULL, "SHA384", NULL);
     md_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
-    mac_hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-    init_status = (md_sha384 && md_sha256 && mac_hmac) ? 0 : -1;
+    init_status = (md_sha384 && md_sha256) ? 0 : -1;
 }
 
 /* see crypto.h */
@@ -142,64 +139,6 @@ int crypto_sha256(const void *p, size_t len, uint8_t out[CRYPTO_SHA256_SIZE])
         return -1;
     }
     return digest2(MD_SHA256, md_sha256, p, len, NULL, 0, out);
-}
-
-/* see crypto.h */
-int crypto_hmac_init(struct crypto_hmac *h, const uint8_t *key, size_t key_len)
-{
-    OSSL_PARAM params[2];
-    EVP_MAC_CTX *ctx;
-
-    h->impl = NULL;
-    if (crypto_init() != 0) {
-        return -1;
-    }
-    ctx = EVP_MAC_CTX_new(mac_hmac);
-    if (ctx == NULL) {
-        return -1;
-    }
-    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
-                                                 (char *)"SHA256", 0);
-    params[1] = OSSL_PARAM_construct_end();
-    if (EVP_MAC_init(ctx, key, key_len, params) != 1) {
-        EVP_MAC_CTX_free(ctx);
-        return -1;
-    }
-    h->impl = ctx;
-    return 0;
-}
-
-/* see crypto.h */
-int crypto_hmac_update(struct crypto_hmac *h, const void *p, size_t len)
-{
-    if (h->impl == NULL) {
-        return -1;
-    }
-    return EVP_MAC_update(h->impl, p, len) == 1 ? 0 : -1;
-}
-
-/* see crypto.h */
-int crypto_hmac_final(struct crypto_hmac *h, uint8_t out[CRYPTO_SHA256_SIZE])
-{
-    size_t out_len = 0;
-    int rc;
-
-    if (h->impl == NULL) {
-        return -1;
-    }
-    rc = EVP_MAC_final(h->impl, out, &out_len, CRYPTO_SHA256_SIZE) == 1 &&
-                 out_len == CRYPTO_SHA256_SIZE
-             ? 0
-             : -1;
-    crypto_hmac_abort(h);
-    return rc;
-}
-
-/* see crypto.h: EVP_MAC_CTX_free cleanses the key schedule */
-void crypto_hmac_abort(struct crypto_hmac *h)
-{
-    EVP_MAC_CTX_free(h->impl);
-    h->impl = NULL;
 }
 
 /*

@@ -36,24 +36,33 @@ int crypto_sha384_2(const void *a, size_t a_len, const void *b, size_t b_len,
 int crypto_sha256(const void *p, size_t len, uint8_t out[CRYPTO_SHA256_SIZE]);
 
 /**
- * struct crypto_hmac - an HMAC-SHA256 computation in progress.
- * @impl: OpenSSL context, owned; freed by crypto_hmac_final() or
- *        crypto_hmac_abort(). Never copy a live context.
+ * struct crypto_hmac - an HMAC-SHA256 computation in progress, in the
+ * caller's memory (nothing is allocated).
+ * @impl:  NULL when no computation is live (never started, finished or
+ *         aborted); otherwise the implementation's state, in @state
+ * @state: the two hash states derived from the key; wiped by
+ *         crypto_hmac_final() and crypto_hmac_abort(). Never copy a live
+ *         context.
  */
 struct crypto_hmac {
     void *impl;
+    uint64_t state[32];
 };
 
 /**
- * crypto_hmac_init() - start HMAC-SHA256 with a 32-byte key. The key is not
- * retained by this structure beyond OpenSSL's own (wiped on free) copy.
- * Return: 0 or -1.
+ * crypto_hmac_init() - start HMAC-SHA256 with a key (RFC 2104; a key
+ * longer than 64 bytes is hashed first). The key itself is not retained,
+ * only the key-dependent hash states in @h. Return: 0 or -1.
  */
 int crypto_hmac_init(struct crypto_hmac *h, const uint8_t *key, size_t key_len);
+/** crypto_hmac_update() - add @len bytes. Return: 0, or -1 if not live. */
 int crypto_hmac_update(struct crypto_hmac *h, const void *p, size_t len);
-/** crypto_hmac_final() - write 32 bytes to @out and free the context. */
+/**
+ * crypto_hmac_final() - write 32 bytes to @out and end the computation
+ * (its state wiped). Return: 0, or -1 if not live.
+ */
 int crypto_hmac_final(struct crypto_hmac *h, uint8_t out[CRYPTO_SHA256_SIZE]);
-/** crypto_hmac_abort() - free the context without output (error paths). */
+/** crypto_hmac_abort() - end the computation without output, state wiped. */
 void crypto_hmac_abort(struct crypto_hmac *h);
 
 /**

@@ -685,13 +685,6 @@ int daemon_serve(const struct daemon_cfg *cfg, struct daemon_sock *ds,
     if (daemon_ready(cfg, ds) != 0) {
         goto out_close_sig;
     }
-    /*
-     * Set-up is over. Opening the PKI or creating a store leaves freed heap
-     * behind (SQLite writes every block of a new store, OpenSSL decodes
-     * keys and certificates); hand those pages back so that they do not
-     * stay the daemon's private memory for its whole life.
-     */
-    malloc_trim(0);
     if (cfg->sandbox) {
         if (sandbox_apply(profile, err, sizeof(err)) != 0) {
             tv_err("--sandbox=seccomp: %s", err);
@@ -701,6 +694,15 @@ int daemon_serve(const struct daemon_cfg *cfg, struct daemon_sock *ds,
     } else {
         tv_warn("--sandbox=none: serving without a syscall filter");
     }
+    /*
+     * Set-up is over. Opening the PKI or creating a store leaves freed heap
+     * behind (SQLite writes every block of a new store, OpenSSL decodes
+     * keys and certificates), and so does building the syscall filter
+     * (libseccomp's rule tree and BPF program, about 50 KiB); hand those
+     * pages back so that they do not stay the daemon's private memory for
+     * its whole life. The filter allows what this needs (brk, madvise).
+     */
+    malloc_trim(0);
     ret = 0;
     while (!s.stop) {
         rc = vhu_epoll_run_once(ep, -1);

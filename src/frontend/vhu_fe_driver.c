@@ -9,8 +9,8 @@
 #include "frontend/vhu_fe_priv.h"
 
 #include <errno.h>
-#include <poll.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -188,6 +188,24 @@ static int fe_check_err_fd(struct vhu_fe *fe)
     return 0;
 }
 
+/* Handle one ready member of wait_fd (0 call_fd, 1 err_fd, 2 sock). */
+static int fe_wait_event(struct vhu_fe *fe, uint32_t which)
+{
+    uint64_t cnt;
+
+    switch (which) {
+    case 0:
+        if (read(fe->call_fd, &cnt, sizeof(cnt)) == sizeof(cnt)) {
+            fe->info.n_wakeups++;
+        }
+        return 0;
+    case 1:
+        return fe_check_err_fd(fe);
+    default:
+        return fe_check_sock(fe);
+    }
+}
+
 /* Wait until @n_used used entries beyond last_used are there. */
 static int fe_wait_used(struct vhu_fe *fe, uint16_t n_used)
 {
@@ -230,12 +248,9 @@ static int fe_wait_used(struct vhu_fe *fe, uint16_t n_used)
             }
             continue;
         } else {
-            struct pollfd p[3] = {
-                {fe->call_fd, POLLIN, 0},
-                {fe->err_fd, POLLIN, 0},
-                {fe->sock, POLLIN, 0},
-            };
-            int r = poll(p, 3, fe_remaining_ms(deadline));
+            struct epoll_event ev[FE_WAIT_N];
+            int r = epoll_wait(fe->wait_fd, ev, FE_WAIT_N,
+                               fe_remaining_ms(deadline));
 
             if (r < 0 && errno != EINTR) {
                 fe->broken = true;
@@ -245,24 +260,8 @@ static int fe_wait_used(struct vhu_fe *fe, uint16_t n_used)
                 fe->broken = true;
                 return -ETIMEDOUT;
             }
-            if (r < 0) {
-                continue;
-            }
-            if (p[0].revents & POLLIN) {
-                uint64_t cnt;
-
-                if (read(fe->call_fd, &cnt, sizeof(cnt)) == sizeof(cnt)) {
-                    fe->info.n_wakeups++;
-                }
-            }
-            if (p[1].revents & POLLIN) {
-                ret = fe_check_err_fd(fe);
-                if (ret < 0) {
-                    return ret;
-                }
-            }
-            if (p[2].revents) {
-                ret = fe_check_sock(fe);
+            for (int i = 0; i < r; i++) {
+                ret = fe_wait_event(fe, ev[i].data.u32);
                 if (ret < 0) {
                     return ret;
                 }

@@ -46,6 +46,7 @@
 #define FE_REGION_HOLE  (1ull << 20) /* guest-physical gap between regions */
 #define FE_MIN_MEM_SIZE (64u * 1024u)
 #define FE_POLL_SPINS   1024u /* spins between clock checks */
+#define FE_WAIT_N       3u    /* fds in wait_fd: call_fd, err_fd, sock */
 
 /* Protocol features we accept when offered (QEMU docs/interop/vhost-user.rst).
  */
@@ -85,6 +86,7 @@ struct vhu_fe {
     int kick_fd;          /* eventfd: driver -> device */
     int call_fd;          /* eventfd: device -> driver */
     int err_fd;           /* eventfd: device reports a broken ring */
+    int wait_fd;          /* epoll over call_fd, err_fd and sock */
     int mem_fd;           /* memfd backing guest memory */
 
     uint8_t *mem;         /* our mapping of the whole memfd */

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -653,6 +654,9 @@ static void fe_free(struct vhu_fe *fe)
     if (fe->err_fd >= 0) {
         close(fe->err_fd);
     }
+    if (fe->wait_fd >= 0) {
+        close(fe->wait_fd);
+    }
     if (fe->mem != NULL) {
         munmap(fe->mem, fe->mem_size);
     }
@@ -663,6 +667,31 @@ static void fe_free(struct vhu_fe *fe)
     free(fe->scratch);
     pthread_mutex_destroy(&fe->lock);
     free(fe);
+}
+
+/*
+ * The set a sleeping request waits on: the call eventfd (the answer), the
+ * error eventfd and the socket (a dead or misbehaving backend). Registered
+ * once, so that each wait is one epoll_wait() that arms nothing; poll()
+ * over the three would add and remove three wait-queue entries per
+ * request. Return 0, or -1 with errno set.
+ */
+static int fe_setup_wait(struct vhu_fe *fe)
+{
+    const int fds[FE_WAIT_N] = {fe->call_fd, fe->err_fd, fe->sock};
+
+    fe->wait_fd = epoll_create1(EPOLL_CLOEXEC);
+    if (fe->wait_fd < 0) {
+        return -1;
+    }
+    for (uint32_t i = 0; i < FE_WAIT_N; i++) {
+        struct epoll_event ev = {.events = EPOLLIN, .data.u32 = i};
+
+        if (epoll_ctl(fe->wait_fd, EPOLL_CTL_ADD, fds[i], &ev) < 0) {
+            return -1;
+        }
+    }
+    return 0;
 }
 
 /* see vhu_frontend.h */
@@ -686,7 +715,7 @@ struct vhu_fe *vhu_fe_connect_fd(int fd, const struct vhu_fe_options *opts,
     }
     pthread_mutex_init(&fe->lock, NULL);
     fe->sock = fd;
-    fe->kick_fd = fe->call_fd = fe->err_fd = fe->mem_fd = -1;
+    fe->kick_fd = fe->call_fd = fe->err_fd = fe->wait_fd = fe->mem_fd = -1;
     fe->err = err;
     fe->err_len = err_len;
     ret = fe_apply_options(fe, opts);
@@ -710,7 +739,7 @@ struct vhu_fe *vhu_fe_connect_fd(int fd, const struct vhu_fe_options *opts,
     fe->call_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     fe->err_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (fe->scratch == NULL || fe->kick_fd < 0 || fe->call_fd < 0 ||
-        fe->err_fd < 0) {
+        fe->err_fd < 0 || fe_setup_wait(fe) < 0) {
         ret = fe->scratch == NULL ? -ENOMEM : -errno;
         fe_set_err(fe, "setup: %s", strerror(-ret));
         goto err_free;

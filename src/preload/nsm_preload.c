@@ -254,11 +254,12 @@ static void nsmp_fd_set(int fd, bool on)
 static int nsmp_connect_locked(void)
 {
     struct vhu_fe_options opts = {.flags = VHU_FE_NO_STATUS};
-    const char *path = nsmp_socket();
+    const char *path;
 
     if (nsmp_fe != NULL) {
-        return 0;
+        return 0; /* every request but the first: no environment lookup */
     }
+    path = nsmp_socket();
     if (path == NULL) {
         return -ENODEV;
     }

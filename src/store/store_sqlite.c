@@ -433,11 +433,14 @@ static const char store_schema[] =
  * as zeros: the database never grows after creation, so an authenticated
  * write touches one leaf page and the state page, and a filling filesystem
  * cannot fail a block write later (only the WAL, reused in place, grows).
- * The creation WAL (the whole image) is checkpointed at once but not
- * truncated: its file is what later commits overwrite in place, so that
- * none of them grows the WAL (a growing file makes fdatasync() commit the
- * new size in the filesystem journal too, about doubling its cost). The
- * first commit trims it to journal_size_limit.
+ * The creation WAL (the whole image) is checkpointed at once and
+ * truncated, so that the connection the store is then served from (see
+ * rpmb_store_sqlite_open_vfs()) finds an empty log and builds a one-block
+ * WAL index instead of one covering every page of the image; the file is
+ * then given its working length by store_presize_wal(), real blocks that
+ * later commits overwrite in place, so that none of them grows the WAL (a
+ * growing file makes fdatasync() commit the new size in the filesystem
+ * journal too, about doubling its cost).
  */
 /*
  * Make the -wal file at least STORE_WAL_BYTES long by appending zeros (real
@@ -498,7 +501,7 @@ static int store_create(struct rpmb_store *s, const char *path, uint8_t units,
                        " SELECT a + 1 FROM n WHERE a + 1 < %u)"
                        " INSERT INTO blocks SELECT a, zeroblob(256) FROM n;"
                        " COMMIT;"
-                       "PRAGMA wal_checkpoint(RESTART);",
+                       "PRAGMA wal_checkpoint(TRUNCATE);",
                        RPMB_STORE_FORMAT_VERSION, (unsigned)units,
                        (unsigned)units * 512u);
         rc = exec_sql(s->db, sql, path, err, err_len);
@@ -522,7 +525,12 @@ static int store_check(struct rpmb_store *s, const char *path, uint8_t units,
     const unsigned char *txt;
     int rc;
 
-    rc = sqlite3_prepare_v2(s->db, "PRAGMA quick_check(1)", -1, &st, NULL);
+    /*
+     * main.: without a schema name quick_check also checks, and so opens,
+     * the temp database, whose pager and cache (4 KiB pages, allocated 20
+     * at a time) then stayed for the connection's life: about 80 KiB.
+     */
+    rc = sqlite3_prepare_v2(s->db, "PRAGMA main.quick_check(1)", -1, &st, NULL);
     if (rc == SQLITE_OK) {
         rc = sqlite3_step(st);
         txt = rc == SQLITE_ROW ? sqlite3_column_text(st, 0) : NULL;
@@ -686,6 +694,93 @@ static int store_open_file(const char *path, bool *fresh, char *err,
     return fd;
 }
 
+/*
+ * Open the SQLite connection of @s (its file already locked by us) and
+ * set it up; @fresh: the file is new (its page size can still be chosen).
+ * Return 0, or -1 with @err set (s->db may then need closing).
+ */
+static int store_connect(struct rpmb_store *s, const char *path,
+                         const char *vfs, bool fresh, char *err, size_t err_len)
+{
+    int rc;
+
+    rc = sqlite3_open_v2(path, &s->db,
+                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
+                             SQLITE_OPEN_EXRESCODE,
+                         vfs);
+    if (rc != SQLITE_OK) {
+        tv_set_err(err, err_len, "cannot open store %s: %s", path,
+                   s->db != NULL ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
+        return -1;
+    }
+    (void)sqlite3_extended_result_codes(s->db, 1);
+    /*
+     * Exclusive locking before WAL: the WAL index then lives in process
+     * memory (no -shm file) and no other connection can read or write.
+     * A 1 KiB page keeps the bytes appended per single-block commit small.
+     */
+    if (exec_sql(s->db, "PRAGMA locking_mode = EXCLUSIVE;", path, err,
+                 err_len) != SQLITE_OK) {
+        return -1;
+    }
+    {
+        /*
+         * Keep the WAL file across close and checkpoints: commits then
+         * overwrite blocks already allocated, and each fdatasync() needs
+         * no file-size metadata update (roughly halves the commit cost
+         * compared with an appending WAL).
+         */
+        int persist = 1;
+
+        (void)sqlite3_file_control(s->db, "main", SQLITE_FCNTL_PERSIST_WAL,
+                                   &persist);
+        /*
+         * SQLite's own checkpoint at close would also truncate the WAL;
+         * rpmb_store_close() runs a checkpoint that keeps it.
+         */
+        (void)sqlite3_db_config(s->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1,
+                                NULL);
+    }
+    /*
+     * WAL sizing: a checkpoint every 256 frames (about 128 single-block
+     * writes) keeps the WAL below STORE_WAL_BYTES, which is also the
+     * journal_size_limit and the length store_presize_wal() gives the
+     * file, so after the first commit it neither grows nor shrinks.
+     *
+     * Memory: the page cache is 16 pages (about 20 KiB): that holds the
+     * b-tree's root and interior pages for the default 1 MiB device
+     * (about 1400 leaf pages under 14 interior ones) and the pages of the
+     * current request; other pages come from the OS page cache (one
+     * pread() of 1 KiB, microseconds against a write's fdatasync(); a
+     * 16 MiB device has about 200 interior pages, which 64 pages did not
+     * hold either). SQLite's default, 2000 KiB, filled
+     * at creation and was most of the daemon's private memory; 64 pages
+     * still cost 55 KiB more than 16 for no measurable speed.
+     * temp_store=MEMORY puts statement journals in memory in small
+     * chunks instead of a 64 KiB spill buffer per transaction (about
+     * 35 KiB less heap left behind after creating a store). See also
+     * store_check(): main.quick_check.
+     */
+    if (fresh && exec_sql(s->db, "PRAGMA page_size = 1024;", path, err,
+                          err_len) != SQLITE_OK) {
+        return -1;
+    }
+    if (exec_sql(s->db,
+                 "PRAGMA journal_mode = WAL;"
+                 "PRAGMA synchronous = FULL;"
+                 "PRAGMA wal_autocheckpoint = 256;"
+                 "PRAGMA journal_size_limit = 393216;" /* STORE_WAL_BYTES */
+                 "PRAGMA cache_size = 16;"
+                 "PRAGMA temp_store = MEMORY;"
+                 "PRAGMA trusted_schema = OFF;"
+                 "PRAGMA cell_size_check = ON;",
+                 path, err, err_len) != SQLITE_OK) {
+        store_open_failed(s, path, err, err_len);
+        return -1;
+    }
+    return 0;
+}
+
 /* see store.h */
 struct rpmb_store *rpmb_store_sqlite_open_vfs(const char *path,
                                               uint8_t capacity_units,
@@ -714,69 +809,7 @@ struct rpmb_store *rpmb_store_sqlite_open_vfs(const char *path,
     if (s->lock_fd < 0) {
         goto err_free;
     }
-    rc = sqlite3_open_v2(path, &s->db,
-                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
-                             SQLITE_OPEN_EXRESCODE,
-                         vfs);
-    if (rc != SQLITE_OK) {
-        tv_set_err(err, err_len, "cannot open store %s: %s", path,
-                   s->db != NULL ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
-        goto err_close_db;
-    }
-    (void)sqlite3_extended_result_codes(s->db, 1);
-    /*
-     * Exclusive locking before WAL: the WAL index then lives in process
-     * memory (no -shm file) and no other connection can read or write.
-     * A 1 KiB page keeps the bytes appended per single-block commit small.
-     */
-    if (exec_sql(s->db, "PRAGMA locking_mode = EXCLUSIVE;", path, err,
-                 err_len) != SQLITE_OK) {
-        goto err_close_db;
-    }
-    {
-        /*
-         * Keep the WAL file across close and checkpoints: commits then
-         * overwrite blocks already allocated, and each fdatasync() needs
-         * no file-size metadata update (roughly halves the commit cost
-         * compared with an appending WAL).
-         */
-        int persist = 1;
-
-        (void)sqlite3_file_control(s->db, "main", SQLITE_FCNTL_PERSIST_WAL,
-                                   &persist);
-        /*
-         * SQLite's own checkpoint at close would also truncate the WAL;
-         * rpmb_store_close() runs a checkpoint that keeps it.
-         */
-        (void)sqlite3_db_config(s->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1,
-                                NULL);
-    }
-    /*
-     * WAL sizing: a checkpoint every 256 frames (about 128 single-block
-     * writes) keeps the WAL below STORE_WAL_BYTES, which is also the
-     * journal_size_limit and the length store_presize_wal() gives the
-     * file, so after the first commit it neither grows nor shrinks. The
-     * page cache is sized
-     * on purpose: 64 pages (about 80 KiB) hold the b-tree's interior pages
-     * for the default 1 MiB device and the pages of the current request;
-     * other leaf pages come from the OS page cache (one pread() of 1 KiB,
-     * microseconds against a write's fdatasync()). SQLite's default, 2000
-     * KiB, filled at creation and was most of the daemon's private memory.
-     */
-    if (fresh && exec_sql(s->db, "PRAGMA page_size = 1024;", path, err,
-                          err_len) != SQLITE_OK) {
-        goto err_close_db;
-    }
-    if (exec_sql(s->db,
-                 "PRAGMA journal_mode = WAL;"
-                 "PRAGMA synchronous = FULL;"
-                 "PRAGMA wal_autocheckpoint = 256;"
-                 "PRAGMA journal_size_limit = 393216;" /* STORE_WAL_BYTES */
-                 "PRAGMA cache_size = 64;"
-                 "PRAGMA trusted_schema = OFF;"
-                 "PRAGMA cell_size_check = ON;",
-                 path, err, err_len) != SQLITE_OK) {
-        store_open_failed(s, path, err, err_len);
+    if (store_connect(s, path, vfs, fresh, err, err_len) != 0) {
         goto err_close_db;
     }
     if (!fresh && store_is_blank(s)) {
@@ -785,6 +818,20 @@ struct rpmb_store *rpmb_store_sqlite_open_vfs(const char *path,
     }
     if (fresh) {
         rc = store_create(s, path, capacity_units, err, err_len);
+        if (rc == SQLITE_OK) {
+            /*
+             * Serve from a new connection: the creation transaction put
+             * every page of the store through the WAL, and the WAL index
+             * it needed (one 32 KiB block per 4096 frames: six for 16 MiB)
+             * would stay in this connection's memory for its whole life.
+             * The reopened store is checked like any existing one.
+             */
+            sqlite3_close(s->db);
+            s->db = NULL;
+            rc = store_connect(s, path, vfs, false, err, err_len) == 0
+                     ? store_check(s, path, capacity_units, err, err_len)
+                     : SQLITE_CANTOPEN;
+        }
     } else {
         rc = store_check(s, path, capacity_units, err, err_len);
     }

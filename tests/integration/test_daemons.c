@@ -682,6 +682,57 @@ static void rpmb_lifecycle(void **state)
     rm_rf(d.dir);
 }
 
+/*
+ * Built with a static libcrypto (meson sets RPMB_HMAC_STATIC=1), the RPMB
+ * daemon maps no libcrypto.so: its HMAC-SHA256 is linked in, and after
+ * authenticated requests the process still maps no OpenSSL library.
+ */
+static void rpmb_maps_no_libcrypto(void **state)
+{
+    static const uint8_t key[32] = "fedcba9876543210fedcba9876543210";
+    static uint8_t data[256], back[256];
+    const char *flag = getenv("RPMB_HMAC_STATIC");
+    struct rpmbc_transport t;
+    struct daemon d;
+    struct vhu_fe *fe;
+    char path[64], line[512];
+    unsigned n_maps = 0;
+    bool crypto = false;
+    FILE *f;
+
+    if (flag == NULL || strcmp(flag, "1") != 0) {
+        skip(); /* no libcrypto.a at build time: libcrypto.so is expected */
+    }
+    rpmb_start(&d, true);
+    fe = fe_open(&d, NULL);
+    t.ops = &rpmb_ops;
+    t.ctx = fe;
+    rpmbc_init(&rc, &t);
+    memset(data, 0x5a, sizeof(data));
+    assert_int_equal(rpmbc_get_config(&rc, NULL), RPMBC_OK);
+    assert_int_equal(rpmbc_program_key(&rc, key), RPMBC_OK);
+    assert_int_equal(rpmbc_write_blocks(&rc, key, 7, data, 1), RPMBC_OK);
+    assert_int_equal(rpmbc_read_blocks(&rc, key, 7, back, 1), RPMBC_OK);
+    assert_bytes_equal(back, data, sizeof(data));
+
+    snprintf(path, sizeof(path), "/proc/%d/maps", (int)d.pid);
+    f = fopen(path, "r");
+    assert_non_null(f);
+    while (fgets(line, sizeof(line), f) != NULL) {
+        n_maps++;
+        if (strstr(line, "libcrypto") != NULL || strstr(line, "libssl")) {
+            crypto = true;
+            fprintf(stderr, "vhost-user-rpmb maps %s", line);
+        }
+    }
+    fclose(f);
+    assert_true(n_maps > 0);
+    assert_false(crypto);
+    vhu_fe_close(fe);
+    daemon_stop(&d);
+    rm_rf(d.dir);
+}
+
 /* NSM and RPMB config space: NSM offers none, RPMB refuses reads beyond 3. */
 static void config_space(void **state)
 {
@@ -786,6 +837,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test_teardown(nsm_reconnect_state, kill_leftovers),
     cmocka_unit_test_teardown(nsm_sigterm_connected, kill_leftovers),
     cmocka_unit_test_teardown(rpmb_lifecycle, kill_leftovers),
+    cmocka_unit_test_teardown(rpmb_maps_no_libcrypto, kill_leftovers),
     cmocka_unit_test_teardown(config_space, kill_leftovers),
     cmocka_unit_test_teardown(inherited_fd_and_capabilities, kill_leftovers),
 };
