@@ -48,7 +48,8 @@ static const char usage[] =
     "  --port=N             TCP port on 127.0.0.1 (default 2323)\n"
     "  --admin-socket=PATH  Unix socket (mode 0600) for admin commands that\n"
     "                       change a TDI's configuration the way a config\n"
-    "                       space write or a firmware update would; see\n"
+    "                       space write or a firmware update would, or\n"
+    "                       report states (TDIs, IDE key slots); see\n"
     "                       `tdisp admin`\n"
     "\n"
     "Identity:\n"
@@ -540,6 +541,7 @@ static struct tdisp_tdi_config *find_cfg(uint32_t fid)
 /*
  * Admin commands, one line in, one line out:
  *   list
+ *   ide                         IDE_KM key-slot states (idekm_describe)
  *   state FUNC
  *   config-write FUNC           a config-space write (no layout change)
  *   firmware-update FUNC
@@ -575,6 +577,16 @@ static void admin_command(char *line, char *out, size_t cap)
         if (off + 2 <= cap) {
             out[off] = '\n';
             out[off + 1] = '\0';
+        }
+        return;
+    }
+    if (strcmp(argv[0], "ide") == 0 && argc == 1) {
+        char d[IDEKM_DESCRIBE_MAX];
+
+        if (idekm_describe(&dev.idekm, d, sizeof(d)) == 0) {
+            snprintf(out, cap, "error: key-slot states do not fit\n");
+        } else {
+            snprintf(out, cap, "%s\n", d);
         }
         return;
     }
