@@ -139,8 +139,7 @@ int idekm_handle(struct idekm *k, uint32_t session_id, bool in_session,
 unsigned idekm_session_ended(struct idekm *k, uint32_t session_id);
 
 /* Caps. */
-#define IDEKM_DESCRIBE_MAX 256 /* idekm_describe() of every stream, with NUL   \
-                                */
+#define IDEKM_DESCRIBE_MAX 256 /* idekm_describe(), every stream and a NUL */
 
 /**
  * idekm_describe() - the key-slot states, no key bytes, as one line
