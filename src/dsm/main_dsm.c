@@ -835,9 +835,6 @@ int main(int argc, char **argv)
             }
             continue;
         }
-        if (i_admin >= 0 && (pfd[i_admin].revents & POLLIN)) {
-            serve_admin(afd);
-        }
         if (i_listen >= 0 && (pfd[i_listen].revents & POLLIN)) {
             struct timeval tv = {IO_TIMEOUT_S, 0};
             int one = 1;
@@ -858,6 +855,11 @@ int main(int argc, char **argv)
                 dsm_reset(&dev);
                 tv_info("connection closed; waiting for the next");
             }
+        }
+        /* after the connection: an admin command sent once the peer has
+         * gone sees the reset */
+        if (i_admin >= 0 && (pfd[i_admin].revents & POLLIN)) {
+            serve_admin(afd);
         }
     }
     tv_info("exiting");
