@@ -6,12 +6,14 @@
  *
  * Input: a sequence of records [u8 flags][u8 len][len bytes]; flags bit 0:
  * in session; bit 1: a second session id; bit 2: a configuration change
- * before the message; bit 3: the random source fails. A record whose first
- * byte is 0x01 goes to TDISP, 0x00 to IDE_KM.
+ * before the message (bit 4: a firmware update); bit 3: the random source
+ * fails; bit 5: the session of bit 1 ends before the message. A record
+ * whose first byte is 0x01 goes to TDISP, 0x00 to IDE_KM.
  * Checks: every response fits its buffer, starts with the request's
  * protocol id, parses with the requester codec, never carries a TDISP
  * state outside 0..3; a TDI moves to RUN only by a START that echoed its
- * LOCK nonce.
+ * LOCK nonce; a session's end leaves none of its IDE streams; the key-slot
+ * description always fits IDEKM_DESCRIBE_MAX.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -86,6 +88,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         rng_fail = (flags & 8) != 0;
         if (flags & 4) {
             (void)tdisp_config_change(&t, 0x100, NULL, (flags & 16) != 0);
+        }
+        if (flags & 32) {
+            /* the session ends: none of its streams is left */
+            uint32_t sid = (flags & 2) ? 2 : 1;
+            (void)idekm_session_ended(&k, sid);
+            for (i = 0; i < IDEKM_MAX_STREAMS; i++) {
+                if (k.streams[i].used && k.streams[i].session_id == sid) {
+                    abort();
+                }
+            }
+        }
+        {
+            char d[IDEKM_DESCRIBE_MAX];
+            if (idekm_describe(&k, d, sizeof(d)) == 0) {
+                abort(); /* the cap always holds every stream */
+            }
         }
         for (i = 0; i < 2; i++) {
             before[i] = tdisp_state(&t, 0x100 + (uint32_t)i);

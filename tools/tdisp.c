@@ -69,7 +69,8 @@ static const char usage[] =
     "  --help          this text\n"
     "\n"
     "Admin commands (trustvio-dsm --admin-socket): list; state FUNC;\n"
-    "config-write FUNC; firmware-update FUNC; move-range FUNC INDEX ADDR.\n"
+    "config-write FUNC; firmware-update FUNC; move-range FUNC INDEX ADDR;\n"
+    "ide (IDE key-slot states: '-' empty, 'P' programmed, 'A' active).\n"
     "\n"
     "Exit status: 0 when every step succeeded, 1 when a step failed or the\n"
     "device refused it (the reason on stderr), 2 for bad usage.\n";

@@ -45,6 +45,7 @@ static const char usage[] =
     "                 the host must have added it as a region);\n"
     "                 start_interface; get_interface_state until Running (the\n"
     "                 host must relay with tee_io_action) within --timeout\n"
+    "  link IF        get_device_link: SECURED_SPDM, PCIE_IDE\n"
     "  state IF       get_interface_state\n"
     "  report IF      get_interface_report, decoded\n"
     "  measurements IF  get_device_measurements with a fresh nonce\n"
@@ -289,6 +290,25 @@ static int do_command(const char *cmd, const char *ifs, uint64_t ifid,
     if (strcmp(cmd, "accept") == 0) {
         return do_accept(ifs, ifid, timeout_s);
     }
+    if (strcmp(cmd, "link") == 0) {
+        if (tsmg_link(&g, ifid, &v) != 0) {
+            return fail(cmd, NULL, tsmg_error(&g));
+        }
+        if (json) {
+            printf("{\"command\":\"link\",\"ok\":true,\"link\":%ld,"
+                   "\"secured_spdm\":%s,\"pcie_ide\":%s}\n",
+                   v, (v & TSM_LINK_SECURED_SPDM) ? "true" : "false",
+                   (v & TSM_LINK_PCIE_IDE) ? "true" : "false");
+        } else {
+            printf("link %s: 0x%lx%s%s%s\n", ifs, (unsigned long)v,
+                   (v & TSM_LINK_SECURED_SPDM) ? " SECURED_SPDM" : "",
+                   (v & TSM_LINK_PCIE_IDE) ? " PCIE_IDE" : "",
+                   (v & (TSM_LINK_SECURED_SPDM | TSM_LINK_PCIE_IDE)) == 0
+                       ? " (none)"
+                       : "");
+        }
+        return 0;
+    }
     if (strcmp(cmd, "state") == 0) {
         if (tsmg_state(&g, ifid, &v) != 0) {
             return fail(cmd, NULL, tsmg_error(&g));
@@ -483,8 +503,9 @@ int main(int argc, char **argv)
         return 2;
     }
     {
-        static const char *const cmds[] = {"accept",       "state", "report",
-                                           "measurements", "start", "stop"};
+        static const char *const cmds[] = {"accept", "state",        "report",
+                                           "link",   "measurements", "start",
+                                           "stop"};
         size_t k;
         for (k = 0; k < sizeof(cmds) / sizeof(cmds[0]); k++) {
             if (strcmp(argv[optind], cmds[k]) == 0) {

@@ -35,14 +35,20 @@ static const char usage[] =
     "Commands (DEV a device id; TVM a TVM id; IF an interface: DEV/FUNC\n"
     "with FUNC a TDISP function id, hex or BB:DD.F, or the 64-bit\n"
     "device_if):\n"
-    "  connect DEV                  connect_device (SPDM session)\n"
+    "  connect DEV [IDE...]         connect_device (SPDM session); with\n"
+    "                               --ide-stream=ID also an IDE stream,\n"
+    "                               its keys programmed in the session:\n"
+    "                               --rid=BASE-LIMIT requester ids (BB:DD.F\n"
+    "                               or numbers), --addr=ADDR+SIZE memory\n"
+    "                               ranges (1 MiB aligned, SIZE with k, m\n"
+    "                               or g; up to 4, the TSM takes fewer)\n"
     "  disconnect DEV               disconnect_device (END_SESSION)\n"
     "  bind TVM IF                  bind_interface (LOCK, report)\n"
     "  unbind TVM IF                unbind_interface (STOP)\n"
     "  add-region TVM IF HPA LEN    add_tvm_interface_region\n"
     "  reclaim-region TVM IF HPA    reclaim_tvm_interface_region\n"
     "  key-update DEV               spdm_key_update\n"
-    "  ide-refresh DEV STREAM       ide_key_refresh\n"
+    "  ide-refresh DEV STREAM       ide_key_refresh (to the other key set)\n"
     "  heartbeat DEV                spdm_heartbeat\n"
     "  action DEV                   tee_io_action: relay the work TVMs\n"
     "                               queued (start, stop, state reads)\n"
@@ -142,6 +148,136 @@ static bool parse_func(const char *s, uint32_t *out)
     }
     *out = (uint32_t)v;
     return true;
+}
+
+/* A requester id: BB:DD.F or a number up to 0xffff. */
+static bool parse_rid(const char *s, uint16_t *rid)
+{
+    uint32_t v;
+
+    if (!parse_func(s, &v) || v > 0xffff) {
+        return false;
+    }
+    *rid = (uint16_t)v;
+    return true;
+}
+
+/* ADDR+SIZE, SIZE with an optional k, m or g. */
+static bool parse_range(const char *s, uint64_t *base, uint64_t *size)
+{
+    const char *plus = strchr(s, '+');
+    char num[32], *end;
+    unsigned shift = 0;
+    size_t n;
+
+    if (plus == NULL || (size_t)(plus - s) >= sizeof(num)) {
+        return false;
+    }
+    memcpy(num, s, (size_t)(plus - s));
+    num[plus - s] = '\0';
+    if (!parse_num(num, base)) {
+        return false;
+    }
+    n = strlen(plus + 1);
+    if (n == 0 || n >= sizeof(num)) {
+        return false;
+    }
+    memcpy(num, plus + 1, n + 1);
+    switch (num[n - 1]) {
+    case 'k':
+        shift = 10;
+        break;
+    case 'm':
+        shift = 20;
+        break;
+    case 'g':
+        shift = 30;
+        break;
+    default:
+        break;
+    }
+    if (shift != 0) {
+        num[n - 1] = '\0';
+    }
+    errno = 0;
+    if (num[0] == '\0' || num[0] == '-') {
+        return false;
+    }
+    *size = strtoull(num, &end, 0);
+    if (errno != 0 || *end != '\0' || (*size << shift) >> shift != *size) {
+        return false;
+    }
+    *size <<= shift;
+    return true;
+}
+
+/*
+ * connect's IDE words: --ide-stream=ID [--rid=BASE-LIMIT] [--addr=R]...
+ * Return: 0 (no IDE stream asked for: *@len 0), 1 (descriptor in @desc), or
+ * -1 with @why set.
+ */
+static int parse_ide(int n, char **w, struct tsmh_ide_stream *st, uint8_t *desc,
+                     size_t *len, const char **why)
+{
+    bool have = false;
+    int i;
+
+    memset(st, 0, sizeof(*st));
+    *len = 0;
+    for (i = 0; i < n; i++) {
+        uint64_t v;
+
+        if (strncmp(w[i], "--ide-stream=", 13) == 0) {
+            if (have || !parse_num(w[i] + 13, &v) || v > 255) {
+                *why = "--ide-stream=ID: one Stream ID 0..255";
+                return -1;
+            }
+            st->stream_id = (uint8_t)v;
+            have = true;
+        } else if (strncmp(w[i], "--rid=", 6) == 0) {
+            char *dash = strchr(w[i] + 6, '-');
+            if (st->rid_valid || dash == NULL) {
+                *why = "--rid=BASE-LIMIT, once";
+                return -1;
+            }
+            *dash = '\0';
+            if (!parse_rid(w[i] + 6, &st->rid_base) ||
+                !parse_rid(dash + 1, &st->rid_limit) ||
+                st->rid_limit < st->rid_base) {
+                *dash = '-';
+                *why = "--rid=BASE-LIMIT: requester ids (BB:DD.F or 0..0xffff)"
+                       ", BASE <= LIMIT";
+                return -1;
+            }
+            *dash = '-';
+            st->rid_valid = true;
+        } else if (strncmp(w[i], "--addr=", 7) == 0) {
+            if (st->n_addr == TSMH_IDE_MAX_ADDR ||
+                !parse_range(w[i] + 7, &st->addr_base[st->n_addr],
+                             &st->addr_size[st->n_addr])) {
+                *why = "--addr=ADDR+SIZE (at most 4)";
+                return -1;
+            }
+            st->n_addr++;
+        } else {
+            *why = "expected DEV [--ide-stream=ID [--rid=BASE-LIMIT] "
+                   "[--addr=ADDR+SIZE]...]";
+            return -1;
+        }
+    }
+    if (!have) {
+        if (n != 0) {
+            *why = "--rid and --addr need --ide-stream=ID";
+            return -1;
+        }
+        return 0;
+    }
+    *len = tsmh_ide_desc(st, desc, TSMH_IDE_DESC_MAX);
+    if (*len == 0) {
+        *why = "--addr: a range must be 1 MiB aligned and sized";
+        return -1;
+    }
+    return 1;
 }
 
 /* IF: DEV/FUNC, or the 64-bit device_if. */
@@ -294,6 +430,17 @@ static int write_out(size_t len, char *why, size_t why_len)
     return 0;
 }
 
+/* @rid as BB:DD.F in one of two static buffers (@which). */
+static const char *rid_str(uint16_t rid, int which)
+{
+    static char buf[2][16];
+
+    snprintf(buf[which], sizeof(buf[which]), "%02x:%02x.%x",
+             (unsigned)(rid >> 8), (unsigned)(rid >> 3 & 0x1f),
+             (unsigned)(rid & 7));
+    return buf[which];
+}
+
 /* One command; 0, 1 (refused or failed) or 2 (bad usage). */
 static int command(int argc, char **argv)
 {
@@ -309,6 +456,9 @@ static int command(int argc, char **argv)
     double ms;
     bool ok;
     char extra[TSM_FRAME_OUT_MAX * 2 + 64];
+    struct tsmh_ide_stream ide;
+    uint8_t desc[TSMH_IDE_DESC_MAX];
+    size_t desc_len = 0;
 
     extra[0] = '\0';
     if (strcmp(cmd, "device-port") == 0) {
@@ -319,9 +469,22 @@ static int command(int argc, char **argv)
         result(cmd, n, args, true, NULL, 0, 0, 0, NULL, NULL);
         return 0;
     }
-    if (strcmp(cmd, "connect") == 0 || strcmp(cmd, "disconnect") == 0 ||
-        strcmp(cmd, "key-update") == 0 || strcmp(cmd, "heartbeat") == 0 ||
-        strcmp(cmd, "action") == 0) {
+    if (strcmp(cmd, "connect") == 0 && n >= 1) {
+        const char *why = NULL;
+
+        if (!parse_u32(args[0], &a[0])) {
+            return usage_error(cmd, n, args, "expected DEV");
+        }
+        if (parse_ide(n - 1, args + 1, &ide, desc, &desc_len, &why) < 0) {
+            return usage_error(cmd, n, args, why);
+        }
+        /* TSM_DECISION_IDE_STREAM_DESC: the address register, the
+         * descriptor in the input */
+        a[1] = desc_len != 0 ? TSMH_IDE_DESC_ADDR : 0;
+        fid = TSM_COVH_CONNECT_DEVICE;
+    } else if (strcmp(cmd, "connect") == 0 || strcmp(cmd, "disconnect") == 0 ||
+               strcmp(cmd, "key-update") == 0 ||
+               strcmp(cmd, "heartbeat") == 0 || strcmp(cmd, "action") == 0) {
         if (n != 1 || !parse_u32(args[0], &a[0])) {
             return usage_error(cmd, n, args, "expected DEV");
         }
@@ -332,8 +495,9 @@ static int command(int argc, char **argv)
                               : TSM_COVH_TEE_IO_ACTION;
     } else if (strcmp(cmd, "ide-refresh") == 0) {
         if (n != 2 || !parse_u32(args[0], &a[0]) ||
-            !parse_num(args[1], &a[1])) {
-            return usage_error(cmd, n, args, "expected DEV STREAM");
+            !parse_num(args[1], &a[1]) || a[1] > 255) {
+            return usage_error(cmd, n, args,
+                               "expected DEV STREAM (a Stream ID 0..255)");
         }
         fid = TSM_COVH_IDE_KEY_REFRESH;
     } else if (strcmp(cmd, "bind") == 0 || strcmp(cmd, "unbind") == 0) {
@@ -374,8 +538,8 @@ static int command(int argc, char **argv)
     {
         struct timespec s, e;
         clock_gettime(CLOCK_MONOTONIC, &s);
-        if (tsmh_call(&h, fid, a, tout, sizeof(tout), &out_len, &r, &relays) !=
-            0) {
+        if (tsmh_call_in(&h, fid, a, desc_len != 0 ? desc : NULL, desc_len,
+                         tout, sizeof(tout), &out_len, &r, &relays) != 0) {
             result(cmd, n, args, false, NULL, 0, 0, 0, NULL, tsmh_error(&h));
             /* a failed frame leaves the connection unusable: the next
              * command opens another (the TSM's state outlives it) */
@@ -400,6 +564,28 @@ static int command(int argc, char **argv)
             strcat(extra, "\"");
         } else {
             snprintf(extra, sizeof(extra), " (%zu bytes)", out_len);
+        }
+    }
+    if (desc_len != 0) {
+        /* what was asked for, also when the TSM refused it */
+        if (json) {
+            size_t k = (size_t)snprintf(
+                extra, sizeof(extra),
+                ",\"ide\":{\"stream\":%u,\"rid\":%s%s%s%s%s,"
+                "\"addr_blocks\":%zu,\"desc\":\"",
+                (unsigned)ide.stream_id, ide.rid_valid ? "\"" : "null",
+                ide.rid_valid ? rid_str(ide.rid_base, 0) : "",
+                ide.rid_valid ? "-" : "",
+                ide.rid_valid ? rid_str(ide.rid_limit, 1) : "",
+                ide.rid_valid ? "\"" : "", ide.n_addr);
+            hex_encode(desc, desc_len, extra + k);
+            strcat(extra, "\"}");
+        } else {
+            snprintf(extra, sizeof(extra),
+                     " (IDE stream %u, %s RID association, %zu address "
+                     "block(s))",
+                     (unsigned)ide.stream_id, ide.rid_valid ? "a" : "no",
+                     ide.n_addr);
         }
     }
     if (ok && fid == TSM_COVH_TEE_IO_ACTION && !json) {

@@ -53,8 +53,14 @@ static int op_vendor(void *ctx, uint32_t session_id, bool in_session,
 static void op_session_ended(void *ctx, uint32_t session_id)
 {
     struct dsm *d = ctx;
+    unsigned n;
 
     tdisp_session_ended(&d->tdisp, session_id);
+    n = idekm_session_ended(&d->idekm, session_id);
+    if (n != 0) {
+        tv_info("session 0x%08x ended: the IDE keys of %u stream(s) wiped",
+                (unsigned)session_id, n);
+    }
 }
 
 static const struct spdm_responder_ops dsm_spdm_ops = {
@@ -112,6 +118,8 @@ int dsm_init(struct dsm *d, const struct dsm_config *cfg, char *err,
 void dsm_reset(struct dsm *d)
 {
     spdm_responder_reset(&d->spdm);
+    /* every session ended above; nothing outlives them */
+    idekm_wipe(&d->idekm);
     d->connected = false;
 }
 

@@ -65,8 +65,11 @@ int dsm_init(struct dsm *d, const struct dsm_config *cfg, char *err,
 
 /**
  * dsm_reset() - the peer went away: the SPDM connection restarts, every
- * session ends (TDIs it locked go to ERROR), IDE keys stay (the link keeps
- * its streams).
+ * session ends (TDIs it locked go to ERROR) and every IDE key is wiped, the
+ * key slots EMPTY and the stream blocks free as after dsm_init() (the
+ * streams go Insecure: their keys' session is gone). A session that ends
+ * on its own (END_SESSION, a decrypt error) wipes the streams it
+ * programmed.
  */
 void dsm_reset(struct dsm *d);
 

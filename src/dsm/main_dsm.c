@@ -48,7 +48,8 @@ static const char usage[] =
     "  --port=N             TCP port on 127.0.0.1 (default 2323)\n"
     "  --admin-socket=PATH  Unix socket (mode 0600) for admin commands that\n"
     "                       change a TDI's configuration the way a config\n"
-    "                       space write or a firmware update would; see\n"
+    "                       space write or a firmware update would, or\n"
+    "                       report states (TDIs, IDE key slots); see\n"
     "                       `tdisp admin`\n"
     "\n"
     "Identity:\n"
@@ -540,6 +541,7 @@ static struct tdisp_tdi_config *find_cfg(uint32_t fid)
 /*
  * Admin commands, one line in, one line out:
  *   list
+ *   ide                         IDE_KM key-slot states (idekm_describe)
  *   state FUNC
  *   config-write FUNC           a config-space write (no layout change)
  *   firmware-update FUNC
@@ -575,6 +577,16 @@ static void admin_command(char *line, char *out, size_t cap)
         if (off + 2 <= cap) {
             out[off] = '\n';
             out[off + 1] = '\0';
+        }
+        return;
+    }
+    if (strcmp(argv[0], "ide") == 0 && argc == 1) {
+        char d[IDEKM_DESCRIBE_MAX];
+
+        if (idekm_describe(&dev.idekm, d, sizeof(d)) == 0) {
+            snprintf(out, cap, "error: key-slot states do not fit\n");
+        } else {
+            snprintf(out, cap, "%s\n", d);
         }
         return;
     }
@@ -823,9 +835,6 @@ int main(int argc, char **argv)
             }
             continue;
         }
-        if (i_admin >= 0 && (pfd[i_admin].revents & POLLIN)) {
-            serve_admin(afd);
-        }
         if (i_listen >= 0 && (pfd[i_listen].revents & POLLIN)) {
             struct timeval tv = {IO_TIMEOUT_S, 0};
             int one = 1;
@@ -846,6 +855,11 @@ int main(int argc, char **argv)
                 dsm_reset(&dev);
                 tv_info("connection closed; waiting for the next");
             }
+        }
+        /* after the connection: an admin command sent once the peer has
+         * gone sees the reset */
+        if (i_admin >= 0 && (pfd[i_admin].revents & POLLIN)) {
+            serve_admin(afd);
         }
     }
     tv_info("exiting");

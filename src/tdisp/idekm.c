@@ -90,7 +90,8 @@ static void put_ack(uint8_t *rsp, uint8_t type, const uint8_t *req,
     rsp[OFF_PORT] = req[OFF_PORT];
 }
 
-static uint8_t key_prog(struct idekm *k, const uint8_t *req, size_t req_len)
+static uint8_t key_prog(struct idekm *k, uint32_t session_id,
+                        const uint8_t *req, size_t req_len)
 {
     struct idekm_stream *s;
     struct idekm_slot *slot;
@@ -120,6 +121,9 @@ static uint8_t key_prog(struct idekm *k, const uint8_t *req, size_t req_len)
         s->used = true;
         s->port = req[OFF_PORT];
         s->stream_id = req[OFF_STREAM];
+        s->session_id = session_id;
+    } else if (s->session_id != session_id) {
+        return IDEKM_KP_UNSPECIFIED; /* another session's stream */
     }
     slot = &s->slot[set][dir][sub];
     if (slot->state == IDEKM_ACTIVE) {
@@ -131,7 +135,8 @@ static uint8_t key_prog(struct idekm *k, const uint8_t *req, size_t req_len)
     return IDEKM_KP_SUCCESS;
 }
 
-static int go_stop(struct idekm *k, const uint8_t *req, size_t req_len)
+static int go_stop(struct idekm *k, uint32_t session_id, const uint8_t *req,
+                   size_t req_len)
 {
     struct idekm_stream *s;
     struct idekm_slot *slot, *other;
@@ -142,7 +147,7 @@ static int go_stop(struct idekm *k, const uint8_t *req, size_t req_len)
         return IDEKM_REFUSED;
     }
     s = find_stream(k, req[OFF_PORT], req[OFF_STREAM]);
-    if (s == NULL) {
+    if (s == NULL || s->session_id != session_id) {
         return IDEKM_REFUSED;
     }
     slot = &s->slot[set][dir][sub];
@@ -228,8 +233,9 @@ static size_t query_resp(const struct idekm *k, uint8_t port, uint8_t *rsp)
 }
 
 /* see idekm.h */
-int idekm_handle(struct idekm *k, bool in_session, const uint8_t *req,
-                 size_t req_len, uint8_t *rsp, size_t rsp_cap, size_t *rsp_len)
+int idekm_handle(struct idekm *k, uint32_t session_id, bool in_session,
+                 const uint8_t *req, size_t req_len, uint8_t *rsp,
+                 size_t rsp_cap, size_t *rsp_len)
 {
     int rc;
 
@@ -252,12 +258,12 @@ int idekm_handle(struct idekm *k, bool in_session, const uint8_t *req,
         if (req_len < IDEKM_MSG_SIZE) {
             return IDEKM_REFUSED;
         }
-        put_ack(rsp, IDEKM_KP_ACK, req, key_prog(k, req, req_len));
+        put_ack(rsp, IDEKM_KP_ACK, req, key_prog(k, session_id, req, req_len));
         *rsp_len = IDEKM_MSG_SIZE;
         return IDEKM_OK;
     case IDEKM_K_SET_GO:
     case IDEKM_K_SET_STOP:
-        rc = go_stop(k, req, req_len);
+        rc = go_stop(k, session_id, req, req_len);
         if (rc != IDEKM_OK) {
             return rc;
         }
@@ -314,6 +320,100 @@ bool idekm_stream_secure(const struct idekm *k, uint8_t stream_id)
 void idekm_wipe(struct idekm *k)
 {
     wipe(k->streams, sizeof(k->streams));
+}
+
+/* see idekm.h */
+unsigned idekm_session_ended(struct idekm *k, uint32_t session_id)
+{
+    unsigned n = 0;
+    size_t i;
+
+    for (i = 0; i < IDEKM_MAX_STREAMS; i++) {
+        struct idekm_stream *s = &k->streams[i];
+        if (s->used && s->session_id == session_id) {
+            wipe(s, sizeof(*s));
+            n++;
+        }
+    }
+    return n;
+}
+
+/* Append @s to @out at *@off; false when it does not fit with a NUL. */
+static bool put_str(char *out, size_t cap, size_t *off, const char *s)
+{
+    size_t n = strlen(s);
+
+    if (n >= cap - *off) {
+        return false;
+    }
+    memcpy(out + *off, s, n + 1);
+    *off += n;
+    return true;
+}
+
+/* @v in decimal into @buf (at least 4 bytes for a u8). */
+static void put_u8(char *buf, uint8_t v)
+{
+    char *p = buf;
+
+    if (v >= 100) {
+        *p++ = (char)('0' + v / 100);
+    }
+    if (v >= 10) {
+        *p++ = (char)('0' + v / 10 % 10);
+    }
+    *p++ = (char)('0' + v % 10);
+    *p = '\0';
+}
+
+/* see idekm.h */
+size_t idekm_describe(const struct idekm *k, char *out, size_t cap)
+{
+    static const char state_ch[] = {'-', 'P', 'A'};
+    size_t off = 0, i;
+    bool any = false;
+
+    if (cap == 0) {
+        return 0;
+    }
+    out[0] = '\0';
+    for (i = 0; i < IDEKM_MAX_STREAMS; i++) {
+        const struct idekm_stream *s = &k->streams[i];
+        char num[4], sets[2][11];
+        unsigned set, dir, sub;
+
+        if (!s->used) {
+            continue;
+        }
+        for (set = 0; set < 2; set++) {
+            memcpy(sets[set], set ? " K1=" : " K0=", 4);
+            for (dir = 0; dir < 2; dir++) {
+                for (sub = 0; sub < 3; sub++) {
+                    sets[set][4 + dir * 3 + sub] =
+                        state_ch[s->slot[set][dir][sub].state];
+                }
+            }
+            sets[set][10] = '\0';
+        }
+        if (!put_str(out, cap, &off, any ? "; stream " : "stream ")) {
+            return 0;
+        }
+        put_u8(num, s->port);
+        if (!put_str(out, cap, &off, num) || !put_str(out, cap, &off, ":")) {
+            return 0;
+        }
+        put_u8(num, s->stream_id);
+        if (!put_str(out, cap, &off, num) ||
+            !put_str(out, cap, &off, sets[0]) ||
+            !put_str(out, cap, &off, sets[1])) {
+            return 0;
+        }
+        any = true;
+    }
+    if (!any && !put_str(out, cap, &off, "none")) {
+        return 0;
+    }
+    return off;
 }
 
 /* ---- the requester side ---- */

@@ -37,6 +37,14 @@
  * reports that maximum), each with its own streams; QUERY for a port
  * reports that port's blocks.
  *
+ * A stream belongs to the SPDM session whose KEY_PROG took its block: a
+ * KEY_PROG for it in another session gets KP_ACK UNSPECIFIED_FAILURE, a
+ * K_SET_GO or K_SET_STOP is refused. When that session ends (END_SESSION,
+ * the connection dropped, idekm_session_ended()) every key of the stream is
+ * wiped and its block freed: the stream is Insecure, as PCIe requires of
+ * keys whose session is gone, and the next session starts from the state
+ * idekm_init() left.
+ *
  * Concurrency: one struct idekm is used by one thread at a time.
  */
 #ifndef TV_TDISP_IDEKM_H
@@ -92,6 +100,7 @@ struct idekm_stream {
     bool used;
     uint8_t port;
     uint8_t stream_id;
+    uint32_t session_id; /* the session whose KEY_PROG took the block */
     struct idekm_slot slot[2][2][3];
 };
 
@@ -113,12 +122,34 @@ void idekm_init(struct idekm *k, uint8_t bus, uint8_t devfn, uint8_t segment);
 
 /**
  * idekm_handle() - answer one IDE_KM object (the bytes after the PCI-SIG
- * protocol id). Return: IDEKM_OK with a response in @rsp, IDEKM_REFUSED
- * (no response), or IDEKM_ERR_RSP_CAP (@rsp_cap below
+ * protocol id) that came in session @session_id (@in_session false: outside
+ * any session, refused). Return: IDEKM_OK with a response in @rsp,
+ * IDEKM_REFUSED (no response), or IDEKM_ERR_RSP_CAP (@rsp_cap below
  * IDEKM_QUERY_RSP_SIZE).
  */
-int idekm_handle(struct idekm *k, bool in_session, const uint8_t *req,
-                 size_t req_len, uint8_t *rsp, size_t rsp_cap, size_t *rsp_len);
+int idekm_handle(struct idekm *k, uint32_t session_id, bool in_session,
+                 const uint8_t *req, size_t req_len, uint8_t *rsp,
+                 size_t rsp_cap, size_t *rsp_len);
+
+/**
+ * idekm_session_ended() - session @session_id is gone: wipe the keys of
+ * every stream it programmed and free their blocks. Return: how many
+ * streams were wiped.
+ */
+unsigned idekm_session_ended(struct idekm *k, uint32_t session_id);
+
+/* Caps. */
+#define IDEKM_DESCRIBE_MAX 256 /* idekm_describe(), every stream and a NUL */
+
+/**
+ * idekm_describe() - the key-slot states, no key bytes, as one line
+ * without newline: "none" when no stream block is taken, else per taken
+ * block "stream PORT:ID K0=SSSSSS K1=SSSSSS" joined by "; ", each S a slot
+ * in the order Rx PR, NPR, CPL, Tx PR, NPR, CPL: '-' EMPTY, 'P'
+ * PROGRAMMED, 'A' ACTIVE. Return: the length, or 0 when @cap is too small
+ * (IDEKM_DESCRIBE_MAX always suffices).
+ */
+size_t idekm_describe(const struct idekm *k, char *out, size_t cap);
 
 /**
  * idekm_slot_state() - state of one slot; IDEKM_EMPTY for an unknown stream.

@@ -33,8 +33,8 @@ int pcisig_handle(struct tdisp *t, struct idekm *k, uint32_t session_id,
         }
         break;
     case PCISIG_PROTO_IDEKM:
-        rc = idekm_handle(k, in_session, req + 1, req_len - 1, rsp + 1,
-                          rsp_cap - 1, &n);
+        rc = idekm_handle(k, session_id, in_session, req + 1, req_len - 1,
+                          rsp + 1, rsp_cap - 1, &n);
         if (rc != IDEKM_OK) {
             return PCISIG_REFUSED;
         }

@@ -210,13 +210,59 @@ static int relay_one(struct tsmh *h, size_t len, size_t *ans_len)
 }
 
 /* see tsmhost.h */
+size_t tsmh_ide_desc(const struct tsmh_ide_stream *s, uint8_t *out, size_t cap)
+{
+    size_t len, i;
+
+    if (s->n_addr > TSMH_IDE_MAX_ADDR ||
+        (s->rid_valid && s->rid_limit < s->rid_base)) {
+        return 0;
+    }
+    len = TSM_STREAM_DESC_MIN + s->n_addr * TSM_STREAM_ADDR_BLOCK;
+    if (cap < len) {
+        return 0;
+    }
+    for (i = 0; i < s->n_addr; i++) {
+        uint64_t b = s->addr_base[i], n = s->addr_size[i];
+        if (n == 0 || b % TSMH_IDE_ADDR_UNIT != 0 ||
+            n % TSMH_IDE_ADDR_UNIT != 0 || b + n - 1 < b) {
+            return 0;
+        }
+    }
+    memset(out, 0, len);
+    out[0] = s->stream_id;
+    out[1] = (uint8_t)s->n_addr;
+    if (s->rid_valid) {
+        store_le32(out + 4, (uint32_t)s->rid_limit << 8);
+        store_le32(out + 8, (uint32_t)s->rid_base << 8 | 1u);
+    }
+    for (i = 0; i < s->n_addr; i++) {
+        uint8_t *p = out + TSM_STREAM_DESC_MIN + i * TSM_STREAM_ADDR_BLOCK;
+        uint64_t b = s->addr_base[i], l = b + s->addr_size[i] - 1;
+
+        store_le32(p, (uint32_t)((l >> 20) & 0xfffu) << 20 |
+                          (uint32_t)((b >> 20) & 0xfffu) << 8 | 1u);
+        store_le32(p + 4, (uint32_t)(l >> 32));
+        store_le32(p + 8, (uint32_t)(b >> 32));
+    }
+    return len;
+}
+
+/* see tsmhost.h */
 int tsmh_call(struct tsmh *h, uint32_t fid, const uint64_t a[6], uint8_t *out,
               size_t out_cap, size_t *out_len, struct sbiret *ret,
               unsigned *relays)
 {
-    size_t len = 0, ans_len = 0;
+    return tsmh_call_in(h, fid, a, NULL, 0, out, out_cap, out_len, ret, relays);
+}
+
+/* see tsmhost.h */
+int tsmh_call_in(struct tsmh *h, uint32_t fid, const uint64_t a[6],
+                 const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap,
+                 size_t *out_len, struct sbiret *ret, unsigned *relays)
+{
+    size_t len = 0, ans_len = in_len;
     unsigned rounds = 0;
-    const uint8_t *in = NULL;
 
     h->err[0] = '\0';
     if (relays != NULL) {

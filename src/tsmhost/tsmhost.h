@@ -111,6 +111,59 @@ int tsmh_call(struct tsmh *h, uint32_t fid, const uint64_t a[6], uint8_t *out,
               unsigned *relays) __attribute__((warn_unused_result));
 
 /**
+ * tsmh_call_in() - tsmh_call() whose first call carries @in (@in_len
+ * bytes, at most TSM_FRAME_IN_MAX) in its shared buffer, as
+ * connect_device's IDE stream descriptor (TSM_DECISION_IDE_STREAM_DESC);
+ * the calls after it carry the relayed answers.
+ */
+int tsmh_call_in(struct tsmh *h, uint32_t fid, const uint64_t a[6],
+                 const uint8_t *in, size_t in_len, uint8_t *out, size_t out_cap,
+                 size_t *out_len, struct sbiret *ret, unsigned *relays)
+    __attribute__((warn_unused_result));
+
+/*
+ * connect_device's IDE stream descriptor (TSM_DECISION_IDE_STREAM_DESC):
+ * Stream_ID u8 | Num_Addr_Assoc u8 | reserved u16 | RID_Assoc_1 u32 |
+ * RID_Assoc_2 u32 | Num_Addr_Assoc x {three u32}, little-endian, the u32s
+ * laid out as PCIe's IDE RID and Address Association registers:
+ *   RID 1: RID Limit in bits 23:8;  RID 2: V bit 0, RID Base in bits 23:8
+ *   Address 1: V bit 0, Memory Base Lower (address bits 31:20) in 19:8,
+ *              Memory Limit Lower (31:20) in 31:20
+ *   Address 2: Memory Limit Upper (63:32);  Address 3: Memory Base Upper
+ * A range is 1 MiB aligned and sized (the registers keep bits 63:20).
+ */
+#define TSMH_IDE_MAX_ADDR 4 /* blocks built; the root port takes fewer */
+#define TSMH_IDE_DESC_MAX                                                      \
+    (TSM_STREAM_DESC_MIN + TSMH_IDE_MAX_ADDR * TSM_STREAM_ADDR_BLOCK)
+#define TSMH_IDE_ADDR_UNIT 0x100000u /* 1 MiB */
+/* connect_device's ide_stream_desc register: only non-zero matters to the
+ * TSM (the bytes travel in the call's input, TSM_DECISION_SHMEM) */
+#define TSMH_IDE_DESC_ADDR 0x1000u
+
+/**
+ * struct tsmh_ide_stream - what the host asks for.
+ * @stream_id:  the IDE Stream ID
+ * @rid_valid:  associate requester ids @rid_base..@rid_limit (else both
+ *              RID registers 0: no association)
+ * @addr_base, @addr_size: @n_addr memory ranges
+ */
+struct tsmh_ide_stream {
+    uint8_t stream_id;
+    bool rid_valid;
+    uint16_t rid_base, rid_limit;
+    size_t n_addr;
+    uint64_t addr_base[TSMH_IDE_MAX_ADDR];
+    uint64_t addr_size[TSMH_IDE_MAX_ADDR];
+};
+
+/**
+ * tsmh_ide_desc() - the descriptor of @s into @out. Return: its length, or
+ * 0 when @cap is too small, @n_addr is over TSMH_IDE_MAX_ADDR, the RID range
+ * is reversed, or a range is empty, not 1 MiB aligned and sized, or wraps.
+ */
+size_t tsmh_ide_desc(const struct tsmh_ide_stream *s, uint8_t *out, size_t cap);
+
+/**
  * tsmh_set_port() - relay to another SPDM socket from the next relay on
  * (closes the current device connection). A host can always do this; the
  * TSM must notice.

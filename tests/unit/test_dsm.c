@@ -187,10 +187,41 @@ static void spdm_in_doe(void **state)
     }
 }
 
+/* The connection drops: every IDE key is wiped, the slots as dsm_init()
+ * left them (bus, devfn, segment kept for QUERY_RESP). */
+static void reset_wipes_ide_keys(void **state)
+{
+    uint8_t req[IDEKM_KEY_PROG_SIZE], rsp[IDEKM_QUERY_RSP_SIZE];
+    uint8_t key[IDEKM_KEY_SIZE], ifv[IDEKM_IFV_SIZE];
+    struct idekm fresh;
+    size_t rl, i;
+
+    (void)state;
+    memset(key, 0x5a, sizeof(key));
+    memset(ifv, 0xa5, sizeof(ifv));
+    idekm_init(&fresh, d.idekm.bus, d.idekm.devfn, d.idekm.segment);
+    assert_memory_equal(&d.idekm, &fresh, sizeof(fresh));
+    for (i = 0; i < 2; i++) {
+        assert_int_equal(idekm_build_key_prog((uint8_t)(3 + i), 0, 0, key, ifv,
+                                              req, sizeof(req)),
+                         sizeof(req));
+        assert_int_equal(idekm_handle(&d.idekm, 0xfffe0001u + (uint32_t)i, true,
+                                      req, sizeof(req), rsp, sizeof(rsp), &rl),
+                         IDEKM_OK);
+        assert_int_equal(rsp[4], IDEKM_KP_SUCCESS);
+    }
+    assert_int_equal(idekm_slot_state(&d.idekm, 4, 0), IDEKM_PROGRAMMED);
+    assert_memory_equal(d.idekm.streams[1].slot[0][0][0].key, key, sizeof(key));
+    dsm_reset(&d);
+    assert_memory_equal(&d.idekm, &fresh, sizeof(fresh));
+    assert_int_equal(idekm_slot_state(&d.idekm, 3, 0), IDEKM_EMPTY);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(socket_commands, setup, teardown),
     cmocka_unit_test_setup_teardown(discovery_and_unanswered, setup, teardown),
     cmocka_unit_test_setup_teardown(spdm_in_doe, setup, teardown),
+    cmocka_unit_test_setup_teardown(reset_wipes_ide_keys, setup, teardown),
 };
 
 HARNESS_MAIN("dsm", tests)

@@ -656,7 +656,7 @@ static size_t km_msg(uint8_t *m, uint8_t obj, uint8_t stream, uint8_t kss,
 static int km(bool in_session, const uint8_t *m, size_t len, uint8_t *rsp,
               size_t *rsp_len)
 {
-    return idekm_handle(&k, in_session, m, len, rsp, IDEKM_QUERY_RSP_SIZE,
+    return idekm_handle(&k, SID, in_session, m, len, rsp, IDEKM_QUERY_RSP_SIZE,
                         rsp_len);
 }
 
@@ -716,7 +716,7 @@ static void idekm_query(void **state)
     m[2] = 0;
     assert_int_equal(km(true, m, 2, rsp, &rl), IDEKM_REFUSED);
     assert_int_equal(km(false, m, 3, rsp, &rl), IDEKM_REFUSED);
-    assert_int_equal(idekm_handle(&k, true, m, 3, rsp, 10, &rl),
+    assert_int_equal(idekm_handle(&k, SID, true, m, 3, rsp, 10, &rl),
                      IDEKM_ERR_RSP_CAP);
 }
 
@@ -838,6 +838,89 @@ static void idekm_requester_codec(void **state)
     assert_int_equal(km(true, m, n, rsp, &rl), IDEKM_OK);
     assert_int_equal(idekm_slot_state(&k, 7, IDEKM_DIR_TX | IDEKM_SUB_CPL),
                      IDEKM_EMPTY);
+}
+
+/* One IDE_KM request of @obj in session @sid; the KP_ACK status, 0 for a
+ * K_GOSTOP_ACK, -1 when refused. */
+static int km_in(uint32_t sid, bool in_session, uint8_t obj, uint8_t stream,
+                 uint8_t kss)
+{
+    uint8_t m[IDEKM_KEY_PROG_SIZE], rsp[IDEKM_QUERY_RSP_SIZE];
+    size_t n = km_msg(m, obj, stream, kss, 0), rl = 0;
+
+    if (idekm_handle(&k, sid, in_session, m, n, rsp, sizeof(rsp), &rl) !=
+        IDEKM_OK) {
+        assert_int_equal(rl, 0);
+        return -1;
+    }
+    assert_int_equal(rl, IDEKM_MSG_SIZE);
+    return rsp[4];
+}
+
+/* A stream belongs to the session that programmed it: another session can
+ * neither program, set going nor stop its keys; its session's end wipes
+ * them and frees the block, back to idekm_init()'s state. */
+static void idekm_sessions(void **state)
+{
+    static const uint8_t subs[] = {IDEKM_SUB_PR, IDEKM_SUB_NPR, IDEKM_SUB_CPL};
+    const uint32_t other = SID + 1;
+    struct idekm fresh;
+    char d[IDEKM_DESCRIBE_MAX];
+    size_t i, dir;
+
+    (void)state;
+    assert_int_equal(idekm_describe(&k, d, sizeof(d)), 4);
+    assert_string_equal(d, "none");
+    /* outside a session nothing is taken */
+    assert_int_equal(km_in(SID, false, IDEKM_KEY_PROG, 3, 0), -1);
+    assert_false(k.streams[0].used);
+    /* stream 3, key set 0 going in session SID */
+    for (dir = 0; dir < 2; dir++) {
+        for (i = 0; i < 3; i++) {
+            uint8_t kss = (uint8_t)(subs[i] | (dir ? IDEKM_DIR_TX : 0));
+            assert_int_equal(km_in(SID, true, IDEKM_KEY_PROG, 3, kss),
+                             IDEKM_KP_SUCCESS);
+            if (dir == 0) {
+                assert_int_equal(km_in(SID, true, IDEKM_K_SET_GO, 3, kss), 0);
+            }
+        }
+    }
+    assert_int_equal(idekm_describe(&k, d, sizeof(d)), 30);
+    assert_string_equal(d, "stream 0:3 K0=AAAPPP K1=------");
+    /* another session: refused, nothing changes */
+    assert_int_equal(km_in(other, true, IDEKM_KEY_PROG, 3, IDEKM_DIR_TX),
+                     IDEKM_KP_UNSPECIFIED);
+    assert_int_equal(km_in(other, true, IDEKM_KEY_PROG, 3, 1), /* K1 */
+                     IDEKM_KP_UNSPECIFIED);
+    assert_int_equal(km_in(other, true, IDEKM_K_SET_GO, 3, IDEKM_DIR_TX), -1);
+    assert_int_equal(km_in(other, true, IDEKM_K_SET_STOP, 3, 0), -1);
+    assert_int_equal(k.streams[0].slot[0][1][0].key[0], 0xa0 + IDEKM_DIR_TX);
+    assert_int_equal(idekm_slot_state(&k, 3, 1), IDEKM_EMPTY);
+    /* ... which has a stream of its own, on port 1 too */
+    assert_int_equal(km_in(other, true, IDEKM_KEY_PROG, 200, IDEKM_SUB_CPL | 1),
+                     IDEKM_KP_SUCCESS);
+    assert_int_equal(idekm_describe(&k, d, sizeof(d)), 64);
+    assert_string_equal(
+        d, "stream 0:3 K0=AAAPPP K1=------; stream 0:200 K0=------ K1=--P---");
+    assert_int_equal(idekm_describe(&k, d, 64), 0); /* no room for the NUL */
+    /* SID ends: its stream is wiped and its block free */
+    assert_int_equal(idekm_session_ended(&k, SID), 1);
+    assert_false(k.streams[0].used);
+    assert_int_equal(k.streams[0].slot[0][1][0].key[0], 0);
+    assert_int_equal(k.streams[0].slot[0][0][0].state, IDEKM_EMPTY);
+    assert_false(idekm_stream_secure(&k, 3));
+    assert_int_equal(idekm_slot_state(&k, 200, IDEKM_SUB_CPL | 1),
+                     IDEKM_PROGRAMMED);
+    assert_int_equal(idekm_session_ended(&k, SID), 0);
+    /* stream 3 is free for the next session */
+    assert_int_equal(km_in(SID + 2, true, IDEKM_KEY_PROG, 3, 0),
+                     IDEKM_KP_SUCCESS);
+    assert_int_equal(idekm_session_ended(&k, SID + 2), 1);
+    assert_int_equal(idekm_session_ended(&k, other), 1);
+    idekm_init(&fresh, 1, 0, 0);
+    assert_memory_equal(&k, &fresh, sizeof(fresh));
+    assert_int_equal(idekm_describe(&k, d, sizeof(d)), 4);
+    assert_int_equal(idekm_describe(&k, d, 4), 0);
 }
 
 static void idekm_slot_rules(void **state)
@@ -977,6 +1060,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup(idekm_query, km_setup),
     cmocka_unit_test_setup(idekm_full_stream, km_setup),
     cmocka_unit_test_setup(idekm_slot_rules, km_setup),
+    cmocka_unit_test_setup(idekm_sessions, km_setup),
     cmocka_unit_test_setup(idekm_requester_codec, km_setup),
     cmocka_unit_test_setup(pcisig_dispatch, setup),
 };

@@ -1267,8 +1267,8 @@ static void ide_device_refuses(void **state)
         assert_int_equal(idekm_build_key_prog((uint8_t)(10 + i), 0, 0, key, ifv,
                                               req, sizeof(req)),
                          sizeof(req));
-        assert_int_equal(idekm_handle(&devs[0]->km, true, req, sizeof(req), rsp,
-                                      sizeof(rsp), &rl),
+        assert_int_equal(idekm_handle(&devs[0]->km, 0x1234, true, req,
+                                      sizeof(req), rsp, sizeof(rsp), &rl),
                          IDEKM_OK);
         assert_int_equal(rsp[4], IDEKM_KP_SUCCESS);
     }
@@ -1289,8 +1289,17 @@ static void ide_device_refuses(void **state)
     assert_int_equal(
         idekm_build_set(IDEKM_K_SET_STOP, STREAM, 0, 0, req, sizeof(req)),
         IDEKM_MSG_SIZE);
-    assert_int_equal(idekm_handle(&devs[0]->km, true, req, IDEKM_MSG_SIZE, rsp,
-                                  sizeof(rsp), &rl),
+    /* in the TSM's own session (the stream's), as device firmware would */
+    for (i = 0; i < IDEKM_MAX_STREAMS; i++) {
+        if (devs[0]->km.streams[i].used &&
+            devs[0]->km.streams[i].stream_id == STREAM) {
+            break;
+        }
+    }
+    assert_true(i < IDEKM_MAX_STREAMS);
+    assert_int_equal(idekm_handle(&devs[0]->km,
+                                  devs[0]->km.streams[i].session_id, true, req,
+                                  IDEKM_MSG_SIZE, rsp, sizeof(rsp), &rl),
                      IDEKM_OK);
     expect(relay(devs[0], TSM_COVH_DISCONNECT_DEVICE, DEV_A, 0, 0, 0),
            SBI_ERR_DENIED, 0);

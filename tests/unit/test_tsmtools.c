@@ -591,6 +591,112 @@ static void range_format(void **state)
     assert_int_equal(tsmg_ranges_parse("1+1,2+2,3+3", r, 2, &n), -1);
 }
 
+/* connect_device with an IDE stream through tsmh_call_in(): the TSM gets
+ * the descriptor in the first call's input and programs both sides; the
+ * TVM sees PCIE_IDE; a refresh moves both sides to key set 1; disconnect
+ * leaves the device no key. */
+static void ide_connect(void **state)
+{
+    struct tsmh_ide_stream st;
+    uint8_t desc[TSMH_IDE_DESC_MAX];
+    uint64_t a[6] = {DEV, TSMH_IDE_DESC_ADDR};
+    struct sbiret r;
+    unsigned relays, plain;
+    char slots[IDEKM_DESCRIBE_MAX];
+    size_t n;
+    long v;
+
+    (void)state;
+    memset(&st, 0, sizeof(st));
+    st.stream_id = 7;
+    n = tsmh_ide_desc(&st, desc, sizeof(desc));
+    assert_int_equal(n, TSM_STREAM_DESC_MIN);
+    /* an address register with no descriptor behind it */
+    assert_int_equal(
+        tsmh_call(&h, TSM_COVH_CONNECT_DEVICE, a, NULL, 0, NULL, &r, &relays),
+        0);
+    assert_int_equal(r.error, SBI_ERR_INVALID_ADDRESS);
+    assert_int_equal(relays, 0);
+    a[1] = 0;
+    assert_int_equal(
+        tsmh_call(&h, TSM_COVH_CONNECT_DEVICE, a, NULL, 0, NULL, &r, &plain),
+        0);
+    assert_int_equal(r.error, SBI_SUCCESS);
+    assert_int_equal(host(TSM_COVH_DISCONNECT_DEVICE, DEV, 0, 0, 0),
+                     SBI_SUCCESS);
+    a[1] = TSMH_IDE_DESC_ADDR;
+    assert_int_equal(tsmh_call_in(&h, TSM_COVH_CONNECT_DEVICE, a, desc, n, NULL,
+                                  0, NULL, &r, &relays),
+                     0);
+    assert_int_equal(r.error, SBI_SUCCESS);
+    assert_int_equal(relays, plain + 13); /* QUERY, 6 KEY_PROG, 6 GO */
+    assert_true(idekm_stream_secure(&d.idekm, 7));
+    assert_true(idekm_describe(&d.idekm, slots, sizeof(slots)) > 0);
+    assert_string_equal(slots, "stream 0:7 K0=AAAAAA K1=------");
+    assert_int_equal(host(TSM_COVH_BIND_INTERFACE, 1, IF, 0, 0), SBI_SUCCESS);
+    assert_int_equal(tsmg_link(&g, IF, &v), 0);
+    assert_int_equal(v, TSM_LINK_SECURED_SPDM | TSM_LINK_PCIE_IDE);
+    assert_int_equal(host(TSM_COVH_IDE_KEY_REFRESH, DEV, 8, 0, 0),
+                     SBI_ERR_INVALID_PARAM);
+    assert_int_equal(host(TSM_COVH_IDE_KEY_REFRESH, DEV, 7, 0, 0), SBI_SUCCESS);
+    assert_true(idekm_describe(&d.idekm, slots, sizeof(slots)) > 0);
+    assert_string_equal(slots, "stream 0:7 K0=------ K1=AAAAAA");
+    assert_int_equal(tsmg_link(&g, IF, &v), 0);
+    assert_int_equal(v, TSM_LINK_SECURED_SPDM | TSM_LINK_PCIE_IDE);
+    assert_int_equal(host(TSM_COVH_UNBIND_INTERFACE, 1, IF, 0, 0), SBI_SUCCESS);
+    assert_int_equal(host(TSM_COVH_DISCONNECT_DEVICE, DEV, 0, 0, 0),
+                     SBI_SUCCESS);
+    assert_true(idekm_describe(&d.idekm, slots, sizeof(slots)) > 0);
+    assert_string_equal(slots, "none");
+}
+
+/* The descriptor's bytes: PCIe's RID and address association registers. */
+static void ide_desc_format(void **state)
+{
+    static const uint8_t want[] = {
+        0x05, 0x02, 0x00, 0x00,                         /* stream, 2 blocks */
+        0x00, 0x07, 0x01, 0x00, 0x01, 0x00, 0x01, 0x00, /* RID 1, RID 2 */
+        0x01, 0xe0, 0x1f, 0xfe, 0x01, 0x00, 0x00, 0x00, /* block 1 */
+        0x01, 0x00, 0x00, 0x00,                         /* base upper */
+        0x01, 0x00, 0xf0, 0xff, 0x00, 0x00, 0x00, 0x00, /* block 2 */
+        0x00, 0x00, 0x00, 0x00};
+    struct tsmh_ide_stream st;
+    uint8_t out[TSMH_IDE_DESC_MAX];
+
+    (void)state;
+    memset(&st, 0, sizeof(st));
+    st.stream_id = 5;
+    st.rid_valid = true;
+    st.rid_base = 0x100;
+    st.rid_limit = 0x107;
+    st.n_addr = 2;
+    st.addr_base[0] = 0x1fe000000ull; /* 2 MiB above 4 GiB */
+    st.addr_size[0] = 0x200000;
+    st.addr_base[1] = 0; /* the whole low 4 GiB */
+    st.addr_size[1] = 0x100000000ull;
+    assert_int_equal(tsmh_ide_desc(&st, out, sizeof(out)), sizeof(want));
+    assert_memory_equal(out, want, sizeof(want));
+    assert_int_equal(tsmh_ide_desc(&st, out, sizeof(want) - 1), 0);
+    st.addr_size[1] = 0x80000; /* half a MiB */
+    assert_int_equal(tsmh_ide_desc(&st, out, sizeof(out)), 0);
+    st.addr_size[1] = 0;
+    assert_int_equal(tsmh_ide_desc(&st, out, sizeof(out)), 0);
+    st.addr_base[1] = 0xfff0000000000000ull; /* wraps */
+    st.addr_size[1] = 0x10000000000000ull + 0x100000;
+    assert_int_equal(tsmh_ide_desc(&st, out, sizeof(out)), 0);
+    st.n_addr = TSMH_IDE_MAX_ADDR + 1;
+    assert_int_equal(tsmh_ide_desc(&st, out, sizeof(out)), 0);
+    st.n_addr = 0;
+    st.rid_limit = 0xff; /* below the base */
+    assert_int_equal(tsmh_ide_desc(&st, out, sizeof(out)), 0);
+    st.rid_valid = false; /* no association: both registers 0 */
+    assert_int_equal(tsmh_ide_desc(&st, out, sizeof(out)), TSM_STREAM_DESC_MIN);
+    assert_memory_equal(out, want, 1);
+    assert_int_equal(out[1], 0);
+    assert_int_equal(load_le32(out + 4), 0);
+    assert_int_equal(load_le32(out + 8), 0);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(whole_flow, setup, teardown),
     cmocka_unit_test_setup_teardown(host_transcript, setup, teardown),
@@ -601,6 +707,8 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(silent_device, setup, teardown),
     cmocka_unit_test(policy_format),
     cmocka_unit_test(range_format),
+    cmocka_unit_test_setup_teardown(ide_connect, setup, teardown),
+    cmocka_unit_test(ide_desc_format),
 };
 
 int main(int argc, char **argv)
