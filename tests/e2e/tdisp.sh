@@ -18,16 +18,22 @@
 #                    then a line on the guest's ttyS1; the guest sees ERROR
 #   tdisp-7-flow     the flow again on the 7.x kernel of the kmod part, when
 #                    that kernel is cached (kmod-setup.sh)
-#   tdisp-6.12-tsm   when trustvio-tsm, tsm-host and tsm-guest are built:
-#                    trustvio-tsm's host and TVM 1 endpoints reach the guest
-#                    as virtio-serial ports tsm.host and tsm.tvm1; in the
-#                    guest tsm-host relays the TSM's SPDM/TDISP over the DOE
-#                    mailbox (connect, bind, add-region, action) and
-#                    tsm-guest accepts the interface (chain under the pinned
-#                    CA, measurements = the policy, MMIO = the TDI range)
+#   tdisp-K-tsm      when trustvio-tsm, tsm-host and tsm-guest are built, on
+#                    each kernel K: trustvio-tsm's host and TVM 1 endpoints
+#                    reach the guest as virtio-serial ports tsm.host and
+#                    tsm.tvm1; in the guest tsm-host relays the TSM's
+#                    SPDM/TDISP over the DOE mailbox (connect, bind,
+#                    add-region, action) and tsm-guest accepts the interface
+#                    (chain under the pinned CA, measurements = the policy,
+#                    MMIO = the TDI range); then the host's config-write on
+#                    the admin socket (after the guest's E2E-TSM-CC-READY,
+#                    answered by a line on ttyS1) and the TVM's state Error
+#                    once the relay's tee_io_action carried the state read;
+#                    then a second relay process tampers with bind's first
+#                    answer and the TVM's accept refuses
 #
-# TDISP_KERNELS (default "6.12 7") selects the kernels of the flow boots;
-# TSM_BUILD (default BUILD) is where the TSM programs are looked for.
+# TDISP_KERNELS (default "6.12 7") selects the kernels of the flow and TSM
+# boots; TSM_BUILD (default BUILD) is where the TSM programs are looked for.
 
 TDSM=$BUILD/src/dsm/trustvio-dsm
 TDISPCLI=$BUILD/tools/tdisp

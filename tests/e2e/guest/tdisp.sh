@@ -11,13 +11,19 @@
 #   tdisp_main tsm    the CoVE-IO flow through trustvio-tsm: its host and
 #                     TVM endpoints are virtio-serial ports (tsm.host,
 #                     tsm.tvm1); tsm-host relays over the DOE mailbox,
-#                     tsm-guest accepts the interface
+#                     tsm-guest accepts the interface; then, on the host's
+#                     line on ttyS1 after its config-write, the TVM's state
+#                     goes Error once the relay carries the state read; then
+#                     a second relay tampers with bind and the TVM refuses
 #
 # Kernel command-line words: e2e.tstage=flow|cc|tsm, e2e.func=BB:DD.F (the
 # TDI function id the DSM was given), e2e.mmio=ADDR+LEN (tsm: the TDI's one
 # range). Output for the host: E2E-STEP lines,
 # E2E-TDISP-JSON <object> (flow), E2E-CC <object> (cc), E2E-CHAIN-BEGIN N /
-# E2E-CHAIN-END around each certificate, E2E-FIGURE.
+# E2E-CHAIN-END around each certificate, E2E-FIGURE; for tsm E2E-TSM-JSON
+# <accept>, E2E-TSM-CC-READY (the host may write the configuration now),
+# E2E-TSM-STATE before-action|after-action <state>, E2E-TSM-ATTACK-JSON
+# <accept after the tampered bind>.
 
 # tdisp_step PASS|FAIL NAME [DETAIL...]
 tdisp_step() {
