@@ -330,6 +330,8 @@ tdisp_tsm_cc() {
     stty -F /dev/ttyS1 icanon -echo 2> /dev/null
     echo "E2E-TSM-CC-READY"
     go=
+    # busybox ash has read -t
+    # shellcheck disable=SC3045
     read -t 60 -r go <&4
     exec 4<&-
     if [ "$go" != go ]; then
