@@ -457,18 +457,23 @@ tdisp_tsm() {
     if [ $trc -eq 0 ]; then
         tdisp_tsm_cc || trc=1
     fi
+    urc=0
     if tdisp_host unbind 1 "$ifc" && tdisp_host disconnect 1; then
         tdisp_step PASS tsm_host_unbind "unbind and disconnect"
     else
         tdisp_step FAIL "tsm_host_unbind:" "$hres"
         sed 's/^/  /' /tmp/host.out.err | tail -n 10
-        trc=1
+        urc=1
     fi
     exec 3>&-
     wait "$hp"
-    n=$(tdisp_relays "$conn")
-    if [ $trc -eq 0 ] && [ -n "$n" ]; then
+    # the attack needs the device free again, whatever the configuration
+    # change gave
+    n=$(tdisp_relays "${conn:-}")
+    if [ $urc -eq 0 ] && [ -n "$n" ]; then
         tdisp_tsm_attack "$n" || trc=1
+    else
+        trc=1
     fi
     return $trc
 }
