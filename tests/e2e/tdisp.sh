@@ -18,16 +18,22 @@
 #                    then a line on the guest's ttyS1; the guest sees ERROR
 #   tdisp-7-flow     the flow again on the 7.x kernel of the kmod part, when
 #                    that kernel is cached (kmod-setup.sh)
-#   tdisp-6.12-tsm   when trustvio-tsm, tsm-host and tsm-guest are built:
-#                    trustvio-tsm's host and TVM 1 endpoints reach the guest
-#                    as virtio-serial ports tsm.host and tsm.tvm1; in the
-#                    guest tsm-host relays the TSM's SPDM/TDISP over the DOE
-#                    mailbox (connect, bind, add-region, action) and
-#                    tsm-guest accepts the interface (chain under the pinned
-#                    CA, measurements = the policy, MMIO = the TDI range)
+#   tdisp-K-tsm      when trustvio-tsm, tsm-host and tsm-guest are built, on
+#                    each kernel K: trustvio-tsm's host and TVM 1 endpoints
+#                    reach the guest as virtio-serial ports tsm.host and
+#                    tsm.tvm1; in the guest tsm-host relays the TSM's
+#                    SPDM/TDISP over the DOE mailbox (connect, bind,
+#                    add-region, action) and tsm-guest accepts the interface
+#                    (chain under the pinned CA, measurements = the policy,
+#                    MMIO = the TDI range); then the host's config-write on
+#                    the admin socket (after the guest's E2E-TSM-CC-READY,
+#                    answered by a line on ttyS1) and the TVM's state Error
+#                    once the relay's tee_io_action carried the state read;
+#                    then a second relay process tampers with bind's first
+#                    answer and the TVM's accept refuses
 #
-# TDISP_KERNELS (default "6.12 7") selects the kernels of the flow boots;
-# TSM_BUILD (default BUILD) is where the TSM programs are looked for.
+# TDISP_KERNELS (default "6.12 7") selects the kernels of the flow and TSM
+# boots; TSM_BUILD (default BUILD) is where the TSM programs are looked for.
 
 TDSM=$BUILD/src/dsm/trustvio-dsm
 TDISPCLI=$BUILD/tools/tdisp
@@ -233,18 +239,19 @@ EOF
     [ -s "$TD/$1-json.out" ] || fail "$1: the JSON checks did not run"
 }
 
-# td_cc_watch LOG: once the guest's tdisp has its report (and waits), write
-# the TDI's configuration through the admin socket, then let the guest go on
-# with one line on its ttyS1
+# td_cc_watch LOG PATTERN ADMIN_OUT CTL_SOCK: once a line of the guest's
+# console matches PATTERN (the guest has what it needs and waits), write
+# the TDI's configuration through the admin socket (its answer in
+# ADMIN_OUT), then let the guest go on with one line on its ttyS1 (QEMU's
+# server socket CTL_SOCK)
 td_cc_watch() {
     wlog=$1
     i=0
     while [ $i -lt $((TIMEOUT * 10)) ]; do
-        if grep -q '^E2E-CC {"step":"report","ok":true' "$wlog" 2>/dev/null
-        then
+        if grep -q "$2" "$wlog" 2>/dev/null; then
             "$TDISPCLI" admin --admin-socket "$TD/admin.sock" \
-                config-write "$TD_FUNC" > "$TD/cc-admin.out" 2>&1
-            python3 - "$TD/ctl.sock" << 'EOF' > "$TD/cc-ctl.out" 2>&1
+                config-write "$TD_FUNC" > "$3" 2>&1
+            python3 - "$4" << 'EOF' > "$3.ctl" 2>&1
 import socket, sys, time
 s = socket.socket(socket.AF_UNIX)
 s.connect(sys.argv[1])
@@ -298,10 +305,11 @@ td_boot_cc() {
     BOOT_MACHINE=q35
     BOOT_VMLINUZ=$SHARE/vmlinuz
     BOOT_INITRD=$SHARE/initramfs-tdisp.cpio.gz
-    rm -f "$TD/cc-admin.out" "$TD/cc-ctl.out" "$TD/ctl.sock"
+    rm -f "$TD/cc-admin.out" "$TD/cc-admin.out.ctl" "$TD/ctl.sock"
     clog=$LOGS/tdisp-6.12-cc-console.log
     : > "$clog"
-    td_cc_watch "$clog" &
+    td_cc_watch "$clog" '^E2E-CC {"step":"report","ok":true' \
+        "$TD/cc-admin.out" "$TD/ctl.sock" &
     watch_pid=$!
     # shellcheck disable=SC2046
     boot tdisp-6.12-cc "e2etest=tdisp e2e.tstage=cc e2e.func=$TD_FUNC" \
@@ -331,12 +339,28 @@ td_boot_cc() {
     td_state_is "after tdisp-6.12-cc" CONFIG_UNLOCKED
 }
 
-# td_boot_tsm: trustvio-tsm beside the DSM, its endpoints as virtio-serial
-# ports; the CoVE-IO flow in the guest
+# td_boot_tsm K: trustvio-tsm beside the DSM, its endpoints as virtio-serial
+# ports; the CoVE-IO flow in the guest on kernel K, then the configuration
+# change (the guest's E2E-TSM-CC-READY, the host's config-write and line on
+# ttyS1) and one tampered bind
 td_boot_tsm() {
-    rm -f "$TD/tsm-host.sock" "$TD/tsm-tvm1.sock"
+    k=$1
+    tsmn=tdisp-$k-tsm
+    if [ "$k" = 6.12 ]; then
+        BOOT_VMLINUZ=$SHARE/vmlinuz
+    elif [ -f "$E2E/kmod/7/vmlinuz" ]; then
+        BOOT_VMLINUZ=$E2E/kmod/7/vmlinuz
+    else
+        echo "  note: $tsmn not run: no 7.x kernel cached" \
+            "(E2E_KMOD=0, or kmod-setup.sh did not run)"
+        BOOT_VMLINUZ=
+        return 0
+    fi
+    rm -f "$TD/tsm-host.sock" "$TD/tsm-tvm1.sock" "$TD/tsm-ctl.sock" \
+        "$TD/$tsmn-admin.out" "$TD/$tsmn-admin.out.ctl"
+    tsmlog=$LOGS/$tsmn-daemon.log
     timeout -k 5 $((TIMEOUT + 60)) "$TSMD" --host-socket "$TD/tsm-host.sock" \
-        --tvm "1:$TD/tsm-tvm1.sock" > "$LOGS/tdisp-tsm-daemon.log" 2>&1 &
+        --tvm "1:$TD/tsm-tvm1.sock" > "$tsmlog" 2>&1 &
     tsm_pid=$!
     i=0
     while [ $i -lt 100 ] && { [ ! -S "$TD/tsm-host.sock" ] ||
@@ -346,70 +370,113 @@ td_boot_tsm() {
         i=$((i + 1))
     done
     if [ ! -S "$TD/tsm-host.sock" ] || [ ! -S "$TD/tsm-tvm1.sock" ]; then
-        fail "tdisp-6.12-tsm: trustvio-tsm did not listen"
-        sed 's/^/    tsm: /' "$LOGS/tdisp-tsm-daemon.log" | tail -n 10
+        fail "$tsmn: trustvio-tsm did not listen"
+        sed 's/^/    tsm: /' "$tsmlog" | tail -n 10
         kill -TERM "$tsm_pid" 2>/dev/null
         wait "$tsm_pid" 2>/dev/null
         tsm_pid=
+        BOOT_VMLINUZ=
         return
     fi
-    pass "tdisp-6.12-tsm: trustvio-tsm listening (pid $tsm_pid)"
+    pass "$tsmn: trustvio-tsm listening (pid $tsm_pid)"
+    tlog=$LOGS/$tsmn-console.log
+    : > "$tlog"
+    td_cc_watch "$tlog" '^E2E-TSM-CC-READY' "$TD/$tsmn-admin.out" \
+        "$TD/tsm-ctl.sock" &
+    watch_pid=$!
     BOOT_MACHINE=q35
-    BOOT_VMLINUZ=$SHARE/vmlinuz
     BOOT_INITRD=$SHARE/initramfs-tdisp.cpio.gz
     # shellcheck disable=SC2046
-    boot tdisp-6.12-tsm "e2etest=tdisp e2e.tstage=tsm e2e.func=$TD_FUNC \
+    boot "$tsmn" "e2etest=tdisp e2e.tstage=tsm e2e.func=$TD_FUNC \
 e2e.mmio=$TD_RANGE_ADDR+$TD_RANGE_SIZE" $(td_qemu_args) \
         -device virtio-serial-pci,id=vser0,addr=0x5 \
         -chardev "socket,id=th,path=$TD/tsm-host.sock" \
         -device virtserialport,bus=vser0.0,chardev=th,name=tsm.host \
         -chardev "socket,id=tv1,path=$TD/tsm-tvm1.sock" \
-        -device virtserialport,bus=vser0.0,chardev=tv1,name=tsm.tvm1
+        -device virtserialport,bus=vser0.0,chardev=tv1,name=tsm.tvm1 \
+        -chardev "socket,id=ctl,path=$TD/tsm-ctl.sock,server=on,wait=off" \
+        -serial chardev:ctl
     BOOT_MACHINE=
     BOOT_VMLINUZ=
     BOOT_INITRD=
     td_boots=$((td_boots + 1))
-    tlog=$LOGS/tdisp-6.12-tsm-console.log
-    grep '^E2E-FIGURE' "$tlog" | sed "s/^E2E-FIGURE/    figure (tdisp-6.12-tsm):/"
-    # what tsm-guest's accept reported, against what the DSM was given
-    if python3 - "$tlog" "$TD_FUNC" << 'EOF'
+    kill "$watch_pid" 2>/dev/null
+    wait "$watch_pid" 2>/dev/null
+    grep '^E2E-FIGURE' "$tlog" | sed "s/^E2E-FIGURE/    figure ($tsmn):/"
+    # what tsm-guest reported, against what the DSM was given: the accept,
+    # the two state reads around the host's tee_io_action after the
+    # config-write, the accept after the tampered bind
+    python3 - "$tlog" "$TD_FUNC" > "$TD/$tsmn-json.out" 2>&1 << 'EOF'
 import json, sys
-acc = [json.loads(l.split(" ", 1)[1]) for l in open(sys.argv[1], errors="replace")
-       if l.startswith("E2E-TSM-JSON ")]
+log, func = sys.argv[1:3]
+def objs(prefix):
+    out = []
+    for l in open(log, errors="replace"):
+        if l.startswith(prefix):
+            try:
+                out.append(json.loads(l[len(prefix):]))
+            except ValueError:
+                out.append({"unparsed": l.strip()})
+    return out
+def check(ok, what):
+    print(("PASS " if ok else "FAIL ") + what)
+acc = objs("E2E-TSM-JSON ")
 a = acc[0] if len(acc) == 1 else {}
-sys.exit(0 if a.get("ok") is True and a.get("state") == "Running" and
-         a.get("interface") == "1/" + sys.argv[2] and
-         a.get("certificates") == 2 and a.get("measurement_blocks") == 2 and
-         a.get("mmio_ranges") == 1 else 1)
+check(a.get("ok") is True and a.get("state") == "Running" and
+      a.get("interface") == "1/" + func and a.get("certificates") == 2 and
+      a.get("measurement_blocks") == 2 and a.get("mmio_ranges") == 1,
+      "accept JSON: Running, 2 certificates, 2 measurement blocks, 1 MMIO "
+      "range: %s" % ("ok" if a else acc))
+st = [(w, o.get("ok"), o.get("state")) for w, o in
+      [(p, o) for p in ("before-action", "after-action")
+       for o in objs("E2E-TSM-STATE %s " % p)]]
+check(st == [("before-action", True, "Running"),
+             ("after-action", True, "Error")],
+      "after the host's config-write: the TVM's state Running until the "
+      "host's tee_io_action relays the read, then Error: %s" % st)
+att = objs("E2E-TSM-ATTACK-JSON ")
+t = att[0] if len(att) == 1 else {}
+check(t.get("command") == "accept" and t.get("ok") is False and
+      t.get("step") == "link" and
+      "no secure SPDM session" in t.get("reason", ""),
+      "tampered bind: the TVM's accept refused at step link: %s" %
+      t.get("reason", att))
 EOF
-    then
-        pass "tdisp-6.12-tsm: accept JSON: Running, 2 certificates, 2" \
-            "measurement blocks, 1 MMIO range"
+    while read -r verdict what; do
+        if [ "$verdict" = PASS ]; then
+            pass "$tsmn: $what"
+        else
+            fail "$tsmn: $what"
+        fi
+    done < "$TD/$tsmn-json.out"
+    [ -s "$TD/$tsmn-json.out" ] || fail "$tsmn: the JSON checks did not run"
+    if [ "$(cat "$TD/$tsmn-admin.out" 2>/dev/null)" = ERROR ]; then
+        pass "$tsmn: config-write on the admin socket while the TVM ran" \
+            "the interface: ERROR"
     else
-        fail "tdisp-6.12-tsm: accept JSON: $(grep '^E2E-TSM-JSON' "$tlog")"
+        fail "$tsmn: config-write answered" \
+            "'$(cat "$TD/$tsmn-admin.out" 2>/dev/null)', want ERROR"
     fi
     # QEMU's two chardevs: one connection on each endpoint for the boot
-    n_h=$(grep -c 'host endpoint: connection .* open' \
-        "$LOGS/tdisp-tsm-daemon.log")
-    n_g=$(grep -c 'TVM 1 endpoint: connection .* open' \
-        "$LOGS/tdisp-tsm-daemon.log")
+    n_h=$(grep -c 'host endpoint: connection .* open' "$tsmlog")
+    n_g=$(grep -c 'TVM 1 endpoint: connection .* open' "$tsmlog")
     if [ "$n_h" = 1 ] && [ "$n_g" = 1 ]; then
-        pass "tdisp-6.12-tsm: one connection per endpoint (QEMU's" \
-            "virtio-serial chardevs) for every guest process"
+        pass "$tsmn: one connection per endpoint (QEMU's virtio-serial" \
+            "chardevs) for every guest process"
     else
-        fail "tdisp-6.12-tsm: $n_h host and $n_g TVM connections, want 1 each"
+        fail "$tsmn: $n_h host and $n_g TVM connections, want 1 each"
     fi
     kill -TERM "$tsm_pid" 2>/dev/null
     wait "$tsm_pid"
     tsm_st=$?
     tsm_pid=
     if [ $tsm_st -eq 0 ]; then
-        pass "tdisp-6.12-tsm: trustvio-tsm exited on SIGTERM"
+        pass "$tsmn: trustvio-tsm exited on SIGTERM"
     else
-        fail "tdisp-6.12-tsm: trustvio-tsm exit status $tsm_st"
-        tail -n 10 "$LOGS/tdisp-tsm-daemon.log" | sed 's/^/    tsm: /'
+        fail "$tsmn: trustvio-tsm exit status $tsm_st"
+        tail -n 10 "$tsmlog" | sed 's/^/    tsm: /'
     fi
-    td_state_is "after tdisp-6.12-tsm" CONFIG_UNLOCKED
+    td_state_is "after $tsmn" CONFIG_UNLOCKED
 }
 
 tdisp_tier() {
@@ -454,9 +521,11 @@ tdisp_part() {
         [ "$k" = 6.12 ] || td_boot_flow "$k"
     done
     if td_have_tsm; then
-        td_boot_tsm
+        for k in ${TDISP_KERNELS:-6.12 7}; do
+            td_boot_tsm "$k"
+        done
     else
-        echo "  note: tdisp-6.12-tsm not run: trustvio-tsm, tsm-host or" \
+        echo "  note: tdisp-*-tsm not run: trustvio-tsm, tsm-host or" \
             "tsm-guest not built in $TSM_BUILD"
     fi
     # one daemon process, one connection per boot, no SHUTDOWN from QEMU

@@ -11,13 +11,19 @@
 #   tdisp_main tsm    the CoVE-IO flow through trustvio-tsm: its host and
 #                     TVM endpoints are virtio-serial ports (tsm.host,
 #                     tsm.tvm1); tsm-host relays over the DOE mailbox,
-#                     tsm-guest accepts the interface
+#                     tsm-guest accepts the interface; then, on the host's
+#                     line on ttyS1 after its config-write, the TVM's state
+#                     goes Error once the relay carries the state read; then
+#                     a second relay tampers with bind and the TVM refuses
 #
 # Kernel command-line words: e2e.tstage=flow|cc|tsm, e2e.func=BB:DD.F (the
 # TDI function id the DSM was given), e2e.mmio=ADDR+LEN (tsm: the TDI's one
 # range). Output for the host: E2E-STEP lines,
 # E2E-TDISP-JSON <object> (flow), E2E-CC <object> (cc), E2E-CHAIN-BEGIN N /
-# E2E-CHAIN-END around each certificate, E2E-FIGURE.
+# E2E-CHAIN-END around each certificate, E2E-FIGURE; for tsm E2E-TSM-JSON
+# <accept>, E2E-TSM-CC-READY (the host may write the configuration now),
+# E2E-TSM-STATE before-action|after-action <state>, E2E-TSM-ATTACK-JSON
+# <accept after the tampered bind>.
 
 # tdisp_step PASS|FAIL NAME [DETAIL...]
 tdisp_step() {
@@ -222,15 +228,185 @@ tdisp_vport() {
     return 1
 }
 
-# tdisp_host_wait N: until tsm-host has printed N result lines (30 s)
+# tdisp_relay_start OUT [OPTION...]: a tsm-host run process (the host's
+# relay) reading commands on fd 3, one result line each in OUT; its
+# standard error in OUT.err
+tdisp_relay_start() {
+    hout=$1
+    shift
+    rm -f /tmp/host.in
+    mkfifo /tmp/host.in
+    : > "$hout"
+    /bin/tsm-host --tsm="$hdev" --doe="$bdf" "$@" run < /tmp/host.in \
+        > "$hout" 2> "$hout.err" &
+    hp=$!
+    exec 3> /tmp/host.in
+    hl=0
+}
+
+# tdisp_host_wait N: until the relay has printed N result lines (30 s)
 tdisp_host_wait() {
     i=0
-    while [ "$(wc -l < /tmp/host.out)" -lt "$1" ] && [ $i -lt 300 ]; do
+    while [ "$(wc -l < "$hout")" -lt "$1" ] && [ $i -lt 300 ]; do
         kill -0 "$hp" 2> /dev/null || break
         sleep 0.1
         i=$((i + 1))
     done
-    [ "$(wc -l < /tmp/host.out)" -ge "$1" ]
+    [ "$(wc -l < "$hout")" -ge "$1" ]
+}
+
+# tdisp_host COMMAND...: one command through the relay; its result line in
+# $hres; fails when it is an error or does not come
+tdisp_host() {
+    hl=$((hl + 1))
+    echo "$*" >&3
+    if ! tdisp_host_wait "$hl"; then
+        hres="no answer to '$*'"
+        return 1
+    fi
+    hres=$(sed -n "${hl}p" "$hout")
+    echo "  host: $hres"
+    case $hres in
+    error:*) return 1 ;;
+    esac
+    return 0
+}
+
+# tdisp_accept OUT [OPTION...]: tsm-guest's accept (the TVM) while the
+# host's relay sends tee_io_action every 20 ms; its exit status in $gst,
+# its JSON in OUT, its standard error in OUT.err
+tdisp_accept() {
+    aout=$1
+    shift
+    /bin/tsm-guest --tsm="$gdev" accept "$ifc" --root=/tdisp/ca.pem \
+        --policy=/tdisp/policy --expect-mmio="$mmio_addr+$mmio_len" \
+        --timeout=60 --json "$@" > "$aout" 2> "$aout.err" &
+    gp=$!
+    # the host relays what the TVM queued (START, state reads) until the
+    # accept ends; tsm-guest's --timeout bounds this
+    while kill -0 "$gp" 2> /dev/null; do
+        echo "action 1" >&3
+        hl=$((hl + 1))
+        sleep 0.02
+    done
+    wait "$gp"
+    gst=$?
+    # every action sent has its answer before the next step
+    tdisp_host_wait "$hl"
+}
+
+# the N and the X of a result line "CMD: SBI_... value V, N relay(s), X ms
+# [(what)]"
+tdisp_relays() {
+    echo "$1" | sed -n 's/.*, \([0-9]*\) relay(s), [0-9.]* ms.*/\1/p'
+}
+tdisp_ms() {
+    echo "$1" | sed -n 's/.* relay(s), \([0-9.]*\) ms.*/\1/p'
+}
+
+# tdisp_tsm_state WHEN: tsm-guest's --json state, printed as
+# E2E-TSM-STATE WHEN <object>; the state's name in $tvm_state
+tdisp_tsm_state() {
+    /bin/tsm-guest --tsm="$gdev" --json state "$ifc" > /tmp/state.out \
+        2> /tmp/state.err
+    sst=$?
+    sed "s/^/E2E-TSM-STATE $1 /" /tmp/state.out
+    sed 's/^/  /' /tmp/state.err
+    tvm_state=$(sed -n 's/.*"state":"\([A-Za-z]*\)".*/\1/p' /tmp/state.out)
+    [ $sst -eq 0 ]
+}
+
+# tdisp_tsm_cc: the interface runs in the TVM; the host changes its
+# configuration through the DSM's admin socket (the guest says when with
+# E2E-TSM-CC-READY, the host answers with a line on ttyS1); the TVM's next
+# state read, relayed by the host's tee_io_action, gives Error
+tdisp_tsm_cc() {
+    if [ ! -c /dev/ttyS1 ]; then
+        tdisp_step FAIL "tsm_cc_ttyS1:" "no /dev/ttyS1 for the host's line"
+        return 1
+    fi
+    # opened before the marker, so the host's line cannot come before it
+    exec 4< /dev/ttyS1
+    stty -F /dev/ttyS1 icanon -echo 2> /dev/null
+    echo "E2E-TSM-CC-READY"
+    go=
+    # busybox ash has read -t
+    # shellcheck disable=SC3045
+    read -t 60 -r go <&4
+    exec 4<&-
+    if [ "$go" != go ]; then
+        tdisp_step FAIL "tsm_cc_go:" "no line from the host on ttyS1 ('$go')"
+        return 1
+    fi
+    # the TSM knows only what the relay carried: still Running; this read
+    # queues a state read for the next tee_io_action
+    if tdisp_tsm_state before-action && [ "$tvm_state" = Running ]; then
+        tdisp_step PASS tsm_cc_state_cached "Running until the host relays" \
+            "the queued state read"
+    else
+        tdisp_step FAIL "tsm_cc_state_cached:" "'$tvm_state', want Running"
+        return 1
+    fi
+    if tdisp_host action 1 && [ "$(tdisp_relays "$hres")" -ge 1 ]; then
+        tdisp_step PASS tsm_cc_action "the host relayed the TVM's state read"
+    else
+        tdisp_step FAIL "tsm_cc_action:" "$hres"
+        return 1
+    fi
+    if tdisp_tsm_state after-action && [ "$tvm_state" = Error ]; then
+        tdisp_step PASS tsm_cc_state_error "the TVM sees Error after the" \
+            "host's config-write"
+    else
+        tdisp_step FAIL "tsm_cc_state_error:" "'$tvm_state', want Error"
+        return 1
+    fi
+}
+
+# tdisp_tsm_attack N: a second relay process flips a byte of bind's first
+# answer (relay N + 1 after a connect of N relays); bind fails, the TVM
+# refuses the interface, disconnect frees the device
+tdisp_tsm_attack() {
+    arc=0
+    tn=$(($1 + 1))
+    tdisp_relay_start /tmp/host2.out --trace --tamper=$tn
+    if ! tdisp_host connect 1; then
+        tdisp_step FAIL "tsm_attack_connect:" "$hres"
+        arc=1
+    elif tdisp_host bind 1 "$ifc"; then
+        tdisp_step FAIL "tsm_attack_bind:" "a tampered bind succeeded"
+        arc=1
+    elif echo "$hres" | grep -q SBI_ERR_FAILED &&
+        grep -q "relay $tn: bind_interface (1028) secured.*tampered" \
+            /tmp/host2.out.err; then
+        tdisp_step PASS tsm_attack_bind "relay $tn tampered: bind" \
+            "SBI_ERR_FAILED"
+    else
+        tdisp_step FAIL "tsm_attack_bind:" "$hres"
+        grep 'relay' /tmp/host2.out.err | sed 's/^/  /' | tail -n 5
+        arc=1
+    fi
+    if [ $arc -eq 0 ]; then
+        tdisp_accept /tmp/acc2.out
+        sed 's/^/E2E-TSM-ATTACK-JSON /' /tmp/acc2.out
+        if [ $gst -eq 1 ] &&
+            grep -q 'no secure SPDM session' /tmp/acc2.out.err; then
+            tdisp_step PASS tsm_attack_refused "$(head -n 1 /tmp/acc2.out.err |
+                cut -c 1-100)"
+        else
+            tdisp_step FAIL "tsm_attack_refused:" "accept exit $gst"
+            sed 's/^/  /' /tmp/acc2.out.err
+            arc=1
+        fi
+    fi
+    if tdisp_host disconnect 1; then
+        tdisp_step PASS tsm_attack_disconnect "disconnect frees the device"
+    else
+        tdisp_step FAIL "tsm_attack_disconnect:" "$hres"
+        arc=1
+    fi
+    exec 3>&-
+    wait "$hp"
+    return $arc
 }
 
 tdisp_tsm() {
@@ -249,62 +425,54 @@ tdisp_tsm() {
         return 1
     fi
     ifc=1/$func
-    rm -f /tmp/host.in
-    mkfifo /tmp/host.in
-    : > /tmp/host.out
-    /bin/tsm-host --tsm="$hdev" --doe="$bdf" run < /tmp/host.in \
-        > /tmp/host.out 2> /tmp/host.err &
-    hp=$!
-    exec 3> /tmp/host.in
-    t0=$(tdisp_cs)
-    printf 'connect 1\nbind 1 %s\nadd-region 1 %s %s %s\n' "$ifc" "$ifc" \
-        "$mmio_addr" "$mmio_len" >&3
-    if tdisp_host_wait 3 && ! grep -q '^error' /tmp/host.out; then
+    tdisp_relay_start /tmp/host.out
+    if tdisp_host connect 1 && conn=$hres && tdisp_host bind 1 "$ifc" &&
+        bnd=$hres &&
+        tdisp_host add-region 1 "$ifc" "$mmio_addr" "$mmio_len"; then
         tdisp_step PASS tsm_host_bind "connect, bind, add-region relayed" \
             "over DOE"
     else
-        tdisp_step FAIL "tsm_host_bind:" "tsm-host did not connect and bind"
+        tdisp_step FAIL "tsm_host_bind:" "$hres"
         trc=1
     fi
-    sed 's/^/  host: /' /tmp/host.out
     if [ $trc -eq 0 ]; then
-        /bin/tsm-guest --tsm="$gdev" accept "$ifc" --root=/tdisp/ca.pem \
-            --policy=/tdisp/policy --expect-mmio="$mmio_addr+$mmio_len" \
-            --timeout=60 --json > /tmp/acc.out 2> /tmp/acc.err &
-        gp=$!
-        # the host relays what the TVM queued (START, state reads) until
-        # the accept ends; tsm-guest's --timeout bounds this
-        while kill -0 "$gp" 2> /dev/null; do
-            echo "action 1" >&3
-            sleep 0.3
-        done
-        wait "$gp"
-        st=$?
-        t1=$(tdisp_cs)
+        tdisp_accept /tmp/acc.out
         sed 's/^/E2E-TSM-JSON /' /tmp/acc.out
-        if [ $st -eq 0 ] && grep -q '"ok":true' /tmp/acc.out; then
+        if [ $gst -eq 0 ] && grep -q '"ok":true' /tmp/acc.out; then
             tdisp_step PASS tsm_guest_accept "the interface runs in TVM 1"
-            echo "E2E-FIGURE CoVE-IO connect to accepted (tsm-host and" \
-                "tsm-guest over virtio-serial, DOE relay): $(((t1 - t0) * 10))" \
-                "ms (10 ms resolution)"
+            # each program's own monotonic clock: connect and bind in
+            # tsm-host, the accept in tsm-guest (nothing between them)
+            acc_ms=$(sed -n 's/.*"ms":\([0-9.]*\)}.*/\1/p' /tmp/acc.out)
+            echo "$(tdisp_ms "$conn") $(tdisp_ms "$bnd") $acc_ms" | awk '{
+                printf "E2E-FIGURE CoVE-IO connect + bind + accept in the" \
+                    " guest (tsm-host and tsm-guest over virtio-serial, DOE" \
+                    " relay, tee_io_action every 20 ms): %.1f + %.1f + %.1f" \
+                    " = %.1f ms\n", $1, $2, $3, $1 + $2 + $3 }'
         else
-            tdisp_step FAIL "tsm_guest_accept:" "exit $st"
-            sed 's/^/  /' /tmp/acc.err
+            tdisp_step FAIL "tsm_guest_accept:" "exit $gst"
+            sed 's/^/  /' /tmp/acc.out.err
             trc=1
         fi
     fi
-    n0=$(wc -l < /tmp/host.out)
-    printf 'unbind 1 %s\ndisconnect 1\n' "$ifc" >&3
-    exec 3>&-
-    wait "$hp"
-    st=$?
-    tail -n +$((n0 + 1)) /tmp/host.out | sed 's/^/  host: /'
-    if [ $trc -eq 0 ] && tail -n 2 /tmp/host.out | grep -q '^unbind' &&
-        tail -n 1 /tmp/host.out | grep -q '^disconnect'; then
+    if [ $trc -eq 0 ]; then
+        tdisp_tsm_cc || trc=1
+    fi
+    urc=0
+    if tdisp_host unbind 1 "$ifc" && tdisp_host disconnect 1; then
         tdisp_step PASS tsm_host_unbind "unbind and disconnect"
     else
-        tdisp_step FAIL "tsm_host_unbind:" "tsm-host exit $st"
-        sed 's/^/  /' /tmp/host.err | tail -n 10
+        tdisp_step FAIL "tsm_host_unbind:" "$hres"
+        sed 's/^/  /' /tmp/host.out.err | tail -n 10
+        urc=1
+    fi
+    exec 3>&-
+    wait "$hp"
+    # the attack needs the device free again, whatever the configuration
+    # change gave
+    n=$(tdisp_relays "${conn:-}")
+    if [ $urc -eq 0 ] && [ -n "$n" ]; then
+        tdisp_tsm_attack "$n" || trc=1
+    else
         trc=1
     fi
     return $trc
