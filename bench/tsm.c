@@ -15,7 +15,8 @@
  * small AEAD records and the root port's COVT calls).
  *
  *     limit: one flow <= 100 ms, either kind; one refresh <= 1 ms
- *     ratio = ms per flow / 100 (ms per refresh / 1), target <= 1
+ *     ratio = limit / figure (100 ms / ms per flow, 1 ms / ms per
+ *     refresh): 1.00 or more meets the limit
  *
  * Usage: bench_tsm [FLOWS] (default 20).
  */
@@ -294,19 +295,19 @@ int main(int argc, char **argv)
     printf("connect + bind + accept + start (and unbind, disconnect), "
            "in-process: %.2f ms per flow over %d flows\n",
            ms, flows);
-    printf("ratio ms / %.0f ms = %.3f (target <= 1): %s\n", LIMIT_MS,
-           ms / LIMIT_MS, ms <= LIMIT_MS ? "ok" : "OVER");
+    printf("limit %.0f ms, ratio %.2f: %s\n", LIMIT_MS, LIMIT_MS / ms,
+           ms <= LIMIT_MS ? "ok" : "OVER");
     printf("the same with an IDE stream (keys programmed at connect, one "
            "refresh): %.2f ms per flow, %+.2f ms for %ld more round trips "
            "(%ld against %ld)\n",
            ms_ide, ms_ide - ms, rounds_ide - rounds, rounds_ide, rounds);
-    printf("ratio ms / %.0f ms = %.3f (target <= 1): %s\n", LIMIT_MS,
-           ms_ide / LIMIT_MS, ms_ide <= LIMIT_MS ? "ok" : "OVER");
+    printf("limit %.0f ms, ratio %.2f: %s\n", LIMIT_MS, LIMIT_MS / ms_ide,
+           ms_ide <= LIMIT_MS ? "ok" : "OVER");
     printf("ide_key_refresh alone (18 round trips, both sides re-keyed): "
            "%.3f ms per refresh over %d\n",
            ms_refresh, flows);
-    printf("ratio ms / %.0f ms = %.3f (target <= 1): %s\n", REFRESH_LIMIT_MS,
-           ms_refresh / REFRESH_LIMIT_MS,
+    printf("limit %.0f ms, ratio %.2f: %s\n", REFRESH_LIMIT_MS,
+           REFRESH_LIMIT_MS / ms_refresh,
            ms_refresh <= REFRESH_LIMIT_MS ? "ok" : "OVER");
     rc = ms <= LIMIT_MS && ms_ide <= LIMIT_MS && ms_refresh <= REFRESH_LIMIT_MS
              ? 0

@@ -54,7 +54,6 @@
 /* connect + bind over both daemons' sockets, about 15 relayed messages:
  * bench_tsm's floor (a longer flow in one process, under 10 ms here) with
  * room for a loaded machine */
-#define FLOW_LIMIT_MS 500
 
 static char dir[] = "/tmp/tv-tsmd-XXXXXX";
 static char host_path[96], tvm1_path[96], tvm2_path[96], notify_path[96];
@@ -478,13 +477,10 @@ static void connect_bind_locked(void **state)
     assert_true(rounds >= 5);
     total += rounds;
     ms = tv_mono_ms() - t0;
-    /* the figure: both daemons and the sockets (limit FLOW_LIMIT_MS) */
+    /* for information (figures against limits are bench/'s) */
     printf("connect_device + bind_interface through trustvio-tsm and "
-           "trustvio-dsm: %llu ms, %d relayed messages (limit %d ms, ratio "
-           "%.2f)\n",
-           (unsigned long long)ms, total, FLOW_LIMIT_MS,
-           (double)ms / FLOW_LIMIT_MS);
-    assert_true(ms <= FLOW_LIMIT_MS);
+           "trustvio-dsm: %llu ms, %d relayed messages\n",
+           (unsigned long long)ms, total);
 
     /* the TVM sees its interface locked, the device agrees */
     r = call(&tvm1, TSM_EID_COVG, TSM_COVG_GET_INTERFACE_STATE, IF_1, 0, NULL);

@@ -255,10 +255,8 @@ if host connect 1 --ide-stream=$STREAM --rid=01:00.0-01:00.7; then
         [ "$r1_relays" -eq 18 ] &&
             ok "ide-refresh: 18 relays (6 KEY_PROG, 6 K_SET_GO, 6 K_SET_STOP)" ||
             bad "ide-refresh relays: $last"
-        # 18 loopback round trips of small records: far under 100 ms
-        awk -v m="$r1_ms" 'BEGIN { exit !(m < 100) }' &&
-            ok "ide-refresh took $r1_ms ms (limit 100 ms)" ||
-            bad "ide-refresh took $r1_ms ms, over 100"
+        # for information; bench_tsm times the refresh against its limit
+        echo "ide-refresh: $r1_ms ms for $r1_relays relays"
         slots_are "after a refresh key set 1 goes, set 0 wiped" "$K1_GOING"
         link_is "get_device_link after the refresh" "0x3 SECURED_SPDM PCIE_IDE"
     else
