@@ -20,11 +20,16 @@
  *                      ftruncate, unlink)
  * @SANDBOX_SIGNER:     the NSM signer: read a request, sign, write the
  *                      answer; nothing else
+ * @SANDBOX_SERVE_DSM:  the trustvio-dsm loop: poll, accept on its TCP
+ *                      listener and admin socket, read/send on the
+ *                      connections, the signalfd, the clock, the RNG; the
+ *                      admin socket file removed on exit
  */
 enum sandbox_profile {
     SANDBOX_SERVE_NSM,
     SANDBOX_SERVE_RPMB,
     SANDBOX_SIGNER,
+    SANDBOX_SERVE_DSM,
 };
 
 /**

@@ -8,10 +8,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <grp.h>
 #include <limits.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +31,7 @@
 #include "common/log.h"
 #include "common/xmalloc.h"
 #include "crypto/crypto.h"
+#include "daemon/sandbox.h"
 #include "dsm/dsm.h"
 #include "pki/devid.h"
 
@@ -77,6 +81,16 @@ static const char usage[] =
     "  --bdf=BB:DD.F        the function IDE_KM's QUERY reports (default\n"
     "                       the first TDI's)\n"
     "\n"
+    "Privileges:\n"
+    "  --sandbox=KIND       seccomp (default): once set up, the daemon serves\n"
+    "                       under a syscall allow-list with no_new_privs and\n"
+    "                       is killed on any other call; none: no filter\n"
+    "  --user=USER          switch to USER (name or uid) once the sockets are\n"
+    "                       bound, before reading the identity (needs root;\n"
+    "                       USER must be able to read --pki and write the\n"
+    "                       admin socket's directory)\n"
+    "  --group=GROUP        switch to GROUP (default: USER's primary group)\n"
+    "\n"
     "General:\n"
     "  --verbose            log every message (to stderr)\n"
     "  --quiet              log errors only\n"
@@ -97,6 +111,9 @@ enum {
     OPT_VERBOSE,
     OPT_QUIET,
     OPT_HELP,
+    OPT_SANDBOX,
+    OPT_USER,
+    OPT_GROUP,
 };
 
 static const struct option long_options[] = {
@@ -110,6 +127,9 @@ static const struct option long_options[] = {
     {"verbose", no_argument, NULL, OPT_VERBOSE},
     {"quiet", no_argument, NULL, OPT_QUIET},
     {"help", no_argument, NULL, OPT_HELP},
+    {"sandbox", required_argument, NULL, OPT_SANDBOX},
+    {"user", required_argument, NULL, OPT_USER},
+    {"group", required_argument, NULL, OPT_GROUP},
     {NULL, 0, NULL, 0},
 };
 
@@ -656,6 +676,88 @@ static int setup_identity(const char *dir, const char *name)
     return 0;
 }
 
+/* USER: a name or a numeric uid; its primary group too. */
+static bool parse_user(const char *s, uid_t *uid, gid_t *gid)
+{
+    struct passwd *pw = getpwnam(s);
+    uint64_t v;
+
+    if (pw == NULL && parse_u64(s, &v, false) && v < UINT32_MAX) {
+        pw = getpwuid((uid_t)v);
+    }
+    if (pw == NULL) {
+        return false;
+    }
+    *uid = pw->pw_uid;
+    *gid = pw->pw_gid;
+    return true;
+}
+
+/* GROUP: a name or a numeric gid. */
+static bool parse_group(const char *s, gid_t *gid)
+{
+    struct group *gr = getgrnam(s);
+    uint64_t v;
+
+    if (gr != NULL) {
+        *gid = gr->gr_gid;
+        return true;
+    }
+    if (parse_u64(s, &v, false) && v < UINT32_MAX) {
+        *gid = (gid_t)v;
+        return true;
+    }
+    return false;
+}
+
+/* --user / --group as given. */
+static struct {
+    bool user_set, group_set;
+    uid_t uid;
+    gid_t user_gid, gid;
+} priv;
+
+/*
+ * Switch to --user / --group (supplementary groups cleared) once the
+ * sockets are bound; the admin socket file is handed over first so that
+ * the daemon can remove it on exit. Return: 0, or -1 (reported).
+ */
+static int drop_privileges(const char *admin_path)
+{
+    uid_t uid = priv.user_set ? priv.uid : geteuid();
+    gid_t gid =
+        priv.group_set ? priv.gid : (priv.user_set ? priv.user_gid : getegid());
+
+    if (!priv.user_set && !priv.group_set) {
+        return 0;
+    }
+    if (geteuid() != 0) {
+        if (uid == geteuid() && gid == getegid()) {
+            return 0;
+        }
+        tv_err("--user/--group: switching to uid %u gid %u needs root",
+               (unsigned)uid, (unsigned)gid);
+        return -1;
+    }
+    if (admin_path != NULL && chown(admin_path, uid, gid) != 0) {
+        tv_err("cannot hand %s to uid %u: %s", admin_path, (unsigned)uid,
+               strerror(errno));
+        return -1;
+    }
+    if (setgroups(0, NULL) != 0 || setgid(gid) != 0 || setuid(uid) != 0) {
+        tv_err("cannot switch to uid %u gid %u: %s", (unsigned)uid,
+               (unsigned)gid, strerror(errno));
+        return -1;
+    }
+    if (uid != 0 && (setuid(0) == 0 || seteuid(0) == 0)) {
+        tv_err("privileges could be regained after switching to uid %u",
+               (unsigned)uid);
+        return -1;
+    }
+    tv_info("running as uid %u gid %u", (unsigned)uid, (unsigned)gid);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *pki_dir = "var/dsm-pki", *name = "dsm", *admin_path = NULL;
@@ -666,7 +768,7 @@ int main(int argc, char **argv)
     char err[512];
     int opt, lfd = -1, afd = -1, sfd = -1, cfd = -1, rc = 1;
     uint32_t bdf_id = 0;
-    bool stop = false;
+    bool stop = false, sandbox = true;
 
     tv_log_prefix = PROG;
     while ((opt = getopt_long(argc, argv, "", long_options, NULL)) != -1) {
@@ -717,6 +819,30 @@ int main(int argc, char **argv)
         case OPT_QUIET:
             tv_log_level = TV_LOG_ERR;
             break;
+        case OPT_SANDBOX:
+            if (strcmp(optarg, "seccomp") == 0) {
+                sandbox = true;
+            } else if (strcmp(optarg, "none") == 0) {
+                sandbox = false;
+            } else {
+                tv_err("--sandbox: '%s' is not seccomp or none", optarg);
+                return 2;
+            }
+            break;
+        case OPT_USER:
+            if (!parse_user(optarg, &priv.uid, &priv.user_gid)) {
+                tv_err("--user: no user '%s'", optarg);
+                return 2;
+            }
+            priv.user_set = true;
+            break;
+        case OPT_GROUP:
+            if (!parse_group(optarg, &priv.gid)) {
+                tv_err("--group: no group '%s'", optarg);
+                return 2;
+            }
+            priv.group_set = true;
+            break;
         case OPT_HELP:
             fputs(usage, stdout);
             return 0;
@@ -756,8 +882,16 @@ int main(int argc, char **argv)
         tv_err("OpenSSL initialisation failed");
         return 1;
     }
-    if (setup_identity(pki_dir, name) != 0) {
-        return 1;
+    lfd = listen_tcp((unsigned)port);
+    if (lfd < 0) {
+        goto out;
+    }
+    if (admin_path != NULL && (afd = listen_unix(admin_path)) < 0) {
+        goto out;
+    }
+    if (drop_privileges(admin_path) != 0 ||
+        setup_identity(pki_dir, name) != 0) {
+        goto out;
     }
     cfg.key = id.key;
     cfg.chain = id.chain;
@@ -775,17 +909,22 @@ int main(int argc, char **argv)
         tv_err("signalfd: %s", strerror(errno));
         goto out;
     }
-    lfd = listen_tcp((unsigned)port);
-    if (lfd < 0) {
-        goto out;
-    }
-    if (admin_path != NULL && (afd = listen_unix(admin_path)) < 0) {
-        goto out;
-    }
     /*
      * Everything the serve loop needs is open: the listening sockets, the
-     * signalfd, the key. A syscall allow-list for the loop belongs here.
+     * signalfd, the key, the measurements. Give back the heap set-up left
+     * behind (files read, certificates decoded), then keep only the calls
+     * the loop makes.
      */
+    malloc_trim(0);
+    if (sandbox) {
+        if (sandbox_apply(SANDBOX_SERVE_DSM, err, sizeof(err)) != 0) {
+            tv_err("--sandbox=seccomp: %s", err);
+            goto out;
+        }
+        tv_info("syscall filter on");
+    } else {
+        tv_warn("--sandbox=none: serving without a syscall filter");
+    }
     tv_info("listening on 127.0.0.1:%lu, %zu TDI(s), %zu measurement(s)", port,
             cfg.tdisp.n_tdis, cfg.n_meas);
     while (!stop) {
