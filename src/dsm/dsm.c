@@ -82,7 +82,7 @@ int dsm_init(struct dsm *d, const struct dsm_config *cfg, char *err,
         .cert_chain_len = cfg->chain_len,
         .meas = cfg->meas,
         .n_meas = cfg->n_meas,
-        .heartbeat_period_s = 0,
+        .heartbeat_period_s = cfg->heartbeat_period_s,
         .seq_num_size = 0, /* PCI DOE */
         .data_transfer_size = 0,
         .ops = &dsm_spdm_ops,
@@ -199,6 +199,18 @@ enum dsm_verdict dsm_socket_message(struct dsm *d, const struct sock_header *h,
     sock_build_header(SOCK_CMD_UNKNOWN, h->transport, 0, out);
     *out_len = SOCK_HEADER_SIZE;
     return DSM_REPLY;
+}
+
+/* see dsm.h */
+size_t dsm_tick(struct dsm *d, uint64_t now_ms)
+{
+    return spdm_responder_tick(&d->spdm, now_ms);
+}
+
+/* see dsm.h */
+uint64_t dsm_deadline(const struct dsm *d)
+{
+    return spdm_responder_deadline(&d->spdm);
 }
 
 /* see dsm.h */

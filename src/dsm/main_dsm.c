@@ -27,6 +27,7 @@
 
 #include "common/bug.h"
 #include "common/bytes.h"
+#include "common/clock.h"
 #include "common/hex.h"
 #include "common/log.h"
 #include "common/xmalloc.h"
@@ -39,6 +40,7 @@
 #define DEFAULT_PORT 2323
 #define IO_TIMEOUT_S 5
 #define ADMIN_LINE   512
+#define HEARTBEAT_S  60 /* default HeartbeatPeriod */
 
 static const char usage[] =
     "Usage: " PROG " [options]\n"
@@ -81,6 +83,12 @@ static const char usage[] =
     "  --bdf=BB:DD.F        the function IDE_KM's QUERY reports (default\n"
     "                       the first TDI's)\n"
     "\n"
+    "Sessions:\n"
+    "  --heartbeat=SECONDS  HeartbeatPeriod advertised in KEY_EXCHANGE_RSP,\n"
+    "                       0..255 (default 60); a session that sees no\n"
+    "                       request for twice as long is ended. 0: no\n"
+    "                       heartbeat, sessions never time out\n"
+    "\n"
     "Privileges:\n"
     "  --sandbox=KIND       seccomp (default): once set up, the daemon serves\n"
     "                       under a syscall allow-list with no_new_privs and\n"
@@ -114,6 +122,7 @@ enum {
     OPT_SANDBOX,
     OPT_USER,
     OPT_GROUP,
+    OPT_HEARTBEAT,
 };
 
 static const struct option long_options[] = {
@@ -130,6 +139,7 @@ static const struct option long_options[] = {
     {"sandbox", required_argument, NULL, OPT_SANDBOX},
     {"user", required_argument, NULL, OPT_USER},
     {"group", required_argument, NULL, OPT_GROUP},
+    {"heartbeat", required_argument, NULL, OPT_HEARTBEAT},
     {NULL, 0, NULL, 0},
 };
 
@@ -758,6 +768,21 @@ static int drop_privileges(const char *admin_path)
     return 0;
 }
 
+/* ms until the next session's heartbeat expires (-1: none can). */
+static int poll_timeout(void)
+{
+    uint64_t deadline = dsm_deadline(&dev), now = tv_mono_ms();
+
+    if (deadline == UINT64_MAX) {
+        return -1;
+    }
+    if (deadline < now) {
+        return 0;
+    }
+    /* one past the deadline: expiry is "more than twice the period" */
+    return deadline - now >= INT_MAX ? INT_MAX : (int)(deadline - now + 1);
+}
+
 int main(int argc, char **argv)
 {
     const char *pki_dir = "var/dsm-pki", *name = "dsm", *admin_path = NULL;
@@ -769,8 +794,10 @@ int main(int argc, char **argv)
     int opt, lfd = -1, afd = -1, sfd = -1, cfd = -1, rc = 1;
     uint32_t bdf_id = 0;
     bool stop = false, sandbox = true;
+    size_t ended;
 
     tv_log_prefix = PROG;
+    cfg.heartbeat_period_s = HEARTBEAT_S;
     while ((opt = getopt_long(argc, argv, "", long_options, NULL)) != -1) {
         switch (opt) {
         case OPT_PORT: {
@@ -843,6 +870,15 @@ int main(int argc, char **argv)
             }
             priv.group_set = true;
             break;
+        case OPT_HEARTBEAT: {
+            uint64_t v;
+            if (!parse_u64(optarg, &v, false) || v > 255) {
+                tv_err("--heartbeat %s: expected 0..255 seconds", optarg);
+                return 2;
+            }
+            cfg.heartbeat_period_s = (uint8_t)v;
+            break;
+        }
         case OPT_HELP:
             fputs(usage, stdout);
             return 0;
@@ -942,12 +978,18 @@ int main(int argc, char **argv)
             i_admin = n_fds;
             pfd[n_fds++] = (struct pollfd){afd, POLLIN, 0};
         }
-        if (poll(pfd, (nfds_t)n_fds, -1) < 0) {
+        if (poll(pfd, (nfds_t)n_fds, poll_timeout()) < 0) {
             if (errno == EINTR) {
                 continue;
             }
             tv_err("poll: %s", strerror(errno));
             goto out;
+        }
+        /* sessions quiet past twice the heartbeat end before anything */
+        ended = dsm_tick(&dev, tv_mono_ms());
+        if (ended > 0) {
+            tv_info("%zu session(s) ended: no request for %us", ended,
+                    2u * cfg.heartbeat_period_s);
         }
         if (pfd[0].revents & POLLIN) {
             struct signalfd_siginfo si;
