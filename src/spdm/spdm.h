@@ -36,6 +36,7 @@
 #include <stdint.h>
 
 #include "common/caps.h"
+#include "crypto/crypto.h"
 
 /* Versions, as the header's SPDMVersion byte. */
 #define SPDM_VERSION_10 0x10
@@ -333,7 +334,8 @@ struct spdm_aead_dir {
     uint8_t secret[SPDM_HASH_SIZE]; /* current (handshake or data) secret */
     uint8_t key[SPDM_AEAD_KEY_SIZE];
     uint8_t iv[SPDM_AEAD_IV_SIZE];
-    uint64_t seq; /* next sequence number */
+    uint64_t seq;          /* next sequence number */
+    struct crypto_gcm gcm; /* @key's keyed context in src/crypto */
 };
 
 /**
