@@ -423,6 +423,22 @@ static struct gcm_slot *gcm_get(struct crypto_gcm *h, const uint8_t *key)
     return s;
 }
 
+/*
+ * The tag through the provider's parameters directly: EVP_CIPHER_CTX_ctrl()
+ * would build the same one-element array on every record after a switch.
+ */
+static int gcm_tag(EVP_CIPHER_CTX *ctx, uint8_t *tag, bool get)
+{
+    OSSL_PARAM p[2] = {
+        OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG, tag,
+                                          CRYPTO_GCM_TAG_SIZE),
+        OSSL_PARAM_construct_end(),
+    };
+
+    return get ? EVP_CIPHER_CTX_get_params(ctx, p)
+               : EVP_CIPHER_CTX_set_params(ctx, p);
+}
+
 /* see crypto.h */
 int crypto_gcm_rekey(struct crypto_gcm *h,
                      const uint8_t key[CRYPTO_AES256_KEY_SIZE])
@@ -462,8 +478,7 @@ int crypto_gcm_seal(struct crypto_gcm *h,
          EVP_EncryptUpdate(s->ctx, NULL, &n, aad, (int)aad_len) == 1) &&
         (len == 0 || EVP_EncryptUpdate(s->ctx, ct, &n, pt, (int)len) == 1) &&
         EVP_EncryptFinal_ex(s->ctx, ct + len, &n) == 1 &&
-        EVP_CIPHER_CTX_ctrl(s->ctx, EVP_CTRL_GCM_GET_TAG, CRYPTO_GCM_TAG_SIZE,
-                            tag) == 1) {
+        gcm_tag(s->ctx, tag, true) == 1) {
         rc = 0;
     }
     pthread_mutex_unlock(&gcm_lock);
@@ -491,8 +506,7 @@ int crypto_gcm_open(struct crypto_gcm *h,
         (aad_len == 0 ||
          EVP_DecryptUpdate(s->ctx, NULL, &n, aad, (int)aad_len) == 1) &&
         (len == 0 || EVP_DecryptUpdate(s->ctx, pt, &n, ct, (int)len) == 1) &&
-        EVP_CIPHER_CTX_ctrl(s->ctx, EVP_CTRL_GCM_SET_TAG, CRYPTO_GCM_TAG_SIZE,
-                            t) == 1 &&
+        gcm_tag(s->ctx, t, false) == 1 &&
         EVP_DecryptFinal_ex(s->ctx, pt + len, &n) == 1) {
         rc = 0;
     }

@@ -120,7 +120,7 @@ long dsm_doe(struct dsm *d, const uint8_t *in, size_t in_len, uint8_t *out,
              size_t out_cap)
 {
     struct doe_object o;
-    size_t n = 0;
+    size_t n = 0, rsp_len;
     int rc;
 
     if (doe_parse(in, in_len, &o) != DOE_OK || o.vendor != DOE_VENDOR_PCISIG) {
@@ -137,13 +137,16 @@ long dsm_doe(struct dsm *d, const uint8_t *in, size_t in_len, uint8_t *out,
                                    sizeof(d->spdm_out), &n);
         if (rc != SPDM_OK) {
             tv_err("SPDM responder: %s", spdm_strerror(rc));
+            wipe(d->spdm_out, sizeof(d->spdm_out));
             return -1;
         }
+        rsp_len = n;
         n = doe_build(DOE_VENDOR_PCISIG,
                       spdm_responder_out_secured(&d->spdm) ? DOE_TYPE_SECURED
                                                            : DOE_TYPE_SPDM,
-                      d->spdm_out, n, out, out_cap);
-        wipe(d->spdm_out, sizeof(d->spdm_out));
+                      d->spdm_out, rsp_len, out, out_cap);
+        /* only the response's bytes were written (the rest is still 0) */
+        wipe(d->spdm_out, rsp_len);
         return n == 0 ? -1 : (long)n;
     default:
         return 0;

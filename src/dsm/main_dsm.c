@@ -481,6 +481,7 @@ static int recv_message(int fd, struct sock_header *h)
 {
     size_t need = SOCK_HEADER_SIZE;
     bool have_header = false;
+    unsigned reads = 0;
 
     for (;;) {
         ssize_t n;
@@ -499,6 +500,16 @@ static int recv_message(int fd, struct sock_header *h)
         if (have_header && rx_have >= need) {
             return 0;
         }
+        if (reads > 0) {
+            /*
+             * A piece came and the rest has not: a peer that writes a
+             * message in pieces with Nagle on sends the next one only once
+             * this one is ACKed, so ACK it now, not after the delayed-ACK
+             * timer (about 40 ms).
+             */
+            int one = 1;
+            (void)setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof(one));
+        }
         n = read(fd, rx + rx_have, sizeof(rx) - rx_have);
         if (n < 0 && errno == EINTR) {
             continue;
@@ -510,6 +521,7 @@ static int recv_message(int fd, struct sock_header *h)
             return -1;
         }
         rx_have += (size_t)n;
+        reads++;
     }
 }
 
@@ -522,14 +534,11 @@ static int serve_one(int fd)
     struct sock_header h;
     enum dsm_verdict v;
     size_t out_len, used;
-    int one = 1;
 
     /* private copy: the message is read once, into rx */
     if (recv_message(fd, &h) != 0) {
         return 0;
     }
-    /* QEMU writes each message in pieces: do not hold our ACKs back */
-    (void)setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof(one));
     tv_debug("rx %s transport %u, %u bytes", sock_command_name(h.command),
              (unsigned)h.transport, (unsigned)h.payload_len);
     v = dsm_socket_message(&dev, &h, rx + SOCK_HEADER_SIZE, tx, sizeof(tx),
@@ -768,10 +777,10 @@ static int drop_privileges(const char *admin_path)
     return 0;
 }
 
-/* ms until the next session's heartbeat expires (-1: none can). */
-static int poll_timeout(void)
+/* ms from @now until the next session's heartbeat expires (-1: never). */
+static int poll_timeout(uint64_t now)
 {
-    uint64_t deadline = dsm_deadline(&dev), now = tv_mono_ms();
+    uint64_t deadline = dsm_deadline(&dev);
 
     if (deadline == UINT64_MAX) {
         return -1;
@@ -795,6 +804,7 @@ int main(int argc, char **argv)
     uint32_t bdf_id = 0;
     bool stop = false, sandbox = true;
     size_t ended;
+    uint64_t now = tv_mono_ms();
 
     tv_log_prefix = PROG;
     cfg.heartbeat_period_s = HEARTBEAT_S;
@@ -978,7 +988,7 @@ int main(int argc, char **argv)
             i_admin = n_fds;
             pfd[n_fds++] = (struct pollfd){afd, POLLIN, 0};
         }
-        if (poll(pfd, (nfds_t)n_fds, poll_timeout()) < 0) {
+        if (poll(pfd, (nfds_t)n_fds, poll_timeout(now)) < 0) {
             if (errno == EINTR) {
                 continue;
             }
@@ -986,7 +996,8 @@ int main(int argc, char **argv)
             goto out;
         }
         /* sessions quiet past twice the heartbeat end before anything */
-        ended = dsm_tick(&dev, tv_mono_ms());
+        now = tv_mono_ms();
+        ended = dsm_tick(&dev, now);
         if (ended > 0) {
             tv_info("%zu session(s) ended: no request for %us", ended,
                     2u * cfg.heartbeat_period_s);

@@ -1031,7 +1031,9 @@ int spdm_responder_handle(struct spdm_responder *r, bool secured,
                 r->c.peer_data_transfer_size - (SPDM_RECORD_MAX - SPDM_MSG_MAX);
         }
         rc = dispatch(&q);
-        wipe(plain, sizeof(plain));
+        /* rec_open wrote plain_len bytes; a whole-buffer wipe per record
+         * cost as much as the record's AEAD */
+        wipe(plain, plain_len);
         if (rc != SPDM_OK) {
             return rc;
         }
