@@ -556,6 +556,13 @@ int spdm_requester_init(struct spdm_requester *q,
                         const struct spdm_requester_config *cfg)
     __attribute__((warn_unused_result));
 
+/**
+ * spdm_requester_wipe() - end every session (their keyed record contexts
+ * wiped and given back to src/crypto) and wipe all of @q; init again
+ * before any other use.
+ */
+void spdm_requester_wipe(struct spdm_requester *q);
+
 /*
  * The step API. Each operation is a build call that writes the bytes to send
  * into @out (capacity @cap, *@len set) and a parse call that takes the bytes
