@@ -102,6 +102,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
     }
     while (n++ < 8 && fx_next(&data, &size, &m, &m_len)) {
+        /* mode 8: 12 s between messages, so a quiet session's heartbeat
+         * (twice 10 s) expires mid-input */
+        if (mode & 8) {
+            (void)spdm_responder_tick(&r, (uint64_t)n * 12000);
+        }
         bool secured = sid != 0 && spdm_req_session_state(&q, sid) ==
                                        SPDM_SESSION_ESTABLISHED;
         const uint8_t *in = m;

@@ -118,6 +118,7 @@ static void fx_init(void)
     rc.cert_chain_len = fx_chain_len;
     rc.meas = meas;
     rc.n_meas = 2;
+    rc.heartbeat_period_s = 10; /* so that a harness's clock can expire */
     rc.ops = &fx_rsp_ops;
     CHECK(spdm_responder_init(&fx_rsp_template, &rc) == SPDM_OK);
     qc.ops = &fx_req_ops;

@@ -225,6 +225,68 @@ int crypto_aes256gcm_open(const uint8_t key[CRYPTO_AES256_KEY_SIZE],
                           size_t aad_len, const void *ct, size_t len,
                           const uint8_t tag[CRYPTO_GCM_TAG_SIZE], uint8_t *pt);
 
+/*
+ * Keyed AES-256-GCM contexts for a record layer: keying AES and GHASH and
+ * setting up an OpenSSL cipher context cost several times what a small
+ * record's encryption does, so a session direction keeps one context keyed
+ * and only sets the next IV per record. The contexts live in a table here
+ * (CRYPTO_GCM_CONTEXTS of them, taken over least recently used first);
+ * callers hold a struct crypto_gcm, plain data naming one, next to the key
+ * bytes. Every use checks (in constant time) that the context holds the
+ * key passed, and keys it again otherwise, so a handle that was copied,
+ * restored from a snapshot or outlived its context only costs a re-key.
+ */
+#define CRYPTO_GCM_CONTEXTS 64
+
+/**
+ * struct crypto_gcm - names a keyed context of the table; all zero = none.
+ * Copyable; give it back with crypto_gcm_release().
+ */
+struct crypto_gcm {
+    uint32_t slot;
+    uint32_t gen;
+};
+
+/**
+ * crypto_gcm_rekey() - key @h's context with @key now (taking a context
+ * when @h names none), e.g. when a session's key changes; the previous
+ * key's schedule is overwritten. Return: 0 or -1.
+ */
+int crypto_gcm_rekey(struct crypto_gcm *h,
+                     const uint8_t key[CRYPTO_AES256_KEY_SIZE]);
+
+/**
+ * crypto_gcm_seal() - as crypto_aes256gcm_seal() with @h's context, which
+ * must hold @key (or is keyed with it first).
+ */
+int crypto_gcm_seal(struct crypto_gcm *h,
+                    const uint8_t key[CRYPTO_AES256_KEY_SIZE],
+                    const uint8_t iv[CRYPTO_GCM_IV_SIZE], const void *aad,
+                    size_t aad_len, const void *pt, size_t len, uint8_t *ct,
+                    uint8_t tag[CRYPTO_GCM_TAG_SIZE]);
+
+/**
+ * crypto_gcm_open() - as crypto_aes256gcm_open() with @h's context.
+ * On failure @pt is wiped.
+ */
+int crypto_gcm_open(struct crypto_gcm *h,
+                    const uint8_t key[CRYPTO_AES256_KEY_SIZE],
+                    const uint8_t iv[CRYPTO_GCM_IV_SIZE], const void *aad,
+                    size_t aad_len, const void *ct, size_t len,
+                    const uint8_t tag[CRYPTO_GCM_TAG_SIZE], uint8_t *pt);
+
+/**
+ * crypto_gcm_release() - wipe @h's context (key schedule and state) and
+ * give it back to the table; @h becomes none. A handle that no longer
+ * names its context (taken over, or a stale copy) is just cleared.
+ */
+void crypto_gcm_release(struct crypto_gcm *h);
+
+/**
+ * crypto_gcm_in_use() - how many contexts of the table hold a key (tests).
+ */
+size_t crypto_gcm_in_use(void);
+
 /**
  * crypto_ecdsa_p384_verify_point() - as crypto_ecdsa_p384_verify() with the
  * public key given as an uncompressed point.

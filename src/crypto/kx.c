@@ -336,6 +336,233 @@ out:
     return rc;
 }
 
+/*
+ * The keyed contexts (see crypto.h). A slot is in use while gen != 0;
+ * generations are never reused (a 32-bit count: wrapping needs 4 billion
+ * keys in one process, and then skips 0), so a stale handle cannot name a
+ * newer slot owner by accident. One lock: records are short and the
+ * callers single-threaded in practice.
+ */
+struct gcm_slot {
+    EVP_CIPHER_CTX *ctx; /* allocated once, kept while the process runs */
+    bool keyed;          /* ctx holds the cipher and a key schedule */
+    uint32_t gen;
+    uint64_t used; /* LRU stamp */
+    uint8_t key[CRYPTO_AES256_KEY_SIZE];
+};
+
+static struct gcm_slot gcm_slots[CRYPTO_GCM_CONTEXTS];
+static pthread_mutex_t gcm_lock = PTHREAD_MUTEX_INITIALIZER;
+static uint32_t gcm_gen;
+static uint64_t gcm_clock;
+
+static void gcm_slot_wipe(struct gcm_slot *s)
+{
+    if (s->ctx != NULL && s->keyed) {
+        /* frees (and cleanses) the provider's key schedule and state */
+        EVP_CIPHER_CTX_reset(s->ctx);
+    }
+    s->keyed = false;
+    s->gen = 0;
+    wipe(s->key, sizeof(s->key));
+}
+
+/* Key @s with @key. Return: 0 or -1 (the slot is then wiped). */
+static int gcm_slot_key(struct gcm_slot *s, const uint8_t *key)
+{
+    if (s->ctx == NULL && (s->ctx = EVP_CIPHER_CTX_new()) == NULL) {
+        return -1;
+    }
+    /* once keyed, a new key replaces the schedule in place (no cipher) */
+    if (EVP_CipherInit_ex2(s->ctx, s->keyed ? NULL : aes256gcm, key, NULL, 1,
+                           NULL) != 1) {
+        gcm_slot_wipe(s);
+        return -1;
+    }
+    s->keyed = true;
+    memcpy(s->key, key, sizeof(s->key));
+    return 0;
+}
+
+/*
+ * Does the slot hold @key? Constant time, a word at a time: this runs on
+ * every record, and a byte loop through volatile loads costs as much as
+ * the tag check.
+ */
+static bool gcm_same_key(const uint8_t *a, const uint8_t *b)
+{
+    uint64_t acc = 0;
+
+    for (size_t i = 0; i < CRYPTO_AES256_KEY_SIZE; i += 8) {
+        uint64_t x, y;
+
+        memcpy(&x, a + i, 8);
+        memcpy(&y, b + i, 8);
+        acc |= x ^ y;
+    }
+    return acc == 0;
+}
+
+/* @h's slot holding @key, taking one over if needed; gcm_lock held. */
+static struct gcm_slot *gcm_get(struct crypto_gcm *h, const uint8_t *key)
+{
+    struct gcm_slot *s = NULL;
+
+    if (h->gen != 0 && h->slot < CRYPTO_GCM_CONTEXTS &&
+        gcm_slots[h->slot].gen == h->gen) {
+        s = &gcm_slots[h->slot];
+        if (!gcm_same_key(s->key, key) && gcm_slot_key(s, key) != 0) {
+            return NULL;
+        }
+    } else {
+        size_t pick = 0;
+
+        for (size_t i = 0; i < CRYPTO_GCM_CONTEXTS; i++) {
+            if (gcm_slots[i].gen == 0) {
+                pick = i;
+                break;
+            }
+            if (gcm_slots[i].used < gcm_slots[pick].used) {
+                pick = i;
+            }
+        }
+        s = &gcm_slots[pick];
+        s->gen = 0; /* its previous owner, if any, now misses */
+        if (gcm_slot_key(s, key) != 0) {
+            return NULL;
+        }
+        if (++gcm_gen == 0) {
+            gcm_gen = 1;
+        }
+        s->gen = gcm_gen;
+        h->slot = (uint32_t)pick;
+        h->gen = gcm_gen;
+    }
+    s->used = ++gcm_clock;
+    return s;
+}
+
+/*
+ * The tag through the provider's parameters directly: EVP_CIPHER_CTX_ctrl()
+ * would build the same one-element array on every record after a switch.
+ */
+static int gcm_tag(EVP_CIPHER_CTX *ctx, uint8_t *tag, bool get)
+{
+    OSSL_PARAM p[2] = {
+        OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG, tag,
+                                          CRYPTO_GCM_TAG_SIZE),
+        OSSL_PARAM_construct_end(),
+    };
+
+    return get ? EVP_CIPHER_CTX_get_params(ctx, p)
+               : EVP_CIPHER_CTX_set_params(ctx, p);
+}
+
+/* see crypto.h */
+int crypto_gcm_rekey(struct crypto_gcm *h,
+                     const uint8_t key[CRYPTO_AES256_KEY_SIZE])
+{
+    struct gcm_slot *s;
+    int rc = -1;
+
+    if (!kx_ready()) {
+        return -1;
+    }
+    pthread_mutex_lock(&gcm_lock);
+    s = gcm_get(h, key);
+    if (s != NULL) {
+        rc = 0;
+    }
+    pthread_mutex_unlock(&gcm_lock);
+    return rc;
+}
+
+/* see crypto.h */
+int crypto_gcm_seal(struct crypto_gcm *h,
+                    const uint8_t key[CRYPTO_AES256_KEY_SIZE],
+                    const uint8_t iv[CRYPTO_GCM_IV_SIZE], const void *aad,
+                    size_t aad_len, const void *pt, size_t len, uint8_t *ct,
+                    uint8_t tag[CRYPTO_GCM_TAG_SIZE])
+{
+    struct gcm_slot *s;
+    int n, rc = -1;
+
+    if (len > INT32_MAX || aad_len > INT32_MAX || !kx_ready()) {
+        return -1;
+    }
+    pthread_mutex_lock(&gcm_lock);
+    s = gcm_get(h, key);
+    if (s != NULL && EVP_CipherInit_ex2(s->ctx, NULL, NULL, iv, 1, NULL) == 1 &&
+        (aad_len == 0 ||
+         EVP_EncryptUpdate(s->ctx, NULL, &n, aad, (int)aad_len) == 1) &&
+        (len == 0 || EVP_EncryptUpdate(s->ctx, ct, &n, pt, (int)len) == 1) &&
+        EVP_EncryptFinal_ex(s->ctx, ct + len, &n) == 1 &&
+        gcm_tag(s->ctx, tag, true) == 1) {
+        rc = 0;
+    }
+    pthread_mutex_unlock(&gcm_lock);
+    return rc;
+}
+
+/* see crypto.h */
+int crypto_gcm_open(struct crypto_gcm *h,
+                    const uint8_t key[CRYPTO_AES256_KEY_SIZE],
+                    const uint8_t iv[CRYPTO_GCM_IV_SIZE], const void *aad,
+                    size_t aad_len, const void *ct, size_t len,
+                    const uint8_t tag[CRYPTO_GCM_TAG_SIZE], uint8_t *pt)
+{
+    uint8_t t[CRYPTO_GCM_TAG_SIZE];
+    struct gcm_slot *s;
+    int n, rc = -1;
+
+    if (len > INT32_MAX || aad_len > INT32_MAX || !kx_ready()) {
+        return -1;
+    }
+    memcpy(t, tag, sizeof(t));
+    pthread_mutex_lock(&gcm_lock);
+    s = gcm_get(h, key);
+    if (s != NULL && EVP_CipherInit_ex2(s->ctx, NULL, NULL, iv, 0, NULL) == 1 &&
+        (aad_len == 0 ||
+         EVP_DecryptUpdate(s->ctx, NULL, &n, aad, (int)aad_len) == 1) &&
+        (len == 0 || EVP_DecryptUpdate(s->ctx, pt, &n, ct, (int)len) == 1) &&
+        gcm_tag(s->ctx, t, false) == 1 &&
+        EVP_DecryptFinal_ex(s->ctx, pt + len, &n) == 1) {
+        rc = 0;
+    }
+    pthread_mutex_unlock(&gcm_lock);
+    if (rc != 0 && len > 0) {
+        /* never leave unauthenticated plaintext behind */
+        wipe(pt, len);
+    }
+    return rc;
+}
+
+/* see crypto.h */
+void crypto_gcm_release(struct crypto_gcm *h)
+{
+    pthread_mutex_lock(&gcm_lock);
+    if (h->gen != 0 && h->slot < CRYPTO_GCM_CONTEXTS &&
+        gcm_slots[h->slot].gen == h->gen) {
+        gcm_slot_wipe(&gcm_slots[h->slot]);
+    }
+    pthread_mutex_unlock(&gcm_lock);
+    h->slot = 0;
+    h->gen = 0;
+}
+
+/* see crypto.h */
+size_t crypto_gcm_in_use(void)
+{
+    size_t n = 0;
+
+    pthread_mutex_lock(&gcm_lock);
+    for (size_t i = 0; i < CRYPTO_GCM_CONTEXTS; i++) {
+        n += gcm_slots[i].gen != 0;
+    }
+    pthread_mutex_unlock(&gcm_lock);
+    return n;
+}
+
 /* see crypto.h */
 bool crypto_ecdsa_p384_verify_point(const uint8_t pub[CRYPTO_P384_PUB_SIZE],
                                     const void *msg, size_t msg_len,

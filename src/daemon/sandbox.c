@@ -68,6 +68,21 @@ static const int tsm_calls[] = {
     SCMP_SYS(unlink),
 };
 
+/*
+ * The trustvio-dsm loop (src/dsm/main_dsm.c), as strace shows it over the
+ * whole integration test: poll() (ppoll() where there is no poll) over the
+ * signalfd, the TCP listener or the connection and the admin socket;
+ * accept4(); each message read() and answered with one send(); the
+ * per-connection socket options (TCP_NODELAY, timeouts, TCP_QUICKACK after
+ * each receive); the admin socket file removed on exit. OpenSSL's signing
+ * and key exchange after set-up need the heap, getpid() (its fork check),
+ * futexes and the RNG, all in base_calls.
+ */
+static const int dsm_calls[] = {
+    SCMP_SYS(accept4), SCMP_SYS(setsockopt), SCMP_SYS(poll),
+    SCMP_SYS(ppoll),   SCMP_SYS(sendto),     SCMP_SYS(unlink),
+};
+
 /* What SQLite does in the loop: its WAL, journal and temporary files. */
 static const int store_calls[] = {
     SCMP_SYS(openat),    SCMP_SYS(pread64),   SCMP_SYS(pwrite64),
@@ -167,6 +182,11 @@ int sandbox_apply(enum sandbox_profile profile, char *err, size_t err_len)
     case SANDBOX_SERVE_TSM:
         if (rc == 0) {
             rc = allow_all(ctx, tsm_calls, TV_ARRAY_SIZE(tsm_calls));
+        }
+        break;
+    case SANDBOX_SERVE_DSM:
+        if (rc == 0) {
+            rc = allow_all(ctx, dsm_calls, TV_ARRAY_SIZE(dsm_calls));
         }
         break;
     case SANDBOX_SIGNER:

@@ -23,12 +23,17 @@
  * @SANDBOX_SERVE_TSM:  the trustvio-tsm loop: accept and poll UNIX stream
  *                      connections, non-blocking reads and writes, the
  *                      DRBG; its socket files removed on exit
+ * @SANDBOX_SERVE_DSM:  the trustvio-dsm loop: poll, accept on its TCP
+ *                      listener and admin socket, read/send on the
+ *                      connections, the signalfd, the clock, the RNG; the
+ *                      admin socket file removed on exit
  */
 enum sandbox_profile {
     SANDBOX_SERVE_NSM,
     SANDBOX_SERVE_RPMB,
     SANDBOX_SIGNER,
     SANDBOX_SERVE_TSM,
+    SANDBOX_SERVE_DSM,
 };
 
 /**

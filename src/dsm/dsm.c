@@ -88,7 +88,7 @@ int dsm_init(struct dsm *d, const struct dsm_config *cfg, char *err,
         .cert_chain_len = cfg->chain_len,
         .meas = cfg->meas,
         .n_meas = cfg->n_meas,
-        .heartbeat_period_s = 0,
+        .heartbeat_period_s = cfg->heartbeat_period_s,
         .seq_num_size = 0, /* PCI DOE */
         .data_transfer_size = 0,
         .ops = &dsm_spdm_ops,
@@ -128,7 +128,7 @@ long dsm_doe(struct dsm *d, const uint8_t *in, size_t in_len, uint8_t *out,
              size_t out_cap)
 {
     struct doe_object o;
-    size_t n = 0;
+    size_t n = 0, rsp_len;
     int rc;
 
     if (doe_parse(in, in_len, &o) != DOE_OK || o.vendor != DOE_VENDOR_PCISIG) {
@@ -145,13 +145,16 @@ long dsm_doe(struct dsm *d, const uint8_t *in, size_t in_len, uint8_t *out,
                                    sizeof(d->spdm_out), &n);
         if (rc != SPDM_OK) {
             tv_err("SPDM responder: %s", spdm_strerror(rc));
+            wipe(d->spdm_out, sizeof(d->spdm_out));
             return -1;
         }
+        rsp_len = n;
         n = doe_build(DOE_VENDOR_PCISIG,
                       spdm_responder_out_secured(&d->spdm) ? DOE_TYPE_SECURED
                                                            : DOE_TYPE_SPDM,
-                      d->spdm_out, n, out, out_cap);
-        wipe(d->spdm_out, sizeof(d->spdm_out));
+                      d->spdm_out, rsp_len, out, out_cap);
+        /* only the response's bytes were written (the rest is still 0) */
+        wipe(d->spdm_out, rsp_len);
         return n == 0 ? -1 : (long)n;
     default:
         return 0;
@@ -207,6 +210,18 @@ enum dsm_verdict dsm_socket_message(struct dsm *d, const struct sock_header *h,
     sock_build_header(SOCK_CMD_UNKNOWN, h->transport, 0, out);
     *out_len = SOCK_HEADER_SIZE;
     return DSM_REPLY;
+}
+
+/* see dsm.h */
+size_t dsm_tick(struct dsm *d, uint64_t now_ms)
+{
+    return spdm_responder_tick(&d->spdm, now_ms);
+}
+
+/* see dsm.h */
+uint64_t dsm_deadline(const struct dsm *d)
+{
+    return spdm_responder_deadline(&d->spdm);
 }
 
 /* see dsm.h */

@@ -32,6 +32,9 @@ struct crypto_key;
  * @meas/@n_meas: measurement blocks (copied by the engine)
  * @tdisp: the TDIs
  * @bus/@devfn/@segment: the function, as IDE_KM's QUERY_RESP reports it
+ * @heartbeat_period_s: the HeartbeatPeriod KEY_EXCHANGE_RSP advertises
+ *       (1..255; 0 = none); a session quiet for twice as long ends at the
+ *       next dsm_tick()
  */
 struct dsm_config {
     const struct crypto_key *key;
@@ -41,6 +44,7 @@ struct dsm_config {
     size_t n_meas;
     struct tdisp_config tdisp;
     uint8_t bus, devfn, segment;
+    uint8_t heartbeat_period_s;
 };
 
 /** struct dsm - the device. Large: keep it static. */
@@ -105,6 +109,19 @@ enum dsm_verdict {
 enum dsm_verdict dsm_socket_message(struct dsm *d, const struct sock_header *h,
                                     const uint8_t *payload, uint8_t *out,
                                     size_t out_cap, size_t *out_len);
+
+/**
+ * dsm_tick() - the daemon's monotonic clock in ms, before each message and
+ * when dsm_deadline() passes: ends the sessions whose heartbeat expired
+ * (TDIs they locked go to ERROR). Return: how many ended.
+ */
+size_t dsm_tick(struct dsm *d, uint64_t now_ms);
+
+/**
+ * dsm_deadline() - when (the dsm_tick() clock) the next session expires,
+ * UINT64_MAX when none can.
+ */
+uint64_t dsm_deadline(const struct dsm *d);
 
 /** dsm_wipe() - wipe every key and session (exit). */
 void dsm_wipe(struct dsm *d);

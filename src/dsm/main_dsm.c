@@ -8,10 +8,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <grp.h>
 #include <limits.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,10 +27,12 @@
 
 #include "common/bug.h"
 #include "common/bytes.h"
+#include "common/clock.h"
 #include "common/hex.h"
 #include "common/log.h"
 #include "common/xmalloc.h"
 #include "crypto/crypto.h"
+#include "daemon/sandbox.h"
 #include "dsm/dsm.h"
 #include "pki/devid.h"
 
@@ -35,6 +40,7 @@
 #define DEFAULT_PORT 2323
 #define IO_TIMEOUT_S 5
 #define ADMIN_LINE   512
+#define HEARTBEAT_S  60 /* default HeartbeatPeriod */
 
 static const char usage[] =
     "Usage: " PROG " [options]\n"
@@ -78,6 +84,22 @@ static const char usage[] =
     "  --bdf=BB:DD.F        the function IDE_KM's QUERY reports (default\n"
     "                       the first TDI's)\n"
     "\n"
+    "Sessions:\n"
+    "  --heartbeat=SECONDS  HeartbeatPeriod advertised in KEY_EXCHANGE_RSP,\n"
+    "                       0..255 (default 60); a session that sees no\n"
+    "                       request for twice as long is ended. 0: no\n"
+    "                       heartbeat, sessions never time out\n"
+    "\n"
+    "Privileges:\n"
+    "  --sandbox=KIND       seccomp (default): once set up, the daemon serves\n"
+    "                       under a syscall allow-list with no_new_privs and\n"
+    "                       is killed on any other call; none: no filter\n"
+    "  --user=USER          switch to USER (name or uid) once the sockets are\n"
+    "                       bound, before reading the identity (needs root;\n"
+    "                       USER must be able to read --pki and write the\n"
+    "                       admin socket's directory)\n"
+    "  --group=GROUP        switch to GROUP (default: USER's primary group)\n"
+    "\n"
     "General:\n"
     "  --verbose            log every message (to stderr)\n"
     "  --quiet              log errors only\n"
@@ -98,6 +120,10 @@ enum {
     OPT_VERBOSE,
     OPT_QUIET,
     OPT_HELP,
+    OPT_SANDBOX,
+    OPT_USER,
+    OPT_GROUP,
+    OPT_HEARTBEAT,
 };
 
 static const struct option long_options[] = {
@@ -111,6 +137,10 @@ static const struct option long_options[] = {
     {"verbose", no_argument, NULL, OPT_VERBOSE},
     {"quiet", no_argument, NULL, OPT_QUIET},
     {"help", no_argument, NULL, OPT_HELP},
+    {"sandbox", required_argument, NULL, OPT_SANDBOX},
+    {"user", required_argument, NULL, OPT_USER},
+    {"group", required_argument, NULL, OPT_GROUP},
+    {"heartbeat", required_argument, NULL, OPT_HEARTBEAT},
     {NULL, 0, NULL, 0},
 };
 
@@ -452,7 +482,7 @@ static int recv_message(int fd, struct sock_header *h)
 {
     size_t need = SOCK_HEADER_SIZE;
     bool have_header = false;
-    int one = 1;
+    unsigned reads = 0;
 
     for (;;) {
         ssize_t n;
@@ -471,6 +501,16 @@ static int recv_message(int fd, struct sock_header *h)
         if (have_header && rx_have >= need) {
             return 0;
         }
+        if (reads > 0) {
+            /*
+             * A piece came and the rest has not: a peer that writes a
+             * message in pieces with Nagle on sends the next one only once
+             * this one is ACKed, so ACK it now, not after the delayed-ACK
+             * timer (about 40 ms).
+             */
+            int one = 1;
+            (void)setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof(one));
+        }
         n = read(fd, rx + rx_have, sizeof(rx) - rx_have);
         if (n < 0 && errno == EINTR) {
             continue;
@@ -482,13 +522,7 @@ static int recv_message(int fd, struct sock_header *h)
             return -1;
         }
         rx_have += (size_t)n;
-        /*
-         * QEMU writes a message in pieces (the command word first) and
-         * sends the rest only once that piece is acknowledged. Our reply to
-         * the previous message put the socket in interactive mode, which
-         * holds the ACK for up to 40 ms: flush it now, after every read.
-         */
-        (void)setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof(one));
+        reads++;
     }
 }
 
@@ -673,6 +707,103 @@ static int setup_identity(const char *dir, const char *name)
     return 0;
 }
 
+/* USER: a name or a numeric uid; its primary group too. */
+static bool parse_user(const char *s, uid_t *uid, gid_t *gid)
+{
+    struct passwd *pw = getpwnam(s);
+    uint64_t v;
+
+    if (pw == NULL && parse_u64(s, &v, false) && v < UINT32_MAX) {
+        pw = getpwuid((uid_t)v);
+    }
+    if (pw == NULL) {
+        return false;
+    }
+    *uid = pw->pw_uid;
+    *gid = pw->pw_gid;
+    return true;
+}
+
+/* GROUP: a name or a numeric gid. */
+static bool parse_group(const char *s, gid_t *gid)
+{
+    struct group *gr = getgrnam(s);
+    uint64_t v;
+
+    if (gr != NULL) {
+        *gid = gr->gr_gid;
+        return true;
+    }
+    if (parse_u64(s, &v, false) && v < UINT32_MAX) {
+        *gid = (gid_t)v;
+        return true;
+    }
+    return false;
+}
+
+/* --user / --group as given. */
+static struct {
+    bool user_set, group_set;
+    uid_t uid;
+    gid_t user_gid, gid;
+} priv;
+
+/*
+ * Switch to --user / --group (supplementary groups cleared) once the
+ * sockets are bound; the admin socket file is handed over first so that
+ * the daemon can remove it on exit. Return: 0, or -1 (reported).
+ */
+static int drop_privileges(const char *admin_path)
+{
+    uid_t uid = priv.user_set ? priv.uid : geteuid();
+    gid_t gid =
+        priv.group_set ? priv.gid : (priv.user_set ? priv.user_gid : getegid());
+
+    if (!priv.user_set && !priv.group_set) {
+        return 0;
+    }
+    if (geteuid() != 0) {
+        if (uid == geteuid() && gid == getegid()) {
+            return 0;
+        }
+        tv_err("--user/--group: switching to uid %u gid %u needs root",
+               (unsigned)uid, (unsigned)gid);
+        return -1;
+    }
+    if (admin_path != NULL && chown(admin_path, uid, gid) != 0) {
+        tv_err("cannot hand %s to uid %u: %s", admin_path, (unsigned)uid,
+               strerror(errno));
+        return -1;
+    }
+    if (setgroups(0, NULL) != 0 || setgid(gid) != 0 || setuid(uid) != 0) {
+        tv_err("cannot switch to uid %u gid %u: %s", (unsigned)uid,
+               (unsigned)gid, strerror(errno));
+        return -1;
+    }
+    if (uid != 0 && (setuid(0) == 0 || seteuid(0) == 0)) {
+        tv_err("privileges could be regained after switching to uid %u",
+               (unsigned)uid);
+        return -1;
+    }
+    tv_info("running as uid %u gid %u", (unsigned)uid, (unsigned)gid);
+    return 0;
+}
+
+/* ms from @now until the next session's heartbeat expires (-1: never). */
+static int poll_timeout(uint64_t now)
+{
+    uint64_t deadline = dsm_deadline(&dev);
+
+    if (deadline == UINT64_MAX) {
+        return -1;
+    }
+    if (deadline < now) {
+        return 0;
+    }
+    /* one past the deadline: expiry is "more than twice the period" */
+    return deadline - now >= INT_MAX ? INT_MAX : (int)(deadline - now + 1);
+}
+
 int main(int argc, char **argv)
 {
     const char *pki_dir = "var/dsm-pki", *name = "dsm", *admin_path = NULL;
@@ -683,9 +814,12 @@ int main(int argc, char **argv)
     char err[512];
     int opt, lfd = -1, afd = -1, sfd = -1, cfd = -1, rc = 1;
     uint32_t bdf_id = 0;
-    bool stop = false;
+    bool stop = false, sandbox = true;
+    size_t ended;
+    uint64_t now = tv_mono_ms();
 
     tv_log_prefix = PROG;
+    cfg.heartbeat_period_s = HEARTBEAT_S;
     while ((opt = getopt_long(argc, argv, "", long_options, NULL)) != -1) {
         switch (opt) {
         case OPT_PORT: {
@@ -734,6 +868,39 @@ int main(int argc, char **argv)
         case OPT_QUIET:
             tv_log_level = TV_LOG_ERR;
             break;
+        case OPT_SANDBOX:
+            if (strcmp(optarg, "seccomp") == 0) {
+                sandbox = true;
+            } else if (strcmp(optarg, "none") == 0) {
+                sandbox = false;
+            } else {
+                tv_err("--sandbox: '%s' is not seccomp or none", optarg);
+                return 2;
+            }
+            break;
+        case OPT_USER:
+            if (!parse_user(optarg, &priv.uid, &priv.user_gid)) {
+                tv_err("--user: no user '%s'", optarg);
+                return 2;
+            }
+            priv.user_set = true;
+            break;
+        case OPT_GROUP:
+            if (!parse_group(optarg, &priv.gid)) {
+                tv_err("--group: no group '%s'", optarg);
+                return 2;
+            }
+            priv.group_set = true;
+            break;
+        case OPT_HEARTBEAT: {
+            uint64_t v;
+            if (!parse_u64(optarg, &v, false) || v > 255) {
+                tv_err("--heartbeat %s: expected 0..255 seconds", optarg);
+                return 2;
+            }
+            cfg.heartbeat_period_s = (uint8_t)v;
+            break;
+        }
         case OPT_HELP:
             fputs(usage, stdout);
             return 0;
@@ -773,8 +940,16 @@ int main(int argc, char **argv)
         tv_err("OpenSSL initialisation failed");
         return 1;
     }
-    if (setup_identity(pki_dir, name) != 0) {
-        return 1;
+    lfd = listen_tcp((unsigned)port);
+    if (lfd < 0) {
+        goto out;
+    }
+    if (admin_path != NULL && (afd = listen_unix(admin_path)) < 0) {
+        goto out;
+    }
+    if (drop_privileges(admin_path) != 0 ||
+        setup_identity(pki_dir, name) != 0) {
+        goto out;
     }
     cfg.key = id.key;
     cfg.chain = id.chain;
@@ -792,17 +967,22 @@ int main(int argc, char **argv)
         tv_err("signalfd: %s", strerror(errno));
         goto out;
     }
-    lfd = listen_tcp((unsigned)port);
-    if (lfd < 0) {
-        goto out;
-    }
-    if (admin_path != NULL && (afd = listen_unix(admin_path)) < 0) {
-        goto out;
-    }
     /*
      * Everything the serve loop needs is open: the listening sockets, the
-     * signalfd, the key. A syscall allow-list for the loop belongs here.
+     * signalfd, the key, the measurements. Give back the heap set-up left
+     * behind (files read, certificates decoded), then keep only the calls
+     * the loop makes.
      */
+    malloc_trim(0);
+    if (sandbox) {
+        if (sandbox_apply(SANDBOX_SERVE_DSM, err, sizeof(err)) != 0) {
+            tv_err("--sandbox=seccomp: %s", err);
+            goto out;
+        }
+        tv_info("syscall filter on");
+    } else {
+        tv_warn("--sandbox=none: serving without a syscall filter");
+    }
     tv_info("listening on 127.0.0.1:%lu, %zu TDI(s), %zu measurement(s)", port,
             cfg.tdisp.n_tdis, cfg.n_meas);
     while (!stop) {
@@ -820,12 +1000,19 @@ int main(int argc, char **argv)
             i_admin = n_fds;
             pfd[n_fds++] = (struct pollfd){afd, POLLIN, 0};
         }
-        if (poll(pfd, (nfds_t)n_fds, -1) < 0) {
+        if (poll(pfd, (nfds_t)n_fds, poll_timeout(now)) < 0) {
             if (errno == EINTR) {
                 continue;
             }
             tv_err("poll: %s", strerror(errno));
             goto out;
+        }
+        /* sessions quiet past twice the heartbeat end before anything */
+        now = tv_mono_ms();
+        ended = dsm_tick(&dev, now);
+        if (ended > 0) {
+            tv_info("%zu session(s) ended: no request for %us", ended,
+                    2u * cfg.heartbeat_period_s);
         }
         if (pfd[0].revents & POLLIN) {
             struct signalfd_siginfo si;

@@ -36,6 +36,7 @@
 #include <stdint.h>
 
 #include "common/caps.h"
+#include "crypto/crypto.h"
 
 /* Versions, as the header's SPDMVersion byte. */
 #define SPDM_VERSION_10 0x10
@@ -291,7 +292,9 @@ struct spdm_meas_config {
  *        SPDM_CERT_CHAIN_MAX - 4 - 48 bytes.
  * @meas/@n_meas: measurement blocks (at most SPDM_MEAS_BLOCKS_MAX)
  * @heartbeat_period_s: KEY_EXCHANGE_RSP HeartbeatPeriod (0 = none; DMTF's
- *        requester then sends no HEARTBEAT at all, so daemons want non-zero)
+ *        requester then sends no HEARTBEAT at all, so daemons want non-zero).
+ *        With a period, a session that sees no request for more than twice
+ *        the period is ended by spdm_responder_tick() (DSP0274 HEARTBEAT).
  * @seq_num_size: sequence-number bytes in the secured-record header
  *        (0 for PCI DOE, 2 for MCTP; at most 8)
  * @data_transfer_size: CAPABILITIES DataTransferSize; 0 means
@@ -331,7 +334,8 @@ struct spdm_aead_dir {
     uint8_t secret[SPDM_HASH_SIZE]; /* current (handshake or data) secret */
     uint8_t key[SPDM_AEAD_KEY_SIZE];
     uint8_t iv[SPDM_AEAD_IV_SIZE];
-    uint64_t seq; /* next sequence number */
+    uint64_t seq;          /* next sequence number */
+    struct crypto_gcm gcm; /* @key's keyed context in src/crypto */
 };
 
 /**
@@ -354,6 +358,8 @@ struct spdm_session {
     size_t l1_len;
     bool l1_lost;     /* the log overflowed: a signed reply needs a resynch */
     bool key_updated; /* a KEY_UPDATE happened; VerifyNewKey is allowed */
+    uint64_t last_ms; /* responder: clock of its last request (KEY_EXCHANGE
+                         on); see spdm_responder_tick() */
 };
 
 /* Fields of the connection both sides keep. */
@@ -398,6 +404,7 @@ struct spdm_responder {
     } meas[SPDM_MEAS_BLOCKS_MAX];
     size_t n_meas;
     bool out_secured; /* the last response was a secured record */
+    uint64_t now_ms;  /* the caller's clock, from spdm_responder_tick() */
     uint16_t next_rsp_session_id;
     const struct spdm_responder_ops *ops;
     void *ops_ctx;
@@ -443,6 +450,27 @@ int spdm_responder_handle(struct spdm_responder *r, bool secured,
                           const uint8_t *msg, size_t msg_len, uint8_t *out,
                           size_t out_cap, size_t *out_len)
     __attribute__((warn_unused_result));
+
+/**
+ * spdm_responder_tick() - the caller's clock, for the heartbeat (the engine
+ * reads no clock itself). @now_ms is a monotonic time in milliseconds, any
+ * origin, never going back: requests handled until the next call count as
+ * received at @now_ms, and every session (in its handshake or established)
+ * whose last request (KEY_EXCHANGE first) is more than twice
+ * HeartbeatPeriod older than @now_ms is ended and wiped (ops->session_ended
+ * called), as DSP0274 has the responder do. A later record of it gets
+ * DecryptError like any unknown session. Callers that never tick never
+ * expire a session. No effect on expiry with a period of 0.
+ * Return: the number of sessions ended.
+ */
+size_t spdm_responder_tick(struct spdm_responder *r, uint64_t now_ms);
+
+/**
+ * spdm_responder_deadline() - the clock value (as in spdm_responder_tick())
+ * after which the next session expires, so that a caller can sleep until
+ * then; UINT64_MAX when no session can expire (none, or period 0).
+ */
+uint64_t spdm_responder_deadline(const struct spdm_responder *r);
 
 /** spdm_responder_out_secured() - was the last response a secured record? */
 bool spdm_responder_out_secured(const struct spdm_responder *r);
@@ -527,6 +555,13 @@ struct spdm_requester {
 int spdm_requester_init(struct spdm_requester *q,
                         const struct spdm_requester_config *cfg)
     __attribute__((warn_unused_result));
+
+/**
+ * spdm_requester_wipe() - end every session (their keyed record contexts
+ * wiped and given back to src/crypto) and wipe all of @q; init again
+ * before any other use.
+ */
+void spdm_requester_wipe(struct spdm_requester *q);
 
 /*
  * The step API. Each operation is a build call that writes the bytes to send

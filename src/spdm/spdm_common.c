@@ -246,7 +246,8 @@ static int expand_label(const uint8_t secret[SPDM_HASH_SIZE], const char *label,
 static int dir_keys(struct spdm_aead_dir *d)
 {
     if (expand_label(d->secret, "key", NULL, 0, d->key, sizeof(d->key)) ||
-        expand_label(d->secret, "iv", NULL, 0, d->iv, sizeof(d->iv))) {
+        expand_label(d->secret, "iv", NULL, 0, d->iv, sizeof(d->iv)) ||
+        crypto_gcm_rekey(&d->gcm, d->key) != 0) {
         return -1;
     }
     d->seq = 0;
@@ -364,8 +365,8 @@ int spdm_rec_seal(const struct spdm_conn *c, const struct spdm_session *s,
     store_le16(out + hdr, (uint16_t)plain_len);
     memcpy(out + hdr + 2, plain, plain_len);
     rec_iv(d, iv);
-    if (crypto_aes256gcm_seal(d->key, iv, out, hdr, out + hdr, body, out + hdr,
-                              out + hdr + body) != 0) {
+    if (crypto_gcm_seal(&d->gcm, d->key, iv, out, hdr, out + hdr, body,
+                        out + hdr, out + hdr + body) != 0) {
         return SPDM_ERR_INTERNAL;
     }
     d->seq++;
@@ -400,8 +401,8 @@ int spdm_rec_open(const struct spdm_conn *c, const struct spdm_session *s,
     }
     body -= SPDM_AEAD_TAG_SIZE;
     rec_iv(d, iv);
-    if (crypto_aes256gcm_open(d->key, iv, in, hdr, in + hdr, body,
-                              in + hdr + body, buf) != 0) {
+    if (crypto_gcm_open(&d->gcm, d->key, iv, in, hdr, in + hdr, body,
+                        in + hdr + body, buf) != 0) {
         return SPDM_ERR_DECRYPT;
     }
     app = load_le16(buf);
@@ -443,6 +444,9 @@ struct spdm_session *spdm_session_alloc(struct spdm_conn *c)
 
 void spdm_session_free(struct spdm_session *s)
 {
+    /* the key schedules go with the session */
+    crypto_gcm_release(&s->req.gcm);
+    crypto_gcm_release(&s->rsp.gcm);
     wipe(s, sizeof(*s));
     s->state = SPDM_SESSION_FREE;
 }

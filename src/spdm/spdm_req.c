@@ -39,6 +39,13 @@ int spdm_requester_init(struct spdm_requester *q,
 }
 
 /* see spdm.h */
+void spdm_requester_wipe(struct spdm_requester *q)
+{
+    spdm_conn_reset(&q->c);
+    wipe(q, sizeof(*q));
+}
+
+/* see spdm.h */
 void spdm_req_peer_error(const struct spdm_requester *q, uint8_t *code,
                          uint8_t *data)
 {

@@ -664,6 +664,7 @@ static int on_key_exchange(struct rq *q)
 
     memset(s, 0, sizeof(*s));
     s->id = (uint32_t)load_le16(q->m + 4) | (uint32_t)rsp_id << 16;
+    s->last_ms = r->now_ms; /* the heartbeat count starts here */
     s->meas_summary_type = type;
     if (!spdm_ts_add(s->th, &s->th_len, sizeof(s->th), q->m, req_len) ||
         !spdm_ts_add(s->th, &s->th_len, sizeof(s->th), q->out, n) ||
@@ -1020,6 +1021,8 @@ int spdm_responder_handle(struct spdm_responder *r, bool secured,
         }
         q.m = plain;
         q.len = plain_len;
+        /* any authentic request of the session keeps it alive */
+        q.s->last_ms = r->now_ms;
         /* a sealed record adds its overhead to what the peer receives */
         if (r->c.peer_data_transfer_size != 0 &&
             q.out_cap + SPDM_RECORD_MAX - SPDM_MSG_MAX >
@@ -1028,7 +1031,9 @@ int spdm_responder_handle(struct spdm_responder *r, bool secured,
                 r->c.peer_data_transfer_size - (SPDM_RECORD_MAX - SPDM_MSG_MAX);
         }
         rc = dispatch(&q);
-        wipe(plain, sizeof(plain));
+        /* rec_open wrote plain_len bytes; a whole-buffer wipe per record
+         * cost as much as the record's AEAD */
+        wipe(plain, plain_len);
         if (rc != SPDM_OK) {
             return rc;
         }
@@ -1071,6 +1076,52 @@ copy_out:
     memcpy(out, final, final_len);
     *out_len = final_len;
     return SPDM_OK;
+}
+
+/* Twice HeartbeatPeriod in ms: a session quiet for longer ends. */
+static uint64_t heartbeat_limit_ms(const struct spdm_responder *r)
+{
+    return 2 * 1000 * (uint64_t)r->heartbeat_period_s;
+}
+
+/* see spdm.h */
+size_t spdm_responder_tick(struct spdm_responder *r, uint64_t now_ms)
+{
+    uint64_t limit = heartbeat_limit_ms(r);
+    size_t ended = 0;
+
+    r->now_ms = now_ms;
+    if (limit == 0) {
+        return 0;
+    }
+    for (size_t i = 0; i < SPDM_SESSIONS_MAX; i++) {
+        struct spdm_session *s = &r->c.sessions[i];
+
+        if (s->state != SPDM_SESSION_FREE && now_ms > s->last_ms &&
+            now_ms - s->last_ms > limit) {
+            end_session(r, s);
+            ended++;
+        }
+    }
+    return ended;
+}
+
+/* see spdm.h */
+uint64_t spdm_responder_deadline(const struct spdm_responder *r)
+{
+    uint64_t limit = heartbeat_limit_ms(r), next = UINT64_MAX;
+
+    if (limit == 0) {
+        return UINT64_MAX;
+    }
+    for (size_t i = 0; i < SPDM_SESSIONS_MAX; i++) {
+        const struct spdm_session *s = &r->c.sessions[i];
+
+        if (s->state != SPDM_SESSION_FREE && s->last_ms + limit < next) {
+            next = s->last_ms + limit;
+        }
+    }
+    return next;
 }
 
 /* see spdm.h */

@@ -390,6 +390,8 @@ void tdispc_close(struct tdispc *c)
         }
         c->session = SPDM_NO_SESSION;
     }
+    /* any session left (the END_SESSION failed) ends here, keys wiped */
+    spdm_requester_wipe(&c->q);
     if (c->t.close != NULL) {
         c->t.close(c->t.ctx);
         c->t.close = NULL;

@@ -64,6 +64,17 @@ static int sock_roundtrip(uint32_t cmd, const uint8_t *p, size_t len,
         size_t have = 0, need = SOCK_HEADER_SIZE;
         bool hdr = false;
         while (have < need) {
+            if (have > 0) {
+                /*
+                 * Part of the reply came: a responder that writes it in
+                 * pieces with Nagle on (DMTF's emulator writes each header
+                 * field on its own) sends the next only once this one is
+                 * ACKed, so ACK now rather than after the delayed-ACK
+                 * timer.
+                 */
+                (void)setsockopt(sock.fd, IPPROTO_TCP, TCP_QUICKACK, &one,
+                                 sizeof(one));
+            }
             ssize_t n = read(sock.fd, sock.buf + have,
                              need - have + (hdr ? 0 : DOE_MAX_OBJECT_SIZE));
             if (n < 0 && errno == EINTR) {
@@ -91,7 +102,6 @@ static int sock_roundtrip(uint32_t cmd, const uint8_t *p, size_t len,
             return -1;
         }
     }
-    (void)setsockopt(sock.fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof(one));
     return 0;
 }
 

@@ -210,6 +210,7 @@ static void dev_free(struct tsm *t, struct tsm_dev *d)
             if_free(&t->ifs[i]);
         }
     }
+    spdm_requester_wipe(&d->spdm);
     wipe(d, sizeof(*d));
 }
 
@@ -232,7 +233,7 @@ static struct sbiret dev_fail(struct tsm *t, struct tsm_dev *d)
     d->op = 0;
     d->op_if = -1;
     rp_teardown(t, d);
-    wipe(&d->spdm, sizeof(d->spdm));
+    spdm_requester_wipe(&d->spdm);
     return ret(SBI_ERR_FAILED, 0);
 }
 
@@ -1438,5 +1439,8 @@ struct sbiret tsm_call(struct tsm *t, uint32_t eid, uint64_t tvm,
 /* see tsm.h */
 void tsm_wipe(struct tsm *t)
 {
+    for (size_t i = 0; i < TSM_MAX_DEVICES; i++) {
+        spdm_requester_wipe(&t->devs[i].spdm);
+    }
     wipe(t, sizeof(*t));
 }

@@ -5,7 +5,8 @@
 # TDISP outside a session, a chain under another root, a configuration
 # change after lock, a session that ends while locked; the daemon serving
 # the next connection after garbage, refusing a readable key, exiting on
-# SIGTERM. Usage: tdisp_dsm.sh DSM_EXE TDISP_EXE
+# SIGTERM, ending a session that sends no heartbeat.
+# Usage: tdisp_dsm.sh DSM_EXE TDISP_EXE
 set -u
 
 DSM=$1
@@ -266,6 +267,48 @@ rc=$?
 pid=""
 [ "$rc" = 0 ] && [ ! -e "$T/admin" ] &&
     ok "SIGTERM: exit 0, admin socket removed" || bad "SIGTERM (rc $rc)"
+
+# --- HEARTBEAT: --heartbeat 1 advertises 1 s; a session quiet for more
+# than 2 s ends (its lock with it), one that sends heartbeats lives on
+start_dsm --heartbeat 1
+R="--port $PORT --root $T/pki/ca.pem --function $FUNC"
+hb_steps() {
+    # hb_steps PAUSE STEPS...: the steps, each "wait" released PAUSE s later
+    pause=$1
+    shift
+    rm -f "$T/hbfifo"
+    mkfifo "$T/hbfifo"
+    "$TDISP" $R "$@" < "$T/hbfifo" > "$T/out" 2> "$T/err" &
+    tp=$!
+    exec 4> "$T/hbfifo"
+    for w in "$@"; do
+        if [ "$w" = wait ]; then
+            sleep "$pause"
+            echo go >&4 2> /dev/null
+        fi
+    done
+    exec 4>&-
+    wait "$tp"
+}
+if hb_steps 1.2 session lock wait heartbeat wait heartbeat wait state stop; then
+    grep -q "state: CONFIG_LOCKED" "$T/out" &&
+        ok "heartbeats every 1.2 s keep a 1 s-period session (3.6 s in all)" ||
+        bad "heartbeat session output"
+else
+    bad "a session kept alive by heartbeats"
+fi
+if hb_steps 3 session lock wait state; then
+    bad "a session quiet for 3 s still answered"
+else
+    "$TDISP" admin --admin-socket "$T/admin" state "$FUNC" > "$T/adm"
+    grep -q "^ERROR" "$T/adm" && grep -q "DecryptError" "$T/err" &&
+        ok "quiet for 3 s (> 2 x 1 s): the session ended, its lock went to ERROR" ||
+        { cat "$T/adm"; bad "state after the heartbeat expiry"; }
+fi
+check "STOP after the expiry" "$TDISP" $R stop
+kill -TERM "$pid"
+wait "$pid"
+pid=""
 
 # --- a readable key is refused
 chmod 0644 "$T/pki/device.key"

@@ -339,6 +339,96 @@ static void aes256gcm_known_answer_and_tamper(void **state)
         crypto_aes256gcm_open(key, iv, "spdm aaD", 8, ct, 17, tag, out), -1);
 }
 
+/*
+ * Keyed contexts: the same bytes as the one-shot calls for many records
+ * under one key, both directions on one context; a changed key (KEY_UPDATE)
+ * re-keys; a copied handle whose owner re-keyed still works for either
+ * key; a released handle and its stale copies are keyed afresh; the table
+ * is taken over least recently used first without failing anyone.
+ */
+static void gcm_keyed_contexts(void **state)
+{
+    uint8_t k1[32], k2[32], iv[12] = {9}, pt[50], ct[50], ct1[50], out[50];
+    uint8_t tag[16], tag1[16];
+    struct crypto_gcm h = {0}, copy, many[CRYPTO_GCM_CONTEXTS + 8];
+    size_t base = crypto_gcm_in_use();
+
+    (void)state;
+    memset(k1, 0x11, sizeof(k1));
+    memset(k2, 0x22, sizeof(k2));
+    for (size_t i = 0; i < sizeof(pt); i++) {
+        pt[i] = (uint8_t)(i * 7);
+    }
+    for (unsigned r = 0; r < 20; r++) {
+        iv[0] = (uint8_t)r;
+        assert_int_equal(
+            crypto_aes256gcm_seal(k1, iv, "hdr", 3, pt, sizeof(pt), ct1, tag1),
+            0);
+        assert_int_equal(
+            crypto_gcm_seal(&h, k1, iv, "hdr", 3, pt, sizeof(pt), ct, tag), 0);
+        assert_bytes_equal(ct, ct1, sizeof(ct));
+        assert_bytes_equal(tag, tag1, sizeof(tag));
+        assert_int_equal(
+            crypto_gcm_open(&h, k1, iv, "hdr", 3, ct, sizeof(ct), tag, out), 0);
+        assert_bytes_equal(out, pt, sizeof(pt));
+        ct[r % sizeof(ct)] ^= 0x40;
+        memset(out, 0xaa, sizeof(out));
+        assert_int_equal(
+            crypto_gcm_open(&h, k1, iv, "hdr", 3, ct, sizeof(ct), tag, out),
+            -1);
+        for (size_t i = 0; i < sizeof(out); i++) {
+            assert_int_equal(out[i], 0);
+        }
+    }
+    assert_int_equal(crypto_gcm_in_use(), base + 1);
+    /* a new key on the same handle */
+    copy = h;
+    assert_int_equal(crypto_gcm_rekey(&h, k2), 0);
+    assert_int_equal(
+        crypto_aes256gcm_seal(k2, iv, NULL, 0, pt, sizeof(pt), ct1, tag1), 0);
+    assert_int_equal(
+        crypto_gcm_seal(&h, k2, iv, NULL, 0, pt, sizeof(pt), ct, tag), 0);
+    assert_bytes_equal(ct, ct1, sizeof(ct));
+    /* the copy names the same context, now under k2, and still gets k1 */
+    assert_int_equal(
+        crypto_gcm_seal(&copy, k1, iv, NULL, 0, pt, sizeof(pt), ct, tag), 0);
+    assert_int_equal(
+        crypto_aes256gcm_open(k1, iv, NULL, 0, ct, sizeof(ct), tag, out), 0);
+    assert_int_equal(
+        crypto_gcm_seal(&h, k2, iv, NULL, 0, pt, sizeof(pt), ct, tag), 0);
+    assert_bytes_equal(ct, ct1, sizeof(ct));
+    /* released: the handle is none, the stale copy is keyed afresh */
+    crypto_gcm_release(&h);
+    assert_int_equal(h.gen, 0);
+    assert_int_equal(crypto_gcm_in_use(), base);
+    assert_int_equal(
+        crypto_gcm_seal(&copy, k1, iv, NULL, 0, pt, sizeof(pt), ct, tag), 0);
+    assert_int_equal(
+        crypto_aes256gcm_open(k1, iv, NULL, 0, ct, sizeof(ct), tag, out), 0);
+    crypto_gcm_release(&copy);
+    crypto_gcm_release(&copy); /* twice is harmless */
+    assert_int_equal(crypto_gcm_in_use(), base);
+    /* more handles than contexts: every one still seals correctly */
+    memset(many, 0, sizeof(many));
+    for (size_t i = 0; i < TV_ARRAY_SIZE(many); i++) {
+        k1[0] = (uint8_t)i;
+        assert_int_equal(crypto_gcm_rekey(&many[i], k1), 0);
+    }
+    assert_int_equal(crypto_gcm_in_use(), CRYPTO_GCM_CONTEXTS);
+    for (size_t i = 0; i < TV_ARRAY_SIZE(many); i++) {
+        k1[0] = (uint8_t)i;
+        assert_int_equal(
+            crypto_gcm_seal(&many[i], k1, iv, NULL, 0, pt, 16, ct, tag), 0);
+        assert_int_equal(
+            crypto_aes256gcm_open(k1, iv, NULL, 0, ct, 16, tag, out), 0);
+        assert_bytes_equal(out, pt, 16);
+    }
+    for (size_t i = 0; i < TV_ARRAY_SIZE(many); i++) {
+        crypto_gcm_release(&many[i]);
+    }
+    assert_int_equal(crypto_gcm_in_use(), 0); /* base's were taken over */
+}
+
 static void ecdh_p384_agreement(void **state)
 {
     uint8_t a[48], apub[96], b[48], bpub[96], s1[48], s2[48], bad[96];
@@ -493,6 +583,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(ecdsa_verify_point),
     cmocka_unit_test(der_walk),
     cmocka_unit_test(x509_issue_serials),
+    cmocka_unit_test(gcm_keyed_contexts),
 };
 
 HARNESS_MAIN("crypto", tests)

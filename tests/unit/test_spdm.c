@@ -453,6 +453,93 @@ static void full_flow(void **state)
     assert_false(dev.vendor_in_session);
 }
 
+/*
+ * HEARTBEAT expiry with an injected clock (period 10 s, so a session ends
+ * when quiet for more than 20 000 ms): exactly twice the period is still
+ * alive, any request restarts the count, one millisecond more ends it (the
+ * callback runs, its records are DecryptError); a handshake that never
+ * finishes expires the same way; period 0 never expires.
+ */
+static void heartbeat_expiry(void **state)
+{
+    uint32_t sid = 0, sid2 = 0;
+
+    init_both(0);
+    assert_int_equal(spdm_responder_deadline(&rsp), UINT64_MAX);
+    assert_int_equal(spdm_responder_tick(&rsp, 1000), 0);
+    do_vca();
+    (void)do_certs(SPDM_NO_SESSION);
+    sid = do_session(); /* KEY_EXCHANGE and FINISH at t = 1000 */
+    assert_int_equal(spdm_responder_deadline(&rsp), 21000);
+    assert_int_equal(spdm_responder_tick(&rsp, 21000), 0);
+    assert_int_equal(spdm_responder_session_state(&rsp, sid),
+                     SPDM_SESSION_ESTABLISHED);
+    /* a heartbeat at 21 000 restarts the count */
+    SSTEP(spdm_req_heartbeat_build(&rq, sid, buf, sizeof(buf), &buf_len),
+          spdm_req_heartbeat_parse(&rq, sid, wire_out, wire_out_len));
+    assert_int_equal(spdm_responder_deadline(&rsp), 41000);
+    assert_int_equal(spdm_responder_tick(&rsp, 30000), 0);
+    /* so does any other request of the session (digests at 30 000) */
+    (void)do_certs(sid);
+    assert_int_equal(spdm_responder_deadline(&rsp), 50000);
+    assert_int_equal(spdm_responder_tick(&rsp, 50000), 0);
+    assert_int_equal(dev.ended, 0);
+    assert_int_equal(spdm_responder_tick(&rsp, 50001), 1);
+    assert_int_equal(dev.ended, 1);
+    assert_int_equal(spdm_responder_session_state(&rsp, sid),
+                     SPDM_SESSION_FREE);
+    assert_int_equal(spdm_responder_deadline(&rsp), UINT64_MAX);
+    assert_int_equal(
+        spdm_req_heartbeat_build(&rq, sid, buf, sizeof(buf), &buf_len),
+        SPDM_OK);
+    assert_error(xchg(true, buf, buf_len), SPDM_ERROR_DECRYPT_ERROR);
+    assert_false(spdm_responder_out_secured(&rsp));
+    assert_int_equal(spdm_req_heartbeat_parse(&rq, sid, wire_out, wire_out_len),
+                     SPDM_ERR_PEER_ERROR);
+    /* the connection itself goes on: a new session */
+    assert_int_equal(spdm_responder_tick(&rsp, 60000), 0);
+    STEP(spdm_req_key_exchange_build(&rq, 0, SPDM_MEAS_SUMMARY_NONE, buf,
+                                     sizeof(buf), &buf_len),
+         spdm_req_key_exchange_parse(&rq, wire_out, wire_out_len, &sid2));
+    assert_int_equal(spdm_responder_session_state(&rsp, sid2),
+                     SPDM_SESSION_HANDSHAKE);
+    /* ... left in its handshake: ends after the same 20 s */
+    assert_int_equal(spdm_responder_tick(&rsp, 80000), 0);
+    assert_int_equal(spdm_responder_tick(&rsp, 80001), 1);
+    assert_int_equal(spdm_responder_session_state(&rsp, sid2),
+                     SPDM_SESSION_FREE);
+    assert_int_equal(dev.ended, 2);
+
+    /* period 0: advertised as 0, nothing ever expires */
+    {
+        struct spdm_responder_config cfg = {
+            .cert_chain = chain_der,
+            .cert_chain_len = chain_der_len,
+            .meas = meas_cfg,
+            .n_meas = 2,
+            .heartbeat_period_s = 0,
+            .ops = &dev_ops,
+            .ops_ctx = &dev,
+        };
+        struct spdm_requester_config rcfg = {.ops = &req_ops};
+
+        memset(&dev, 0, sizeof(dev));
+        assert_int_equal(spdm_responder_init(&rsp, &cfg), SPDM_OK);
+        assert_int_equal(spdm_requester_init(&rq, &rcfg), SPDM_OK);
+        assert_int_equal(spdm_responder_tick(&rsp, 5), 0);
+        do_vca();
+        (void)do_certs(SPDM_NO_SESSION);
+        sid = do_session();
+        assert_int_equal(rq.peer_heartbeat_period_s, 0);
+        assert_int_equal(spdm_responder_deadline(&rsp), UINT64_MAX);
+        assert_int_equal(spdm_responder_tick(&rsp, UINT64_MAX), 0);
+        assert_int_equal(spdm_responder_session_state(&rsp, sid),
+                         SPDM_SESSION_ESTABLISHED);
+        spdm_responder_reset(&rsp);
+    }
+    (void)state;
+}
+
 static void sessions_limit_and_reuse(void **state)
 {
     uint32_t ids[SPDM_SESSIONS_MAX];
@@ -1647,6 +1734,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(config_refusals),
     cmocka_unit_test(sign_failure_is_unspecified),
     cmocka_unit_test(strings),
+    cmocka_unit_test(heartbeat_expiry),
 };
 
 int main(int argc, char **argv)
