@@ -15,7 +15,9 @@
  * schedule, DMTF measurement specification, opaque data format 1. No other
  * set is offered; a NEGOTIATE_ALGORITHMS without ECDSA P-384 and SHA-384
  * (or, when both sides have KEY_EX, without secp384r1, AES-256-GCM and the
- * SPDM key schedule) gets ERROR InvalidRequest. docs/spdm.md lists every
+ * SPDM key schedule) gets ERROR InvalidRequest. MeasurementHashAlgo is the
+ * responder's pick: this responder selects SHA-384, this requester accepts
+ * any one defined bit. docs/spdm.md lists every
  * choice made where DSP0274 leaves one.
  *
  * Transport payloads: a plain SPDM message, or a DSP0277 secured-message
