@@ -270,8 +270,8 @@ static int do_measurements(void)
     }
     if (json) {
         printf("{\"step\":\"measurements\",\"ok\":true,\"signed\":%s,"
-               "\"blocks\":[",
-               res.signed_ok ? "true" : "false");
+               "\"meas_hash\":\"0x%08x\",\"blocks\":[",
+               res.signed_ok ? "true" : "false", (unsigned)res.meas_hash);
     }
     for (i = 0; i < res.n_blocks; i++) {
         const struct spdm_meas_block *b = &res.blocks[i];

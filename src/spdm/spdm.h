@@ -15,7 +15,9 @@
  * schedule, DMTF measurement specification, opaque data format 1. No other
  * set is offered; a NEGOTIATE_ALGORITHMS without ECDSA P-384 and SHA-384
  * (or, when both sides have KEY_EX, without secp384r1, AES-256-GCM and the
- * SPDM key schedule) gets ERROR InvalidRequest. docs/spdm.md lists every
+ * SPDM key schedule) gets ERROR InvalidRequest. MeasurementHashAlgo is the
+ * responder's pick: this responder selects SHA-384, this requester accepts
+ * any one defined bit. docs/spdm.md lists every
  * choice made where DSP0274 leaves one.
  *
  * Transport payloads: a plain SPDM message, or a DSP0277 secured-message
@@ -134,17 +136,23 @@
      SPDM_CAP_KEY_EX | SPDM_CAP_HBEAT | SPDM_CAP_KEY_UPD)
 
 /* Algorithm bits (NEGOTIATE_ALGORITHMS / ALGORITHMS). */
-#define SPDM_ASYM_ECDSA_P256   (1u << 4)
-#define SPDM_ASYM_ECDSA_P384   (1u << 7)
-#define SPDM_HASH_SHA256       (1u << 0)
-#define SPDM_HASH_SHA384       (1u << 1)
-#define SPDM_MEAS_HASH_RAW     (1u << 0)
-#define SPDM_MEAS_HASH_SHA384  (1u << 2)
-#define SPDM_DHE_SECP384R1     (1u << 4)
-#define SPDM_AEAD_AES_256_GCM  (1u << 1)
-#define SPDM_KEY_SCHEDULE_SPDM (1u << 0)
-#define SPDM_MEAS_SPEC_DMTF    (1u << 0)
-#define SPDM_OPAQUE_DATA_FMT1  (1u << 1)
+#define SPDM_ASYM_ECDSA_P256    (1u << 4)
+#define SPDM_ASYM_ECDSA_P384    (1u << 7)
+#define SPDM_HASH_SHA256        (1u << 0)
+#define SPDM_HASH_SHA384        (1u << 1)
+#define SPDM_MEAS_HASH_RAW      (1u << 0)
+#define SPDM_MEAS_HASH_SHA256   (1u << 1)
+#define SPDM_MEAS_HASH_SHA384   (1u << 2)
+#define SPDM_MEAS_HASH_SHA512   (1u << 3)
+#define SPDM_MEAS_HASH_SHA3_256 (1u << 4)
+#define SPDM_MEAS_HASH_SHA3_384 (1u << 5)
+#define SPDM_MEAS_HASH_SHA3_512 (1u << 6)
+#define SPDM_MEAS_HASH_SM3_256  (1u << 7)
+#define SPDM_DHE_SECP384R1      (1u << 4)
+#define SPDM_AEAD_AES_256_GCM   (1u << 1)
+#define SPDM_KEY_SCHEDULE_SPDM  (1u << 0)
+#define SPDM_MEAS_SPEC_DMTF     (1u << 0)
+#define SPDM_OPAQUE_DATA_FMT1   (1u << 1)
 
 /* Sizes for the one algorithm set. */
 #define SPDM_HASH_SIZE     48 /* SHA-384 */
@@ -375,9 +383,10 @@ struct spdm_conn {
     size_t m1_len;
     uint8_t l1[SPDM_L1_MAX]; /* out-of-session measurement log */
     size_t l1_len;
-    bool m1_lost;     /* message B overflowed: CHALLENGE resynchs */
-    bool l1_lost;     /* as spdm_session.l1_lost */
-    bool opaque_fmt1; /* OpaqueDataFmt1 selected */
+    bool m1_lost;       /* message B overflowed: CHALLENGE resynchs */
+    bool l1_lost;       /* as spdm_session.l1_lost */
+    bool opaque_fmt1;   /* OpaqueDataFmt1 selected */
+    uint32_t meas_hash; /* MeasurementHashAlgo selected (SPDM_MEAS_HASH_*) */
     struct spdm_session sessions[SPDM_SESSIONS_MAX];
     uint8_t seq_num_size;
 };
@@ -672,10 +681,15 @@ struct spdm_meas_block {
 /**
  * struct spdm_meas_result - MEASUREMENTS.
  * @total: for SPDM_MEAS_OP_COUNT, the number of indices
+ * @meas_hash: the MeasurementHashAlgo the responder selected in ALGORITHMS
+ *             (one SPDM_MEAS_HASH_* bit): the hash of every block given in
+ *             digest form; the requester takes whichever the responder
+ *             picked, as it offers none of its own
  * @signed_ok: a signature was requested and verified over L1/L2
  */
 struct spdm_meas_result {
     uint8_t total;
+    uint32_t meas_hash;
     size_t n_blocks;
     struct spdm_meas_block blocks[SPDM_MEAS_BLOCKS_MAX];
     bool signed_ok;

@@ -347,6 +347,7 @@ int spdm_req_negotiate_algorithms_parse(struct spdm_requester *q,
 {
     const uint8_t *m;
     size_t n, total, n_struct, off;
+    uint32_t meas_hash;
     uint16_t sel[6] = {0};
     int rc = take(q, SPDM_NEGOTIATE_ALGORITHMS, SPDM_NO_SESSION, in, len, &m,
                   &n, SPDM_ALGORITHMS);
@@ -372,11 +373,20 @@ int spdm_req_negotiate_algorithms_parse(struct spdm_requester *q,
         sel[p[0]] = load_le16(p + 2);
         off += 4 + 4 * (size_t)(p[1] & 0x0f);
     }
-    /* exactly one of what we offered, or nothing where optional */
+    /*
+     * Exactly one of what we offered, or nothing where optional. The
+     * request carries no MeasurementHashAlgo: the responder picks it from
+     * its own set, so any one defined bit is accepted (zero only without
+     * measurements), and it needs the DMTF measurement specification.
+     */
+    meas_hash = load_le32(m + 8);
     if (load_le32(m + 12) != SPDM_ASYM_ECDSA_P384 ||
         load_le32(m + 16) != SPDM_HASH_SHA384 ||
-        (load_le32(m + 8) != 0 && load_le32(m + 8) != SPDM_MEAS_HASH_SHA384) ||
-        (m[6] != 0 && m[6] != SPDM_MEAS_SPEC_DMTF)) {
+        (m[6] != 0 && m[6] != SPDM_MEAS_SPEC_DMTF) ||
+        (meas_hash & (meas_hash - 1)) != 0 ||
+        meas_hash > SPDM_MEAS_HASH_SM3_256 ||
+        ((q->c.peer_caps & (SPDM_CAP_MEAS_SIG | SPDM_CAP_MEAS_NO_SIG)) != 0 &&
+         (meas_hash == 0 || m[6] == 0))) {
         return SPDM_ERR_NEGOTIATION;
     }
     if (both_have(q, SPDM_CAP_KEY_EX) &&
@@ -390,6 +400,7 @@ int spdm_req_negotiate_algorithms_parse(struct spdm_requester *q,
         return SPDM_ERR_TRANSCRIPT;
     }
     q->c.opaque_fmt1 = (m[7] & SPDM_OPAQUE_DATA_FMT1) != 0;
+    q->c.meas_hash = meas_hash;
     q->c.state = SPDM_CONN_NEGOTIATED;
     return SPDM_OK;
 }
@@ -796,9 +807,33 @@ int spdm_req_get_measurements_build(struct spdm_requester *q,
     return emit(q, session_id, m, sizeof(m), out, cap, len);
 }
 
-static int parse_blocks(const uint8_t *p, size_t len, size_t count,
-                        struct spdm_meas_result *res)
+/* Digest size of a MeasurementHashAlgo bit; 0 for raw bit streams only. */
+static size_t meas_digest_size(uint32_t meas_hash)
 {
+    switch (meas_hash) {
+    case SPDM_MEAS_HASH_SHA256:
+    case SPDM_MEAS_HASH_SHA3_256:
+    case SPDM_MEAS_HASH_SM3_256:
+        return 32;
+    case SPDM_MEAS_HASH_SHA384:
+    case SPDM_MEAS_HASH_SHA3_384:
+        return 48;
+    case SPDM_MEAS_HASH_SHA512:
+    case SPDM_MEAS_HASH_SHA3_512:
+        return 64;
+    default:
+        return 0;
+    }
+}
+
+/*
+ * A block in digest form (DMTFSpecMeasurementValueType bit 7 clear) holds a
+ * digest of the selected MeasurementHashAlgo; raw bit streams any length.
+ */
+static int parse_blocks(const uint8_t *p, size_t len, size_t count,
+                        uint32_t meas_hash, struct spdm_meas_result *res)
+{
+    size_t dsize = meas_digest_size(meas_hash);
     struct bytes b = bytes_of(p, len);
     const uint8_t *h, *v;
 
@@ -816,7 +851,8 @@ static int parse_blocks(const uint8_t *p, size_t len, size_t count,
             return SPDM_ERR_MALFORMED;
         }
         vsize = load_le16(v + 1);
-        if (vsize != size - 3 || vsize > SPDM_MEAS_VALUE_MAX) {
+        if (vsize != size - 3 || vsize > SPDM_MEAS_VALUE_MAX ||
+            ((v[0] & SPDM_MEAS_TYPE_RAW) == 0 && vsize != dsize)) {
             return SPDM_ERR_MALFORMED;
         }
         res->blocks[i].index = h[0];
@@ -875,13 +911,14 @@ int spdm_req_get_measurements_parse(struct spdm_requester *q,
         return SPDM_ERR_MALFORMED;
     }
     memset(res, 0, sizeof(*res));
+    res->meas_hash = c->meas_hash;
     if (q->pending_param2 == SPDM_MEAS_OP_COUNT) {
         if (m[4] != 0 || rec != 0) {
             return SPDM_ERR_MALFORMED;
         }
         res->total = m[2];
     } else {
-        rc = parse_blocks(m + 8, rec, m[4], res);
+        rc = parse_blocks(m + 8, rec, m[4], c->meas_hash, res);
         if (rc != SPDM_OK) {
             return rc;
         }

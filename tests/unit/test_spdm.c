@@ -1714,6 +1714,209 @@ static void strings(void **state)
     assert_string_equal(spdm_strerror(12345), "unknown status");
 }
 
+/*
+ * ---- a responder that picks its own measurement hash ----
+ *
+ * The answers of a responder that supports SPDM 1.0 to 1.3, more
+ * capabilities than ours (MUT_AUTH, PSK, ENCAP, CHUNK, handshake in the
+ * clear, SET_CERT, CSR) and selects SHA-512 for measurements, as DMTF's
+ * spdm_responder_emu does at its default options. Written here from the
+ * DSP0274 1.2 field layout.
+ */
+
+static const uint8_t other_version[] = {
+    0x10, SPDM_VERSION,
+    0,    0, /* SPDMVersion 1.0, VERSION */
+    0,    5, /* reserved, VersionNumberEntryCount */
+    0x00, 0x10,
+    0x00, 0x11,
+    0x00, 0x12,
+    0x00, 0x13,
+    0x00, 0x14,
+};
+
+static const uint8_t other_caps[20] = {
+    0x12, SPDM_CAPABILITIES,
+    0,    0, /* 1.2, CAPABILITIES */
+    0,    0,
+    0,    0, /* reserved, CTExponent 0, reserved */
+    0xf7, 0xfb,
+    0x1a, 0x00, /* Flags 0x001afbf7 */
+    0x00, 0x12,
+    0x00, 0x00, /* DataTransferSize 4608 */
+    0x00, 0x12,
+    0x00, 0x00, /* MaxSPDMmsgSize 4608 */
+};
+
+/* ALGORITHMS with MeasurementHashAlgo @meas_hash. */
+static size_t other_algs(uint8_t *m, uint32_t meas_hash)
+{
+    static const uint8_t a[] = {
+        0x12, SPDM_ALGORITHMS,
+        4,    0, /* 1.2, ALGORITHMS, four structures */
+        52,   0, /* Length */
+        0x01,    /* MeasurementSpecificationSel: DMTF */
+        0x02,    /* OtherParamsSelection: opaque fmt 1 */
+        0,    0,
+        0,    0, /* MeasurementHashAlgo (set below) */
+        0x80, 0,
+        0,    0, /* BaseAsymSel: ECDSA P-384 */
+        0x02, 0,
+        0,    0, /* BaseHashSel: SHA-384 */
+        0,    0,
+        0,    0,
+        0,    0,
+        0,    0,
+        0,    0,
+        0,    0, /* reserved */
+        0,    0,
+        0,    0, /* ExtAsymSelCount, ExtHashSelCount, reserved */
+        2,    0x20,
+        0x10, 0, /* DHE: secp384r1 */
+        3,    0x20,
+        0x02, 0, /* AEAD: AES-256-GCM */
+        4,    0x20,
+        0x00, 0, /* ReqBaseAsymAlg: none (no mutual auth) */
+        5,    0x20,
+        0x01, 0, /* KeySchedule: SPDM */
+    };
+    memcpy(m, a, sizeof(a));
+    store_le32(m + 8, meas_hash);
+    return sizeof(a);
+}
+
+/* VCA against those answers; returns what NEGOTIATE_ALGORITHMS parse said. */
+static int other_vca(uint32_t meas_hash)
+{
+    struct spdm_requester_config cfg = {.ops = &req_ops};
+    uint8_t algs[64];
+    uint32_t caps = 0;
+    size_t n;
+
+    assert_int_equal(spdm_requester_init(&rq, &cfg), SPDM_OK);
+    assert_int_equal(
+        spdm_req_get_version_build(&rq, buf, sizeof(buf), &buf_len), SPDM_OK);
+    assert_int_equal(
+        spdm_req_get_version_parse(&rq, other_version, sizeof(other_version)),
+        SPDM_OK);
+    assert_int_equal(
+        spdm_req_get_capabilities_build(&rq, buf, sizeof(buf), &buf_len),
+        SPDM_OK);
+    assert_int_equal(spdm_req_get_capabilities_parse(&rq, other_caps,
+                                                     sizeof(other_caps), &caps),
+                     SPDM_OK);
+    assert_int_equal(caps, 0x001afbf7u);
+    assert_int_equal(
+        spdm_req_negotiate_algorithms_build(&rq, buf, sizeof(buf), &buf_len),
+        SPDM_OK);
+    /* what we offer: DMTF measurements, P-384, SHA-384, opaque fmt 1 */
+    assert_int_equal(buf[6], SPDM_MEAS_SPEC_DMTF);
+    assert_int_equal(buf[7], SPDM_OPAQUE_DATA_FMT1);
+    assert_int_equal(load_le32(buf + 8), SPDM_ASYM_ECDSA_P384);
+    assert_int_equal(load_le32(buf + 12), SPDM_HASH_SHA384);
+    n = other_algs(algs, meas_hash);
+    return spdm_req_negotiate_algorithms_parse(&rq, algs, n);
+}
+
+/* One DMTF measurement block: Index, MeasurementSpecification (DMTF),
+ * MeasurementSize, then DMTFSpecMeasurementValueType, its size and @len
+ * bytes of @fill. */
+static size_t put_block(uint8_t *p, uint8_t index, uint8_t type, uint8_t fill,
+                        size_t len)
+{
+    p[0] = index;
+    p[1] = SPDM_MEAS_SPEC_DMTF;
+    store_le16(p + 2, (uint16_t)(3 + len));
+    p[4] = type;
+    store_le16(p + 5, (uint16_t)len);
+    memset(p + 7, fill, len);
+    return 7 + len;
+}
+
+/* MEASUREMENTS (unsigned, all blocks) with one digest-form block of
+ * @digest_len bytes (index 1, ROM) and one raw block (index 0xFE). */
+static size_t other_measurements(uint8_t *m, size_t digest_len)
+{
+    size_t rec = (4 + 3 + digest_len) + (4 + 3 + 16), off = 8;
+
+    m[0] = 0x12;
+    m[1] = SPDM_MEASUREMENTS;
+    m[2] = 0; /* Param1: reserved for an operation other than 0 */
+    m[3] = 0; /* Param2: slot 0 */
+    m[4] = 2; /* NumberOfBlocks */
+    m[5] = (uint8_t)rec;
+    m[6] = (uint8_t)(rec >> 8);
+    m[7] = 0;
+    off += put_block(m + off, 1, SPDM_MEAS_TYPE_ROM, 0xa5, digest_len);
+    off += put_block(m + off, 0xfe,
+                     SPDM_MEAS_TYPE_RAW | SPDM_MEAS_TYPE_DEVICE_MODE, 0x3f, 16);
+    memset(m + off, 0x5a, SPDM_NONCE_SIZE); /* Nonce */
+    off += SPDM_NONCE_SIZE;
+    m[off++] = 0; /* OpaqueDataLength */
+    m[off++] = 0;
+    return off;
+}
+
+static void requester_takes_responders_meas_hash(void **state)
+{
+    static struct spdm_meas_result mr;
+    uint8_t m[256];
+    size_t n;
+
+    /* SHA-512 for measurements: accepted and reported */
+    assert_int_equal(other_vca(SPDM_MEAS_HASH_SHA512), SPDM_OK);
+    assert_int_equal(spdm_req_get_measurements_build(
+                         &rq, SPDM_NO_SESSION, SPDM_MEAS_OP_ALL, false, false,
+                         0, buf, sizeof(buf), &buf_len),
+                     SPDM_OK);
+    n = other_measurements(m, 64);
+    assert_int_equal(
+        spdm_req_get_measurements_parse(&rq, SPDM_NO_SESSION, m, n, &mr),
+        SPDM_OK);
+    assert_int_equal(mr.meas_hash, SPDM_MEAS_HASH_SHA512);
+    assert_int_equal(mr.n_blocks, 2);
+    assert_int_equal(mr.blocks[0].index, 1);
+    assert_int_equal(mr.blocks[0].value_len, 64);
+    assert_int_equal(mr.blocks[0].value[63], 0xa5);
+    assert_int_equal(mr.blocks[1].index, 0xfe);
+    assert_int_equal(mr.blocks[1].type,
+                     SPDM_MEAS_TYPE_RAW | SPDM_MEAS_TYPE_DEVICE_MODE);
+    assert_int_equal(mr.blocks[1].value_len, 16);
+    /* a digest-form block of another size than SHA-512's */
+    assert_int_equal(spdm_req_get_measurements_build(
+                         &rq, SPDM_NO_SESSION, SPDM_MEAS_OP_ALL, false, false,
+                         0, buf, sizeof(buf), &buf_len),
+                     SPDM_OK);
+    n = other_measurements(m, 48);
+    assert_int_equal(
+        spdm_req_get_measurements_parse(&rq, SPDM_NO_SESSION, m, n, &mr),
+        SPDM_ERR_MALFORMED);
+
+    /* the other defined hashes, and raw bit streams only */
+    assert_int_equal(other_vca(SPDM_MEAS_HASH_SHA256), SPDM_OK);
+    assert_int_equal(other_vca(SPDM_MEAS_HASH_SHA384), SPDM_OK);
+    assert_int_equal(other_vca(SPDM_MEAS_HASH_SHA3_512), SPDM_OK);
+    assert_int_equal(other_vca(SPDM_MEAS_HASH_RAW), SPDM_OK);
+    assert_int_equal(spdm_req_get_measurements_build(
+                         &rq, SPDM_NO_SESSION, SPDM_MEAS_OP_ALL, false, false,
+                         0, buf, sizeof(buf), &buf_len),
+                     SPDM_OK);
+    n = other_measurements(m, 32);
+    assert_int_equal(
+        spdm_req_get_measurements_parse(&rq, SPDM_NO_SESSION, m, n, &mr),
+        SPDM_ERR_MALFORMED);
+
+    /* more than one bit, an undefined bit, none with MEAS_CAP */
+    assert_int_equal(other_vca(SPDM_MEAS_HASH_SHA384 | SPDM_MEAS_HASH_SHA512),
+                     SPDM_ERR_NEGOTIATION);
+    assert_int_equal(other_vca(1u << 8), SPDM_ERR_NEGOTIATION);
+    assert_int_equal(other_vca(0), SPDM_ERR_NEGOTIATION);
+    /* and the connection stays unnegotiated */
+    assert_int_equal(spdm_req_get_digests_build(&rq, SPDM_NO_SESSION, buf,
+                                                sizeof(buf), &buf_len),
+                     SPDM_ERR_STATE);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(full_flow),
     cmocka_unit_test(sessions_limit_and_reuse),
@@ -1735,6 +1938,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(sign_failure_is_unspecified),
     cmocka_unit_test(strings),
     cmocka_unit_test(heartbeat_expiry),
+    cmocka_unit_test(requester_takes_responders_meas_hash),
 };
 
 int main(int argc, char **argv)
