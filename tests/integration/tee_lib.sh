@@ -3,7 +3,8 @@
 #     . "$(dirname "$0")/tee_lib.sh"
 # The script then defines stop_all (stop what it started) and show_failure
 # (what a FAIL prints after its line) and calls tee_init NAME. The relay
-# helpers at the end want HOST, GUEST, TSMD, IF, RANGES and DSM_PORT.
+# helpers at the end (tee_relay_init sets all but DSM_PORT) want HOST,
+# GUEST, TSMD, IF, RANGES and DSM_PORT.
 
 passed=0
 failed=0
@@ -94,6 +95,37 @@ reap() {
 }
 
 # --- trustvio-tsm and the tsm-host relay (tsm_flow.sh, tsm_ide.sh)
+
+# tee_relay_init NAME DSM TSMD TSM_HOST TSM_GUEST TDISP: the arguments of
+# the relay scripts (exit 77 when TSMD is not built), the device interface
+# they use, then tee_init NAME
+tee_relay_init() {
+    DSM=$2
+    TSMD=$3
+    HOST=$4
+    GUEST=$5
+    TDISP=$6
+    if [ ! -x "$TSMD" ]; then
+        echo "SKIP: $TSMD is not built"
+        exit 77
+    fi
+    dsm_pid=""
+    tsm_pid=""
+    host_pid=""
+    FUNC=01:00.0
+    IF=1/$FUNC
+    RANGES=0xfe000000+16k,0xfe004000+4k
+    tee_init "$1"
+}
+
+# relay_stop: the relay, trustvio-tsm and trustvio-dsm
+relay_stop() {
+    host_end
+    stop_pid "$tsm_pid"
+    tsm_pid=""
+    stop_pid "$dsm_pid"
+    dsm_pid=""
+}
 
 # show_relay: the last lines of the guest's and the relay's output
 show_relay() {

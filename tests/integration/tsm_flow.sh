@@ -12,31 +12,12 @@
 # Usage: tsm_flow.sh DSM TSMD TSM_HOST TSM_GUEST TDISP
 set -u
 
-DSM=$1
-TSMD=$2
-HOST=$3
-GUEST=$4
-TDISP=$5
-if [ ! -x "$TSMD" ]; then
-    echo "SKIP: $TSMD is not built"
-    exit 77
-fi
 # shellcheck source=SCRIPTDIR/tee_lib.sh
 . "$(dirname "$0")/tee_lib.sh"
-dsm_pid=""
 dsm2_pid=""
-tsm_pid=""
-host_pid=""
-FUNC=01:00.0
-IF=1/$FUNC
-RANGES=0xfe000000+16k,0xfe004000+4k
 
 stop_all() {
-    host_end
-    stop_pid "$tsm_pid"
-    tsm_pid=""
-    stop_pid "$dsm_pid"
-    dsm_pid=""
+    relay_stop
     stop_pid "$dsm2_pid"
     dsm2_pid=""
 }
@@ -44,7 +25,7 @@ stop_all() {
 show_failure() {
     show_relay
 }
-tee_init tsmflow
+tee_relay_init tsmflow "$@"
 
 # start_dsm PKI_DIR ADMIN_SOCKET MEASUREMENT_FILE: prints "PID PORT"
 start_dsm() {

@@ -12,39 +12,20 @@
 # Usage: tsm_ide.sh DSM TSMD TSM_HOST TSM_GUEST TDISP
 set -u
 
-DSM=$1
-TSMD=$2
-HOST=$3
-GUEST=$4
-TDISP=$5
-if [ ! -x "$TSMD" ]; then
-    echo "SKIP: $TSMD is not built"
-    exit 77
-fi
 # shellcheck source=SCRIPTDIR/tee_lib.sh
 . "$(dirname "$0")/tee_lib.sh"
-dsm_pid=""
-tsm_pid=""
-host_pid=""
-FUNC=01:00.0
-IF=1/$FUNC
-RANGES=0xfe000000+16k,0xfe004000+4k
 STREAM=3
 K0_GOING="stream 0:$STREAM K0=AAAAAA K1=------"
 K1_GOING="stream 0:$STREAM K0=------ K1=AAAAAA"
 
 stop_all() {
-    host_end
-    stop_pid "$tsm_pid"
-    tsm_pid=""
-    stop_pid "$dsm_pid"
-    dsm_pid=""
+    relay_stop
 }
 
 show_failure() {
     show_relay
 }
-tee_init tsmide
+tee_relay_init tsmide "$@"
 
 start_dsm() {
     for try in 1 2 3 4 5 6 7 8; do
