@@ -107,3 +107,19 @@ size_t harness_hex(const char *hex, uint8_t *buf, size_t cap)
     }
     return (size_t)n;
 }
+
+/* see harness.h */
+bool harness_file_has(const char *path, const char *s)
+{
+    static char buf[65536];
+    FILE *f = fopen(path, "r");
+    size_t n;
+
+    if (f == NULL) {
+        return false;
+    }
+    n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    return strstr(buf, s) != NULL;
+}

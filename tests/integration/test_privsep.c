@@ -175,22 +175,6 @@ static void stop(void)
     assert_int_equal(WEXITSTATUS(status), 0);
 }
 
-/* Whether the daemon's log holds @s. */
-static bool log_has(const char *s)
-{
-    static char buf[16384];
-    FILE *f = fopen(log_path, "r");
-    size_t n;
-
-    if (f == NULL) {
-        return false;
-    }
-    n = fread(buf, 1, sizeof(buf) - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    return strstr(buf, s) != NULL;
-}
-
 /* Files in dir whose name contains ".tmp". */
 static int tmp_leftovers(void)
 {
@@ -363,11 +347,11 @@ static void peer_credentials(void **state)
     assert_int_equal(ask_features(), 1);
     snprintf(want, sizeof(want), "front-end connected: pid %ld uid 0 gid 0",
              (long)getpid());
-    assert_true(log_has(want));
+    assert_true(harness_file_has(log_path, want));
     /* the socket is world-writable: only the credential check stops it */
     assert_int_equal(ask_features_as(NOBODY, NOBODY), 0);
     snprintf(want, sizeof(want), "uid %d gid %d is not uid 0", NOBODY, NOBODY);
-    assert_true(log_has(want));
+    assert_true(harness_file_has(log_path, want));
     /* and the daemon serves on */
     assert_int_equal(ask_features(), 1);
     stop();
@@ -379,7 +363,7 @@ static void peer_credentials(void **state)
     assert_int_equal(ask_features_as(NOBODY, TEST_GID), 1);
     assert_int_equal(ask_features_as(NOBODY, NOBODY), 0);
     snprintf(want, sizeof(want), "is neither uid 0 nor in group %d", TEST_GID);
-    assert_true(log_has(want));
+    assert_true(harness_file_has(log_path, want));
     stop();
 }
 
@@ -421,7 +405,7 @@ static void drop_to_user(void **state)
     }
     fclose(f);
     assert_int_equal(uid, NOBODY);
-    assert_true(log_has("running as uid 65534 gid 65534"));
+    assert_true(harness_file_has(log_path, "running as uid 65534 gid 65534"));
     /* its own uid is now nobody's: root is the stranger */
     assert_int_equal(ask_features_as(NOBODY, NOBODY), 1);
     assert_int_equal(ask_features(), 0);
@@ -449,7 +433,7 @@ static void refuses_open_key(void **state)
     status = wait_exit();
     assert_true(WIFEXITED(status));
     assert_int_equal(WEXITSTATUS(status), 1);
-    assert_true(log_has("permissions 0644 are too open"));
+    assert_true(harness_file_has(log_path, "permissions 0644 are too open"));
     assert_int_equal(lstat(sock_path, &st), -1);
     assert_int_equal(tmp_leftovers(), 0);
     assert_int_equal(chmod(key, 0600), 0);
@@ -465,7 +449,7 @@ static void forbidden_call(const char *exe, const char *const *args,
     wait_socket();
     (void)ask_features();
     status = wait_exit();
-    assert_true(log_has("syscall filter on"));
+    assert_true(harness_file_has(log_path, "syscall filter on"));
     if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGSYS) {
         fail_msg("daemon ended with status 0x%x, not killed by SIGSYS", status);
     }
