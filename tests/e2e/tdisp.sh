@@ -265,6 +265,15 @@ EOF
     return 0
 }
 
+# td_booted: after a boot of the DSM's function, boot's defaults back and
+# the boot counted (one DSM connection each)
+td_booted() {
+    BOOT_MACHINE=
+    BOOT_VMLINUZ=
+    BOOT_INITRD=
+    td_boots=$((td_boots + 1))
+}
+
 td_boot_flow() {
     k=$1
     if [ "$k" = 6.12 ]; then
@@ -281,10 +290,7 @@ td_boot_flow() {
     # shellcheck disable=SC2046
     boot "tdisp-$k-flow" "e2etest=tdisp e2e.tstage=flow e2e.func=$TD_FUNC" \
         $(td_qemu_args)
-    BOOT_MACHINE=
-    BOOT_VMLINUZ=
-    BOOT_INITRD=
-    td_boots=$((td_boots + 1))
+    td_booted
     [ "$boot_ok" -eq 1 ] && td_check_flow "tdisp-$k-flow"
     td_state_is "after tdisp-$k-flow" CONFIG_UNLOCKED
 }
@@ -314,10 +320,7 @@ td_boot_cc() {
         $(td_qemu_args) \
         -chardev "socket,id=ctl,path=$TD/ctl.sock,server=on,wait=off" \
         -serial chardev:ctl
-    BOOT_MACHINE=
-    BOOT_VMLINUZ=
-    BOOT_INITRD=
-    td_boots=$((td_boots + 1))
+    td_booted
     kill "$watch_pid" 2>/dev/null
     wait "$watch_pid" 2>/dev/null
     if [ "$(cat "$TD/cc-admin.out" 2>/dev/null)" = ERROR ]; then
@@ -394,10 +397,7 @@ e2e.mmio=$TD_RANGE_ADDR+$TD_RANGE_SIZE" $(td_qemu_args) \
         -device virtserialport,bus=vser0.0,chardev=tv1,name=tsm.tvm1 \
         -chardev "socket,id=ctl,path=$TD/tsm-ctl.sock,server=on,wait=off" \
         -serial chardev:ctl
-    BOOT_MACHINE=
-    BOOT_VMLINUZ=
-    BOOT_INITRD=
-    td_boots=$((td_boots + 1))
+    td_booted
     kill "$watch_pid" 2>/dev/null
     wait "$watch_pid" 2>/dev/null
     grep '^E2E-FIGURE' "$tlog" | sed "s/^E2E-FIGURE/    figure ($tsmn):/"

@@ -123,3 +123,15 @@ bool harness_file_has(const char *path, const char *s)
     buf[n] = '\0';
     return strstr(buf, s) != NULL;
 }
+
+/* see harness.h */
+void harness_preload(const char *lib)
+{
+    char asan[512];
+    const char *old = getenv("ASAN_OPTIONS");
+
+    setenv("LD_PRELOAD", lib, 1);
+    snprintf(asan, sizeof(asan), "%s%sverify_asan_link_order=0",
+             old != NULL ? old : "", old != NULL ? ":" : "");
+    setenv("ASAN_OPTIONS", asan, 1);
+}

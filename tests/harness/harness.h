@@ -55,4 +55,11 @@ size_t harness_hex(const char *hex, uint8_t *buf, size_t cap);
  */
 bool harness_file_has(const char *path, const char *s);
 
+/**
+ * harness_preload() - in a child about to exec a daemon: LD_PRELOAD @lib,
+ * and let ASan (when the daemon has it) accept a library loaded before it
+ * (verify_asan_link_order=0 added to ASAN_OPTIONS).
+ */
+void harness_preload(const char *lib);
+
 #endif

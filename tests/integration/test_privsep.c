@@ -112,14 +112,8 @@ static void start(const char *exe, const char *const *args, mode_t mask,
         }
         umask(mask);
         if (preload) {
-            char asan[512];
-            const char *old = getenv("ASAN_OPTIONS");
-
-            setenv("LD_PRELOAD", env_path("FORBIDDEN_PRELOAD"), 1);
             /* ASan wants to come first; the preload only wraps accept4 */
-            snprintf(asan, sizeof(asan), "%s%sverify_asan_link_order=0",
-                     old != NULL ? old : "", old != NULL ? ":" : "");
-            setenv("ASAN_OPTIONS", asan, 1);
+            harness_preload(env_path("FORBIDDEN_PRELOAD"));
         }
         execv(exe, (char *const *)argv);
         _exit(127);

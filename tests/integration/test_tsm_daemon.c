@@ -76,14 +76,8 @@ static pid_t spawn(const char *const argv[], const char *log, bool notify)
 
     if (pid == 0) {
         if (spawn_preload) {
-            char asan[512];
-            const char *old = getenv("ASAN_OPTIONS");
-
-            setenv("LD_PRELOAD", getenv("FORBIDDEN_PRELOAD"), 1);
             /* ASan wants to come first; the preload only wraps accept4 */
-            snprintf(asan, sizeof(asan), "%s%sverify_asan_link_order=0",
-                     old != NULL ? old : "", old != NULL ? ":" : "");
-            setenv("ASAN_OPTIONS", asan, 1);
+            harness_preload(getenv("FORBIDDEN_PRELOAD"));
         }
         int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
 
