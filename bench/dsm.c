@@ -17,7 +17,6 @@
  * limit printed: limit / figure >= 1.00 passes); p99s for information.
  * Usage: bench_dsm PATH-TO-trustvio-dsm [ROUNDS]
  */
-#include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
@@ -30,6 +29,7 @@
 #include <unistd.h>
 
 #include "common/bytes.h"
+#include "common/fdio.h"
 #include "crypto/crypto.h"
 #include "crypto/x509.h"
 #include "tdispc/tdispc.h"
@@ -62,22 +62,6 @@ static double pct(double *v, size_t n, double p)
     return v[(size_t)(p * (double)(n - 1))];
 }
 
-static int full_io(int fd, uint8_t *p, size_t len, bool wr)
-{
-    while (len > 0) {
-        ssize_t n = wr ? send(fd, p, len, MSG_NOSIGNAL) : read(fd, p, len);
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n <= 0) {
-            return -1;
-        }
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
 /* Baseline server: read @req bytes, answer @rsp bytes, until EOF. */
 static size_t req_bytes, rsp_bytes;
 static int echo_fd;
@@ -94,8 +78,8 @@ static void *echo_main(void *arg)
     }
     (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     memset(buf, 0x5a, sizeof(buf));
-    while (full_io(fd, buf, req_bytes, false) == 0 &&
-           full_io(fd, buf, rsp_bytes, true) == 0) {
+    while (fd_read_exact(fd, buf, req_bytes) == 0 &&
+           fd_write_all(fd, buf, rsp_bytes) == 0) {
     }
     close(fd);
     return NULL;
@@ -213,8 +197,8 @@ int main(int argc, char **argv)
     }
     for (i = 0; i < 50; i++) { /* warm both paths */
         (void)tdispc_heartbeat(&c);
-        (void)full_io(tcp_fd, buf, req_bytes, true);
-        (void)full_io(tcp_fd, buf, rsp_bytes, false);
+        (void)fd_write_all(tcp_fd, buf, req_bytes);
+        (void)fd_read_exact(tcp_fd, buf, rsp_bytes);
     }
     for (unsigned r = 0; r < rounds; r++) {
         for (i = 0; i < PER_ROUND; i++) {
@@ -227,8 +211,8 @@ int main(int argc, char **argv)
         }
         for (i = 0; i < PER_ROUND; i++) {
             double t0 = now_us();
-            if (full_io(tcp_fd, buf, req_bytes, true) != 0 ||
-                full_io(tcp_fd, buf, rsp_bytes, false) != 0) {
+            if (fd_write_all(tcp_fd, buf, req_bytes) != 0 ||
+                fd_read_exact(tcp_fd, buf, rsp_bytes) != 0) {
                 fprintf(stderr, "bench_dsm: loopback ping-pong failed\n");
                 goto out;
             }

@@ -18,6 +18,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "common/bytes.h"
 #include "common/hex.h"
 #include "common/log.h"
@@ -117,32 +118,12 @@ static const char *chain_out;
 
 static bool parse_num(const char *s, uint64_t *v)
 {
-    char *end;
-
-    errno = 0;
-    if (*s == '\0' || *s == '-') {
-        return false;
-    }
-    *v = strtoull(s, &end, 0);
-    return errno == 0 && *end == '\0';
+    return cli_parse_num(s, v);
 }
 
 static bool parse_func(const char *s, uint32_t *out)
 {
-    unsigned b, d, f;
-    char tail;
-    uint64_t v;
-
-    if (sscanf(s, "%x:%x.%x%c", &b, &d, &f, &tail) == 3 && b <= 0xff &&
-        d <= 0x1f && f <= 7) {
-        *out = b << 8 | d << 3 | f;
-        return true;
-    }
-    if (!parse_num(s, &v) || v > 0x01ffffff) {
-        return false;
-    }
-    *out = (uint32_t)v;
-    return true;
+    return cli_parse_func(s, 0x01ffffff, out);
 }
 
 static int die(const char *step)

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cli.h"
 #include "common/hex.h"
 #include "common/log.h"
 #include "crypto/crypto.h"
@@ -109,58 +110,6 @@ static bool have_mmio;
 static uint64_t gpa[TDISP_MAX_RANGES];
 static size_t n_gpa;
 
-static bool parse_num(const char *s, uint64_t *v)
-{
-    char *end;
-
-    errno = 0;
-    if (*s == '\0' || *s == '-') {
-        return false;
-    }
-    *v = strtoull(s, &end, 0);
-    return errno == 0 && *end == '\0';
-}
-
-static bool parse_func(const char *s, uint32_t *out)
-{
-    unsigned b, d, f;
-    char tail;
-    uint64_t v;
-
-    if (sscanf(s, "%x:%x.%x%c", &b, &d, &f, &tail) == 3 && b <= 0xff &&
-        d <= 0x1f && f <= 7) {
-        *out = b << 8 | d << 3 | f;
-        return true;
-    }
-    if (!parse_num(s, &v) || v > UINT32_MAX) {
-        return false;
-    }
-    *out = (uint32_t)v;
-    return true;
-}
-
-static bool parse_if(const char *s, uint64_t *ifid)
-{
-    const char *slash = strchr(s, '/');
-    char dev[32];
-    uint64_t d;
-    uint32_t f;
-
-    if (slash == NULL) {
-        return parse_num(s, ifid);
-    }
-    if ((size_t)(slash - s) >= sizeof(dev)) {
-        return false;
-    }
-    memcpy(dev, s, (size_t)(slash - s));
-    dev[slash - s] = '\0';
-    if (!parse_num(dev, &d) || d > UINT32_MAX || !parse_func(slash + 1, &f)) {
-        return false;
-    }
-    *ifid = TSM_IF_ID(d, f);
-    return true;
-}
-
 static long read_file(const char *path, uint8_t *buf, size_t cap)
 {
     FILE *f = fopen(path, "rb");
@@ -180,23 +129,6 @@ static long read_file(const char *path, uint8_t *buf, size_t cap)
     return (long)n;
 }
 
-/* @s as a JSON string, quotes included. */
-static void json_str(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (; *s != '\0'; s++) {
-        unsigned char ch = (unsigned char)*s;
-        if (ch == '"' || ch == '\\') {
-            fprintf(f, "\\%c", ch);
-        } else if (ch < 0x20) {
-            fprintf(f, "\\u%04x", ch);
-        } else {
-            fputc(ch, f);
-        }
-    }
-    fputc('"', f);
-}
-
 /* One failure line (stderr; and a JSON object on stdout with --json). */
 static int fail(const char *cmd, const char *step, const char *reason)
 {
@@ -206,7 +138,7 @@ static int fail(const char *cmd, const char *step, const char *reason)
             printf(",\"step\":\"%s\"", step);
         }
         printf(",\"reason\":");
-        json_str(stdout, reason);
+        cli_json_str(stdout, reason);
         printf("}\n");
     }
     fprintf(stderr, PROG ": %s refused: %s\n", cmd, reason);
@@ -462,7 +394,8 @@ int main(int argc, char **argv)
             n_gpa = 0;
             for (w = strtok_r(optarg, ",", &save); w != NULL;
                  w = strtok_r(NULL, ",", &save)) {
-                if (n_gpa == TDISP_MAX_RANGES || !parse_num(w, &gpa[n_gpa])) {
+                if (n_gpa == TDISP_MAX_RANGES ||
+                    !cli_parse_num(w, &gpa[n_gpa])) {
                     fprintf(stderr, PROG ": --map-gpa: GPA[,GPA...]\n");
                     return 2;
                 }
@@ -497,7 +430,7 @@ int main(int argc, char **argv)
         fprintf(stderr, PROG ": expected COMMAND IF (try --help)\n");
         return 2;
     }
-    if (!parse_if(argv[optind + 1], &ifid)) {
+    if (!cli_parse_if(argv[optind + 1], &ifid)) {
         fprintf(stderr, PROG ": %s: an interface is DEV/FUNC or a number\n",
                 argv[optind + 1]);
         return 2;

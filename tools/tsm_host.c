@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cli.h"
 #include "common/hex.h"
 #include "common/log.h"
 #include "tsm/tsm_names.h"
@@ -115,39 +116,9 @@ static uint8_t tout[TSM_FRAME_OUT_MAX];
 static bool json, in_run;
 static const char *out_path;
 
-static bool parse_num(const char *s, uint64_t *v)
-{
-    char *end;
-
-    errno = 0;
-    if (*s == '\0' || *s == '-') {
-        return false;
-    }
-    *v = strtoull(s, &end, 0);
-    return errno == 0 && *end == '\0';
-}
-
 static bool parse_u32(const char *s, uint64_t *v)
 {
-    return parse_num(s, v) && *v <= UINT32_MAX;
-}
-
-static bool parse_func(const char *s, uint32_t *out)
-{
-    unsigned b, d, f;
-    char tail;
-    uint64_t v;
-
-    if (sscanf(s, "%x:%x.%x%c", &b, &d, &f, &tail) == 3 && b <= 0xff &&
-        d <= 0x1f && f <= 7) {
-        *out = b << 8 | d << 3 | f;
-        return true;
-    }
-    if (!parse_num(s, &v) || v > UINT32_MAX) {
-        return false;
-    }
-    *out = (uint32_t)v;
-    return true;
+    return cli_parse_num(s, v) && *v <= UINT32_MAX;
 }
 
 /* A requester id: BB:DD.F or a number up to 0xffff. */
@@ -155,7 +126,7 @@ static bool parse_rid(const char *s, uint16_t *rid)
 {
     uint32_t v;
 
-    if (!parse_func(s, &v) || v > 0xffff) {
+    if (!cli_parse_func(s, UINT32_MAX, &v) || v > 0xffff) {
         return false;
     }
     *rid = (uint16_t)v;
@@ -175,7 +146,7 @@ static bool parse_range(const char *s, uint64_t *base, uint64_t *size)
     }
     memcpy(num, s, (size_t)(plus - s));
     num[plus - s] = '\0';
-    if (!parse_num(num, base)) {
+    if (!cli_parse_num(num, base)) {
         return false;
     }
     n = strlen(plus + 1);
@@ -228,7 +199,7 @@ static int parse_ide(int n, char **w, struct tsmh_ide_stream *st, uint8_t *desc,
         uint64_t v;
 
         if (strncmp(w[i], "--ide-stream=", 13) == 0) {
-            if (have || !parse_num(w[i] + 13, &v) || v > 255) {
+            if (have || !cli_parse_num(w[i] + 13, &v) || v > 255) {
                 *why = "--ide-stream=ID: one Stream ID 0..255";
                 return -1;
             }
@@ -280,29 +251,6 @@ static int parse_ide(int n, char **w, struct tsmh_ide_stream *st, uint8_t *desc,
     return 1;
 }
 
-/* IF: DEV/FUNC, or the 64-bit device_if. */
-static bool parse_if(const char *s, uint64_t *ifid)
-{
-    const char *slash = strchr(s, '/');
-    char dev[32];
-    uint64_t d;
-    uint32_t f;
-
-    if (slash == NULL) {
-        return parse_num(s, ifid);
-    }
-    if ((size_t)(slash - s) >= sizeof(dev)) {
-        return false;
-    }
-    memcpy(dev, s, (size_t)(slash - s));
-    dev[slash - s] = '\0';
-    if (!parse_u32(dev, &d) || !parse_func(slash + 1, &f)) {
-        return false;
-    }
-    *ifid = TSM_IF_ID(d, f);
-    return true;
-}
-
 static bool parse_element(const char *s, uint64_t *e)
 {
     static const char *const names[TSM_ELEM_COUNT] = {
@@ -315,24 +263,7 @@ static bool parse_element(const char *s, uint64_t *e)
             return true;
         }
     }
-    return parse_num(s, e);
-}
-
-/* @s as a JSON string, quotes included. */
-static void json_str(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (; *s != '\0'; s++) {
-        unsigned char ch = (unsigned char)*s;
-        if (ch == '"' || ch == '\\') {
-            fprintf(f, "\\%c", ch);
-        } else if (ch < 0x20) {
-            fprintf(f, "\\u%04x", ch);
-        } else {
-            fputc(ch, f);
-        }
-    }
-    fputc('"', f);
+    return cli_parse_num(s, e);
 }
 
 static void trace(void *ctx, unsigned long n, uint32_t fid, size_t req_len,
@@ -356,11 +287,11 @@ static void result(const char *cmd, int argc, char **argv, bool ok,
 
     if (json) {
         printf("{\"command\":");
-        json_str(stdout, cmd);
+        cli_json_str(stdout, cmd);
         printf(",\"args\":[");
         for (i = 0; i < argc; i++) {
             printf("%s", i ? "," : "");
-            json_str(stdout, argv[i]);
+            cli_json_str(stdout, argv[i]);
         }
         printf("],\"ok\":%s", ok ? "true" : "false");
         if (error != NULL) {
@@ -370,7 +301,7 @@ static void result(const char *cmd, int argc, char **argv, bool ok,
         }
         if (reason != NULL) {
             printf(",\"reason\":");
-            json_str(stdout, reason);
+            cli_json_str(stdout, reason);
         }
         printf("%s}\n", extra != NULL ? extra : "");
         if (!ok && !in_run) {
@@ -462,7 +393,7 @@ static int command(int argc, char **argv)
 
     extra[0] = '\0';
     if (strcmp(cmd, "device-port") == 0) {
-        if (n != 1 || !parse_num(args[0], &v) || v == 0 || v > 65535) {
+        if (n != 1 || !cli_parse_num(args[0], &v) || v == 0 || v > 65535) {
             return usage_error(cmd, n, args, "expected a port 1..65535");
         }
         tsmh_set_port(&h, (unsigned)v);
@@ -495,26 +426,28 @@ static int command(int argc, char **argv)
                               : TSM_COVH_TEE_IO_ACTION;
     } else if (strcmp(cmd, "ide-refresh") == 0) {
         if (n != 2 || !parse_u32(args[0], &a[0]) ||
-            !parse_num(args[1], &a[1]) || a[1] > 255) {
+            !cli_parse_num(args[1], &a[1]) || a[1] > 255) {
             return usage_error(cmd, n, args,
                                "expected DEV STREAM (a Stream ID 0..255)");
         }
         fid = TSM_COVH_IDE_KEY_REFRESH;
     } else if (strcmp(cmd, "bind") == 0 || strcmp(cmd, "unbind") == 0) {
-        if (n != 2 || !parse_num(args[0], &a[0]) || !parse_if(args[1], &a[1])) {
+        if (n != 2 || !cli_parse_num(args[0], &a[0]) ||
+            !cli_parse_if(args[1], &a[1])) {
             return usage_error(cmd, n, args, "expected TVM IF");
         }
         fid =
             cmd[0] == 'b' ? TSM_COVH_BIND_INTERFACE : TSM_COVH_UNBIND_INTERFACE;
     } else if (strcmp(cmd, "add-region") == 0) {
-        if (n != 4 || !parse_num(args[0], &a[0]) || !parse_if(args[1], &a[1]) ||
-            !parse_num(args[2], &a[2]) || !parse_num(args[3], &a[3])) {
+        if (n != 4 || !cli_parse_num(args[0], &a[0]) ||
+            !cli_parse_if(args[1], &a[1]) || !cli_parse_num(args[2], &a[2]) ||
+            !cli_parse_num(args[3], &a[3])) {
             return usage_error(cmd, n, args, "expected TVM IF HPA LEN");
         }
         fid = TSM_COVH_ADD_INTERFACE_REGION;
     } else if (strcmp(cmd, "reclaim-region") == 0) {
-        if (n != 3 || !parse_num(args[0], &a[0]) || !parse_if(args[1], &a[1]) ||
-            !parse_num(args[2], &a[2])) {
+        if (n != 3 || !cli_parse_num(args[0], &a[0]) ||
+            !cli_parse_if(args[1], &a[1]) || !cli_parse_num(args[2], &a[2])) {
             return usage_error(cmd, n, args, "expected TVM IF HPA");
         }
         fid = TSM_COVH_RECLAIM_INTERFACE_REG;
@@ -673,7 +606,7 @@ int main(int argc, char **argv)
             tsm_path = optarg;
             break;
         case OPT_DSM_PORT:
-            if (!parse_num(optarg, &v) || v == 0 || v > 65535) {
+            if (!cli_parse_num(optarg, &v) || v == 0 || v > 65535) {
                 fprintf(stderr, PROG ": --dsm-port %s: expected 1..65535\n",
                         optarg);
                 return 2;
@@ -697,8 +630,8 @@ int main(int argc, char **argv)
             if (at != NULL) {
                 *at = '\0';
             }
-            if (!parse_num(optarg, &v) || v == 0 ||
-                (at != NULL && !parse_num(at + 1, &w))) {
+            if (!cli_parse_num(optarg, &v) || v == 0 ||
+                (at != NULL && !cli_parse_num(at + 1, &w))) {
                 fprintf(stderr,
                         PROG ": --tamper: N or N:OFFSET, a relay number "
                              "(1..) and a byte offset\n");
@@ -712,8 +645,8 @@ int main(int argc, char **argv)
             if (at != NULL) {
                 *at = '\0';
             }
-            if (!parse_num(optarg, &v) || v == 0 ||
-                (at != NULL && (!parse_num(at + 1, &w) || w <= v))) {
+            if (!cli_parse_num(optarg, &v) || v == 0 ||
+                (at != NULL && (!cli_parse_num(at + 1, &w) || w <= v))) {
                 fprintf(stderr, PROG ": --replay: N or N@M, relay numbers with "
                                      "N < M\n");
                 return 2;

@@ -28,6 +28,7 @@
 #include "common/bug.h"
 #include "common/bytes.h"
 #include "common/clock.h"
+#include "common/fdio.h"
 #include "common/hex.h"
 #include "common/log.h"
 #include "common/xmalloc.h"
@@ -455,22 +456,6 @@ static int listen_unix(const char *path)
     return fd;
 }
 
-static int write_full(int fd, const uint8_t *p, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n <= 0) {
-            return -1;
-        }
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
 /* Bytes of the next message(s) already received into rx. */
 static size_t rx_have;
 
@@ -555,7 +540,7 @@ static int serve_one(int fd)
         return 0;
     }
     /* one write per message, the reply complete before it leaves */
-    if (write_full(fd, tx, out_len) != 0) {
+    if (fd_write_all(fd, tx, out_len) != 0) {
         tv_err("peer: %s", strerror(errno));
         return 0;
     }
@@ -683,7 +668,7 @@ static void serve_admin(int lfd)
     }
     line[len] = '\0';
     admin_command(line, out, sizeof(out));
-    (void)write_full(fd, (const uint8_t *)out, strlen(out));
+    (void)fd_write_all(fd, (const uint8_t *)out, strlen(out));
     close(fd);
 }
 

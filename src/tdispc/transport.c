@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "common/bytes.h"
+#include "common/fdio.h"
 #include "tdispc/tdispc.h"
 
 #define IO_TIMEOUT_S 10
@@ -24,22 +25,6 @@ static struct sock_ctx {
     int fd;
     uint8_t buf[SOCK_HEADER_SIZE + DOE_MAX_OBJECT_SIZE];
 } sock;
-
-static int full_write(int fd, const uint8_t *p, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n <= 0) {
-            return -1;
-        }
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
 
 /* One socket message out, one in; the reply's payload at sock.buf + 12. */
 static int sock_roundtrip(uint32_t cmd, const uint8_t *p, size_t len,
@@ -55,7 +40,7 @@ static int sock_roundtrip(uint32_t cmd, const uint8_t *p, size_t len,
     if (len > 0) {
         memcpy(sock.buf + SOCK_HEADER_SIZE, p, len);
     }
-    if (full_write(sock.fd, sock.buf, SOCK_HEADER_SIZE + len) != 0) {
+    if (fd_write_all(sock.fd, sock.buf, SOCK_HEADER_SIZE + len) != 0) {
         snprintf(err, err_len, "connection lost: %s", strerror(errno));
         return -1;
     }

@@ -169,11 +169,8 @@ kmod_check_extend() {
 
 # Send device_del once the guest says its requests are running.
 kmod_unplug_watch() {
-    wlog=$1
-    i=0
-    while [ $i -lt $((TIMEOUT * 10)) ]; do
-        if grep -q '^E2E-KMOD-UNPLUG-NOW' "$wlog" 2>/dev/null; then
-            python3 - "$SHARE/kmod-mon.sock" <<'EOF' > "$LOGS/kmod-monitor.log" 2>&1
+    e2e_wait_line "$1" '^E2E-KMOD-UNPLUG-NOW' || return 1
+    python3 - "$SHARE/kmod-mon.sock" <<'EOF' > "$LOGS/kmod-monitor.log" 2>&1
 import socket, sys, time
 s = socket.socket(socket.AF_UNIX)
 s.connect(sys.argv[1])
@@ -194,12 +191,7 @@ s.sendall(b"device_del nsm0\n")
 time.sleep(1)
 print(drain())
 EOF
-            return 0
-        fi
-        sleep 0.1
-        i=$((i + 1))
-    done
-    return 1
+    return 0
 }
 
 kmod_kernel() {

@@ -22,6 +22,20 @@ e2e_die() {
     exit 1
 }
 
+# e2e_wait_line LOG PATTERN: wait up to $TIMEOUT s (0.1 s apart) for a line
+# of LOG matching PATTERN (grep); 1 when none came
+e2e_wait_line() {
+    wl_i=0
+    while [ $wl_i -lt $((TIMEOUT * 10)) ]; do
+        if grep -q "$2" "$1" 2>/dev/null; then
+            return 0
+        fi
+        sleep 0.1
+        wl_i=$((wl_i + 1))
+    done
+    return 1
+}
+
 # Print the Debian archive URL the host itself uses, taken from the host's
 # apt sources (one-line .list and deb822 .sources). The security archive is
 # skipped: it carries no backports. E2E_MIRROR overrides the detection;

@@ -229,6 +229,12 @@ check(bar0 is not None and bar0 == int(addr, 0),
 st = [s["state"] for s in by.get("state", [])]
 check(st == ["RUN", "CONFIG_UNLOCKED"], "JSON: states %s after start, stop" % st)
 EOF
+    td_verdicts "$1"
+}
+
+# td_verdicts NAME: a pass or a fail per "PASS what" / "FAIL what" line of
+# $TD/NAME-json.out (the host-side JSON checks); a fail when there is none
+td_verdicts() {
     while read -r verdict what; do
         if [ "$verdict" = PASS ]; then
             pass "$1: $what"
@@ -245,13 +251,10 @@ EOF
 # ADMIN_OUT), then let the guest go on with one line on its ttyS1 (QEMU's
 # server socket CTL_SOCK)
 td_cc_watch() {
-    wlog=$1
-    i=0
-    while [ $i -lt $((TIMEOUT * 10)) ]; do
-        if grep -q "$2" "$wlog" 2>/dev/null; then
-            "$TDISPCLI" admin --admin-socket "$TD/admin.sock" \
-                config-write "$TD_FUNC" > "$3" 2>&1
-            python3 - "$4" << 'EOF' > "$3.ctl" 2>&1
+    e2e_wait_line "$1" "$2" || return 1
+    "$TDISPCLI" admin --admin-socket "$TD/admin.sock" \
+        config-write "$TD_FUNC" > "$3" 2>&1
+    python3 - "$4" << 'EOF' > "$3.ctl" 2>&1
 import socket, sys, time
 s = socket.socket(socket.AF_UNIX)
 s.connect(sys.argv[1])
@@ -259,12 +262,16 @@ s.sendall(b"go\n")
 time.sleep(0.5)
 s.close()
 EOF
-            return 0
-        fi
-        sleep 0.1
-        i=$((i + 1))
-    done
-    return 1
+    return 0
+}
+
+# td_booted: after a boot of the DSM's function, boot's defaults back and
+# the boot counted (one DSM connection each)
+td_booted() {
+    BOOT_MACHINE=
+    BOOT_VMLINUZ=
+    BOOT_INITRD=
+    td_boots=$((td_boots + 1))
 }
 
 td_boot_flow() {
@@ -283,10 +290,7 @@ td_boot_flow() {
     # shellcheck disable=SC2046
     boot "tdisp-$k-flow" "e2etest=tdisp e2e.tstage=flow e2e.func=$TD_FUNC" \
         $(td_qemu_args)
-    BOOT_MACHINE=
-    BOOT_VMLINUZ=
-    BOOT_INITRD=
-    td_boots=$((td_boots + 1))
+    td_booted
     [ "$boot_ok" -eq 1 ] && td_check_flow "tdisp-$k-flow"
     td_state_is "after tdisp-$k-flow" CONFIG_UNLOCKED
 }
@@ -316,10 +320,7 @@ td_boot_cc() {
         $(td_qemu_args) \
         -chardev "socket,id=ctl,path=$TD/ctl.sock,server=on,wait=off" \
         -serial chardev:ctl
-    BOOT_MACHINE=
-    BOOT_VMLINUZ=
-    BOOT_INITRD=
-    td_boots=$((td_boots + 1))
+    td_booted
     kill "$watch_pid" 2>/dev/null
     wait "$watch_pid" 2>/dev/null
     if [ "$(cat "$TD/cc-admin.out" 2>/dev/null)" = ERROR ]; then
@@ -396,10 +397,7 @@ e2e.mmio=$TD_RANGE_ADDR+$TD_RANGE_SIZE" $(td_qemu_args) \
         -device virtserialport,bus=vser0.0,chardev=tv1,name=tsm.tvm1 \
         -chardev "socket,id=ctl,path=$TD/tsm-ctl.sock,server=on,wait=off" \
         -serial chardev:ctl
-    BOOT_MACHINE=
-    BOOT_VMLINUZ=
-    BOOT_INITRD=
-    td_boots=$((td_boots + 1))
+    td_booted
     kill "$watch_pid" 2>/dev/null
     wait "$watch_pid" 2>/dev/null
     grep '^E2E-FIGURE' "$tlog" | sed "s/^E2E-FIGURE/    figure ($tsmn):/"
@@ -442,14 +440,7 @@ check(t.get("command") == "accept" and t.get("ok") is False and
       "tampered bind: the TVM's accept refused at step link: %s" %
       t.get("reason", att))
 EOF
-    while read -r verdict what; do
-        if [ "$verdict" = PASS ]; then
-            pass "$tsmn: $what"
-        else
-            fail "$tsmn: $what"
-        fi
-    done < "$TD/$tsmn-json.out"
-    [ -s "$TD/$tsmn-json.out" ] || fail "$tsmn: the JSON checks did not run"
+    td_verdicts "$tsmn"
     if [ "$(cat "$TD/$tsmn-admin.out" 2>/dev/null)" = ERROR ]; then
         pass "$tsmn: config-write on the admin socket while the TVM ran" \
             "the interface: ERROR"

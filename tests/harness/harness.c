@@ -107,3 +107,31 @@ size_t harness_hex(const char *hex, uint8_t *buf, size_t cap)
     }
     return (size_t)n;
 }
+
+/* see harness.h */
+bool harness_file_has(const char *path, const char *s)
+{
+    static char buf[65536];
+    FILE *f = fopen(path, "r");
+    size_t n;
+
+    if (f == NULL) {
+        return false;
+    }
+    n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    return strstr(buf, s) != NULL;
+}
+
+/* see harness.h */
+void harness_preload(const char *lib)
+{
+    char asan[512];
+    const char *old = getenv("ASAN_OPTIONS");
+
+    setenv("LD_PRELOAD", lib, 1);
+    snprintf(asan, sizeof(asan), "%s%sverify_asan_link_order=0",
+             old != NULL ? old : "", old != NULL ? ":" : "");
+    setenv("ASAN_OPTIONS", asan, 1);
+}

@@ -9,6 +9,7 @@
 
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -46,5 +47,19 @@ size_t harness_read_vector(const char *rel, uint8_t *buf, size_t cap);
 
 /* harness_hex() - decode a hex literal into @buf; fails the test if bad. */
 size_t harness_hex(const char *hex, uint8_t *buf, size_t cap);
+
+/**
+ * harness_file_has() - whether the first 64 KiB of the file at @path (a
+ * daemon's log, /proc/PID/status) hold the string @s; false when the file
+ * cannot be opened.
+ */
+bool harness_file_has(const char *path, const char *s);
+
+/**
+ * harness_preload() - in a child about to exec a daemon: LD_PRELOAD @lib,
+ * and let ASan (when the daemon has it) accept a library loaded before it
+ * (verify_asan_link_order=0 added to ASAN_OPTIONS).
+ */
+void harness_preload(const char *lib);
 
 #endif

@@ -16,33 +16,21 @@ MODE=$1
 DSM=$2
 TDISP=$3
 PRELOAD=${4:-}
-passed=0
-failed=0
+# shellcheck source=SCRIPTDIR/tee_lib.sh
+. "$(dirname "$0")/tee_lib.sh"
 pid=""
-T=$(mktemp -d "${TMPDIR:-/tmp}/tv-dsmpriv.XXXXXX")
-chmod 0755 "$T"
 
-cleanup() {
-    if [ -n "$pid" ]; then
-        kill "$pid" 2>/dev/null
-        wait "$pid" 2>/dev/null
-    fi
-    rm -rf "$T"
-}
-trap cleanup EXIT
-trap "" PIPE
-
-ok() {
-    echo "PASS: $1"
-    passed=$((passed + 1))
+stop_all() {
+    stop_pid "$pid"
+    pid=""
 }
 
-bad() {
-    echo "FAIL: $1"
+show_failure() {
     [ -f "$T/dsm.log" ] && sed 's/^/  dsm: /' "$T/dsm.log"
     [ -f "$T/out" ] && cat "$T/out"
-    failed=$((failed + 1))
 }
+tee_init dsmpriv
+chmod 0755 "$T"
 
 start_dsm() {
     # start_dsm [ENV=VALUE...] -- [DSM OPTIONS...]: sets pid and PORT once
@@ -55,27 +43,19 @@ start_dsm() {
     done
     shift
     for try in 1 2 3 4 5 6 7 8; do
-        PORT=$(( (($$ + try * 7919) % 30000) + 20000 ))
+        PORT=$(tee_port "$try")
         # shellcheck disable=SC2086
         env $envs "$DSM" --port "$PORT" --pki "$T/pki" \
             --admin-socket "$T/run/admin" --tdi 01:00.0 --verbose "$@" \
             2> "$T/dsm.log" &
         pid=$!
-        for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
-            if grep -q "listening on 127.0.0.1:$PORT" "$T/dsm.log"; then
-                return 0
-            fi
-            kill -0 "$pid" 2>/dev/null || break
-            sleep 0.2
-        done
-        kill "$pid" 2>/dev/null
-        wait "$pid" 2>/dev/null
+        wait_ready "$pid" 0.2 \
+            grep -q "listening on 127.0.0.1:$PORT" "$T/dsm.log" && return 0
+        stop_pid "$pid"
         pid=""
         grep -q "Address already in use" "$T/dsm.log" || break
     done
-    echo "cannot start trustvio-dsm:"
-    cat "$T/dsm.log"
-    exit 1
+    gave_up trustvio-dsm "$T/dsm.log"
 }
 
 stop_dsm() {
@@ -113,13 +93,7 @@ seccomp)
     # a forbidden call in the loop: killed by SIGSYS
     start_dsm "LD_PRELOAD=$PRELOAD" "ASAN_OPTIONS=$asan" --
     R authenticate > "$T/out" 2>&1
-    i=0
-    while kill -0 "$pid" 2>/dev/null && [ $i -lt 25 ]; do
-        sleep 0.2
-        i=$((i + 1))
-    done
-    wait "$pid"
-    rc=$?
+    reap "$pid"
     pid=""
     # a shell reports death by signal N as 128 + N; SIGSYS is 31 on Linux
     [ "$rc" = $((128 + 31)) ] && ok "a forbidden call kills it with SIGSYS" ||

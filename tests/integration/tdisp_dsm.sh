@@ -11,35 +11,21 @@ set -u
 
 DSM=$1
 TDISP=$2
-passed=0
-failed=0
+# shellcheck source=SCRIPTDIR/tee_lib.sh
+. "$(dirname "$0")/tee_lib.sh"
 pid=""
-T=$(mktemp -d "${TMPDIR:-/tmp}/tv-tdisp.XXXXXX")
 FUNC=01:00.0
 
-cleanup() {
-    if [ -n "$pid" ]; then
-        kill "$pid" 2>/dev/null
-        wait "$pid" 2>/dev/null
-    fi
-    rm -rf "$T"
-}
-trap cleanup EXIT
-# a reader that went away must fail a write, not kill the script (and skip
-# the cleanup)
-trap "" PIPE
-
-ok() {
-    echo "PASS: $1"
-    passed=$((passed + 1))
+stop_all() {
+    stop_pid "$pid"
+    pid=""
 }
 
-bad() {
-    echo "FAIL: $1"
+show_failure() {
     [ -f "$T/out" ] && cat "$T/out"
     [ -f "$T/err" ] && cat "$T/err"
-    failed=$((failed + 1))
 }
+tee_init tdisp
 
 check() {
     # check DESCRIPTION COMMAND...: the command must succeed
@@ -65,7 +51,7 @@ refuse() {
 start_dsm() {
     # start_dsm: a daemon on a free port; sets pid and PORT
     for try in 1 2 3 4 5 6 7 8; do
-        PORT=$(( (($$ + try * 7919) % 30000) + 20000 ))
+        PORT=$(tee_port "$try")
         "$DSM" --port "$PORT" --pki "$T/pki" --admin-socket "$T/admin" \
             --tdi "$FUNC=0xfe000000+16k/0,0xfe004000+4k/0" \
             --tdi 01:00.1 \
@@ -74,21 +60,11 @@ start_dsm() {
             --measurement "3:rom=sha384:$(printf '%096d' 7)" \
             "$@" 2> "$T/dsm.log" &
         pid=$!
-        for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
-            if "$TDISP" admin --admin-socket "$T/admin" list \
-                > /dev/null 2>&1; then
-                return 0
-            fi
-            kill -0 "$pid" 2>/dev/null || break
-            sleep 0.2
-        done
-        kill "$pid" 2>/dev/null
-        wait "$pid" 2>/dev/null
+        wait_ready "$pid" 0.2 dsm_admin_up "$T/admin" && return 0
+        stop_pid "$pid"
         pid=""
     done
-    echo "cannot start trustvio-dsm:"
-    cat "$T/dsm.log"
-    exit 1
+    gave_up trustvio-dsm "$T/dsm.log"
 }
 
 head -c 4096 /dev/urandom > "$T/fw.bin"
@@ -257,13 +233,7 @@ kill -0 "$pid" && ok "daemon still running" || bad "daemon died"
 
 # --- SIGTERM
 kill -TERM "$pid"
-i=0
-while kill -0 "$pid" 2>/dev/null && [ $i -lt 25 ]; do
-    sleep 0.2
-    i=$((i + 1))
-done
-wait "$pid"
-rc=$?
+reap "$pid"
 pid=""
 [ "$rc" = 0 ] && [ ! -e "$T/admin" ] &&
     ok "SIGTERM: exit 0, admin socket removed" || bad "SIGTERM (rc $rc)"

@@ -112,14 +112,8 @@ static void start(const char *exe, const char *const *args, mode_t mask,
         }
         umask(mask);
         if (preload) {
-            char asan[512];
-            const char *old = getenv("ASAN_OPTIONS");
-
-            setenv("LD_PRELOAD", env_path("FORBIDDEN_PRELOAD"), 1);
             /* ASan wants to come first; the preload only wraps accept4 */
-            snprintf(asan, sizeof(asan), "%s%sverify_asan_link_order=0",
-                     old != NULL ? old : "", old != NULL ? ":" : "");
-            setenv("ASAN_OPTIONS", asan, 1);
+            harness_preload(env_path("FORBIDDEN_PRELOAD"));
         }
         execv(exe, (char *const *)argv);
         _exit(127);
@@ -173,22 +167,6 @@ static void stop(void)
     status = wait_exit();
     assert_true(WIFEXITED(status));
     assert_int_equal(WEXITSTATUS(status), 0);
-}
-
-/* Whether the daemon's log holds @s. */
-static bool log_has(const char *s)
-{
-    static char buf[16384];
-    FILE *f = fopen(log_path, "r");
-    size_t n;
-
-    if (f == NULL) {
-        return false;
-    }
-    n = fread(buf, 1, sizeof(buf) - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    return strstr(buf, s) != NULL;
 }
 
 /* Files in dir whose name contains ".tmp". */
@@ -363,11 +341,11 @@ static void peer_credentials(void **state)
     assert_int_equal(ask_features(), 1);
     snprintf(want, sizeof(want), "front-end connected: pid %ld uid 0 gid 0",
              (long)getpid());
-    assert_true(log_has(want));
+    assert_true(harness_file_has(log_path, want));
     /* the socket is world-writable: only the credential check stops it */
     assert_int_equal(ask_features_as(NOBODY, NOBODY), 0);
     snprintf(want, sizeof(want), "uid %d gid %d is not uid 0", NOBODY, NOBODY);
-    assert_true(log_has(want));
+    assert_true(harness_file_has(log_path, want));
     /* and the daemon serves on */
     assert_int_equal(ask_features(), 1);
     stop();
@@ -379,7 +357,7 @@ static void peer_credentials(void **state)
     assert_int_equal(ask_features_as(NOBODY, TEST_GID), 1);
     assert_int_equal(ask_features_as(NOBODY, NOBODY), 0);
     snprintf(want, sizeof(want), "is neither uid 0 nor in group %d", TEST_GID);
-    assert_true(log_has(want));
+    assert_true(harness_file_has(log_path, want));
     stop();
 }
 
@@ -421,7 +399,7 @@ static void drop_to_user(void **state)
     }
     fclose(f);
     assert_int_equal(uid, NOBODY);
-    assert_true(log_has("running as uid 65534 gid 65534"));
+    assert_true(harness_file_has(log_path, "running as uid 65534 gid 65534"));
     /* its own uid is now nobody's: root is the stranger */
     assert_int_equal(ask_features_as(NOBODY, NOBODY), 1);
     assert_int_equal(ask_features(), 0);
@@ -449,7 +427,7 @@ static void refuses_open_key(void **state)
     status = wait_exit();
     assert_true(WIFEXITED(status));
     assert_int_equal(WEXITSTATUS(status), 1);
-    assert_true(log_has("permissions 0644 are too open"));
+    assert_true(harness_file_has(log_path, "permissions 0644 are too open"));
     assert_int_equal(lstat(sock_path, &st), -1);
     assert_int_equal(tmp_leftovers(), 0);
     assert_int_equal(chmod(key, 0600), 0);
@@ -465,7 +443,7 @@ static void forbidden_call(const char *exe, const char *const *args,
     wait_socket();
     (void)ask_features();
     status = wait_exit();
-    assert_true(log_has("syscall filter on"));
+    assert_true(harness_file_has(log_path, "syscall filter on"));
     if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGSYS) {
         fail_msg("daemon ended with status 0x%x, not killed by SIGSYS", status);
     }

@@ -76,14 +76,8 @@ static pid_t spawn(const char *const argv[], const char *log, bool notify)
 
     if (pid == 0) {
         if (spawn_preload) {
-            char asan[512];
-            const char *old = getenv("ASAN_OPTIONS");
-
-            setenv("LD_PRELOAD", getenv("FORBIDDEN_PRELOAD"), 1);
             /* ASan wants to come first; the preload only wraps accept4 */
-            snprintf(asan, sizeof(asan), "%s%sverify_asan_link_order=0",
-                     old != NULL ? old : "", old != NULL ? ":" : "");
-            setenv("ASAN_OPTIONS", asan, 1);
+            harness_preload(getenv("FORBIDDEN_PRELOAD"));
         }
         int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
 
@@ -107,27 +101,12 @@ static bool exists(const char *path)
     return lstat(path, &st) == 0;
 }
 
-static bool log_has(const char *log, const char *s)
-{
-    static char buf[65536];
-    FILE *f = fopen(log, "r");
-    size_t n;
-
-    if (f == NULL) {
-        return false;
-    }
-    n = fread(buf, 1, sizeof(buf) - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    return strstr(buf, s) != NULL;
-}
-
 static bool proc_status_has(pid_t pid, const char *line)
 {
     char path[64];
 
     snprintf(path, sizeof(path), "/proc/%ld/status", (long)pid);
-    return log_has(path, line);
+    return harness_file_has(path, line);
 }
 
 /* No supplementary groups: the Groups: line of /proc/PID/status names none. */
@@ -367,10 +346,11 @@ static void sockets_and_ready(void **state)
         assert_int_equal(st.st_mode & 0777, 0600);
     }
     /* the filter goes on right after READY=1 */
-    for (int i = 0; i < 100 && !log_has(tsm_log, "syscall filter on"); i++) {
+    for (int i = 0; i < 100 && !harness_file_has(tsm_log, "syscall filter on");
+         i++) {
         sleep_ms(20);
     }
-    assert_true(log_has(tsm_log, "syscall filter on"));
+    assert_true(harness_file_has(tsm_log, "syscall filter on"));
     /* and it is the kernel's: filter mode, no_new_privs */
     assert_true(proc_status_has(tsm_pid, "Seccomp:\t2"));
     assert_true(proc_status_has(tsm_pid, "NoNewPrivs:\t1"));
@@ -408,7 +388,7 @@ static void options(void **state)
         assert_true(WIFEXITED(status));
         assert_int_equal(WEXITSTATUS(status), 2);
         snprintf(want, sizeof(want), "%s", cases[i].want);
-        if (!log_has(log, want)) {
+        if (!harness_file_has(log, want)) {
             fail_msg("case %zu: no '%s'", i, want);
         }
     }
@@ -421,7 +401,7 @@ static void options(void **state)
         assert_int_equal(waitpid(pid, &status, 0), pid);
         assert_true(WIFEXITED(status));
         assert_int_equal(WEXITSTATUS(status), 0);
-        assert_true(log_has(log, "--tvm=ID:PATH"));
+        assert_true(harness_file_has(log, "--tvm=ID:PATH"));
     }
 }
 
@@ -508,7 +488,7 @@ static void connect_bind_locked(void **state)
     assert_int_equal(r.error, SBI_ERR_INVALID_PARAM);
     assert_int_equal(n, 0);
     close_all();
-    assert_true(log_has(tsm_log, "TVM 2 endpoint: connection"));
+    assert_true(harness_file_has(tsm_log, "TVM 2 endpoint: connection"));
 }
 
 /* A frame that breaks a rule drops that connection; the rest go on. */
@@ -541,10 +521,12 @@ static void malformed_frame(void **state)
     r = call(&host, TSM_EID_COVH, TSM_COVH_BIND_INTERFACE, TVM_1, IF_1, NULL);
     assert_int_equal(r.error, SBI_ERR_ALREADY_AVAILABLE);
     close_all();
-    assert_true(log_has(tsm_log, "refused a frame (unsupported frame "
+    assert_true(harness_file_has(tsm_log,
+                                 "refused a frame (unsupported frame "
                                  "version or non-zero reserved field): "
                                  "dropping the connection"));
-    assert_true(log_has(tsm_log, "refused a frame (not a TSM frame (bad "
+    assert_true(harness_file_has(tsm_log,
+                                 "refused a frame (not a TSM frame (bad "
                                  "magic))"));
 }
 
@@ -598,7 +580,7 @@ static void stalled_peer(void **state)
     assert_int_equal(read(tvm1.fd, &c, 1), 0);
     assert_true(tv_mono_ms() - t0 >= IO_TIMEOUT_S * 1000 - 100);
     assert_true(tv_mono_ms() - t0 < IO_TIMEOUT_S * 1000 + 2000);
-    assert_true(log_has(tsm_log, "dropped: stalled inside a frame"));
+    assert_true(harness_file_has(tsm_log, "dropped: stalled inside a frame"));
     /* the others still are served */
     r = call(&tvm2, TSM_EID_COVG, TSM_COVG_GET_INTERFACE_STATE, IF_1, 0, NULL);
     assert_int_equal(r.error, SBI_ERR_INVALID_PARAM);
@@ -684,11 +666,12 @@ static void unread_answers(void **state)
     r = call(&tvm1, TSM_EID_COVG, TSM_COVG_GET_INTERFACE_STATE, IF_1, 0, NULL);
     assert_int_equal(r.value, TSM_IF_LOCKED);
     assert_true(tv_mono_ms() - t0 < 1000);
-    for (int i = 0; i < 200 && !log_has(tsm_log, "its answer was not taken");
+    for (int i = 0;
+         i < 200 && !harness_file_has(tsm_log, "its answer was not taken");
          i++) {
         sleep_ms(50);
     }
-    assert_true(log_has(tsm_log, "dropped: its answer was not taken"));
+    assert_true(harness_file_has(tsm_log, "dropped: its answer was not taken"));
     assert_true(tv_mono_ms() - t0 >= IO_TIMEOUT_S * 1000 - 100);
     /* what was sent is whole answers, then the end: fewer than asked */
     for (;;) {
@@ -738,7 +721,8 @@ static void connection_cap(void **state)
     assert_int_equal(tsmc_open_socket(&many[16], tvm1_path), 0);
     assert_int_equal(read(many[16].fd, &c, 1), 0);
     tsmc_close(&many[16]);
-    assert_true(log_has(tsm_log, "TVM 1 endpoint: refusing a connection: 16 "
+    assert_true(harness_file_has(tsm_log,
+                                 "TVM 1 endpoint: refusing a connection: 16 "
                                  "connections open already"));
     /* one leaves, the next comes in */
     tsmc_close(&many[0]);
@@ -807,7 +791,7 @@ static void drop_to_user(void **state)
     assert_int_equal(waitpid(child, &status, 0), child);
     assert_true(WIFEXITED(status));
     assert_int_equal(WEXITSTATUS(status), 0);
-    assert_true(log_has(log, "running as uid 65534 gid 65534"));
+    assert_true(harness_file_has(log, "running as uid 65534 gid 65534"));
     stop(&open_pid);
     assert_false(exists(path));
 }
@@ -907,7 +891,7 @@ static void peer_credentials(void **state)
     snprintf(want, sizeof(want),
              "refusing a host endpoint: pid %ld uid %d gid %d is not uid 0",
              (long)child, NOBODY, NOBODY);
-    assert_true(log_has(log, want));
+    assert_true(harness_file_has(log, want));
     /* our own uid is served */
     assert_int_equal(tsmc_open_socket(&host, path), 0);
     r = call(&host, TSM_EID_COVH, TSM_COVH_DISCONNECT_DEVICE, DEV, 0, NULL);
@@ -936,7 +920,7 @@ static void sigterm(void **state)
     assert_false(exists(host_path));
     assert_false(exists(tvm1_path));
     assert_false(exists(tvm2_path));
-    assert_true(log_has(tsm_log, "session keys wiped"));
+    assert_true(harness_file_has(tsm_log, "session keys wiped"));
     close_all();
 }
 

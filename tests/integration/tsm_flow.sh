@@ -12,81 +12,25 @@
 # Usage: tsm_flow.sh DSM TSMD TSM_HOST TSM_GUEST TDISP
 set -u
 
-DSM=$1
-TSMD=$2
-HOST=$3
-GUEST=$4
-TDISP=$5
-if [ ! -x "$TSMD" ]; then
-    echo "SKIP: $TSMD is not built"
-    exit 77
-fi
-passed=0
-failed=0
-dsm_pid=""
+# shellcheck source=SCRIPTDIR/tee_lib.sh
+. "$(dirname "$0")/tee_lib.sh"
 dsm2_pid=""
-tsm_pid=""
-host_pid=""
-T=$(mktemp -d "${TMPDIR:-/tmp}/tv-tsmflow.XXXXXX")
-FUNC=01:00.0
-IF=1/$FUNC
-RANGES=0xfe000000+16k,0xfe004000+4k
-
-stop_pid() {
-    if [ -n "$1" ]; then
-        kill "$1" 2>/dev/null
-        wait "$1" 2>/dev/null
-    fi
-}
-
-host_end() {
-    if [ -n "$host_pid" ]; then
-        exec 3>&-
-        # the relay ends at the end of its input; stop it if it hangs
-        i=0
-        while kill -0 "$host_pid" 2>/dev/null && [ $i -lt 100 ]; do
-            sleep 0.05
-            i=$((i + 1))
-        done
-        stop_pid "$host_pid"
-        host_pid=""
-    fi
-}
 
 stop_all() {
-    host_end
-    stop_pid "$tsm_pid"
-    tsm_pid=""
-    stop_pid "$dsm_pid"
-    dsm_pid=""
+    relay_stop
     stop_pid "$dsm2_pid"
     dsm2_pid=""
 }
 
-cleanup() {
-    stop_all
-    rm -rf "$T"
+show_failure() {
+    show_relay
 }
-trap cleanup EXIT
-trap "" PIPE
-
-ok() {
-    echo "PASS: $1"
-    passed=$((passed + 1))
-}
-
-bad() {
-    echo "FAIL: $1"
-    for f in gout gerr hout herr; do
-        [ -f "$T/$f" ] && sed "s/^/  $f: /" "$T/$f" | tail -20
-    done
-    failed=$((failed + 1))
-}
+tee_relay_init tsmflow "$@"
 
 # start_dsm PKI_DIR ADMIN_SOCKET MEASUREMENT_FILE: prints "PID PORT"
 start_dsm() {
     for try in 1 2 3 4 5 6 7 8; do
-        port=$(( (($$ + try * 7919 + ${#1} * 131) % 30000) + 20000 ))
+        port=$(tee_port "$try" $((${#1} * 131)))
         "$DSM" --port "$port" --pki "$1" --admin-socket "$2" \
             --tdi "$FUNC=0xfe000000+16k/0,0xfe004000+4k/1" \
             --measurement "1:firmware=$3" \
@@ -94,66 +38,13 @@ start_dsm() {
             --measurement "3:rom=sha384:$(printf '%096d' 7)" \
             > /dev/null 2>> "$T/dsm.log" &
         p=$!
-        for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
-            if "$TDISP" admin --admin-socket "$2" list > /dev/null 2>&1; then
-                echo "$p $port"
-                return 0
-            fi
-            kill -0 "$p" 2>/dev/null || break
-            sleep 0.1
-        done
+        if wait_ready "$p" 0.1 dsm_admin_up "$2"; then
+            echo "$p $port"
+            return 0
+        fi
         stop_pid "$p"
     done
-    echo "cannot start trustvio-dsm:" >&2
-    cat "$T/dsm.log" >&2
-    return 1
-}
-
-start_tsm() {
-    rm -f "$T/host.sock" "$T/tvm1.sock" "$T/tvm2.sock"
-    "$TSMD" --host-socket="$T/host.sock" --tvm="1:$T/tvm1.sock" \
-        --tvm="2:$T/tvm2.sock" 2>> "$T/tsm.log" &
-    tsm_pid=$!
-    for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
-        [ -S "$T/host.sock" ] && [ -S "$T/tvm2.sock" ] && return 0
-        sleep 0.1
-    done
-    echo "cannot start trustvio-tsm:"
-    cat "$T/tsm.log"
-    exit 1
-}
-
-# host_start [tsm-host options]: a relay reading commands from a FIFO
-host_start() {
-    rm -f "$T/hin"
-    mkfifo "$T/hin"
-    : > "$T/hout"
-    "$HOST" --tsm="$T/host.sock" --dsm-port="$DSM_PORT" --trace "$@" run \
-        < "$T/hin" > "$T/hout" 2> "$T/herr" &
-    host_pid=$!
-    exec 3> "$T/hin"
-    host_lines=0
-}
-
-# host COMMAND...: one command through the relay; its result line in
-# $last; fails when the relay reported an error
-host() {
-    echo "$*" >&3
-    host_lines=$((host_lines + 1))
-    i=0
-    while [ "$(wc -l < "$T/hout")" -lt "$host_lines" ]; do
-        if [ $i -ge 6000 ] || ! kill -0 "$host_pid" 2>/dev/null; then
-            last="error: tsm-host gave no answer to '$*'"
-            return 1
-        fi
-        sleep 0.005
-        i=$((i + 1))
-    done
-    last=$(sed -n "${host_lines}p" "$T/hout")
-    case "$last" in
-    error:*) return 1 ;;
-    esac
-    return 0
+    gave_up trustvio-dsm "$T/dsm.log" >&2
 }
 
 # fresh [tsm-host options]: a new device, TSM and relay
@@ -163,7 +54,7 @@ fresh() {
     dsm_pid=$1
     DSM_PORT=$2
     shift 2
-    start_tsm
+    start_tsm 1 2
     host_start "$@"
 }
 
@@ -173,33 +64,6 @@ setup() {
     host connect 1 && host bind 1 "$IF" &&
         host add-region 1 "$IF" 0xfe000000 0x4000 &&
         host add-region 1 "$IF" 0xfe004000 0x1000
-}
-
-# accept [tsm-guest options]: the TVM's accept flow while the host relays
-# queued work with tee_io_action; the guest's exit status in $grc
-accept() {
-    "$GUEST" --tsm="$T/tvm1.sock" accept "$IF" --root="$T/pki/ca.pem" \
-        --policy="$T/policy" --expect-mmio="$RANGES" --timeout=10 "$@" \
-        > "$T/gout" 2> "$T/gerr" &
-    gpid=$!
-    # tee_io_action every few milliseconds, answers collected at the end
-    while kill -0 "$gpid" 2>/dev/null; do
-        echo "action 1" >&3
-        host_lines=$((host_lines + 1))
-        sleep 0.002
-    done
-    wait "$gpid"
-    grc=$?
-    host_sync
-}
-
-# host_sync: wait until the relay has answered every command sent
-host_sync() {
-    i=0
-    while [ "$(wc -l < "$T/hout")" -lt "$host_lines" ] && [ $i -lt 1500 ]; do
-        sleep 0.01
-        i=$((i + 1))
-    done
 }
 
 # refused DESCRIPTION PATTERN: the last accept failed naming PATTERN
@@ -224,13 +88,6 @@ head -c 4096 /dev/urandom > "$T/fw2.bin"
 printf 'queues=4' > "$T/conf.txt"
 
 # --- usage: exit 2 before any connection
-usage2() {
-    d=$1
-    shift
-    "$@" > "$T/gout" 2> "$T/gerr"
-    rc=$?
-    if [ "$rc" -eq 2 ] && [ -s "$T/gerr" ]; then ok "$d"; else bad "$d (exit $rc)"; fi
-}
 "$HOST" --help > "$T/gout" && grep -q "^  run " "$T/gout" &&
     "$GUEST" --help > "$T/gout" && grep -q "^  accept IF" "$T/gout" &&
     ok "--help of both tools" || bad "--help"
@@ -399,7 +256,7 @@ fi
 host_end
 # ... and a device whose chain is under another root
 stop_pid "$tsm_pid"
-start_tsm
+start_tsm 1 2
 DSM_SAVE=$DSM_PORT
 DSM_PORT=$dsm2_port
 host_start
@@ -422,7 +279,7 @@ stop_all
 set -- $(start_dsm "$T/pki" "$T/admin" "$T/fw2.bin")
 dsm_pid=$1
 DSM_PORT=$2
-start_tsm
+start_tsm 1 2
 host_start
 if setup; then
     accept
@@ -470,7 +327,7 @@ fi
 fresh
 if host connect 1; then
     stop_pid "$tsm_pid"
-    start_tsm
+    start_tsm 1 2
     if host heartbeat 1; then
         bad "heartbeat through a dead TSM connection succeeded"
     else

@@ -12,158 +12,43 @@
 # Usage: tsm_ide.sh DSM TSMD TSM_HOST TSM_GUEST TDISP
 set -u
 
-DSM=$1
-TSMD=$2
-HOST=$3
-GUEST=$4
-TDISP=$5
-if [ ! -x "$TSMD" ]; then
-    echo "SKIP: $TSMD is not built"
-    exit 77
-fi
-passed=0
-failed=0
-dsm_pid=""
-tsm_pid=""
-host_pid=""
-T=$(mktemp -d "${TMPDIR:-/tmp}/tv-tsmide.XXXXXX")
-FUNC=01:00.0
-IF=1/$FUNC
-RANGES=0xfe000000+16k,0xfe004000+4k
+# shellcheck source=SCRIPTDIR/tee_lib.sh
+. "$(dirname "$0")/tee_lib.sh"
 STREAM=3
 K0_GOING="stream 0:$STREAM K0=AAAAAA K1=------"
 K1_GOING="stream 0:$STREAM K0=------ K1=AAAAAA"
 
-stop_pid() {
-    if [ -n "$1" ]; then
-        kill "$1" 2>/dev/null
-        wait "$1" 2>/dev/null
-    fi
-}
-
-host_end() {
-    if [ -n "$host_pid" ]; then
-        exec 3>&-
-        i=0
-        while kill -0 "$host_pid" 2>/dev/null && [ $i -lt 100 ]; do
-            sleep 0.05
-            i=$((i + 1))
-        done
-        stop_pid "$host_pid"
-        host_pid=""
-    fi
-}
-
 stop_all() {
-    host_end
-    stop_pid "$tsm_pid"
-    tsm_pid=""
-    stop_pid "$dsm_pid"
-    dsm_pid=""
+    relay_stop
 }
 
-cleanup() {
-    stop_all
-    rm -rf "$T"
+show_failure() {
+    show_relay
 }
-trap cleanup EXIT
-trap "" PIPE
-
-ok() {
-    echo "PASS: $1"
-    passed=$((passed + 1))
-}
-
-bad() {
-    echo "FAIL: $1"
-    for f in gout gerr hout herr; do
-        [ -f "$T/$f" ] && sed "s/^/  $f: /" "$T/$f" | tail -20
-    done
-    failed=$((failed + 1))
-}
+tee_relay_init tsmide "$@"
 
 start_dsm() {
     for try in 1 2 3 4 5 6 7 8; do
-        port=$(( (($$ + try * 7919 + 4057) % 30000) + 20000 ))
+        port=$(tee_port "$try" 4057)
         "$DSM" --port "$port" --pki "$T/pki" --admin-socket "$T/admin" \
             --tdi "$FUNC=0xfe000000+16k/0,0xfe004000+4k/1" \
             --measurement "1:firmware=$T/fw.bin" \
             > /dev/null 2>> "$T/dsm.log" &
         dsm_pid=$!
-        for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
-            if "$TDISP" admin --admin-socket "$T/admin" list > /dev/null 2>&1; then
-                DSM_PORT=$port
-                return 0
-            fi
-            kill -0 "$dsm_pid" 2>/dev/null || break
-            sleep 0.1
-        done
+        if wait_ready "$dsm_pid" 0.1 dsm_admin_up "$T/admin"; then
+            DSM_PORT=$port
+            return 0
+        fi
         stop_pid "$dsm_pid"
     done
-    echo "cannot start trustvio-dsm:"
-    cat "$T/dsm.log"
-    exit 1
-}
-
-start_tsm() {
-    rm -f "$T/host.sock" "$T/tvm1.sock"
-    "$TSMD" --host-socket="$T/host.sock" --tvm="1:$T/tvm1.sock" \
-        2>> "$T/tsm.log" &
-    tsm_pid=$!
-    for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
-        [ -S "$T/host.sock" ] && [ -S "$T/tvm1.sock" ] && return 0
-        sleep 0.1
-    done
-    echo "cannot start trustvio-tsm:"
-    cat "$T/tsm.log"
-    exit 1
-}
-
-# host_start [tsm-host options]: a relay reading commands from a FIFO
-host_start() {
-    rm -f "$T/hin"
-    mkfifo "$T/hin"
-    : > "$T/hout"
-    "$HOST" --tsm="$T/host.sock" --dsm-port="$DSM_PORT" --trace "$@" run \
-        < "$T/hin" > "$T/hout" 2> "$T/herr" &
-    host_pid=$!
-    exec 3> "$T/hin"
-    host_lines=0
-}
-
-# host COMMAND...: one command through the relay, its result line in $last
-host() {
-    echo "$*" >&3
-    host_lines=$((host_lines + 1))
-    i=0
-    while [ "$(wc -l < "$T/hout")" -lt "$host_lines" ]; do
-        if [ $i -ge 6000 ] || ! kill -0 "$host_pid" 2>/dev/null; then
-            last="error: tsm-host gave no answer to '$*'"
-            return 1
-        fi
-        sleep 0.005
-        i=$((i + 1))
-    done
-    last=$(sed -n "${host_lines}p" "$T/hout")
-    case "$last" in
-    error:*) return 1 ;;
-    esac
-    return 0
-}
-
-host_sync() {
-    i=0
-    while [ "$(wc -l < "$T/hout")" -lt "$host_lines" ] && [ $i -lt 1500 ]; do
-        sleep 0.01
-        i=$((i + 1))
-    done
+    gave_up trustvio-dsm "$T/dsm.log"
 }
 
 # fresh [tsm-host options]: a new device, TSM and relay
 fresh() {
     stop_all
     start_dsm
-    start_tsm
+    start_tsm 1
     host_start "$@"
 }
 
@@ -203,13 +88,6 @@ ms_of() {
 head -c 4096 /dev/urandom > "$T/fw.bin"
 
 # --- usage: exit 2 before any connection
-usage2() {
-    d=$1
-    shift
-    "$@" > "$T/gout" 2> "$T/gerr"
-    rc=$?
-    if [ "$rc" -eq 2 ] && [ -s "$T/gerr" ]; then ok "$d"; else bad "$d (exit $rc)"; fi
-}
 usage2 "connect: --rid without --ide-stream" \
     "$HOST" --tsm=/nonexistent connect 1 --rid=0-7
 usage2 "connect: Stream ID over 255" \
@@ -274,18 +152,7 @@ if host connect 1 --ide-stream=$STREAM --rid=01:00.0-01:00.7; then
     host add-region 1 "$IF" 0xfe000000 0x4000 &&
         host add-region 1 "$IF" 0xfe004000 0x1000 || bad "add-region: $last"
     printf '1=%s\n' "$(openssl dgst -sha384 -r "$T/fw.bin" | cut -d' ' -f1)" > "$T/policy"
-    "$GUEST" --tsm="$T/tvm1.sock" accept "$IF" --root="$T/pki/ca.pem" \
-        --policy="$T/policy" --expect-mmio="$RANGES" --timeout=10 \
-        > "$T/gout" 2> "$T/gerr" &
-    gpid=$!
-    while kill -0 "$gpid" 2>/dev/null; do
-        echo "action 1" >&3
-        host_lines=$((host_lines + 1))
-        sleep 0.002
-    done
-    wait "$gpid"
-    grc=$?
-    host_sync
+    accept
     [ "$grc" -eq 0 ] && grep -q "^accept $IF: Running" "$T/gout" &&
         ok "accept on the IDE-connected device: Running" ||
         bad "accept on the IDE-connected device (exit $grc)"

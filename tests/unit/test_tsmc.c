@@ -20,6 +20,7 @@
 #include "harness.h"
 
 #include "common/bytes.h"
+#include "common/fdio.h"
 #include "crypto/crypto.h"
 #include "tsm/tsm.h"
 #include "tsm/tsm_frame.h"
@@ -57,49 +58,17 @@ static int rnd(void *ctx, uint8_t *buf, size_t len)
 
 static const struct tsm_ops ops = {rnd};
 
-static int full_read(int fd, uint8_t *p, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = read(fd, p, len);
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n <= 0) {
-            return -1;
-        }
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
-static int full_write(int fd, const uint8_t *p, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = write(fd, p, len);
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n <= 0) {
-            return -1;
-        }
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
 /* One request frame from @fd into req; its length, or 0 (EOF, malformed). */
 static size_t read_frame(int fd)
 {
     size_t len;
 
-    if (full_read(fd, req, TSM_FRAME_REQ_HDR_SIZE) != 0) {
+    if (fd_read_exact(fd, req, TSM_FRAME_REQ_HDR_SIZE) != 0) {
         return 0;
     }
     len = tsm_frame_req_len(req);
-    if (len == 0 || full_read(fd, req + TSM_FRAME_REQ_HDR_SIZE,
-                              len - TSM_FRAME_REQ_HDR_SIZE) != 0) {
+    if (len == 0 || fd_read_exact(fd, req + TSM_FRAME_REQ_HDR_SIZE,
+                                  len - TSM_FRAME_REQ_HDR_SIZE) != 0) {
         return 0;
     }
     return len;
@@ -125,7 +94,7 @@ static void *server_main(void *arg)
         case SERVE:
             if (tsm_frame_serve(&tsm, 0, req, len, scratch, rsp, sizeof(rsp),
                                 &rl) != TSM_FRAME_OK ||
-                full_write(s->fd, rsp, rl) != 0) {
+                fd_write_all(s->fd, rsp, rl) != 0) {
                 goto out;
             }
             break;
@@ -135,7 +104,7 @@ static void *server_main(void *arg)
                 goto out;
             }
             for (i = 0; i < rl; i++) {
-                if (full_write(s->fd, rsp + i, 1) != 0) {
+                if (fd_write_all(s->fd, rsp + i, 1) != 0) {
                     goto out;
                 }
                 if (i % 8 == 0) {
@@ -147,7 +116,7 @@ static void *server_main(void *arg)
             memset(scratch, 0xa5, 8);
             if (tsm_frame_rsp_encode((struct sbiret){0, 0}, scratch, 8, bad,
                                      sizeof(bad), &rl) != TSM_FRAME_OK ||
-                full_write(s->fd, bad, rl) != 0) {
+                fd_write_all(s->fd, bad, rl) != 0) {
                 goto out;
             }
             break;
@@ -157,14 +126,14 @@ static void *server_main(void *arg)
                 goto out;
             }
             bad[0] ^= 1;
-            (void)full_write(s->fd, bad, rl);
+            (void)fd_write_all(s->fd, bad, rl);
             goto out;
         case ANSWER_CUT:
             if (tsm_frame_rsp_encode((struct sbiret){0, 0}, scratch, 8, bad,
                                      sizeof(bad), &rl) != TSM_FRAME_OK) {
                 goto out;
             }
-            (void)full_write(s->fd, bad, rl / 2);
+            (void)fd_write_all(s->fd, bad, rl / 2);
             goto out;
         case ACCEPT_SERVE:
         default:
@@ -265,7 +234,7 @@ static void calls_over_socketpair(void **state)
                                NULL, 0, out, TSM_FRAME_OUT_MAX + 1, &n, &r),
                      -1);
     /* a malformed frame: the server drops the connection, the call fails */
-    assert_int_equal(full_write(cl.fd, bad, sizeof(bad)), 0);
+    assert_int_equal(fd_write_all(cl.fd, bad, sizeof(bad)), 0);
     server_join(&s);
     assert_int_equal(tsmc_call(&cl, TSM_EID_COVH, TSM_COVH_CONNECT_DEVICE, a,
                                NULL, 0, out, sizeof(out), &n, &r),

@@ -20,6 +20,7 @@
 #include "harness.h"
 
 #include "common/bytes.h"
+#include "common/fdio.h"
 #include "crypto/crypto.h"
 #include "crypto/x509.h"
 #include "dsm/dsm.h"
@@ -91,22 +92,6 @@ static const struct tdispc_transport dsm_link = {dev_xfer, dev_close, NULL};
 
 /* ---- the TSM: one thread, three endpoints ---- */
 
-static int full_read(int fd, uint8_t *p, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = read(fd, p, len);
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n <= 0) {
-            return -1;
-        }
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
 static void *server_main(void *arg)
 {
     struct pollfd pfd[N_EPS];
@@ -130,10 +115,10 @@ static void *server_main(void *arg)
             if (srv_fd[i] < 0 || !(pfd[i].revents & (POLLIN | POLLHUP))) {
                 continue;
             }
-            if (full_read(srv_fd[i], req, TSM_FRAME_REQ_HDR_SIZE) != 0 ||
+            if (fd_read_exact(srv_fd[i], req, TSM_FRAME_REQ_HDR_SIZE) != 0 ||
                 (len = tsm_frame_req_len(req)) == 0 ||
-                full_read(srv_fd[i], req + TSM_FRAME_REQ_HDR_SIZE,
-                          len - TSM_FRAME_REQ_HDR_SIZE) != 0 ||
+                fd_read_exact(srv_fd[i], req + TSM_FRAME_REQ_HDR_SIZE,
+                              len - TSM_FRAME_REQ_HDR_SIZE) != 0 ||
                 tsm_frame_serve(&tsm, (uint64_t)i, req, len, scratch, rsp,
                                 sizeof(rsp), &rl) != TSM_FRAME_OK ||
                 write(srv_fd[i], rsp, rl) != (ssize_t)rl) {
