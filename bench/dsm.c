@@ -15,7 +15,16 @@
  * Rounds of both alternate so load from elsewhere on the machine hits both
  * alike. Figure: p50(secured) / p50(baseline), limit 1.5 (ratio against the
  * limit printed: limit / figure >= 1.00 passes); p99s for information.
- * Usage: bench_dsm PATH-TO-trustvio-dsm [ROUNDS]
+ *
+ * Placement: by default this program pins itself to one CPU before it
+ * starts the daemon or the echo process, so both ends of both paths run on
+ * that CPU and each round trip is plain context switches (on a VM a wake-up
+ * on another, idle vCPU goes through the hypervisor and costs tens of
+ * microseconds: the figure would measure where the scheduler put each
+ * process). The first line printed names the mode. BENCH_PIN=none in the
+ * environment runs everything unpinned, BENCH_PIN=N pins to CPU N (see
+ * bench/pin.h); both paths are always measured in the same mode.
+ * Usage: [BENCH_PIN=same|none|N] bench_dsm PATH-TO-trustvio-dsm [ROUNDS]
  */
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -32,6 +41,7 @@
 #include "common/fdio.h"
 #include "crypto/crypto.h"
 #include "crypto/x509.h"
+#include "pin.h"
 #include "tdispc/tdispc.h"
 
 #define LIMIT      1.5
@@ -136,6 +146,7 @@ int main(int argc, char **argv)
     char dir[] = "/tmp/tv-bench-dsm-XXXXXX", path[300], err[512];
     static uint8_t root[CRYPTO_X509_DER_MAX], buf[4096];
     struct tdispc_transport t;
+    struct bench_pin pin;
     unsigned port = 0, rounds = argc > 2 ? (unsigned)atoi(argv[2]) : 40;
     size_t root_len = 0, n_sec = 0, n_tcp = 0, i;
     pid_t th = -1;
@@ -148,6 +159,14 @@ int main(int argc, char **argv)
                 MAX_ROUNDS);
         return 2;
     }
+    /* before the daemon and the echo process start: both inherit it */
+    if (bench_pin_apply(&pin) != 0) {
+        return 1;
+    }
+    printf("bench_dsm: %s; %u rounds of %d secured then %d bare round "
+           "trips\n",
+           pin.desc, rounds, PER_ROUND, PER_ROUND);
+    fflush(stdout); /* not duplicated in the children */
     if (mkdtemp(dir) == NULL || crypto_init() != 0) {
         fprintf(stderr, "bench_dsm: setup failed\n");
         return 1;

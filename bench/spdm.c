@@ -27,7 +27,18 @@
  * The framing is a bare u32 length, so the figure is the engine's cost over
  * the socket's; the daemon's own framing is measured with the daemon.
  *
- * Usage: bench_spdm [SECONDS] [ROUND_TRIPS] (defaults 3 and 20000).
+ * Placement of the round trips: by default this program pins itself to one
+ * CPU before it forks the responder and the bare peer, so all three
+ * processes run on that CPU and each round trip is plain context switches
+ * (on a VM a wake-up on another, idle vCPU goes through the hypervisor and
+ * costs tens of microseconds: the figure would measure where the scheduler
+ * put each process). The line before the figures names the mode.
+ * BENCH_PIN=none in the environment leaves them unpinned, BENCH_PIN=N pins
+ * to CPU N (see bench/pin.h); both paths are always measured in the same
+ * mode. The handshakes/s figures count CPU time and are not pinned.
+ *
+ * Usage: [BENCH_PIN=same|none|N] bench_spdm [SECONDS] [ROUND_TRIPS]
+ * (defaults 3 and 20000).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,6 +55,7 @@
 
 #include "crypto/crypto.h"
 #include "crypto/x509.h"
+#include "pin.h"
 #include "spdm/spdm.h"
 
 static double user_s(void)
@@ -338,6 +350,7 @@ static int round_trips(unsigned long count)
     bool secured, done = false;
     struct spdm_digests dg;
     uint32_t sid = 0;
+    struct bench_pin pin;
     pid_t p1, p2;
     int fd, efd;
     double p50s, p50b, ratio;
@@ -345,6 +358,11 @@ static int round_trips(unsigned long count)
     if (count > sizeof(sec_us) / sizeof(sec_us[0])) {
         count = sizeof(sec_us) / sizeof(sec_us[0]);
     }
+    /* before the responder and the bare peer are forked: both inherit it */
+    if (bench_pin_apply(&pin) != 0) {
+        return -1;
+    }
+    printf("loopback round trips: %s; secured and bare alternate\n", pin.desc);
     fd = spawn(serve_responder, 0, &p1);
     if (fd < 0) {
         return -1;

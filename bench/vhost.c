@@ -11,6 +11,9 @@
  *                 processes, two eventfds, the same wake-up mechanisms the
  *                 two ends use (the driver side sleeps in poll() on its
  *                 eventfd, the device side in epoll_wait()); p50 and p99
+ *                 The ping-pong, describe_pcr and extend_pcr are measured
+ *                 in rounds (each round: ping-pong, then both requests)
+ *                 and each figure merges its samples over the rounds.
  *   describe_poll the same with the driver busy-polling the used ring (no
  *                 call eventfd on the driver side); information only
  *   app_ioctl     DescribePCR as an unmodified enclave program makes it:
@@ -34,6 +37,17 @@
  *
  * Every figure is printed with its ratio to the limit (limit / measured for
  * times and sizes: >= 1.00 passes).
+ *
+ * Placement: by default this program pins itself to one CPU before it
+ * starts anything, so the daemon, the processes it starts, the ping-pong's
+ * child and bench_vhost_app all run on that CPU and every round trip, the
+ * ping-pong's as the requests', is made of plain context switches (on a VM
+ * a wake-up on another, idle vCPU goes through the hypervisor and costs
+ * tens of microseconds, which would measure placement, not the code). The
+ * header line names the mode. BENCH_PIN=none in the environment runs
+ * everything unpinned as the scheduler places it, BENCH_PIN=N pins to
+ * CPU N (see bench/pin.h). Every figure and ratio of one run is measured in
+ * the same mode.
  *
  * Usage: bench_vhost [--iterations N] [--rpmb PATH] [--app PATH]
  *                    [--preload PATH] [--breakdown] [PATH-TO-vhost-user-nsm]
@@ -60,6 +74,7 @@
 
 #include "client/rpmbc_vhu.h"
 #include "frontend/vhu_frontend.h"
+#include "pin.h"
 #include "procmem.h"
 
 #define DEFAULT_ITERATIONS  20000u
@@ -67,6 +82,7 @@
 #define LATENCY_LIMIT       1.5  /* x ping-pong p50 */
 #define APP_LIMIT           1.10 /* x the frontend's own p50 */
 #define APP_ROUNDS          4u
+#define CORE_ROUNDS         4u    /* ping-pong, describe, extend */
 #define NSM_PRIV_LIMIT_KIB  1024u /* 1 MiB */
 #define RPMB_PRIV_LIMIT_KIB 1536u /* 1.5 MiB */
 
@@ -439,6 +455,9 @@ static void usage(FILE *out, const char *prog)
         "libnsm-preload.so and through libnsm.so.0, interleaved with the\n"
         "frontend and the ping-pong; then the private memory (and PSS) of\n"
         "vhost-user-nsm and vhost-user-rpmb after serving requests.\n"
+        "Every process taking part runs on one CPU (the last this one may\n"
+        "run on) unless BENCH_PIN=none (unpinned) or BENCH_PIN=N (CPU N)\n"
+        "is set in the environment; the header line names the mode.\n"
         "Ratios >= 1.00 meet the limits (frontend p50 within 1.5x the\n"
         "ping-pong p50; application p50 within 1.10x the frontend's and\n"
         "1.5x the ping-pong's; private memory within 1 MiB for NSM,\n"
@@ -478,7 +497,9 @@ int main(int argc, char **argv)
     size_t n = DEFAULT_ITERATIONS;
     struct vhu_fe_options o = {.connect_wait_ms = 10000, .timeout_ms = 10000};
     struct pct pp, pd, pe, pq;
-    uint64_t *ns;
+    struct bench_pin pin;
+    uint64_t *ns, *pp_ns, *pd_ns;
+    size_t m;
     struct vhu_fe *fe;
     pid_t pid;
     int status, fails = 0;
@@ -546,7 +567,14 @@ int main(int argc, char **argv)
                 strerror(errno));
         return 1;
     }
-    ns = calloc(n, sizeof(*ns));
+    /* before anything is started: every process inherits the CPU */
+    if (bench_pin_apply(&pin) != 0) {
+        return 1;
+    }
+    m = n / CORE_ROUNDS;
+    ns = calloc(3 * n, sizeof(*ns));
+    pp_ns = ns + n;
+    pd_ns = pp_ns + n;
     if (ns == NULL || mkdtemp(dir) == NULL) {
         perror("setup");
         return 1;
@@ -554,12 +582,6 @@ int main(int argc, char **argv)
     snprintf(sock, sizeof(sock), "%s/nsm.sock", dir);
     snprintf(sock_arg, sizeof(sock_arg), "--socket-path=%s", sock);
     snprintf(pki_arg, sizeof(pki_arg), "--pki=%s/pki", dir);
-
-    /* the notification path first, on a quiet machine */
-    if (pingpong(n, ns) < 0) {
-        return 1;
-    }
-    pp = percentiles(ns, n);
 
     pid = fork();
     if (pid < 0) {
@@ -578,16 +600,19 @@ int main(int argc, char **argv)
         waitpid(pid, NULL, 0);
         return 1;
     }
-    if (run_requests(fe, req_describe, sizeof(req_describe), "DescribePCR", n,
-                     ns) < 0) {
-        fails++;
+    /* rounds of: the bare notification path, DescribePCR, ExtendPCR */
+    for (unsigned r = 0; r < CORE_ROUNDS && fails == 0; r++) {
+        if (pingpong(m, pp_ns + r * m) < 0 ||
+            run_requests(fe, req_describe, sizeof(req_describe), "DescribePCR",
+                         m, pd_ns + r * m) < 0 ||
+            run_requests(fe, req_extend, sizeof(req_extend), "ExtendPCR", m,
+                         ns + r * m) < 0) {
+            fails++;
+        }
     }
-    pd = percentiles(ns, n);
-    if (run_requests(fe, req_extend, sizeof(req_extend), "ExtendPCR", n, ns) <
-        0) {
-        fails++;
-    }
-    pe = percentiles(ns, n);
+    pp = percentiles(pp_ns, m * CORE_ROUNDS);
+    pd = percentiles(pd_ns, m * CORE_ROUNDS);
+    pe = percentiles(ns, m * CORE_ROUNDS);
     /* for information: the driver side spinning on the used ring instead */
     vhu_fe_set_flags(fe, VHU_FE_POLL, 0);
     if (run_requests(fe, req_describe, sizeof(req_describe), "DescribePCR", n,
@@ -620,9 +645,10 @@ int main(int argc, char **argv)
         have_rpmb_mem = true;
     }
 
-    printf("bench_vhost: %zu round trips each, frontend sleeping on "
-           "the call eventfd (EVENT_IDX), queue size %u\n",
-           n, VHU_FE_DEFAULT_QUEUE_SIZE);
+    printf("bench_vhost: %s; %u rounds of %zu round trips, each round "
+           "ping-pong, describe_pcr, extend_pcr; frontend sleeping on the "
+           "call eventfd (EVENT_IDX), queue size %u\n",
+           pin.desc, CORE_ROUNDS, m, VHU_FE_DEFAULT_QUEUE_SIZE);
     printf("%-13s p50 %8.2f us  p99 %8.2f us\n", "pingpong", pp.p50_us,
            pp.p99_us);
     if (fails == 0) {
