@@ -363,6 +363,7 @@ static int round_trips(unsigned long count)
         return -1;
     }
     printf("loopback round trips: %s; secured and bare alternate\n", pin.desc);
+    fflush(stdout); /* not duplicated in the children */
     fd = spawn(serve_responder, 0, &p1);
     if (fd < 0) {
         return -1;
