@@ -1,6 +1,16 @@
 #!/bin/sh
 # Every benchmark, one after the other, in one run; each prints its figures
 # as ratios against its stated limit. Usage: scripts/bench.sh [BUILD_DIR]
+# Environment:
+#   BENCH_DIR=DIR      where bench_rpmb and bench_load keep their stores
+#                      (default /var/tmp)
+#   BENCH_PIN=MODE     placement of the round-trip benchmarks (bench_vhost,
+#                      bench_dsm, bench_spdm's loopback round trips): same
+#                      (default) runs every process taking part on one CPU,
+#                      so a round trip is plain context switches; none
+#                      leaves them to the scheduler (on a VM a wake-up on
+#                      another, idle vCPU then costs tens of microseconds);
+#                      N pins them to CPU N. Each bench prints its mode.
 set -u
 cd "$(dirname "$0")/.."
 B=${1:-build}
