@@ -75,3 +75,21 @@ void cli_json_str(FILE *f, const char *s)
     }
     fputc('"', f);
 }
+
+long cli_read_file(const char *prog, const char *path, uint8_t *buf, size_t cap)
+{
+    FILE *f = fopen(path, "rb");
+    size_t n;
+
+    if (f == NULL) {
+        fprintf(stderr, "%s: %s: %s\n", prog, path, strerror(errno));
+        return -1;
+    }
+    n = fread(buf, 1, cap, f);
+    fclose(f);
+    if (n == cap) {
+        fprintf(stderr, "%s: %s: over %zu bytes\n", prog, path, cap - 1);
+        return -1;
+    }
+    return (long)n;
+}

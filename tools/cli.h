@@ -7,6 +7,7 @@
 #define TOOLS_CLI_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -36,5 +37,23 @@ bool cli_parse_if(const char *s, uint64_t *ifid);
  * and '\\' escaped, control characters as \u00XX).
  */
 void cli_json_str(FILE *f, const char *s);
+
+/**
+ * cli_read_file() - read the whole of @path into @buf (@cap bytes). A file of
+ * @cap bytes or more is refused. On failure one line "PROG: PATH: reason"
+ * goes to stderr.
+ * Return: the number of bytes read, or -1.
+ */
+long cli_read_file(const char *prog, const char *path, uint8_t *buf,
+                   size_t cap);
+
+/**
+ * cli_load_root() - the certificate a --root option names, PEM or DER, as
+ * DER in @der (@cap bytes); *@len its length. On failure one line
+ * "PROG: --root PATH: reason" goes to stderr (cli_root.c: links src/crypto).
+ * Return: 0 or -1.
+ */
+int cli_load_root(const char *prog, const char *path, uint8_t *der, size_t cap,
+                  size_t *len);
 
 #endif

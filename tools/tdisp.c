@@ -524,29 +524,12 @@ int main(int argc, char **argv)
         case OPT_DOE:
             doe_bdf = optarg;
             break;
-        case OPT_ROOT: {
-            FILE *f = fopen(optarg, "rb");
-            static uint8_t raw[3 * CRYPTO_X509_DER_MAX];
-            size_t n;
-            long der_len;
-            if (f == NULL) {
-                fprintf(stderr, PROG ": --root %s: %s\n", optarg,
-                        strerror(errno));
+        case OPT_ROOT:
+            if (cli_load_root(PROG, optarg, root, sizeof(root), &root_len) !=
+                0) {
                 return 2;
             }
-            n = fread(raw, 1, sizeof(raw), f);
-            fclose(f);
-            der_len = crypto_x509_to_der(raw, n, root, sizeof(root));
-            if (der_len <= 0) {
-                fprintf(stderr,
-                        PROG ": --root %s: not a certificate (PEM or "
-                             "DER)\n",
-                        optarg);
-                return 2;
-            }
-            root_len = (size_t)der_len;
             break;
-        }
         case OPT_FUNCTION:
             if (!parse_func(optarg, &fid)) {
                 fprintf(stderr, PROG ": --function %s: hex or BB:DD.F\n",

@@ -110,25 +110,6 @@ static bool have_mmio;
 static uint64_t gpa[TDISP_MAX_RANGES];
 static size_t n_gpa;
 
-static long read_file(const char *path, uint8_t *buf, size_t cap)
-{
-    FILE *f = fopen(path, "rb");
-    size_t n;
-
-    if (f == NULL) {
-        fprintf(stderr, PROG ": %s: %s\n", path, strerror(errno));
-        return -1;
-    }
-    n = fread(buf, 1, cap, f);
-    if (n == cap) {
-        fprintf(stderr, PROG ": %s: over %zu bytes\n", path, cap - 1);
-        fclose(f);
-        return -1;
-    }
-    fclose(f);
-    return (long)n;
-}
-
 /* One failure line (stderr; and a JSON object on stdout with --json). */
 static int fail(const char *cmd, const char *step, const char *reason)
 {
@@ -347,26 +328,16 @@ int main(int argc, char **argv)
         case OPT_TSM:
             tsm_path = optarg;
             break;
-        case OPT_ROOT: {
-            static uint8_t raw[3 * CRYPTO_X509_DER_MAX];
-            long n = read_file(optarg, raw, sizeof(raw)), d;
-            if (n < 0) {
+        case OPT_ROOT:
+            if (cli_load_root(PROG, optarg, root, sizeof(root), &root_len) !=
+                0) {
                 return 2;
             }
-            d = crypto_x509_to_der(raw, (size_t)n, root, sizeof(root));
-            if (d <= 0) {
-                fprintf(stderr,
-                        PROG ": --root %s: not a certificate (PEM or DER)\n",
-                        optarg);
-                return 2;
-            }
-            root_len = (size_t)d;
             break;
-        }
         case OPT_POLICY: {
             static char text[POLICY_MAX];
             char err[256];
-            long n = read_file(optarg, (uint8_t *)text, sizeof(text));
+            long n = cli_read_file(PROG, optarg, (uint8_t *)text, sizeof(text));
             if (n < 0) {
                 return 2;
             }
