@@ -116,11 +116,6 @@ static uint32_t fid;
 static struct tdisp_lock_params lockp;
 static const char *chain_out;
 
-static bool parse_num(const char *s, uint64_t *v)
-{
-    return cli_parse_num(s, v);
-}
-
 static bool parse_func(const char *s, uint32_t *out)
 {
     return cli_parse_func(s, 0x01ffffff, out);
@@ -514,7 +509,7 @@ int main(int argc, char **argv)
 
         switch (opt) {
         case OPT_PORT:
-            if (!parse_num(optarg, &v) || v == 0 || v > 65535) {
+            if (!cli_parse_num(optarg, &v) || v == 0 || v > 65535) {
                 fprintf(stderr, PROG ": --port %s: expected 1..65535\n",
                         optarg);
                 return 2;
@@ -538,14 +533,14 @@ int main(int argc, char **argv)
             }
             break;
         case OPT_LOCK_FLAGS:
-            if (!parse_num(optarg, &v) || v > 0xffff) {
+            if (!cli_parse_num(optarg, &v) || v > 0xffff) {
                 fprintf(stderr, PROG ": --lock-flags %s: 0..0xffff\n", optarg);
                 return 2;
             }
             lockp.flags = (uint16_t)v;
             break;
         case OPT_MMIO_OFFSET:
-            if (!parse_num(optarg, &v)) {
+            if (!cli_parse_num(optarg, &v)) {
                 fprintf(stderr, PROG ": --mmio-offset %s: a number\n", optarg);
                 return 2;
             }
