@@ -137,6 +137,15 @@ static void sleep_ms(long ms)
     nanosleep(&ts, NULL);
 }
 
+/* Up to 10 s for @path to appear (a daemon's socket); the caller's next
+ * step fails if it does not. */
+static void wait_for(const char *path)
+{
+    for (int i = 0; i < 200 && !exists(path); i++) {
+        sleep_ms(50);
+    }
+}
+
 /* A trustvio-dsm on a free port with one TDI; its admin socket is ready. */
 static int start_dsm(void)
 {
@@ -763,9 +772,7 @@ static void drop_to_user(void **state)
     assert_int_equal(mkdir(sub, 0700), 0);
     assert_int_equal(chown(sub, NOBODY, NOBODY), 0);
     open_pid = spawn(argv, log, false);
-    for (int i = 0; i < 200 && !exists(path); i++) {
-        sleep_ms(50);
-    }
+    wait_for(path);
     assert_int_equal(lstat(path, &st), 0);
     assert_int_equal(st.st_uid, NOBODY);
     assert_int_equal(st.st_mode & 0777, 0600);
@@ -821,9 +828,7 @@ static void forbidden_call(void **state)
         spawn_preload = true;
         open_pid = spawn(argv, log, false);
         spawn_preload = false;
-        for (int i = 0; i < 200 && !exists(path); i++) {
-            sleep_ms(50);
-        }
+        wait_for(path);
         assert_int_equal(tsmc_open_socket(&host, path), 0);
         if (!none) {
             /* no answer: the daemon is gone */
@@ -866,9 +871,7 @@ static void peer_credentials(void **state)
     snprintf(log, sizeof(log), "%s/open.log", dir);
     snprintf(arg, sizeof(arg), "--host-socket=%s", path);
     open_pid = spawn(argv, log, false);
-    for (int i = 0; i < 200 && !exists(path); i++) {
-        sleep_ms(50);
-    }
+    wait_for(path);
     child = fork();
     if (child == 0) {
         struct tsmc c;
