@@ -33,6 +33,7 @@
 #include "common/log.h"
 #include "common/xmalloc.h"
 #include "crypto/crypto.h"
+#include "daemon/daemon.h"
 #include "daemon/sandbox.h"
 #include "dsm/dsm.h"
 #include "pki/devid.h"
@@ -737,43 +738,29 @@ static struct {
 
 /*
  * Switch to --user / --group (supplementary groups cleared) once the
- * sockets are bound; the admin socket file is handed over first so that
- * the daemon can remove it on exit. Return: 0, or -1 (reported).
+ * sockets are bound, the way the other daemons do (daemon.c); the admin
+ * socket file is handed over first so that the daemon can remove it on
+ * exit. Return: 0, or non-zero (reported).
  */
 static int drop_privileges(const char *admin_path)
 {
-    uid_t uid = priv.user_set ? priv.uid : geteuid();
-    gid_t gid =
-        priv.group_set ? priv.gid : (priv.user_set ? priv.user_gid : getegid());
+    struct daemon_cfg dc = {
+        .prog = PROG,
+        .fd = -1,
+        .user_set = priv.user_set,
+        .user = priv.uid,
+        .user_gid = priv.user_gid,
+        .group_set = priv.group_set,
+        .group = priv.gid,
+    };
+    struct daemon_sock admin = {
+        .listen_fd = -1, .conn_fd = -1, .notify_fd = -1};
 
-    if (!priv.user_set && !priv.group_set) {
-        return 0;
+    if (admin_path != NULL) {
+        admin.created = true;
+        snprintf(admin.bound, sizeof(admin.bound), "%s", admin_path);
     }
-    if (geteuid() != 0) {
-        if (uid == geteuid() && gid == getegid()) {
-            return 0;
-        }
-        tv_err("--user/--group: switching to uid %u gid %u needs root",
-               (unsigned)uid, (unsigned)gid);
-        return -1;
-    }
-    if (admin_path != NULL && chown(admin_path, uid, gid) != 0) {
-        tv_err("cannot hand %s to uid %u: %s", admin_path, (unsigned)uid,
-               strerror(errno));
-        return -1;
-    }
-    if (setgroups(0, NULL) != 0 || setgid(gid) != 0 || setuid(uid) != 0) {
-        tv_err("cannot switch to uid %u gid %u: %s", (unsigned)uid,
-               (unsigned)gid, strerror(errno));
-        return -1;
-    }
-    if (uid != 0 && (setuid(0) == 0 || seteuid(0) == 0)) {
-        tv_err("privileges could be regained after switching to uid %u",
-               (unsigned)uid);
-        return -1;
-    }
-    tv_info("running as uid %u gid %u", (unsigned)uid, (unsigned)gid);
-    return 0;
+    return daemon_drop_privileges_n(&dc, &admin, admin_path != NULL ? 1 : 0);
 }
 
 /* ms from @now until the next session's heartbeat expires (-1: never). */
