@@ -31,9 +31,15 @@
  *                 it started (the NSM signer), after requests were served
  *                 and with the frontend still connected:
  *                 Private_Clean + Private_Dirty against the limits
- *                 (vhost-user-nsm 1 MiB, vhost-user-rpmb 1.5 MiB, the
- *                 latter after PROGRAM_KEY, one authenticated write and
- *                 one read), Pss and Rss beside them
+ *                 (vhost-user-nsm 1 MiB, vhost-user-rpmb 1.5 MiB), Pss
+ *                 and Rss beside them; vhost-user-rpmb twice: "rpmb" after
+ *                 PROGRAM_KEY, one authenticated write and one read, and
+ *                 "rpmb_many" after RPMB_MANY_WRITES more requests of
+ *                 every kind (a refused second PROGRAM_KEY, counter
+ *                 reads, writes spread over the device, enough for WAL
+ *                 checkpoints, and reads of all of it, with and without
+ *                 a MAC check), the data read back checked against what
+ *                 was written
  *
  * Every figure is printed with its ratio to the limit (limit / measured for
  * times and sizes: >= 1.00 passes); the exit status is 1 when a figure
@@ -86,6 +92,7 @@
 #define CORE_ROUNDS         4u    /* ping-pong, describe, extend */
 #define NSM_PRIV_LIMIT_KIB  1024u /* 1 MiB */
 #define RPMB_PRIV_LIMIT_KIB 1536u /* 1.5 MiB */
+#define RPMB_MANY_WRITES    300u  /* > 256 WAL frames: checkpoints run */
 
 /* {"DescribePCR": {"index": 16}} (aws-nitro-enclaves-nsm-api) */
 static const uint8_t req_describe[] = {
@@ -376,17 +383,73 @@ static bool print_mem(const char *name, const struct procmem *m,
 }
 
 /*
+ * The requests behind "rpmb_many": every kind the device serves, many
+ * times, over the whole capacity. @shadow holds what the device holds
+ * (block 3 written already). Return 0, or -1 when a request fails or
+ * reads back wrong data.
+ */
+static int rpmb_many(struct rpmbc *c, const uint8_t key[32], uint8_t *shadow)
+{
+    uint32_t n_blocks = rpmbc_capacity_blocks(c);
+    uint8_t buf[16 * 256], back[64 * 256];
+    uint32_t counter;
+
+    if (n_blocks < 64) {
+        fprintf(stderr, "vhost-user-rpmb: %u blocks, expected 64 or more\n",
+                n_blocks);
+        return -1;
+    }
+    if (rpmbc_program_key(c, key) != RPMBC_ERR_DEVICE) {
+        fprintf(stderr, "vhost-user-rpmb: a second key was not refused\n");
+        return -1;
+    }
+    for (uint32_t i = 0; i < RPMB_MANY_WRITES; i++) {
+        /*
+         * single blocks spread over the device, every 16th write 16 (sent
+         * as 16 requests at the default max_wr_cnt of 1)
+         */
+        size_t n = i % 16 == 15 ? 16 : 1;
+        uint16_t a = (uint16_t)((i * 2477u) % (n_blocks - n));
+
+        for (size_t j = 0; j < n * 256; j++) {
+            buf[j] = (uint8_t)(i + j * 13u);
+        }
+        if (rpmbc_write_blocks(c, key, a, buf, n) != RPMBC_OK ||
+            rpmbc_read_counter(c, key, &counter) != RPMBC_OK) {
+            fprintf(stderr, "vhost-user-rpmb: write %u failed\n", i);
+            return -1;
+        }
+        memcpy(shadow + (size_t)a * 256, buf, n * 256);
+    }
+    for (uint32_t a = 0; a < n_blocks; a += 64) {
+        size_t n = n_blocks - a < 64 ? n_blocks - a : 64;
+
+        if (rpmbc_read_blocks(c, key, (uint16_t)a, back, n) != RPMBC_OK ||
+            memcmp(back, shadow + (size_t)a * 256, n * 256) != 0 ||
+            rpmbc_read_blocks(c, NULL, (uint16_t)a, back, 1) != RPMBC_OK ||
+            memcmp(back, shadow + (size_t)a * 256, 256) != 0) {
+            fprintf(stderr, "vhost-user-rpmb: reading block %u failed\n", a);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/*
  * Start vhost-user-rpmb on a fresh store in @dir, program a key, write one
  * block and read it back through the frontend, and measure the daemon's
- * memory with the frontend still connected. Return 0 or -1.
+ * memory into @first with the frontend still connected; then serve
+ * rpmb_many() and measure again into @many. Return 0 or -1.
  */
 static bool breakdown; /* --breakdown: per-mapping private memory */
 
-static int rpmb_memory(const char *exe, const char *dir, struct procmem *m)
+static int rpmb_memory(const char *exe, const char *dir, struct procmem *first,
+                       struct procmem *many)
 {
     static const uint8_t key[32] = {0x42};
     char sock[160], sock_arg[200], store_arg[200];
     uint8_t data[256], back[256];
+    uint8_t *shadow = NULL;
     struct rpmbc_vhu *v = NULL;
     struct rpmbc_transport tr;
     struct rpmbc c;
@@ -431,11 +494,35 @@ static int rpmb_memory(const char *exe, const char *dir, struct procmem *m)
         goto out;
     }
     usleep(200 * 1000); /* let the daemon go idle */
-    rc = procmem_trees(&pid, 1, m);
+    rc = procmem_trees(&pid, 1, first);
     if (rc == 0 && breakdown) {
+        fprintf(stderr, "vhost-user-rpmb after the first requests:\n");
+        (void)procmem_breakdown_tree(pid, stderr);
+    }
+    if (rc != 0) {
+        goto out;
+    }
+    rc = -1;
+    shadow = calloc(rpmbc_capacity_blocks(&c), 256);
+    if (shadow == NULL) {
+        perror("calloc");
+        goto out;
+    }
+    memcpy(shadow + 3 * 256, data, sizeof(data));
+    if (rpmb_many(&c, key, shadow) != 0) {
+        goto out;
+    }
+    usleep(200 * 1000);
+    rc = procmem_trees(&pid, 1, many);
+    if (rc == 0 && breakdown) {
+        fprintf(stderr,
+                "vhost-user-rpmb after %u more writes and reads of "
+                "the whole device:\n",
+                RPMB_MANY_WRITES);
         (void)procmem_breakdown_tree(pid, stderr);
     }
 out:
+    free(shadow);
     rpmbc_vhu_close(v);
     kill(pid, SIGTERM);
     waitpid(pid, &st, 0);
@@ -455,7 +542,8 @@ static void usage(FILE *out, const char *prog)
         "DescribePCR as an application makes it, through\n"
         "libnsm-preload.so and through libnsm.so.0, interleaved with the\n"
         "frontend and the ping-pong; then the private memory (and PSS) of\n"
-        "vhost-user-nsm and vhost-user-rpmb after serving requests.\n"
+        "vhost-user-nsm and vhost-user-rpmb after serving requests (for\n"
+        "vhost-user-rpmb also after many requests of every kind).\n"
         "Every process taking part runs on one CPU (the last this one may\n"
         "run on) unless BENCH_PIN=none (unpinned) or BENCH_PIN=N (CPU N)\n"
         "is set in the environment; the header line names the mode.\n"
@@ -495,7 +583,7 @@ int main(int argc, char **argv)
     char rpmb_buf[PATH_MAX], app_buf[PATH_MAX], preload_buf[PATH_MAX];
     const char *exe = NULL, *rpmb_exe = NULL, *app = NULL, *preload = NULL;
     struct app_figures af;
-    struct procmem nsm_mem, rpmb_mem;
+    struct procmem nsm_mem, rpmb_mem, rpmb_many_mem;
     bool have_app = false, have_nsm_mem, have_rpmb_mem = false;
     size_t n = DEFAULT_ITERATIONS;
     struct vhu_fe_options o = {.connect_wait_ms = 10000, .timeout_ms = 10000};
@@ -642,7 +730,7 @@ int main(int argc, char **argv)
     if (access(rpmb_exe, X_OK) != 0) {
         fprintf(stderr, "%s: %s\n", rpmb_exe, strerror(errno));
         fails++;
-    } else if (rpmb_memory(rpmb_exe, dir, &rpmb_mem) < 0) {
+    } else if (rpmb_memory(rpmb_exe, dir, &rpmb_mem, &rpmb_many_mem) < 0) {
         fails++;
     } else {
         have_rpmb_mem = true;
@@ -683,6 +771,7 @@ int main(int argc, char **argv)
     }
     if (have_rpmb_mem) {
         above += !print_mem("rpmb", &rpmb_mem, RPMB_PRIV_LIMIT_KIB);
+        above += !print_mem("rpmb_many", &rpmb_many_mem, RPMB_PRIV_LIMIT_KIB);
     }
 
     kill(pid, SIGTERM);
