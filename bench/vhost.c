@@ -40,6 +40,9 @@
  *                 checkpoints, and reads of all of it, with and without
  *                 a MAC check), the data read back checked against what
  *                 was written
+ *   rpmb_write    p50 and p99 of rpmb_many's single-block authenticated
+ *   rpmb_read     writes (each committed with fsync) and single-block
+ *                 reads; information only
  *
  * Every figure is printed with its ratio to the limit (limit / measured for
  * times and sizes: >= 1.00 passes); the exit status is 1 when a figure
@@ -89,10 +92,11 @@
 #define LATENCY_LIMIT       1.5  /* x ping-pong p50 */
 #define APP_LIMIT           1.10 /* x the frontend's own p50 */
 #define APP_ROUNDS          4u
-#define CORE_ROUNDS         4u    /* ping-pong, describe, extend */
-#define NSM_PRIV_LIMIT_KIB  1024u /* 1 MiB */
-#define RPMB_PRIV_LIMIT_KIB 1536u /* 1.5 MiB */
-#define RPMB_MANY_WRITES    300u  /* > 256 WAL frames: checkpoints run */
+#define CORE_ROUNDS         4u     /* ping-pong, describe, extend */
+#define NSM_PRIV_LIMIT_KIB  1024u  /* 1 MiB */
+#define RPMB_PRIV_LIMIT_KIB 1536u  /* 1.5 MiB */
+#define RPMB_MANY_WRITES    300u   /* > 256 WAL frames: checkpoints run */
+#define RPMB_MAX_BLOCKS     65536u /* 16 MiB */
 
 /* {"DescribePCR": {"index": 16}} (aws-nitro-enclaves-nsm-api) */
 static const uint8_t req_describe[] = {
@@ -383,20 +387,34 @@ static bool print_mem(const char *name, const struct procmem *m,
 }
 
 /*
+ * Latencies of rpmb_many()'s requests, information only: a single-block
+ * authenticated write as rpmbc_write_blocks() makes it (counter read,
+ * DATA_WRITE, RESULT_READ; the daemon's commit fsyncs), and a single-block
+ * read (DATA_READ).
+ */
+struct rpmb_lat {
+    struct pct write;
+    struct pct read;
+};
+
+/*
  * The requests behind "rpmb_many": every kind the device serves, many
  * times, over the whole capacity. @shadow holds what the device holds
- * (block 3 written already). Return 0, or -1 when a request fails or
- * reads back wrong data.
+ * (block 3 written already); @lat receives the latencies. Return 0, or -1
+ * when a request fails or reads back wrong data.
  */
-static int rpmb_many(struct rpmbc *c, const uint8_t key[32], uint8_t *shadow)
+static int rpmb_many(struct rpmbc *c, const uint8_t key[32], uint8_t *shadow,
+                     struct rpmb_lat *lat)
 {
     uint32_t n_blocks = rpmbc_capacity_blocks(c);
     uint8_t buf[16 * 256], back[64 * 256];
+    uint64_t w_ns[RPMB_MANY_WRITES], r_ns[RPMB_MAX_BLOCKS / 64];
+    size_t n_w = 0, n_r = 0;
     uint32_t counter;
 
-    if (n_blocks < 64) {
-        fprintf(stderr, "vhost-user-rpmb: %u blocks, expected 64 or more\n",
-                n_blocks);
+    if (n_blocks < 64 || n_blocks > RPMB_MAX_BLOCKS) {
+        fprintf(stderr, "vhost-user-rpmb: %u blocks, expected 64 to %u\n",
+                n_blocks, RPMB_MAX_BLOCKS);
         return -1;
     }
     if (rpmbc_program_key(c, key) != RPMBC_ERR_DEVICE) {
@@ -410,28 +428,42 @@ static int rpmb_many(struct rpmbc *c, const uint8_t key[32], uint8_t *shadow)
          */
         size_t n = i % 16 == 15 ? 16 : 1;
         uint16_t a = (uint16_t)((i * 2477u) % (n_blocks - n));
+        uint64_t t0;
 
         for (size_t j = 0; j < n * 256; j++) {
             buf[j] = (uint8_t)(i + j * 13u);
         }
-        if (rpmbc_write_blocks(c, key, a, buf, n) != RPMBC_OK ||
-            rpmbc_read_counter(c, key, &counter) != RPMBC_OK) {
+        t0 = now_ns();
+        if (rpmbc_write_blocks(c, key, a, buf, n) != RPMBC_OK) {
             fprintf(stderr, "vhost-user-rpmb: write %u failed\n", i);
+            return -1;
+        }
+        if (n == 1) {
+            w_ns[n_w++] = now_ns() - t0;
+        }
+        if (rpmbc_read_counter(c, key, &counter) != RPMBC_OK) {
+            fprintf(stderr, "vhost-user-rpmb: counter read failed\n");
             return -1;
         }
         memcpy(shadow + (size_t)a * 256, buf, n * 256);
     }
     for (uint32_t a = 0; a < n_blocks; a += 64) {
         size_t n = n_blocks - a < 64 ? n_blocks - a : 64;
+        uint64_t t0;
+        int ok;
 
-        if (rpmbc_read_blocks(c, key, (uint16_t)a, back, n) != RPMBC_OK ||
-            memcmp(back, shadow + (size_t)a * 256, n * 256) != 0 ||
-            rpmbc_read_blocks(c, NULL, (uint16_t)a, back, 1) != RPMBC_OK ||
-            memcmp(back, shadow + (size_t)a * 256, 256) != 0) {
+        ok = rpmbc_read_blocks(c, key, (uint16_t)a, back, n) == RPMBC_OK &&
+             memcmp(back, shadow + (size_t)a * 256, n * 256) == 0;
+        t0 = now_ns();
+        ok = ok && rpmbc_read_blocks(c, NULL, (uint16_t)a, back, 1) == RPMBC_OK;
+        r_ns[n_r++] = now_ns() - t0;
+        if (!ok || memcmp(back, shadow + (size_t)a * 256, 256) != 0) {
             fprintf(stderr, "vhost-user-rpmb: reading block %u failed\n", a);
             return -1;
         }
     }
+    lat->write = percentiles(w_ns, n_w);
+    lat->read = percentiles(r_ns, n_r);
     return 0;
 }
 
@@ -439,12 +471,13 @@ static int rpmb_many(struct rpmbc *c, const uint8_t key[32], uint8_t *shadow)
  * Start vhost-user-rpmb on a fresh store in @dir, program a key, write one
  * block and read it back through the frontend, and measure the daemon's
  * memory into @first with the frontend still connected; then serve
- * rpmb_many() and measure again into @many. Return 0 or -1.
+ * rpmb_many() (latencies into @lat) and measure again into @many. Return
+ * 0 or -1.
  */
 static bool breakdown; /* --breakdown: per-mapping private memory */
 
 static int rpmb_memory(const char *exe, const char *dir, struct procmem *first,
-                       struct procmem *many)
+                       struct procmem *many, struct rpmb_lat *lat)
 {
     static const uint8_t key[32] = {0x42};
     char sock[160], sock_arg[200], store_arg[200];
@@ -509,7 +542,7 @@ static int rpmb_memory(const char *exe, const char *dir, struct procmem *first,
         goto out;
     }
     memcpy(shadow + 3 * 256, data, sizeof(data));
-    if (rpmb_many(&c, key, shadow) != 0) {
+    if (rpmb_many(&c, key, shadow, lat) != 0) {
         goto out;
     }
     usleep(200 * 1000);
@@ -584,6 +617,7 @@ int main(int argc, char **argv)
     const char *exe = NULL, *rpmb_exe = NULL, *app = NULL, *preload = NULL;
     struct app_figures af;
     struct procmem nsm_mem, rpmb_mem, rpmb_many_mem;
+    struct rpmb_lat rpmb_lat;
     bool have_app = false, have_nsm_mem, have_rpmb_mem = false;
     size_t n = DEFAULT_ITERATIONS;
     struct vhu_fe_options o = {.connect_wait_ms = 10000, .timeout_ms = 10000};
@@ -730,7 +764,8 @@ int main(int argc, char **argv)
     if (access(rpmb_exe, X_OK) != 0) {
         fprintf(stderr, "%s: %s\n", rpmb_exe, strerror(errno));
         fails++;
-    } else if (rpmb_memory(rpmb_exe, dir, &rpmb_mem, &rpmb_many_mem) < 0) {
+    } else if (rpmb_memory(rpmb_exe, dir, &rpmb_mem, &rpmb_many_mem,
+                           &rpmb_lat) < 0) {
         fails++;
     } else {
         have_rpmb_mem = true;
@@ -772,6 +807,13 @@ int main(int argc, char **argv)
     if (have_rpmb_mem) {
         above += !print_mem("rpmb", &rpmb_mem, RPMB_PRIV_LIMIT_KIB);
         above += !print_mem("rpmb_many", &rpmb_many_mem, RPMB_PRIV_LIMIT_KIB);
+        printf("%-13s p50 %8.2f us  p99 %8.2f us  (rpmb_many's single-block "
+               "authenticated writes: counter read, DATA_WRITE committed "
+               "with fsync, RESULT_READ; information only)\n",
+               "rpmb_write", rpmb_lat.write.p50_us, rpmb_lat.write.p99_us);
+        printf("%-13s p50 %8.2f us  p99 %8.2f us  (rpmb_many's single-block "
+               "DATA_READs; information only)\n",
+               "rpmb_read", rpmb_lat.read.p50_us, rpmb_lat.read.p99_us);
     }
 
     kill(pid, SIGTERM);
