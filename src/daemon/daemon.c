@@ -5,12 +5,15 @@
 #include <malloc.h>
 #include <stddef.h>
 #include <grp.h>
+#include <link.h>
 #include <poll.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
+#include <sys/mman.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -21,7 +24,8 @@
 #include "common/err.h"
 #include "common/log.h"
 
-#define DAEMON_IO_TIMEOUT_S 5 /* seconds for one message or reply */
+#define DAEMON_IO_TIMEOUT_S    5   /* seconds for one message or reply */
+#define DAEMON_MAX_CODE_RANGES 128 /* non-writable segments released */
 
 /* The serve loop's state, shared by its watch callbacks. */
 struct serve {
@@ -637,6 +641,159 @@ int daemon_sock_in_place(const struct daemon_cfg *cfg, struct daemon_sock *ds)
     return 0;
 }
 
+/*
+ * Why daemon_release_code() exists: the kernel maps file pages on a fault
+ * 64 KiB at a time (fault-around), so the start-up of vhost-user-rpmb,
+ * which opens and checks the store and prepares its statements through
+ * SQLite's SQL parser, planner and code generator, leaves nearly all of
+ * SQLite's code mapped, about 1 MiB that no other process maps, most of
+ * which the serve loop, stepping prepared statements (VDBE, b-tree, pager,
+ * WAL), never runs again. Unmapping the code once set-up is over lets the
+ * serve loop fault back only what it runs; vhost-user-rpmb.ld lays that
+ * out together. Measured with bench_vhost (rpmb, and rpmb_many after
+ * requests of every kind): see docs/rpmb.md.
+ *
+ * MADV_DONTNEED on a private file mapping drops the process's page table
+ * entries and any private copy of a page. Code and read-only data are
+ * never written, so there is no copy to lose (but a debugger's
+ * breakpoints: daemon_serve() skips the release under a tracer); the
+ * pages stay in the page cache, shared with any other process mapping the
+ * file, and the next access maps them again with a minor fault. The
+ * ranges are collected first and released after dl_iterate_phdr() is
+ * done, since the program headers it reads lie in the first segment.
+ */
+struct code_ranges {
+    uintptr_t page; /* page size */
+    uintptr_t vdso; /* the vDSO's ELF header, skipped */
+    size_t n;       /* ranges collected */
+    uintptr_t lo[DAEMON_MAX_CODE_RANGES];
+    uintptr_t hi[DAEMON_MAX_CODE_RANGES];
+};
+
+/* True when the object has text relocations (written code pages). */
+static bool object_has_textrel(const struct dl_phdr_info *info)
+{
+    for (size_t i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        const ElfW(Dyn) * d;
+
+        if (ph->p_type != PT_DYNAMIC) {
+            continue;
+        }
+        for (d = (const ElfW(Dyn) *)(info->dlpi_addr + ph->p_vaddr);
+             d->d_tag != DT_NULL; d++) {
+            if (d->d_tag == DT_TEXTREL ||
+                (d->d_tag == DT_FLAGS && (d->d_un.d_val & DF_TEXTREL) != 0)) {
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
+/* Shrink [*lo, *hi) so that it shares no page with a writable segment. */
+static void clip_writable(const struct dl_phdr_info *info, uintptr_t page,
+                          uintptr_t *lo, uintptr_t *hi)
+{
+    for (size_t i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        uintptr_t wlo, whi;
+
+        if ((ph->p_type != PT_LOAD || (ph->p_flags & PF_W) == 0) &&
+            ph->p_type != PT_GNU_RELRO) {
+            continue;
+        }
+        wlo = (info->dlpi_addr + ph->p_vaddr) & ~(page - 1);
+        whi = (info->dlpi_addr + ph->p_vaddr + ph->p_memsz + page - 1) &
+              ~(page - 1);
+        if (wlo >= *hi || whi <= *lo) {
+            continue;
+        }
+        if (wlo <= *lo) {
+            *lo = whi < *hi ? whi : *hi;
+        } else {
+            *hi = wlo;
+        }
+    }
+}
+
+static int collect_code(struct dl_phdr_info *info, size_t size, void *arg)
+{
+    struct code_ranges *r = arg;
+
+    (void)size;
+    for (size_t i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+
+        if (ph->p_type == PT_LOAD && ph->p_offset == 0 &&
+            info->dlpi_addr + ph->p_vaddr == r->vdso) {
+            return 0; /* the vDSO: not a file mapping */
+        }
+    }
+    if (object_has_textrel(info)) {
+        return 0;
+    }
+    for (size_t i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        uintptr_t lo, hi;
+
+        if (ph->p_type != PT_LOAD || (ph->p_flags & PF_W) != 0) {
+            continue;
+        }
+        lo = (info->dlpi_addr + ph->p_vaddr) & ~(r->page - 1);
+        hi = (info->dlpi_addr + ph->p_vaddr + ph->p_memsz + r->page - 1) &
+             ~(r->page - 1);
+        clip_writable(info, r->page, &lo, &hi);
+        if (lo < hi && r->n < DAEMON_MAX_CODE_RANGES) {
+            r->lo[r->n] = lo;
+            r->hi[r->n] = hi;
+            r->n++;
+        }
+    }
+    return 0;
+}
+
+/* see daemon.h */
+int daemon_release_code(void)
+{
+    struct code_ranges r;
+    int ret = 0;
+
+    r.page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    r.vdso = (uintptr_t)getauxval(AT_SYSINFO_EHDR);
+    r.n = 0;
+    (void)dl_iterate_phdr(collect_code, &r);
+    for (size_t i = 0; i < r.n; i++) {
+        if (madvise((void *)r.lo[i], r.hi[i] - r.lo[i], MADV_DONTNEED) != 0 &&
+            ret == 0) {
+            ret = -errno;
+        }
+    }
+    return ret;
+}
+
+/*
+ * True when a tracer (a debugger) is attached: its breakpoints live in
+ * private copies of code pages, which daemon_release_code() would drop.
+ */
+static bool daemon_traced(void)
+{
+    char line[128];
+    long pid = 0;
+    FILE *f = fopen("/proc/self/status", "re");
+
+    if (f == NULL) {
+        return false;
+    }
+    while (fgets(line, sizeof(line), f) != NULL) {
+        if (sscanf(line, "TracerPid: %ld", &pid) == 1) {
+            break;
+        }
+    }
+    fclose(f);
+    return pid != 0;
+}
+
 /* see daemon.h */
 int daemon_serve(const struct daemon_cfg *cfg, struct daemon_sock *ds,
                  struct vhu_dev *dev, struct vhu_epoll *ep,
@@ -645,6 +802,7 @@ int daemon_serve(const struct daemon_cfg *cfg, struct daemon_sock *ds,
     char err[256];
     struct serve s = {cfg, dev, ep, hooks, ds->listen_fd, -1, -1, false};
     sigset_t mask;
+    bool release_code;
     int ret = 1;
     int rc;
 
@@ -685,6 +843,8 @@ int daemon_serve(const struct daemon_cfg *cfg, struct daemon_sock *ds,
     if (daemon_ready(cfg, ds) != 0) {
         goto out_close_sig;
     }
+    /* asked before the sandbox, which may not allow opening /proc */
+    release_code = hooks->release_code && !daemon_traced();
     if (cfg->sandbox) {
         if (sandbox_apply(profile, err, sizeof(err)) != 0) {
             tv_err("--sandbox=seccomp: %s", err);
@@ -703,6 +863,19 @@ int daemon_serve(const struct daemon_cfg *cfg, struct daemon_sock *ds,
      * its whole life. The filter allows what this needs (brk, madvise).
      */
     malloc_trim(0);
+    /*
+     * Likewise the pages of code that only set-up ran (see
+     * daemon_release_code()); not under a debugger, whose breakpoints
+     * would go with them.
+     */
+    if (release_code) {
+        rc = daemon_release_code();
+        if (rc < 0) {
+            tv_warn("releasing the set-up code's mappings: %s", strerror(-rc));
+        }
+    } else if (hooks->release_code) {
+        tv_info("traced: the code's mappings are kept (breakpoints)");
+    }
     ret = 0;
     while (!s.stop) {
         rc = vhu_epoll_run_once(ep, -1);

@@ -138,14 +138,37 @@ int daemon_check(const struct daemon_cfg *cfg);
 bool daemon_parse_uint(const char *s, unsigned long max, unsigned long *out);
 
 /**
- * struct daemon_hooks - what the serve loop tells the device glue.
+ * struct daemon_hooks - what the serve loop tells the device glue, and how
+ * it treats the process.
  * @disconnected: the front-end went away (after vhu_detach()); the glue
  *                power-cycles the device unless @keep_state
+ * @release_code: once set-up is over, daemon_serve() calls
+ *                daemon_release_code(): for a daemon whose start-up runs
+ *                much code the serve loop never runs again (SQL parsing
+ *                and planning in vhost-user-rpmb). Not for a daemon that
+ *                has started helper processes sharing its pages (the NSM
+ *                signer): those would keep the pages mapped, as their own.
  */
 struct daemon_hooks {
     void (*disconnected)(void *ctx, bool keep_state);
     void *ctx;
+    bool release_code;
 };
+
+/**
+ * daemon_release_code() - unmap this process's code and read-only data
+ * (the non-writable PT_LOAD segments of every loaded object but the vDSO),
+ * so that afterwards only the pages the process touches again are mapped.
+ *
+ * The pages stay in the page cache: a later access maps them again with a
+ * minor fault, as at start-up. Writable segments, RELRO included, and
+ * objects with text relocations are left alone (their pages may hold
+ * private copies that the file does not). Does not allocate; makes only
+ * madvise() calls; call while no other thread runs.
+ * Return: 0, or -errno of the first madvise() that failed (the others are
+ * still made).
+ */
+int daemon_release_code(void);
 
 /** struct daemon_sock - where front-ends come from. */
 struct daemon_sock {

@@ -263,7 +263,7 @@ int main(int argc, char **argv)
     struct daemon_sock ds;
     struct vhu_config vcfg;
     struct platform plat;
-    struct daemon_hooks hooks = {on_disconnect, vn};
+    struct daemon_hooks hooks = {on_disconnect, vn, false};
     const char *pki_dir = NULL;
     int opt;
     int rc;

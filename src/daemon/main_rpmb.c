@@ -194,7 +194,7 @@ int main(int argc, char **argv)
     struct vhu_epoll ep;
     struct daemon_sock ds;
     struct vhu_config vcfg;
-    struct daemon_hooks hooks = {on_disconnect, vr};
+    struct daemon_hooks hooks = {on_disconnect, vr, true};
     const char *store_path = NULL;
     const char *export_path = NULL;
     const char *import_path = NULL;
