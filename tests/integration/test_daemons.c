@@ -683,26 +683,22 @@ static void rpmb_lifecycle(void **state)
 }
 
 /*
- * Built with a static libcrypto (meson sets RPMB_HMAC_STATIC=1), the RPMB
- * daemon maps no libcrypto.so: its HMAC-SHA256 is linked in, and after
- * authenticated requests the process still maps no OpenSSL library.
+ * Start vhost-user-rpmb, serve authenticated requests, and return whether
+ * the process then maps a file whose name contains one of @names (each
+ * such mapping is printed).
  */
-static void rpmb_maps_no_libcrypto(void **state)
+static bool rpmb_maps_any(const char *const *names, size_t n_names)
 {
     static const uint8_t key[32] = "fedcba9876543210fedcba9876543210";
     static uint8_t data[256], back[256];
-    const char *flag = getenv("RPMB_HMAC_STATIC");
     struct rpmbc_transport t;
     struct daemon d;
     struct vhu_fe *fe;
     char path[64], line[512];
     unsigned n_maps = 0;
-    bool crypto = false;
+    bool found = false;
     FILE *f;
 
-    if (flag == NULL || strcmp(flag, "1") != 0) {
-        skip(); /* no libcrypto.a at build time: libcrypto.so is expected */
-    }
     rpmb_start(&d, true);
     fe = fe_open(&d, NULL);
     t.ops = &rpmb_ops;
@@ -720,17 +716,50 @@ static void rpmb_maps_no_libcrypto(void **state)
     assert_non_null(f);
     while (fgets(line, sizeof(line), f) != NULL) {
         n_maps++;
-        if (strstr(line, "libcrypto") != NULL || strstr(line, "libssl")) {
-            crypto = true;
-            fprintf(stderr, "vhost-user-rpmb maps %s", line);
+        for (size_t i = 0; i < n_names; i++) {
+            if (strstr(line, names[i]) != NULL) {
+                found = true;
+                fprintf(stderr, "vhost-user-rpmb maps %s", line);
+            }
         }
     }
     fclose(f);
     assert_true(n_maps > 0);
-    assert_false(crypto);
     vhu_fe_close(fe);
     daemon_stop(&d);
     rm_rf(d.dir);
+    return found;
+}
+
+/*
+ * Built with a static libcrypto (meson sets RPMB_HMAC_STATIC=1), the RPMB
+ * daemon maps no libcrypto.so: its HMAC-SHA256 is linked in, and after
+ * authenticated requests the process still maps no OpenSSL library.
+ */
+static void rpmb_maps_no_libcrypto(void **state)
+{
+    static const char *const names[] = {"libcrypto", "libssl"};
+    const char *flag = getenv("RPMB_HMAC_STATIC");
+
+    if (flag == NULL || strcmp(flag, "1") != 0) {
+        skip(); /* no libcrypto.a at build time: libcrypto.so is expected */
+    }
+    assert_false(rpmb_maps_any(names, TV_ARRAY_SIZE(names)));
+}
+
+/*
+ * Built with a static SQLite (meson sets RPMB_SQLITE_STATIC=1), the RPMB
+ * daemon maps no libsqlite3.so, after serving as before.
+ */
+static void rpmb_maps_no_libsqlite(void **state)
+{
+    static const char *const names[] = {"libsqlite3"};
+    const char *flag = getenv("RPMB_SQLITE_STATIC");
+
+    if (flag == NULL || strcmp(flag, "1") != 0) {
+        skip(); /* no libsqlite3.a at build time */
+    }
+    assert_false(rpmb_maps_any(names, TV_ARRAY_SIZE(names)));
 }
 
 /* NSM and RPMB config space: NSM offers none, RPMB refuses reads beyond 3. */
@@ -838,6 +867,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test_teardown(nsm_sigterm_connected, kill_leftovers),
     cmocka_unit_test_teardown(rpmb_lifecycle, kill_leftovers),
     cmocka_unit_test_teardown(rpmb_maps_no_libcrypto, kill_leftovers),
+    cmocka_unit_test_teardown(rpmb_maps_no_libsqlite, kill_leftovers),
     cmocka_unit_test_teardown(config_space, kill_leftovers),
     cmocka_unit_test_teardown(inherited_fd_and_capabilities, kill_leftovers),
 };
