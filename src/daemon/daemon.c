@@ -2,6 +2,7 @@
 #include "daemon/daemon.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <malloc.h>
 #include <stddef.h>
 #include <grp.h>
@@ -26,6 +27,7 @@
 
 #define DAEMON_IO_TIMEOUT_S    5   /* seconds for one message or reply */
 #define DAEMON_MAX_CODE_RANGES 128 /* non-writable segments released */
+#define DAEMON_PAGEMAP_BATCH   512 /* pagemap entries read at a time */
 
 /* The serve loop's state, shared by its watch callbacks. */
 struct serve {
@@ -655,12 +657,13 @@ int daemon_sock_in_place(const struct daemon_cfg *cfg, struct daemon_sock *ds)
  *
  * MADV_DONTNEED on a private file mapping drops the process's page table
  * entries and any private copy of a page. Code and read-only data are
- * never written, so there is no copy to lose (but a debugger's
- * breakpoints: daemon_serve() skips the release under a tracer); the
- * pages stay in the page cache, shared with any other process mapping the
- * file, and the next access maps them again with a minor fault. The
- * ranges are collected first and released after dl_iterate_phdr() is
- * done, since the program headers it reads lie in the first segment.
+ * never written by the program; the pages that a debugger's breakpoint, a
+ * uprobe or a text relocation made private copies of are found in
+ * /proc/self/pagemap and kept. The file's pages stay in the page cache, shared
+ * with any other process mapping the file, and the next access maps them again
+ * with a minor fault. The ranges are collected first and released after
+ * dl_iterate_phdr() is done, since the program headers it reads lie in
+ * the first segment.
  */
 struct code_ranges {
     uintptr_t page; /* page size */
@@ -669,27 +672,6 @@ struct code_ranges {
     uintptr_t lo[DAEMON_MAX_CODE_RANGES];
     uintptr_t hi[DAEMON_MAX_CODE_RANGES];
 };
-
-/* True when the object has text relocations (written code pages). */
-static bool object_has_textrel(const struct dl_phdr_info *info)
-{
-    for (size_t i = 0; i < info->dlpi_phnum; i++) {
-        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-        const ElfW(Dyn) * d;
-
-        if (ph->p_type != PT_DYNAMIC) {
-            continue;
-        }
-        for (d = (const ElfW(Dyn) *)(info->dlpi_addr + ph->p_vaddr);
-             d->d_tag != DT_NULL; d++) {
-            if (d->d_tag == DT_TEXTREL ||
-                (d->d_tag == DT_FLAGS && (d->d_un.d_val & DF_TEXTREL) != 0)) {
-                return true;
-            }
-        }
-    }
-    return false;
-}
 
 /* Shrink [*lo, *hi) so that it shares no page with a writable segment. */
 static void clip_writable(const struct dl_phdr_info *info, uintptr_t page,
@@ -730,9 +712,6 @@ static int collect_code(struct dl_phdr_info *info, size_t size, void *arg)
             return 0; /* the vDSO: not a file mapping */
         }
     }
-    if (object_has_textrel(info)) {
-        return 0;
-    }
     for (size_t i = 0; i < info->dlpi_phnum; i++) {
         const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
         uintptr_t lo, hi;
@@ -753,45 +732,80 @@ static int collect_code(struct dl_phdr_info *info, size_t size, void *arg)
     return 0;
 }
 
+/*
+ * Release [lo, hi) but its pages that hold private copies (present and
+ * not the file's, or swapped out), as /proc/self/pagemap (@pm_fd) shows
+ * them: a debugger's breakpoints, uprobes and text relocations are written
+ * into such copies.
+ * Return 0 or -errno (what was checked before a failure is released).
+ */
+static int release_range(int pm_fd, uintptr_t lo, uintptr_t hi, uintptr_t page)
+{
+    uint64_t e[DAEMON_PAGEMAP_BATCH];
+    uintptr_t run = lo; /* start of the pages not yet released */
+    uintptr_t a = lo;
+    int ret = 0;
+
+    while (a < hi) {
+        size_t k = (hi - a) / page;
+        ssize_t r;
+
+        if (k > DAEMON_PAGEMAP_BATCH) {
+            k = DAEMON_PAGEMAP_BATCH;
+        }
+        r = pread(pm_fd, e, k * sizeof(e[0]), (off_t)(a / page * sizeof(e[0])));
+        if (r != (ssize_t)(k * sizeof(e[0]))) {
+            ret = r < 0 ? -errno : -EIO;
+            break;
+        }
+        for (size_t i = 0; i < k; i++) {
+            bool present = (e[i] >> 63) & 1;
+            bool swapped = (e[i] >> 62) & 1;
+            bool file = (e[i] >> 61) & 1;
+
+            if ((present && !file) || swapped) {
+                if (run < a + i * page &&
+                    madvise((void *)run, a + i * page - run, MADV_DONTNEED) !=
+                        0 &&
+                    ret == 0) {
+                    ret = -errno;
+                }
+                run = a + (i + 1) * page;
+            }
+        }
+        a += k * page;
+    }
+    if (run < a && madvise((void *)run, a - run, MADV_DONTNEED) != 0 &&
+        ret == 0) {
+        ret = -errno;
+    }
+    return ret;
+}
+
 /* see daemon.h */
 int daemon_release_code(void)
 {
     struct code_ranges r;
     int ret = 0;
+    int fd;
 
     r.page = (uintptr_t)sysconf(_SC_PAGESIZE);
     r.vdso = (uintptr_t)getauxval(AT_SYSINFO_EHDR);
     r.n = 0;
+    fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        return -errno; /* no way to tell private copies: release nothing */
+    }
     (void)dl_iterate_phdr(collect_code, &r);
     for (size_t i = 0; i < r.n; i++) {
-        if (madvise((void *)r.lo[i], r.hi[i] - r.lo[i], MADV_DONTNEED) != 0 &&
-            ret == 0) {
-            ret = -errno;
+        int rc = release_range(fd, r.lo[i], r.hi[i], r.page);
+
+        if (rc < 0 && ret == 0) {
+            ret = rc;
         }
     }
+    close(fd);
     return ret;
-}
-
-/*
- * True when a tracer (a debugger) is attached: its breakpoints live in
- * private copies of code pages, which daemon_release_code() would drop.
- */
-static bool daemon_traced(void)
-{
-    char line[128];
-    long pid = 0;
-    FILE *f = fopen("/proc/self/status", "re");
-
-    if (f == NULL) {
-        return false;
-    }
-    while (fgets(line, sizeof(line), f) != NULL) {
-        if (sscanf(line, "TracerPid: %ld", &pid) == 1) {
-            break;
-        }
-    }
-    fclose(f);
-    return pid != 0;
 }
 
 /* see daemon.h */
@@ -802,7 +816,6 @@ int daemon_serve(const struct daemon_cfg *cfg, struct daemon_sock *ds,
     char err[256];
     struct serve s = {cfg, dev, ep, hooks, ds->listen_fd, -1, -1, false};
     sigset_t mask;
-    bool release_code;
     int ret = 1;
     int rc;
 
@@ -843,8 +856,6 @@ int daemon_serve(const struct daemon_cfg *cfg, struct daemon_sock *ds,
     if (daemon_ready(cfg, ds) != 0) {
         goto out_close_sig;
     }
-    /* asked before the sandbox, which may not allow opening /proc */
-    release_code = hooks->release_code && !daemon_traced();
     if (cfg->sandbox) {
         if (sandbox_apply(profile, err, sizeof(err)) != 0) {
             tv_err("--sandbox=seccomp: %s", err);
@@ -863,18 +874,12 @@ int daemon_serve(const struct daemon_cfg *cfg, struct daemon_sock *ds,
      * its whole life. The filter allows what this needs (brk, madvise).
      */
     malloc_trim(0);
-    /*
-     * Likewise the pages of code that only set-up ran (see
-     * daemon_release_code()); not under a debugger, whose breakpoints
-     * would go with them.
-     */
-    if (release_code) {
+    /* likewise the code that only set-up ran (see daemon_release_code()) */
+    if (hooks->release_code) {
         rc = daemon_release_code();
         if (rc < 0) {
             tv_warn("releasing the set-up code's mappings: %s", strerror(-rc));
         }
-    } else if (hooks->release_code) {
-        tv_info("traced: the code's mappings are kept (breakpoints)");
     }
     ret = 0;
     while (!s.stop) {

@@ -162,11 +162,12 @@ struct daemon_hooks {
  *
  * The pages stay in the page cache: a later access maps them again with a
  * minor fault, as at start-up. Writable segments, RELRO included, and
- * objects with text relocations are left alone (their pages may hold
- * private copies that the file does not). Does not allocate; makes only
- * madvise() calls; call while no other thread runs.
- * Return: 0, or -errno of the first madvise() that failed (the others are
- * still made).
+ * pages holding private copies (a debugger's breakpoints, uprobes, text
+ * relocations; found in /proc/self/pagemap) are left alone.
+ * Does not allocate; makes only open(), pread(), madvise() and close()
+ * calls; call while no other thread runs.
+ * Return: 0, or -errno: of open() (nothing is released), or of the first
+ * pread() or madvise() that failed (what could be checked is released).
  */
 int daemon_release_code(void);
 

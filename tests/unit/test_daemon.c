@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -21,6 +22,13 @@ static int twice(int x)
 
 /* A relocated pointer in RELRO (.data.rel.ro), read-only once loaded. */
 static int (*const relro_fn)(int) = twice;
+
+/*
+ * Read-only data (.rodata) with a whole page of its own, which the test
+ * turns into a private copy as a debugger's breakpoint does with code.
+ */
+#define RO_LEN 16384
+static const uint8_t ro_pages[RO_LEN] __attribute__((aligned(4096)));
 
 /*
  * The mapping (from /proc/self/maps) holding @addr: its range and whether
@@ -75,8 +83,8 @@ static size_t present_pages(int fd, uintptr_t lo, uintptr_t hi, size_t page)
 /*
  * After daemon_release_code() the C library's code, every page of it
  * touched before, is mapped again only where it ran since (a few 64 KiB
- * fault-around windows), while written data and relocated pointers keep
- * their values and code keeps running.
+ * fault-around windows), while a private copy of a read-only page, written
+ * data and relocated pointers keep their values and code keeps running.
  */
 static void release_code_unmaps_code_only(void **state)
 {
@@ -86,8 +94,15 @@ static void release_code_unmaps_code_only(void **state)
     volatile uint8_t sink = 0;
     int fd;
 
+    uint8_t *copy;
+
     (void)state;
     written = getpid() & 0x7fff;
+    /* write a page of read-only data, as ptrace(POKETEXT) would */
+    copy = (uint8_t *)(((uintptr_t)ro_pages + page) & ~(uintptr_t)(page - 1));
+    assert_int_equal(mprotect(copy, page, PROT_READ | PROT_WRITE), 0);
+    copy[1] = 0xcc;
+    assert_int_equal(mprotect(copy, page, PROT_READ), 0);
     /* a function of the C library, its code mapping touched page by page */
     mapping_of((uintptr_t)&fdatasync, &lo, &hi);
     total = (hi - lo) / page;
@@ -105,7 +120,8 @@ static void release_code_unmaps_code_only(void **state)
             total, before, after);
     assert_int_equal(before, total);
     assert_true(after < total / 2);
-    /* data, RELRO and code are intact */
+    /* the private copy, RELRO, data and code are intact */
+    assert_int_equal(copy[1], 0xcc);
     assert_int_equal(written, getpid() & 0x7fff);
     assert_int_equal(relro_fn(21), 42);
     assert_string_equal(strerror(0), "Success");
