@@ -1,8 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Hashes, HMAC, DRBG and ECDSA through OpenSSL 3. Algorithms are fetched
- * once; SHA-384 reuses one digest context per thread so that a PCR extend
- * costs the compression function and little else.
+ * DRBG, keys and ECDSA through OpenSSL 3 (the hashes are in sha.c). The
+ * digests are fetched once, to know that the library has them.
  */
 #include "crypto/crypto.h"
 
@@ -35,6 +34,13 @@ static int init_status = -1;
 
 static void do_init(void)
 {
+    /*
+     * Nothing here prints OpenSSL's error strings, and loading them builds
+     * a hash table of every library's reasons: about 55 KiB of heap in
+     * every process, the daemons included. Effective when this is the
+     * process's first call into OpenSSL.
+     */
+    (void)OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CRYPTO_STRINGS, NULL);
     md_sha384 = EVP_MD_fetch(NULL, "SHA384", NULL);
     md_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
     init_status = (md_sha384 && md_sha256) ? 0 : -1;
@@ -45,100 +51,6 @@ int crypto_init(void)
 {
     pthread_once(&init_once, do_init);
     return init_status;
-}
-
-/*
- * One digest context per thread and algorithm, freed at thread exit. Once a
- * context has been initialised with its algorithm, EVP_DigestInit_ex2() with
- * a NULL type restarts it in place; passing the type again would make
- * OpenSSL 3.0 free and re-create the provider context on every hash (one
- * allocation and a measurable share of a PCR extend).
- */
-enum { MD_SHA384, MD_SHA256, MD_COUNT };
-
-struct thread_md {
-    EVP_MD_CTX *ctx[MD_COUNT]; /* NULL until first use */
-    bool ready[MD_COUNT];      /* ctx[i] has been initialised with its md */
-};
-
-static pthread_key_t mdctx_key;
-static pthread_once_t mdctx_once = PTHREAD_ONCE_INIT;
-
-static void mdctx_free(void *p)
-{
-    struct thread_md *t = p;
-    unsigned i;
-
-    for (i = 0; i < MD_COUNT; i++) {
-        EVP_MD_CTX_free(t->ctx[i]);
-    }
-    OPENSSL_free(t);
-}
-
-static void mdctx_key_init(void)
-{
-    (void)pthread_key_create(&mdctx_key, mdctx_free);
-}
-
-static struct thread_md *thread_md(void)
-{
-    struct thread_md *t;
-
-    pthread_once(&mdctx_once, mdctx_key_init);
-    t = pthread_getspecific(mdctx_key);
-    if (t == NULL) {
-        t = OPENSSL_zalloc(sizeof(*t));
-        if (t != NULL && pthread_setspecific(mdctx_key, t) != 0) {
-            OPENSSL_free(t);
-            t = NULL;
-        }
-    }
-    return t;
-}
-
-static int digest2(unsigned which, EVP_MD *md, const void *a, size_t a_len,
-                   const void *b, size_t b_len, uint8_t *out)
-{
-    struct thread_md *t = thread_md();
-    EVP_MD_CTX *ctx;
-
-    if (t == NULL) {
-        return -1;
-    }
-    if (t->ctx[which] == NULL && (t->ctx[which] = EVP_MD_CTX_new()) == NULL) {
-        return -1;
-    }
-    ctx = t->ctx[which];
-    if (EVP_DigestInit_ex2(ctx, t->ready[which] ? NULL : md, NULL) != 1) {
-        t->ready[which] = false;
-        return -1;
-    }
-    t->ready[which] = true;
-    if ((a_len > 0 && EVP_DigestUpdate(ctx, a, a_len) != 1) ||
-        (b_len > 0 && EVP_DigestUpdate(ctx, b, b_len) != 1) ||
-        EVP_DigestFinal_ex(ctx, out, NULL) != 1) {
-        return -1;
-    }
-    return 0;
-}
-
-/* see crypto.h */
-int crypto_sha384_2(const void *a, size_t a_len, const void *b, size_t b_len,
-                    uint8_t out[CRYPTO_SHA384_SIZE])
-{
-    if (crypto_init() != 0) {
-        return -1;
-    }
-    return digest2(MD_SHA384, md_sha384, a, a_len, b, b_len, out);
-}
-
-/* see crypto.h */
-int crypto_sha256(const void *p, size_t len, uint8_t out[CRYPTO_SHA256_SIZE])
-{
-    if (crypto_init() != 0) {
-        return -1;
-    }
-    return digest2(MD_SHA256, md_sha256, p, len, NULL, 0, out);
 }
 
 /*
