@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <openssl/bio.h>
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/ec.h>
 #include <openssl/ecdsa.h>
@@ -26,6 +27,7 @@
 #include "common/atomic_file.h"
 #include "common/ct.h"
 #include "common/log.h"
+#include "crypto/x509_int.h"
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 static EVP_MD *md_sha384;
@@ -111,12 +113,6 @@ int crypto_random(void *out, size_t len)
     return 0;
 }
 
-/* struct crypto_key is an EVP_PKEY; the casts below are the only link. */
-static EVP_PKEY *pkey(const struct crypto_key *k)
-{
-    return (EVP_PKEY *)(uintptr_t)k;
-}
-
 /* see crypto.h */
 struct crypto_key *crypto_key_generate_p384(void)
 {
@@ -197,23 +193,69 @@ int crypto_key_save_pem(const struct crypto_key *key, const char *path)
     return rc;
 }
 
-/* see crypto.h */
+/*
+ * The DER SubjectPublicKeyInfo of every P-384 key in uncompressed form,
+ * up to the point: SEQUENCE { SEQUENCE { id-ecPublicKey, secp384r1 },
+ * BIT STRING (no unused bits) }, 120 bytes in all (RFC 5480).
+ */
+static const uint8_t spki_p384_head[] = {
+    0x30, 0x76, 0x30, 0x10, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02,
+    0x01, 0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x22, 0x03, 0x62, 0x00,
+};
+#define SPKI_P384_LEN (sizeof(spki_p384_head) + CRYPTO_P384_PUB_SIZE)
+
+/*
+ * see crypto.h. The P-384 form is taken apart here and the point handed to
+ * the key management, because OpenSSL 3.0's SubjectPublicKeyInfo decoders
+ * (and their method store, some 30 KiB of heap) would otherwise be set up
+ * for it; anything else goes to d2i_PUBKEY().
+ */
 struct crypto_key *crypto_key_from_spki_der(const uint8_t *der, size_t len)
 {
     const unsigned char *p = der;
 
+    if (len == SPKI_P384_LEN &&
+        memcmp(der, spki_p384_head, sizeof(spki_p384_head)) == 0) {
+        return (struct crypto_key *)crypto_p384_key_from_point(
+            der + sizeof(spki_p384_head), CRYPTO_P384_PUB_SIZE);
+    }
     if (len > (size_t)INT32_MAX) {
         return NULL;
     }
     return (struct crypto_key *)d2i_PUBKEY(NULL, &p, (long)len);
 }
 
-/* see crypto.h */
+/*
+ * see crypto.h. A P-384 key's encoding is its point after a fixed header;
+ * building it here spares OpenSSL 3.0's encoders (about 60 KiB of heap for
+ * their method store, in each process that encodes a key). Other keys, and
+ * a key whose point OpenSSL keeps in compressed form, go to i2d_PUBKEY().
+ */
 long crypto_key_spki_der(const struct crypto_key *key, uint8_t *out, size_t cap)
 {
-    int len = i2d_PUBKEY(pkey(key), NULL);
+    uint8_t point[CRYPTO_P384_PUB_SIZE];
+    char group[16];
+    size_t point_len = 0, group_len = 0;
     unsigned char *p = out;
+    int len;
 
+    if (EVP_PKEY_is_a(pkey(key), "EC") &&
+        EVP_PKEY_get_utf8_string_param(pkey(key), OSSL_PKEY_PARAM_GROUP_NAME,
+                                       group, sizeof(group), &group_len) == 1 &&
+        strcmp(group, "secp384r1") == 0 &&
+        EVP_PKEY_get_octet_string_param(pkey(key), OSSL_PKEY_PARAM_PUB_KEY,
+                                        point, sizeof(point),
+                                        &point_len) == 1 &&
+        point_len == sizeof(point) && point[0] == 0x04) {
+        if (cap < SPKI_P384_LEN) {
+            return -1;
+        }
+        memcpy(out, spki_p384_head, sizeof(spki_p384_head));
+        memcpy(out + sizeof(spki_p384_head), point, sizeof(point));
+        return (long)SPKI_P384_LEN;
+    }
+    ERR_clear_error();
+    len = i2d_PUBKEY(pkey(key), NULL);
     if (len <= 0 || (size_t)len > cap) {
         return -1;
     }
@@ -224,6 +266,32 @@ long crypto_key_spki_der(const struct crypto_key *key, uint8_t *out, size_t cap)
 void crypto_key_free(struct crypto_key *key)
 {
     EVP_PKEY_free(pkey(key));
+}
+
+/* see crypto.h */
+int crypto_p384_prepare(void)
+{
+    static const uint8_t msg[] = "prepare";
+    struct crypto_key *key, *pub = NULL;
+    uint8_t spki[160], sig[CRYPTO_P384_SIG_SIZE];
+    long spki_len;
+    int rc = -1;
+
+    if (crypto_init() != 0 || crypto_random(sig, 1) != 0 ||
+        (key = crypto_key_generate_p384()) == NULL) {
+        return -1;
+    }
+    spki_len = crypto_key_spki_der(key, spki, sizeof(spki));
+    if (spki_len > 0 &&
+        (pub = crypto_key_from_spki_der(spki, (size_t)spki_len)) != NULL &&
+        crypto_ecdsa_p384_sign(key, msg, sizeof(msg), sig) == 0 &&
+        crypto_ecdsa_p384_verify(pub, msg, sizeof(msg), sig)) {
+        rc = 0;
+    }
+    crypto_key_free(pub);
+    crypto_key_free(key);
+    wipe(sig, sizeof(sig));
+    return rc;
 }
 
 /* see crypto.h: OpenSSL signs DER; COSE wants fixed-width r || s */

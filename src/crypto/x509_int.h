@@ -27,4 +27,12 @@ static inline EVP_PKEY *pkey(const struct crypto_key *k)
  */
 X509 *crypto_x509_d2i_exact(const uint8_t *der, size_t len);
 
+/*
+ * crypto_p384_key_from_point() - a P-384 public key from the uncompressed
+ * point @point (exactly 97 bytes, 04 || X || Y), through the provider's key
+ * management: no decoder. Return: the key (EVP_PKEY_free() it) or NULL,
+ * also when the point is not on the curve.
+ */
+EVP_PKEY *crypto_p384_key_from_point(const uint8_t *point, size_t len);
+
 #endif

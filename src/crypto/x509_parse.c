@@ -386,11 +386,11 @@ static int parse_extensions(struct crypto_x509 *c, struct der exts)
 }
 
 /*
- * The EC public key from an uncompressed P-384 point, built through the
- * provider's key management directly: the SubjectPublicKeyInfo decoders of
- * OpenSSL 3.0 cost more than an ECDSA verification.
+ * see x509_int.h: built through the provider's key management directly,
+ * because the SubjectPublicKeyInfo decoders of OpenSSL 3.0 cost more than an
+ * ECDSA verification.
  */
-static EVP_PKEY *p384_key_from_point(const uint8_t *point, size_t len)
+EVP_PKEY *crypto_p384_key_from_point(const uint8_t *point, size_t len)
 {
     OSSL_PARAM params[3];
     EVP_PKEY_CTX *ctx;
@@ -432,8 +432,8 @@ static int parse_spki(struct crypto_x509 *c, struct der spki)
         bits.p[0] != 0) {
         return 0;
     }
-    c->key = (const struct crypto_key *)p384_key_from_point(bits.p + 1,
-                                                            bits.len - 1);
+    c->key = (const struct crypto_key *)crypto_p384_key_from_point(
+        bits.p + 1, bits.len - 1);
     c->key_p384 = c->key != NULL;
     return 0;
 }

@@ -569,11 +569,69 @@ static void x509_issue_serials(void **state)
     crypto_key_free(k);
 }
 
+/*
+ * The SubjectPublicKeyInfo of a P-384 key is built and taken apart without
+ * OpenSSL's encoders: the RFC 5480 form exactly, a point off the curve
+ * refused; another kind of key still goes through OpenSSL both ways.
+ */
+static void spki_p384_form(void **state)
+{
+    static const uint8_t head[] = {
+        0x30, 0x76, 0x30, 0x10, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02,
+        0x01, 0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x22, 0x03, 0x62, 0x00, 0x04,
+    };
+    /* a P-256 key (openssl ec -pubout -outform DER) */
+    static const uint8_t p256[] = {
+        0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02,
+        0x01, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07, 0x03,
+        0x42, 0x00, 0x04, 0xbe, 0x23, 0x76, 0x70, 0x25, 0x5c, 0xdb, 0x17, 0xce,
+        0x82, 0xcb, 0x0e, 0x16, 0xcf, 0x67, 0x48, 0x8d, 0x0e, 0xe8, 0xe7, 0x8b,
+        0x92, 0x08, 0x53, 0x9c, 0xe7, 0x59, 0x6f, 0xd0, 0x2b, 0xbc, 0xb2, 0x7f,
+        0xd4, 0x0a, 0x12, 0x50, 0x40, 0xc2, 0x7f, 0xad, 0xbb, 0x63, 0x6a, 0x48,
+        0xec, 0x10, 0xbf, 0x79, 0x2b, 0xe3, 0x03, 0xfe, 0x01, 0x3d, 0xbd, 0x74,
+        0xa0, 0x69, 0xa5, 0xeb, 0x0b, 0xdf, 0x85,
+    };
+    struct crypto_key *k = crypto_key_generate_p384();
+    struct crypto_key *pub;
+    uint8_t spki[256], again[256], point[CRYPTO_P384_PUB_SIZE];
+    long n;
+
+    (void)state;
+    assert_non_null(k);
+    n = crypto_key_spki_der(k, spki, sizeof(spki));
+    assert_int_equal(n, 120);
+    assert_bytes_equal(spki, head, sizeof(head));
+    assert_int_equal(crypto_key_spki_der(k, spki, 119), -1);
+    /* decoded and encoded again: the same bytes */
+    pub = crypto_key_from_spki_der(spki, (size_t)n);
+    assert_non_null(pub);
+    assert_int_equal(crypto_key_spki_der(pub, again, sizeof(again)), n);
+    assert_bytes_equal(again, spki, (size_t)n);
+    crypto_key_free(pub);
+    /* Y changed: no longer on the curve */
+    memcpy(point, spki + n - sizeof(point), sizeof(point));
+    spki[n - 1] ^= 0x01;
+    assert_null(crypto_key_from_spki_der(spki, (size_t)n));
+    /* one byte short */
+    spki[n - 1] ^= 0x01;
+    assert_null(crypto_key_from_spki_der(spki, (size_t)n - 1));
+    assert_bytes_equal(spki + n - sizeof(point), point, sizeof(point));
+    /* P-256: OpenSSL's decoder and encoder, the same bytes back */
+    pub = crypto_key_from_spki_der(p256, sizeof(p256));
+    assert_non_null(pub);
+    assert_int_equal(crypto_key_spki_der(pub, again, sizeof(again)),
+                     (long)sizeof(p256));
+    assert_bytes_equal(again, p256, sizeof(p256));
+    crypto_key_free(pub);
+    crypto_key_free(k);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(hmac_rfc4231),
     cmocka_unit_test(hmac_flipped_bit_differs),
     cmocka_unit_test(sha_known_answers),
     cmocka_unit_test(ecdsa_round_trip),
+    cmocka_unit_test(spki_p384_form),
     cmocka_unit_test(random_bytes),
     cmocka_unit_test(ct_eq_and_wipe),
     cmocka_unit_test(hmac_sha384_rfc4231),
