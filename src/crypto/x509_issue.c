@@ -158,6 +158,34 @@ err_free:
     return rc;
 }
 
+/*
+ * The PEM CERTIFICATE (first block) or DER in @in when it is one
+ * certificate crypto_x509_parse() accepts, into @out: 0 with the length in
+ * *@rc (-1 when it does not fit), or -1 to leave it to OpenSSL.
+ */
+static int der_strict(const uint8_t *in, size_t in_len, uint8_t *out,
+                      size_t cap, long *rc)
+{
+    uint8_t der[CRYPTO_X509_DER_MAX];
+    struct crypto_x509 c;
+    long n;
+
+    n = crypto_pem_decode(in, in_len, "CERTIFICATE", der, sizeof(der));
+    if (n < 0 && in_len <= sizeof(der)) {
+        memcpy(der, in, in_len);
+        n = (long)in_len;
+    }
+    if (n <= 0 || crypto_x509_parse(&c, der, (size_t)n) != 0) {
+        return -1;
+    }
+    crypto_x509_release(&c);
+    *rc = (size_t)n <= cap ? n : -1;
+    if (*rc > 0) {
+        memcpy(out, der, (size_t)n);
+    }
+    return 0;
+}
+
 /* see x509.h */
 long crypto_x509_to_der(const uint8_t *in, size_t in_len, uint8_t *out,
                         size_t cap)
@@ -171,6 +199,15 @@ long crypto_x509_to_der(const uint8_t *in, size_t in_len, uint8_t *out,
 
     if (in_len == 0 || in_len > (size_t)INT32_MAX) {
         return -1;
+    }
+    /*
+     * A certificate in strict DER, as the PKI writes them, is taken as it
+     * is (PEM armour taken off here), without OpenSSL's decoders: their
+     * set-up would cost more code and heap than the rest of reading a PKI.
+     * Anything else goes through OpenSSL, which also re-encodes it.
+     */
+    if (der_strict(in, in_len, out, cap, &rc) == 0) {
+        return rc;
     }
     b = BIO_new_mem_buf(in, (int)in_len);
     if (b != NULL) {

@@ -626,12 +626,73 @@ static void spki_p384_form(void **state)
     crypto_key_free(k);
 }
 
+/*
+ * One P-384 key in the two PEM forms: PKCS#8 (what crypto_key_save_pem()
+ * writes, read by the adapter itself) and SEC1 (read by OpenSSL). Both
+ * load as the same key pair, and a PKCS#8 block that does not decode is
+ * refused.
+ */
+static const char key_pkcs8[] =
+    "-----BEGIN PRIVATE KEY-----\n"
+    "MIG2AgEAMBAGByqGSM49AgEGBSuBBAAiBIGeMIGbAgEBBDB1mSgYpqCYEgfsLvcA\n"
+    "Qg4iTeLfeJxm5qwIif5lM9QETFUrOn3d9QZfv1Hs/PpuNnWhZANiAARGUXY1iPpo\n"
+    "Ta4G9hztNXvyXEW2/7uFqITvcRcdyb43rgpPyBCspDzyspwOhT3eV8a9pJl97py5\n"
+    "RVAWgszs/fg8I/FT6y+izYvbb57UoB+rQb4NWGGmWKu/CgMnXzunE3M=\n"
+    "-----END PRIVATE KEY-----\n";
+static const char key_sec1[] =
+    "-----BEGIN EC PRIVATE KEY-----\n"
+    "MIGkAgEBBDB1mSgYpqCYEgfsLvcAQg4iTeLfeJxm5qwIif5lM9QETFUrOn3d9QZf\n"
+    "v1Hs/PpuNnWgBwYFK4EEACKhZANiAARGUXY1iPpoTa4G9hztNXvyXEW2/7uFqITv\n"
+    "cRcdyb43rgpPyBCspDzyspwOhT3eV8a9pJl97py5RVAWgszs/fg8I/FT6y+izYvb\n"
+    "b57UoB+rQb4NWGGmWKu/CgMnXzunE3M=\n"
+    "-----END EC PRIVATE KEY-----\n";
+
+static void key_pem_forms(void **state)
+{
+    static const char msg[] = "signed with the PKCS#8 key";
+    struct crypto_key *a = crypto_key_from_pem(key_pkcs8, sizeof(key_pkcs8));
+    struct crypto_key *b = crypto_key_from_pem(key_sec1, sizeof(key_sec1));
+    uint8_t spki_a[160], spki_b[160], sig[CRYPTO_P384_SIG_SIZE];
+    char bad[sizeof(key_pkcs8)];
+    char *p;
+    long n;
+
+    (void)state;
+    assert_non_null(a);
+    assert_non_null(b);
+    n = crypto_key_spki_der(a, spki_a, sizeof(spki_a));
+    assert_int_equal(n, 120);
+    assert_int_equal(crypto_key_spki_der(b, spki_b, sizeof(spki_b)), n);
+    assert_bytes_equal(spki_a, spki_b, (size_t)n);
+    /* the private halves agree too: each verifies the other's signature */
+    assert_int_equal(crypto_ecdsa_p384_sign(a, msg, sizeof(msg), sig), 0);
+    assert_true(crypto_ecdsa_p384_verify(b, msg, sizeof(msg), sig));
+    assert_int_equal(crypto_ecdsa_p384_sign(b, msg, sizeof(msg), sig), 0);
+    assert_true(crypto_ecdsa_p384_verify(a, msg, sizeof(msg), sig));
+    crypto_key_free(a);
+    crypto_key_free(b);
+    /* a character outside base64, and a line cut short */
+    memcpy(bad, key_pkcs8, sizeof(bad));
+    p = strstr(bad, "MIG2") + 10;
+    *p = '*';
+    assert_null(crypto_key_from_pem(bad, sizeof(bad)));
+    memcpy(bad, key_pkcs8, sizeof(bad));
+    p = strstr(bad, "RVAW");
+    memmove(p, p + 3, strlen(p + 3) + 1);
+    assert_null(crypto_key_from_pem(bad, strlen(bad)));
+    /* no END line */
+    memcpy(bad, key_pkcs8, sizeof(bad));
+    *strstr(bad, "-----END") = '\0';
+    assert_null(crypto_key_from_pem(bad, strlen(bad)));
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(hmac_rfc4231),
     cmocka_unit_test(hmac_flipped_bit_differs),
     cmocka_unit_test(sha_known_answers),
     cmocka_unit_test(ecdsa_round_trip),
     cmocka_unit_test(spki_p384_form),
+    cmocka_unit_test(key_pem_forms),
     cmocka_unit_test(random_bytes),
     cmocka_unit_test(ct_eq_and_wipe),
     cmocka_unit_test(hmac_sha384_rfc4231),
