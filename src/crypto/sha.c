@@ -18,6 +18,7 @@
 #include <openssl/sha.h>
 
 #include "crypto/crypto.h"
+#include "crypto/x509_int.h"
 
 _Static_assert(SHA384_DIGEST_LENGTH == CRYPTO_SHA384_SIZE, "SHA-384 size");
 _Static_assert(SHA256_DIGEST_LENGTH == CRYPTO_SHA256_SIZE, "SHA-256 size");
@@ -50,6 +51,21 @@ int crypto_sha256(const void *p, size_t len, uint8_t out[CRYPTO_SHA256_SIZE])
     }
     if (SHA256_Init(&c) != 1 || (len > 0 && SHA256_Update(&c, p, len) != 1) ||
         SHA256_Final(out, &c) != 1) {
+        return -1;
+    }
+    return 0;
+}
+
+/* see x509_int.h */
+int crypto_sha1(const void *p, size_t len, uint8_t out[CRYPTO_SHA1_SIZE])
+{
+    SHA_CTX c;
+
+    if (p == NULL && len > 0) {
+        return -1;
+    }
+    if (SHA1_Init(&c) != 1 || (len > 0 && SHA1_Update(&c, p, len) != 1) ||
+        SHA1_Final(out, &c) != 1) {
         return -1;
     }
     return 0;

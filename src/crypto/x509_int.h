@@ -46,6 +46,14 @@ EVP_PKEY *crypto_p384_key_from_point(const uint8_t *point, size_t len);
  */
 EVP_PKEY *crypto_p384_key_from_pkcs8(const uint8_t *der, size_t len);
 
+#define CRYPTO_SHA1_SIZE 20
+
+/*
+ * crypto_sha1() - SHA-1 of @len bytes, for key identifiers only (RFC 5280
+ * §4.2.1.2 method 1), never for a signature. Return: 0 or -1.
+ */
+int crypto_sha1(const void *p, size_t len, uint8_t out[CRYPTO_SHA1_SIZE]);
+
 /*
  * crypto_pem_decode() - the content of the first "-----BEGIN @label-----"
  * block of @in[0..@len) (at the start of a line; text before it is

@@ -373,7 +373,19 @@ static int parse_extensions(struct crypto_x509 *c, struct der exts)
             c->ku_present = true;
             c->ku_critical = crit;
             break;
-        case CE_SUBJECT_KEY_ID:
+        case CE_SUBJECT_KEY_ID: {
+            /* SubjectKeyIdentifier ::= KeyIdentifier (OCTET STRING) */
+            struct der key_id;
+
+            if (der_expect(&val, DER_OCTET_STRING, &key_id, NULL) != 0 ||
+                val.len != 0 || key_id.len == 0 || key_id.len > 64) {
+                c->bad_extension = true;
+            } else {
+                c->ski_off = (size_t)(key_id.p - c->der);
+                c->ski_len = key_id.len;
+            }
+            break;
+        }
         case CE_AUTHORITY_KEY_ID:
             break;
         default:

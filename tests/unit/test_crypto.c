@@ -570,6 +570,98 @@ static void x509_issue_serials(void **state)
 }
 
 /*
+ * What crypto_x509_issue() writes reads back field for field: names,
+ * validity on both sides of 2050 (UTCTime, then GeneralizedTime), basic
+ * constraints with and without a path length, key usage bits, and a
+ * leaf's authority key identifier equal to its issuer's subject key
+ * identifier; a buffer too small is an error.
+ */
+static void x509_issue_fields(void **state)
+{
+    static const uint8_t serial[] = {0x42};
+    struct crypto_key *ca_key = crypto_key_generate_p384();
+    struct crypto_key *leaf_key = crypto_key_generate_p384();
+    uint8_t ca_der[CRYPTO_X509_DER_MAX], leaf_der[CRYPTO_X509_DER_MAX];
+    uint8_t aki[4 + 20];
+    struct crypto_x509_template t = {
+        .org = "trustvio test",
+        .cn = "ca.test",
+        .serial = serial,
+        .serial_len = sizeof(serial),
+        .not_before_s = 1700000000,
+        .not_after_s = 2600000000, /* 2052: GeneralizedTime */
+        .ca = true,
+        .pathlen = 0,
+        .ku_bits = CRYPTO_KU_KEY_CERT_SIGN | CRYPTO_KU_CRL_SIGN,
+        .ku_critical = true,
+        .subject_key = ca_key,
+    };
+    struct crypto_x509 ca, leaf;
+    char name[CRYPTO_X509_NAME_MAX];
+    long ca_len, leaf_len;
+    bool found = false;
+
+    (void)state;
+    assert_non_null(ca_key);
+    assert_non_null(leaf_key);
+    ca_len = crypto_x509_issue(&t, NULL, ca_key, ca_der, sizeof(ca_der));
+    assert_true(ca_len > 0);
+    assert_int_equal(crypto_x509_parse(&ca, ca_der, (size_t)ca_len), 0);
+    assert_int_equal(ca.not_before_s, 1700000000);
+    assert_int_equal(ca.not_after_s, 2600000000);
+    assert_true(ca.sig_es384 && ca.key_p384 && !ca.bad_extension);
+    assert_true(ca.bc_present && ca.bc_critical && ca.bc_ca);
+    assert_int_equal(ca.bc_pathlen, 0);
+    assert_true(ca.ku_present && ca.ku_critical);
+    assert_int_equal(ca.ku_bits, CRYPTO_KU_KEY_CERT_SIGN | CRYPTO_KU_CRL_SIGN);
+    assert_int_equal(ca.ski_len, 20);
+    assert_true(crypto_x509_issuer_matches(&ca, &ca));
+    assert_true(crypto_x509_signed_by(&ca, &ca));
+    assert_string_equal(crypto_x509_subject(&ca, name, sizeof(name)),
+                        "O=trustvio test, CN=ca.test");
+
+    t.cn = "leaf.test";
+    t.not_after_s = 1700003600;
+    t.ca = false;
+    t.pathlen = -1;
+    t.ku_bits = CRYPTO_KU_DIGITAL_SIGNATURE | CRYPTO_KU_NON_REPUDIATION;
+    t.ku_critical = false;
+    t.subject_key = leaf_key;
+    leaf_len = crypto_x509_issue(&t, &ca, ca_key, leaf_der, sizeof(leaf_der));
+    assert_true(leaf_len > 0);
+    assert_int_equal(crypto_x509_parse(&leaf, leaf_der, (size_t)leaf_len), 0);
+    assert_int_equal(leaf.not_after_s, 1700003600);
+    assert_true(leaf.bc_present && leaf.bc_critical && !leaf.bc_ca);
+    assert_int_equal(leaf.bc_pathlen, -1);
+    assert_true(leaf.ku_present && !leaf.ku_critical);
+    assert_int_equal(leaf.ku_bits,
+                     CRYPTO_KU_DIGITAL_SIGNATURE | CRYPTO_KU_NON_REPUDIATION);
+    assert_true(crypto_x509_issuer_matches(&leaf, &ca));
+    assert_true(crypto_x509_signed_by(&leaf, &ca));
+    assert_false(crypto_x509_signed_by(&leaf, &leaf));
+    assert_int_equal(leaf.ski_len, 20);
+    assert_memory_not_equal(leaf_der + leaf.ski_off, ca_der + ca.ski_off, 20);
+    /* AuthorityKeyIdentifier ::= SEQUENCE { [0] the CA's identifier } */
+    aki[0] = 0x30;
+    aki[1] = 0x16;
+    aki[2] = 0x80;
+    aki[3] = 0x14;
+    memcpy(aki + 4, ca_der + ca.ski_off, 20);
+    for (long i = 0; i + (long)sizeof(aki) <= leaf_len; i++) {
+        found = found || memcmp(leaf_der + i, aki, sizeof(aki)) == 0;
+    }
+    assert_true(found);
+    /* too small a buffer: refused, nothing written past it */
+    memset(leaf_der, 0x5a, sizeof(leaf_der));
+    assert_int_equal(crypto_x509_issue(&t, &ca, ca_key, leaf_der, 200), -1);
+    assert_int_equal(leaf_der[200], 0x5a);
+    crypto_x509_release(&leaf);
+    crypto_x509_release(&ca);
+    crypto_key_free(leaf_key);
+    crypto_key_free(ca_key);
+}
+
+/*
  * The SubjectPublicKeyInfo of a P-384 key is built and taken apart without
  * OpenSSL's encoders: the RFC 5480 form exactly, a point off the curve
  * refused; another kind of key still goes through OpenSSL both ways.
@@ -702,6 +794,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(ecdsa_verify_point),
     cmocka_unit_test(der_walk),
     cmocka_unit_test(x509_issue_serials),
+    cmocka_unit_test(x509_issue_fields),
     cmocka_unit_test(gcm_keyed_contexts),
 };
 
