@@ -323,7 +323,7 @@ int crypto_ecdsa_p384_sign(const struct crypto_key *key, const void *msg,
     int rc = -1;
 
     /*
-     * Hash with the per-thread context, then sign the digest: cheaper than
+     * Hash here (sha.c), then sign the digest: cheaper than
      * EVP_DigestSignInit_ex(), which fetches the digest and builds a
      * digest context on every call (an attestation signs once per request).
      */
