@@ -119,6 +119,49 @@ static void dw_uint(struct dw *w, const uint8_t *b, size_t n)
     }
 }
 
+/*
+ * Well-formed UTF-8 (RFC 3629): no overlong form, no surrogate, nothing
+ * above U+10FFFF; what OpenSSL checked of a name's MBSTRING_UTF8 value.
+ */
+static bool utf8_valid(const uint8_t *s, size_t n)
+{
+    size_t i = 0;
+
+    while (i < n) {
+        uint32_t c = s[i];
+        size_t k;
+        uint32_t min;
+
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        if ((c & 0xe0) == 0xc0) {
+            k = 1, min = 0x80, c &= 0x1f;
+        } else if ((c & 0xf0) == 0xe0) {
+            k = 2, min = 0x800, c &= 0x0f;
+        } else if ((c & 0xf8) == 0xf0) {
+            k = 3, min = 0x10000, c &= 0x07;
+        } else {
+            return false;
+        }
+        if (n - i <= k) {
+            return false;
+        }
+        for (size_t j = 1; j <= k; j++) {
+            if ((s[i + j] & 0xc0) != 0x80) {
+                return false;
+            }
+            c = c << 6 | (s[i + j] & 0x3f);
+        }
+        if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff)) {
+            return false;
+        }
+        i += k + 1;
+    }
+    return true;
+}
+
 /* Name ::= "O=@org, CN=@cn", both UTF8String (RFC 5280 §4.1.2.4). */
 static void dw_name(struct dw *w, const char *org, const char *cn)
 {
@@ -132,7 +175,8 @@ static void dw_name(struct dw *w, const char *org, const char *cn)
         DW(atv, CRYPTO_X509_NAME_MAX + 16);
         DW(rdn, CRYPTO_X509_NAME_MAX + 24);
 
-        if (strlen(vals[i]) > CRYPTO_X509_NAME_MAX) {
+        if (strlen(vals[i]) > CRYPTO_X509_NAME_MAX ||
+            !utf8_valid((const uint8_t *)vals[i], strlen(vals[i]))) {
             w->err = true;
             return;
         }

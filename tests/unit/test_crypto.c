@@ -651,6 +651,17 @@ static void x509_issue_fields(void **state)
         found = found || memcmp(leaf_der + i, aki, sizeof(aki)) == 0;
     }
     assert_true(found);
+    /* a name that is not UTF-8 (a lone continuation byte, an overlong '/') */
+    t.cn = "bad\x80name";
+    assert_int_equal(
+        crypto_x509_issue(&t, &ca, ca_key, leaf_der, sizeof(leaf_der)), -1);
+    t.cn = "bad\xc0\xafname";
+    assert_int_equal(
+        crypto_x509_issue(&t, &ca, ca_key, leaf_der, sizeof(leaf_der)), -1);
+    t.cn = "caf\xc3\xa9.test";
+    assert_true(crypto_x509_issue(&t, &ca, ca_key, leaf_der, sizeof(leaf_der)) >
+                0);
+    t.cn = "leaf.test";
     /* too small a buffer: refused, nothing written past it */
     memset(leaf_der, 0x5a, sizeof(leaf_der));
     assert_int_equal(crypto_x509_issue(&t, &ca, ca_key, leaf_der, 200), -1);
