@@ -181,14 +181,85 @@ struct crypto_key *crypto_key_from_pem(const void *pem, size_t len)
     return (struct crypto_key *)k;
 }
 
+/*
+ * The DER SubjectPublicKeyInfo of every P-384 key in uncompressed form,
+ * up to the point: SEQUENCE { SEQUENCE { id-ecPublicKey, secp384r1 },
+ * BIT STRING (no unused bits) }, 120 bytes in all (RFC 5480).
+ */
+static const uint8_t spki_p384_head[] = {
+    0x30, 0x76, 0x30, 0x10, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02,
+    0x01, 0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x22, 0x03, 0x62, 0x00,
+};
+#define SPKI_P384_LEN (sizeof(spki_p384_head) + CRYPTO_P384_PUB_SIZE)
+
+/*
+ * The unencrypted PKCS#8 PrivateKeyInfo of a P-384 key as OpenSSL writes it
+ * (RFC 5208, RFC 5915): every length is fixed, so it is this template with
+ * the private scalar at PKCS8_D_OFF and the uncompressed point at the end.
+ */
+static const uint8_t
+    pkcs8_p384_head[] =
+        {
+            0x30, 0x81, 0xb6, 0x02, 0x01, 0x00, 0x30, 0x10, 0x06,
+            0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06,
+            0x05, 0x2b, 0x81, 0x04, 0x00, 0x22, 0x04, 0x81, 0x9e,
+            0x30, 0x81, 0x9b, 0x02, 0x01, 0x01, 0x04, 0x30, /* the 48-byte
+                                                               scalar, then: */
+};
+static const uint8_t pkcs8_p384_mid[] = {0xa1, 0x64, 0x03, 0x62, 0x00};
+#define PKCS8_D_OFF sizeof(pkcs8_p384_head)
+#define PKCS8_P384_LEN                                                         \
+    (PKCS8_D_OFF + 48 + sizeof(pkcs8_p384_mid) + CRYPTO_P384_PUB_SIZE)
+
+/*
+ * A P-384 private key as PKCS#8 PEM in @pem, without OpenSSL's encoders
+ * (whose set-up costs the signer process more code and heap than the rest
+ * of creating a PKI). Return: the length, or -1 for any other key.
+ */
+static long p384_pkcs8_pem(const struct crypto_key *key, char *pem, size_t cap)
+{
+    uint8_t der[PKCS8_P384_LEN], spki[160];
+    BIGNUM *d = NULL;
+    long n = -1;
+
+    if (crypto_key_spki_der(key, spki, sizeof(spki)) != (long)SPKI_P384_LEN ||
+        EVP_PKEY_get_bn_param(pkey(key), OSSL_PKEY_PARAM_PRIV_KEY, &d) != 1) {
+        ERR_clear_error();
+        return -1;
+    }
+    memcpy(der, pkcs8_p384_head, PKCS8_D_OFF);
+    if (BN_bn2binpad(d, der + PKCS8_D_OFF, 48) == 48) {
+        memcpy(der + PKCS8_D_OFF + 48, pkcs8_p384_mid, sizeof(pkcs8_p384_mid));
+        memcpy(der + PKCS8_D_OFF + 48 + sizeof(pkcs8_p384_mid),
+               spki + sizeof(spki_p384_head), CRYPTO_P384_PUB_SIZE);
+        n = crypto_pem_encode(der, sizeof(der), "PRIVATE KEY", pem, cap);
+    }
+    BN_clear_free(d);
+    wipe(der, sizeof(der));
+    return n;
+}
+
 /* see crypto.h */
 int crypto_key_save_pem(const struct crypto_key *key, const char *path)
 {
-    BIO *bio = BIO_new(BIO_s_secmem());
+    BIO *bio;
     char *pem = NULL;
+    char text[512];
     long len;
     int rc = -1;
 
+    len = p384_pkcs8_pem(key, text, sizeof(text));
+    if (len > 0) {
+        int e = tv_write_file_atomic(path, text, (size_t)len, 0600);
+
+        wipe(text, sizeof(text));
+        if (e != 0) {
+            tv_err("%s: cannot write key: %s", path, strerror(-e));
+            return -1;
+        }
+        return 0;
+    }
+    bio = BIO_new(BIO_s_secmem());
     if (bio == NULL) {
         return -1;
     }
@@ -208,17 +279,6 @@ int crypto_key_save_pem(const struct crypto_key *key, const char *path)
     ERR_clear_error();
     return rc;
 }
-
-/*
- * The DER SubjectPublicKeyInfo of every P-384 key in uncompressed form,
- * up to the point: SEQUENCE { SEQUENCE { id-ecPublicKey, secp384r1 },
- * BIT STRING (no unused bits) }, 120 bytes in all (RFC 5480).
- */
-static const uint8_t spki_p384_head[] = {
-    0x30, 0x76, 0x30, 0x10, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02,
-    0x01, 0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x22, 0x03, 0x62, 0x00,
-};
-#define SPKI_P384_LEN (sizeof(spki_p384_head) + CRYPTO_P384_PUB_SIZE)
 
 /*
  * see crypto.h. The P-384 form is taken apart here and the point handed to

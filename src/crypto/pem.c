@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * see x509_int.h: PEM armour (RFC 7468) taken off by hand, so that reading
- * the PKI's own files needs none of OpenSSL 3.0's decoder machinery.
+ * see x509_int.h: PEM armour (RFC 7468) put on and taken off by hand, so
+ * that writing and reading the PKI's own files needs none of OpenSSL 3.0's
+ * encoder and decoder machinery.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "common/ct.h"
@@ -106,4 +108,42 @@ err:
     acc = 0;
     wipe(out, n);
     return -1;
+}
+
+/* see x509_int.h */
+long crypto_pem_encode(const uint8_t *der, size_t len, const char *label,
+                       char *out, size_t cap)
+{
+    static const char tab[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    size_t n = 0, col = 0, label_len = strlen(label);
+
+    /* both armour lines, 4 characters per 3 bytes, a newline per 64 */
+    if (len == 0 || label_len > 64 ||
+        cap < 2 * (label_len + 17) + (len + 2) / 3 * 4 + (len + 47) / 48 + 1) {
+        return -1;
+    }
+    n += (size_t)snprintf(out + n, cap - n, "-----BEGIN %s-----\n", label);
+    for (size_t i = 0; i < len; i += 3) {
+        uint32_t v = (uint32_t)der[i] << 16;
+
+        if (i + 1 < len) {
+            v |= (uint32_t)der[i + 1] << 8;
+        }
+        if (i + 2 < len) {
+            v |= der[i + 2];
+        }
+        out[n++] = tab[v >> 18];
+        out[n++] = tab[(v >> 12) & 63];
+        out[n++] = i + 1 < len ? tab[(v >> 6) & 63] : '=';
+        out[n++] = i + 2 < len ? tab[v & 63] : '=';
+        v = 0;
+        col += 4;
+        if (col == 64 || i + 3 >= len) {
+            out[n++] = '\n';
+            col = 0;
+        }
+    }
+    n += (size_t)snprintf(out + n, cap - n, "-----END %s-----\n", label);
+    return (long)n;
 }

@@ -65,4 +65,14 @@ int crypto_sha1(const void *p, size_t len, uint8_t out[CRYPTO_SHA1_SIZE]);
 long crypto_pem_decode(const uint8_t *in, size_t len, const char *label,
                        uint8_t *out, size_t cap);
 
+/*
+ * crypto_pem_encode() - @der[0..@len) as one PEM block labelled @label into
+ * @out of @cap bytes, as OpenSSL writes them: BEGIN line, base64 in lines
+ * of 64 characters, END line, each ending in a newline; NUL-terminated.
+ * Return: the number of characters (without the NUL), or -1 when @cap is
+ * too small.
+ */
+long crypto_pem_encode(const uint8_t *der, size_t len, const char *label,
+                       char *out, size_t cap);
+
 #endif

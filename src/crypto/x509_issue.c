@@ -483,6 +483,7 @@ long crypto_x509_to_der(const uint8_t *in, size_t in_len, uint8_t *out,
 int crypto_x509_write_pem(const uint8_t *der, size_t len, const char *path)
 {
     const unsigned char *p = der;
+    struct crypto_x509 c;
     BIO *bio;
     char *pem = NULL;
     long pem_len;
@@ -491,6 +492,24 @@ int crypto_x509_write_pem(const uint8_t *der, size_t len, const char *path)
 
     if (len > (size_t)INT32_MAX) {
         return -1;
+    }
+    /* a certificate in strict DER (every one the PKI issues): armoured here */
+    if (len <= CRYPTO_X509_DER_MAX && crypto_x509_parse(&c, der, len) == 0) {
+        char text[CRYPTO_X509_DER_MAX * 3 / 2];
+        int e;
+
+        crypto_x509_release(&c);
+        pem_len =
+            crypto_pem_encode(der, len, "CERTIFICATE", text, sizeof(text));
+        if (pem_len < 0) {
+            return -1;
+        }
+        e = tv_write_file_atomic(path, text, (size_t)pem_len, 0644);
+        if (e != 0) {
+            tv_err("%s: cannot write certificate: %s", path, strerror(-e));
+            return -1;
+        }
+        return 0;
     }
     x = d2i_X509(NULL, &p, (long)len);
     bio = BIO_new(BIO_s_mem());

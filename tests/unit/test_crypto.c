@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "harness.h"
 
@@ -772,8 +774,30 @@ static void key_pem_forms(void **state)
     assert_true(crypto_ecdsa_p384_verify(b, msg, sizeof(msg), sig));
     assert_int_equal(crypto_ecdsa_p384_sign(b, msg, sizeof(msg), sig), 0);
     assert_true(crypto_ecdsa_p384_verify(a, msg, sizeof(msg), sig));
-    crypto_key_free(a);
     crypto_key_free(b);
+    /* saved again: the very text OpenSSL wrote, mode 0600 */
+    {
+        char dir[] = "/tmp/test_crypto.XXXXXX";
+        char path[64], back[sizeof(key_pkcs8) + 16];
+        struct stat st;
+        FILE *f;
+        size_t got;
+
+        assert_non_null(mkdtemp(dir));
+        snprintf(path, sizeof(path), "%s/key.pem", dir);
+        assert_int_equal(crypto_key_save_pem(a, path), 0);
+        assert_int_equal(stat(path, &st), 0);
+        assert_int_equal(st.st_mode & 0777, 0600);
+        f = fopen(path, "r");
+        assert_non_null(f);
+        got = fread(back, 1, sizeof(back), f);
+        fclose(f);
+        assert_int_equal(got, sizeof(key_pkcs8) - 1);
+        assert_memory_equal(back, key_pkcs8, got);
+        unlink(path);
+        rmdir(dir);
+    }
+    crypto_key_free(a);
     /* a character outside base64, and a line cut short */
     memcpy(bad, key_pkcs8, sizeof(bad));
     p = strstr(bad, "MIG2") + 10;
