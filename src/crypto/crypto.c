@@ -1,8 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Hashes, HMAC, DRBG and ECDSA through OpenSSL 3. Algorithms are fetched
- * once; SHA-384 reuses one digest context per thread so that a PCR extend
- * costs the compression function and little else.
+ * DRBG, keys and ECDSA through OpenSSL 3 (the hashes are in sha.c). The
+ * digests are fetched once, to know that the library has them.
  */
 #include "crypto/crypto.h"
 
@@ -15,6 +14,7 @@
 #include <unistd.h>
 
 #include <openssl/bio.h>
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/ec.h>
 #include <openssl/ecdsa.h>
@@ -27,6 +27,7 @@
 #include "common/atomic_file.h"
 #include "common/ct.h"
 #include "common/log.h"
+#include "crypto/x509_int.h"
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 static EVP_MD *md_sha384;
@@ -35,6 +36,13 @@ static int init_status = -1;
 
 static void do_init(void)
 {
+    /*
+     * Nothing here prints OpenSSL's error strings, and loading them builds
+     * a hash table of every library's reasons: about 55 KiB of heap in
+     * every process, the daemons included. Effective when this is the
+     * process's first call into OpenSSL.
+     */
+    (void)OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CRYPTO_STRINGS, NULL);
     md_sha384 = EVP_MD_fetch(NULL, "SHA384", NULL);
     md_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
     init_status = (md_sha384 && md_sha256) ? 0 : -1;
@@ -45,100 +53,6 @@ int crypto_init(void)
 {
     pthread_once(&init_once, do_init);
     return init_status;
-}
-
-/*
- * One digest context per thread and algorithm, freed at thread exit. Once a
- * context has been initialised with its algorithm, EVP_DigestInit_ex2() with
- * a NULL type restarts it in place; passing the type again would make
- * OpenSSL 3.0 free and re-create the provider context on every hash (one
- * allocation and a measurable share of a PCR extend).
- */
-enum { MD_SHA384, MD_SHA256, MD_COUNT };
-
-struct thread_md {
-    EVP_MD_CTX *ctx[MD_COUNT]; /* NULL until first use */
-    bool ready[MD_COUNT];      /* ctx[i] has been initialised with its md */
-};
-
-static pthread_key_t mdctx_key;
-static pthread_once_t mdctx_once = PTHREAD_ONCE_INIT;
-
-static void mdctx_free(void *p)
-{
-    struct thread_md *t = p;
-    unsigned i;
-
-    for (i = 0; i < MD_COUNT; i++) {
-        EVP_MD_CTX_free(t->ctx[i]);
-    }
-    OPENSSL_free(t);
-}
-
-static void mdctx_key_init(void)
-{
-    (void)pthread_key_create(&mdctx_key, mdctx_free);
-}
-
-static struct thread_md *thread_md(void)
-{
-    struct thread_md *t;
-
-    pthread_once(&mdctx_once, mdctx_key_init);
-    t = pthread_getspecific(mdctx_key);
-    if (t == NULL) {
-        t = OPENSSL_zalloc(sizeof(*t));
-        if (t != NULL && pthread_setspecific(mdctx_key, t) != 0) {
-            OPENSSL_free(t);
-            t = NULL;
-        }
-    }
-    return t;
-}
-
-static int digest2(unsigned which, EVP_MD *md, const void *a, size_t a_len,
-                   const void *b, size_t b_len, uint8_t *out)
-{
-    struct thread_md *t = thread_md();
-    EVP_MD_CTX *ctx;
-
-    if (t == NULL) {
-        return -1;
-    }
-    if (t->ctx[which] == NULL && (t->ctx[which] = EVP_MD_CTX_new()) == NULL) {
-        return -1;
-    }
-    ctx = t->ctx[which];
-    if (EVP_DigestInit_ex2(ctx, t->ready[which] ? NULL : md, NULL) != 1) {
-        t->ready[which] = false;
-        return -1;
-    }
-    t->ready[which] = true;
-    if ((a_len > 0 && EVP_DigestUpdate(ctx, a, a_len) != 1) ||
-        (b_len > 0 && EVP_DigestUpdate(ctx, b, b_len) != 1) ||
-        EVP_DigestFinal_ex(ctx, out, NULL) != 1) {
-        return -1;
-    }
-    return 0;
-}
-
-/* see crypto.h */
-int crypto_sha384_2(const void *a, size_t a_len, const void *b, size_t b_len,
-                    uint8_t out[CRYPTO_SHA384_SIZE])
-{
-    if (crypto_init() != 0) {
-        return -1;
-    }
-    return digest2(MD_SHA384, md_sha384, a, a_len, b, b_len, out);
-}
-
-/* see crypto.h */
-int crypto_sha256(const void *p, size_t len, uint8_t out[CRYPTO_SHA256_SIZE])
-{
-    if (crypto_init() != 0) {
-        return -1;
-    }
-    return digest2(MD_SHA256, md_sha256, p, len, NULL, 0, out);
 }
 
 /*
@@ -199,12 +113,6 @@ int crypto_random(void *out, size_t len)
     return 0;
 }
 
-/* struct crypto_key is an EVP_PKEY; the casts below are the only link. */
-static EVP_PKEY *pkey(const struct crypto_key *k)
-{
-    return (EVP_PKEY *)(uintptr_t)k;
-}
-
 /* see crypto.h */
 struct crypto_key *crypto_key_generate_p384(void)
 {
@@ -235,14 +143,30 @@ struct crypto_key *crypto_key_load_pem(const char *path)
     return (struct crypto_key *)k;
 }
 
-/* see crypto.h */
+/*
+ * see crypto.h. The form crypto_key_save_pem() writes (unencrypted PKCS#8,
+ * P-384) is taken apart here; OpenSSL's PEM reader is for any other.
+ * Setting up its decoders for one key costs about 190 KiB of code touched
+ * and 100 KiB of heap, which would stay with the signer process for its
+ * whole life.
+ */
 struct crypto_key *crypto_key_from_pem(const void *pem, size_t len)
 {
+    uint8_t der[512];
     BIO *bio;
     EVP_PKEY *k = NULL;
+    long der_len;
 
     if (len > (size_t)INT32_MAX) {
         return NULL;
+    }
+    der_len = crypto_pem_decode(pem, len, "PRIVATE KEY", der, sizeof(der));
+    if (der_len > 0) {
+        k = crypto_p384_key_from_pkcs8(der, (size_t)der_len);
+        wipe(der, (size_t)der_len);
+        if (k != NULL) {
+            return (struct crypto_key *)k;
+        }
     }
     bio = BIO_new_mem_buf(pem, (int)len);
     if (bio != NULL) {
@@ -257,14 +181,85 @@ struct crypto_key *crypto_key_from_pem(const void *pem, size_t len)
     return (struct crypto_key *)k;
 }
 
+/*
+ * The DER SubjectPublicKeyInfo of every P-384 key in uncompressed form,
+ * up to the point: SEQUENCE { SEQUENCE { id-ecPublicKey, secp384r1 },
+ * BIT STRING (no unused bits) }, 120 bytes in all (RFC 5480).
+ */
+static const uint8_t spki_p384_head[] = {
+    0x30, 0x76, 0x30, 0x10, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02,
+    0x01, 0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x22, 0x03, 0x62, 0x00,
+};
+#define SPKI_P384_LEN (sizeof(spki_p384_head) + CRYPTO_P384_PUB_SIZE)
+
+/*
+ * The unencrypted PKCS#8 PrivateKeyInfo of a P-384 key as OpenSSL writes it
+ * (RFC 5208, RFC 5915): every length is fixed, so it is this template with
+ * the private scalar at PKCS8_D_OFF and the uncompressed point at the end.
+ */
+static const uint8_t
+    pkcs8_p384_head[] =
+        {
+            0x30, 0x81, 0xb6, 0x02, 0x01, 0x00, 0x30, 0x10, 0x06,
+            0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06,
+            0x05, 0x2b, 0x81, 0x04, 0x00, 0x22, 0x04, 0x81, 0x9e,
+            0x30, 0x81, 0x9b, 0x02, 0x01, 0x01, 0x04, 0x30, /* the 48-byte
+                                                               scalar, then: */
+};
+static const uint8_t pkcs8_p384_mid[] = {0xa1, 0x64, 0x03, 0x62, 0x00};
+#define PKCS8_D_OFF sizeof(pkcs8_p384_head)
+#define PKCS8_P384_LEN                                                         \
+    (PKCS8_D_OFF + 48 + sizeof(pkcs8_p384_mid) + CRYPTO_P384_PUB_SIZE)
+
+/*
+ * A P-384 private key as PKCS#8 PEM in @pem, without OpenSSL's encoders
+ * (whose set-up costs the signer process more code and heap than the rest
+ * of creating a PKI). Return: the length, or -1 for any other key.
+ */
+static long p384_pkcs8_pem(const struct crypto_key *key, char *pem, size_t cap)
+{
+    uint8_t der[PKCS8_P384_LEN], spki[160];
+    BIGNUM *d = NULL;
+    long n = -1;
+
+    if (crypto_key_spki_der(key, spki, sizeof(spki)) != (long)SPKI_P384_LEN ||
+        EVP_PKEY_get_bn_param(pkey(key), OSSL_PKEY_PARAM_PRIV_KEY, &d) != 1) {
+        ERR_clear_error();
+        return -1;
+    }
+    memcpy(der, pkcs8_p384_head, PKCS8_D_OFF);
+    if (BN_bn2binpad(d, der + PKCS8_D_OFF, 48) == 48) {
+        memcpy(der + PKCS8_D_OFF + 48, pkcs8_p384_mid, sizeof(pkcs8_p384_mid));
+        memcpy(der + PKCS8_D_OFF + 48 + sizeof(pkcs8_p384_mid),
+               spki + sizeof(spki_p384_head), CRYPTO_P384_PUB_SIZE);
+        n = crypto_pem_encode(der, sizeof(der), "PRIVATE KEY", pem, cap);
+    }
+    BN_clear_free(d);
+    wipe(der, sizeof(der));
+    return n;
+}
+
 /* see crypto.h */
 int crypto_key_save_pem(const struct crypto_key *key, const char *path)
 {
-    BIO *bio = BIO_new(BIO_s_secmem());
+    BIO *bio;
     char *pem = NULL;
+    char text[512];
     long len;
     int rc = -1;
 
+    len = p384_pkcs8_pem(key, text, sizeof(text));
+    if (len > 0) {
+        int e = tv_write_file_atomic(path, text, (size_t)len, 0600);
+
+        wipe(text, sizeof(text));
+        if (e != 0) {
+            tv_err("%s: cannot write key: %s", path, strerror(-e));
+            return -1;
+        }
+        return 0;
+    }
+    bio = BIO_new(BIO_s_secmem());
     if (bio == NULL) {
         return -1;
     }
@@ -285,23 +280,58 @@ int crypto_key_save_pem(const struct crypto_key *key, const char *path)
     return rc;
 }
 
-/* see crypto.h */
+/*
+ * see crypto.h. The P-384 form is taken apart here and the point handed to
+ * the key management, because OpenSSL 3.0's SubjectPublicKeyInfo decoders
+ * (and their method store, some 30 KiB of heap) would otherwise be set up
+ * for it; anything else goes to d2i_PUBKEY().
+ */
 struct crypto_key *crypto_key_from_spki_der(const uint8_t *der, size_t len)
 {
     const unsigned char *p = der;
 
+    if (len == SPKI_P384_LEN &&
+        memcmp(der, spki_p384_head, sizeof(spki_p384_head)) == 0) {
+        return (struct crypto_key *)crypto_p384_key_from_point(
+            der + sizeof(spki_p384_head), CRYPTO_P384_PUB_SIZE);
+    }
     if (len > (size_t)INT32_MAX) {
         return NULL;
     }
     return (struct crypto_key *)d2i_PUBKEY(NULL, &p, (long)len);
 }
 
-/* see crypto.h */
+/*
+ * see crypto.h. A P-384 key's encoding is its point after a fixed header;
+ * building it here spares OpenSSL 3.0's encoders (about 60 KiB of heap for
+ * their method store, in each process that encodes a key). Other keys, and
+ * a key whose point OpenSSL keeps in compressed form, go to i2d_PUBKEY().
+ */
 long crypto_key_spki_der(const struct crypto_key *key, uint8_t *out, size_t cap)
 {
-    int len = i2d_PUBKEY(pkey(key), NULL);
+    uint8_t point[CRYPTO_P384_PUB_SIZE];
+    char group[16];
+    size_t point_len = 0, group_len = 0;
     unsigned char *p = out;
+    int len;
 
+    if (EVP_PKEY_is_a(pkey(key), "EC") &&
+        EVP_PKEY_get_utf8_string_param(pkey(key), OSSL_PKEY_PARAM_GROUP_NAME,
+                                       group, sizeof(group), &group_len) == 1 &&
+        strcmp(group, "secp384r1") == 0 &&
+        EVP_PKEY_get_octet_string_param(pkey(key), OSSL_PKEY_PARAM_PUB_KEY,
+                                        point, sizeof(point),
+                                        &point_len) == 1 &&
+        point_len == sizeof(point) && point[0] == 0x04) {
+        if (cap < SPKI_P384_LEN) {
+            return -1;
+        }
+        memcpy(out, spki_p384_head, sizeof(spki_p384_head));
+        memcpy(out + sizeof(spki_p384_head), point, sizeof(point));
+        return (long)SPKI_P384_LEN;
+    }
+    ERR_clear_error();
+    len = i2d_PUBKEY(pkey(key), NULL);
     if (len <= 0 || (size_t)len > cap) {
         return -1;
     }
@@ -312,6 +342,32 @@ long crypto_key_spki_der(const struct crypto_key *key, uint8_t *out, size_t cap)
 void crypto_key_free(struct crypto_key *key)
 {
     EVP_PKEY_free(pkey(key));
+}
+
+/* see crypto.h */
+int crypto_p384_prepare(void)
+{
+    static const uint8_t msg[] = "prepare";
+    struct crypto_key *key, *pub = NULL;
+    uint8_t spki[160], sig[CRYPTO_P384_SIG_SIZE];
+    long spki_len;
+    int rc = -1;
+
+    if (crypto_init() != 0 || crypto_random(sig, 1) != 0 ||
+        (key = crypto_key_generate_p384()) == NULL) {
+        return -1;
+    }
+    spki_len = crypto_key_spki_der(key, spki, sizeof(spki));
+    if (spki_len > 0 &&
+        (pub = crypto_key_from_spki_der(spki, (size_t)spki_len)) != NULL &&
+        crypto_ecdsa_p384_sign(key, msg, sizeof(msg), sig) == 0 &&
+        crypto_ecdsa_p384_verify(pub, msg, sizeof(msg), sig)) {
+        rc = 0;
+    }
+    crypto_key_free(pub);
+    crypto_key_free(key);
+    wipe(sig, sizeof(sig));
+    return rc;
 }
 
 /* see crypto.h: OpenSSL signs DER; COSE wants fixed-width r || s */
@@ -327,7 +383,7 @@ int crypto_ecdsa_p384_sign(const struct crypto_key *key, const void *msg,
     int rc = -1;
 
     /*
-     * Hash with the per-thread context, then sign the digest: cheaper than
+     * Hash here (sha.c), then sign the digest: cheaper than
      * EVP_DigestSignInit_ex(), which fetches the digest and builds a
      * digest context on every call (an attestation signs once per request).
      */

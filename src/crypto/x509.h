@@ -67,6 +67,8 @@ struct crypto_key;
  *                    (known or not) appears twice
  * @serial:           serial number bytes (big-endian, DER content)
  * @serial_len:       bytes in @serial
+ * @ski_off, @ski_len: the subjectKeyIdentifier's keyIdentifier (its
+ *                    content), within @der; @ski_len 0 when absent
  */
 struct crypto_x509 {
     const uint8_t *der;
@@ -91,6 +93,7 @@ struct crypto_x509 {
     bool bad_extension;
     uint8_t serial[CRYPTO_X509_SERIAL_MAX];
     size_t serial_len;
+    size_t ski_off, ski_len;
 };
 
 /**
@@ -168,7 +171,9 @@ bool crypto_ecdsa_p384_verify2(const struct crypto_key *key, const void *a,
  * @pathlen:         pathLenConstraint, or -1 for none
  * @ku_bits:         CRYPTO_KU_* bits
  * @ku_critical:     mark keyUsage critical
- * @subject_key:     the key being certified (its public part is used)
+ * @subject_key:     the P-384 key being certified (its public part is
+ *                   used; its subjectKeyIdentifier is the SHA-1 of the
+ *                   point, RFC 5280 §4.2.1.2 method 1)
  */
 struct crypto_x509_template {
     const char *org;
@@ -188,10 +193,13 @@ struct crypto_x509_template {
  * crypto_x509_issue() - issue a certificate for @t, signed with
  * ecdsa-with-SHA384 by @issuer_key.
  * @issuer:     the issuer's certificate, or NULL for a self-signed one (then
- *              @issuer_key must be @t->subject_key's private key)
+ *              @issuer_key must be @t->subject_key's private key); it must
+ *              carry a subjectKeyIdentifier, which becomes the
+ *              authorityKeyIdentifier's keyIdentifier
  * @out, @cap:  receives the DER
- * Allocates inside OpenSSL. Return: DER length, or -1 (bad template, OpenSSL
- * failure, or @cap too small).
+ * The DER is written here; OpenSSL only signs (and allocates for that).
+ * Return: DER length, or -1 (bad template, OpenSSL failure, or @cap too
+ * small).
  */
 long crypto_x509_issue(const struct crypto_x509_template *t,
                        const struct crypto_x509 *issuer,

@@ -27,6 +27,7 @@
 #include <openssl/x509_vfy.h>
 #include <openssl/x509v3.h>
 
+#include "common/ct.h"
 #include "common/err.h"
 #include "common/log.h"
 #include "crypto/crypto.h"
@@ -372,7 +373,19 @@ static int parse_extensions(struct crypto_x509 *c, struct der exts)
             c->ku_present = true;
             c->ku_critical = crit;
             break;
-        case CE_SUBJECT_KEY_ID:
+        case CE_SUBJECT_KEY_ID: {
+            /* SubjectKeyIdentifier ::= KeyIdentifier (OCTET STRING) */
+            struct der key_id;
+
+            if (der_expect(&val, DER_OCTET_STRING, &key_id, NULL) != 0 ||
+                val.len != 0 || key_id.len == 0 || key_id.len > 64) {
+                c->bad_extension = true;
+            } else {
+                c->ski_off = (size_t)(key_id.p - c->der);
+                c->ski_len = key_id.len;
+            }
+            break;
+        }
         case CE_AUTHORITY_KEY_ID:
             break;
         default:
@@ -386,11 +399,11 @@ static int parse_extensions(struct crypto_x509 *c, struct der exts)
 }
 
 /*
- * The EC public key from an uncompressed P-384 point, built through the
- * provider's key management directly: the SubjectPublicKeyInfo decoders of
- * OpenSSL 3.0 cost more than an ECDSA verification.
+ * see x509_int.h: built through the provider's key management directly,
+ * because the SubjectPublicKeyInfo decoders of OpenSSL 3.0 cost more than an
+ * ECDSA verification.
  */
-static EVP_PKEY *p384_key_from_point(const uint8_t *point, size_t len)
+EVP_PKEY *crypto_p384_key_from_point(const uint8_t *point, size_t len)
 {
     OSSL_PARAM params[3];
     EVP_PKEY_CTX *ctx;
@@ -416,6 +429,72 @@ static EVP_PKEY *p384_key_from_point(const uint8_t *point, size_t len)
     return k;
 }
 
+/* see x509_int.h */
+EVP_PKEY *crypto_p384_key_from_pkcs8(const uint8_t *der, size_t len)
+{
+    struct der in = {der, len}, pki, v, alg, oid, curve, octets, ec, priv;
+    struct der params, pub_wrap, pub;
+    uint8_t d[48]; /* the private scalar, in the host's byte order */
+    OSSL_PARAM params_out[4];
+    EVP_PKEY_CTX *ctx;
+    EVP_PKEY *k = NULL;
+
+    /* PrivateKeyInfo ::= SEQUENCE { 0, AlgorithmIdentifier, OCTET STRING } */
+    if (der_expect(&in, DER_SEQUENCE, &pki, NULL) != 0 || in.len != 0 ||
+        der_expect(&pki, DER_INTEGER, &v, NULL) != 0 || v.len != 1 ||
+        v.p[0] != 0 || der_expect(&pki, DER_SEQUENCE, &alg, NULL) != 0 ||
+        der_expect(&pki, DER_OCTET_STRING, &octets, NULL) != 0 ||
+        pki.len != 0 || der_expect(&alg, DER_OID, &oid, NULL) != 0 ||
+        !der_eq(&oid, oid_ec_public_key, sizeof(oid_ec_public_key)) ||
+        der_expect(&alg, DER_OID, &curve, NULL) != 0 || alg.len != 0 ||
+        !der_eq(&curve, oid_secp384r1, sizeof(oid_secp384r1))) {
+        return NULL;
+    }
+    /* ECPrivateKey ::= SEQUENCE { 1, OCTET STRING, [0] curve?, [1] point } */
+    if (der_expect(&octets, DER_SEQUENCE, &ec, NULL) != 0 || octets.len != 0 ||
+        der_expect(&ec, DER_INTEGER, &v, NULL) != 0 || v.len != 1 ||
+        v.p[0] != 1 || der_expect(&ec, DER_OCTET_STRING, &priv, NULL) != 0 ||
+        priv.len != sizeof(d)) {
+        return NULL;
+    }
+    if (der_peek(&ec, DER_CTX(0)) &&
+        (der_expect(&ec, DER_CTX(0), &params, NULL) != 0 ||
+         der_expect(&params, DER_OID, &curve, NULL) != 0 || params.len != 0 ||
+         !der_eq(&curve, oid_secp384r1, sizeof(oid_secp384r1)))) {
+        return NULL;
+    }
+    if (der_expect(&ec, DER_CTX(1), &pub_wrap, NULL) != 0 || ec.len != 0 ||
+        der_expect(&pub_wrap, DER_BIT_STRING, &pub, NULL) != 0 ||
+        pub_wrap.len != 0 || pub.len != 1 + CRYPTO_P384_PUB_SIZE ||
+        pub.p[0] != 0 || pub.p[1] != 0x04) {
+        return NULL;
+    }
+    /* OSSL_PARAM_construct_BN() takes the integer in native byte order */
+    for (size_t i = 0; i < sizeof(d); i++) {
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+        d[i] = priv.p[sizeof(d) - 1 - i];
+#else
+        d[i] = priv.p[i];
+#endif
+    }
+    params_out[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME,
+                                                     (char *)"secp384r1", 0);
+    params_out[1] = OSSL_PARAM_construct_octet_string(
+        OSSL_PKEY_PARAM_PUB_KEY, (void *)(pub.p + 1), pub.len - 1);
+    params_out[2] =
+        OSSL_PARAM_construct_BN(OSSL_PKEY_PARAM_PRIV_KEY, d, sizeof(d));
+    params_out[3] = OSSL_PARAM_construct_end();
+    ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+    if (ctx == NULL || EVP_PKEY_fromdata_init(ctx) != 1 ||
+        EVP_PKEY_fromdata(ctx, &k, EVP_PKEY_KEYPAIR, params_out) != 1) {
+        k = NULL;
+    }
+    EVP_PKEY_CTX_free(ctx);
+    wipe(d, sizeof(d));
+    ERR_clear_error();
+    return k;
+}
+
 /* SubjectPublicKeyInfo: only EC P-384 gives a key; others parse, keyless. */
 static int parse_spki(struct crypto_x509 *c, struct der spki)
 {
@@ -432,8 +511,8 @@ static int parse_spki(struct crypto_x509 *c, struct der spki)
         bits.p[0] != 0) {
         return 0;
     }
-    c->key = (const struct crypto_key *)p384_key_from_point(bits.p + 1,
-                                                            bits.len - 1);
+    c->key = (const struct crypto_key *)crypto_p384_key_from_point(
+        bits.p + 1, bits.len - 1);
     c->key_p384 = c->key != NULL;
     return 0;
 }

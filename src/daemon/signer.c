@@ -166,6 +166,16 @@ int signer_start(struct signer *sg, const char *dir, const char *module_id,
 
     sg->pid = -1;
     sg->fd = -1;
+    /*
+     * Both processes generate P-384 keys, sign and verify: built once here,
+     * OpenSSL's DRBG, method stores and group tables stay in pages the two
+     * share after the fork (about 100 KiB that each would otherwise build
+     * for itself), as long as neither writes to them.
+     */
+    if (crypto_p384_prepare() != 0) {
+        tv_set_err(err, err_len, "OpenSSL cannot generate or use P-384 keys");
+        return -1;
+    }
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
         tv_set_err(err, err_len, "socketpair: %s", strerror(errno));
         return -1;

@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "harness.h"
 
@@ -569,11 +571,255 @@ static void x509_issue_serials(void **state)
     crypto_key_free(k);
 }
 
+/*
+ * What crypto_x509_issue() writes reads back field for field: names,
+ * validity on both sides of 2050 (UTCTime, then GeneralizedTime), basic
+ * constraints with and without a path length, key usage bits, and a
+ * leaf's authority key identifier equal to its issuer's subject key
+ * identifier; a buffer too small is an error.
+ */
+static void x509_issue_fields(void **state)
+{
+    static const uint8_t serial[] = {0x42};
+    struct crypto_key *ca_key = crypto_key_generate_p384();
+    struct crypto_key *leaf_key = crypto_key_generate_p384();
+    uint8_t ca_der[CRYPTO_X509_DER_MAX], leaf_der[CRYPTO_X509_DER_MAX];
+    uint8_t aki[4 + 20];
+    struct crypto_x509_template t = {
+        .org = "trustvio test",
+        .cn = "ca.test",
+        .serial = serial,
+        .serial_len = sizeof(serial),
+        .not_before_s = 1700000000,
+        .not_after_s = 2600000000, /* 2052: GeneralizedTime */
+        .ca = true,
+        .pathlen = 0,
+        .ku_bits = CRYPTO_KU_KEY_CERT_SIGN | CRYPTO_KU_CRL_SIGN,
+        .ku_critical = true,
+        .subject_key = ca_key,
+    };
+    struct crypto_x509 ca, leaf;
+    char name[CRYPTO_X509_NAME_MAX];
+    long ca_len, leaf_len;
+    bool found = false;
+
+    (void)state;
+    assert_non_null(ca_key);
+    assert_non_null(leaf_key);
+    ca_len = crypto_x509_issue(&t, NULL, ca_key, ca_der, sizeof(ca_der));
+    assert_true(ca_len > 0);
+    assert_int_equal(crypto_x509_parse(&ca, ca_der, (size_t)ca_len), 0);
+    assert_int_equal(ca.not_before_s, 1700000000);
+    assert_int_equal(ca.not_after_s, 2600000000);
+    assert_true(ca.sig_es384 && ca.key_p384 && !ca.bad_extension);
+    assert_true(ca.bc_present && ca.bc_critical && ca.bc_ca);
+    assert_int_equal(ca.bc_pathlen, 0);
+    assert_true(ca.ku_present && ca.ku_critical);
+    assert_int_equal(ca.ku_bits, CRYPTO_KU_KEY_CERT_SIGN | CRYPTO_KU_CRL_SIGN);
+    assert_int_equal(ca.ski_len, 20);
+    assert_true(crypto_x509_issuer_matches(&ca, &ca));
+    assert_true(crypto_x509_signed_by(&ca, &ca));
+    assert_string_equal(crypto_x509_subject(&ca, name, sizeof(name)),
+                        "O=trustvio test, CN=ca.test");
+
+    t.cn = "leaf.test";
+    t.not_after_s = 1700003600;
+    t.ca = false;
+    t.pathlen = -1;
+    t.ku_bits = CRYPTO_KU_DIGITAL_SIGNATURE | CRYPTO_KU_NON_REPUDIATION;
+    t.ku_critical = false;
+    t.subject_key = leaf_key;
+    leaf_len = crypto_x509_issue(&t, &ca, ca_key, leaf_der, sizeof(leaf_der));
+    assert_true(leaf_len > 0);
+    assert_int_equal(crypto_x509_parse(&leaf, leaf_der, (size_t)leaf_len), 0);
+    assert_int_equal(leaf.not_after_s, 1700003600);
+    assert_true(leaf.bc_present && leaf.bc_critical && !leaf.bc_ca);
+    assert_int_equal(leaf.bc_pathlen, -1);
+    assert_true(leaf.ku_present && !leaf.ku_critical);
+    assert_int_equal(leaf.ku_bits,
+                     CRYPTO_KU_DIGITAL_SIGNATURE | CRYPTO_KU_NON_REPUDIATION);
+    assert_true(crypto_x509_issuer_matches(&leaf, &ca));
+    assert_true(crypto_x509_signed_by(&leaf, &ca));
+    assert_false(crypto_x509_signed_by(&leaf, &leaf));
+    assert_int_equal(leaf.ski_len, 20);
+    assert_memory_not_equal(leaf_der + leaf.ski_off, ca_der + ca.ski_off, 20);
+    /* AuthorityKeyIdentifier ::= SEQUENCE { [0] the CA's identifier } */
+    aki[0] = 0x30;
+    aki[1] = 0x16;
+    aki[2] = 0x80;
+    aki[3] = 0x14;
+    memcpy(aki + 4, ca_der + ca.ski_off, 20);
+    for (long i = 0; i + (long)sizeof(aki) <= leaf_len; i++) {
+        found = found || memcmp(leaf_der + i, aki, sizeof(aki)) == 0;
+    }
+    assert_true(found);
+    /* a name that is not UTF-8 (a lone continuation byte, an overlong '/') */
+    t.cn = "bad\x80name";
+    assert_int_equal(
+        crypto_x509_issue(&t, &ca, ca_key, leaf_der, sizeof(leaf_der)), -1);
+    t.cn = "bad\xc0\xafname";
+    assert_int_equal(
+        crypto_x509_issue(&t, &ca, ca_key, leaf_der, sizeof(leaf_der)), -1);
+    t.cn = "caf\xc3\xa9.test";
+    assert_true(crypto_x509_issue(&t, &ca, ca_key, leaf_der, sizeof(leaf_der)) >
+                0);
+    t.cn = "leaf.test";
+    /* too small a buffer: refused, nothing written past it */
+    memset(leaf_der, 0x5a, sizeof(leaf_der));
+    assert_int_equal(crypto_x509_issue(&t, &ca, ca_key, leaf_der, 200), -1);
+    assert_int_equal(leaf_der[200], 0x5a);
+    crypto_x509_release(&leaf);
+    crypto_x509_release(&ca);
+    crypto_key_free(leaf_key);
+    crypto_key_free(ca_key);
+}
+
+/*
+ * The SubjectPublicKeyInfo of a P-384 key is built and taken apart without
+ * OpenSSL's encoders: the RFC 5480 form exactly, a point off the curve
+ * refused; another kind of key still goes through OpenSSL both ways.
+ */
+static void spki_p384_form(void **state)
+{
+    static const uint8_t head[] = {
+        0x30, 0x76, 0x30, 0x10, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02,
+        0x01, 0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x22, 0x03, 0x62, 0x00, 0x04,
+    };
+    /* a P-256 key (openssl ec -pubout -outform DER) */
+    static const uint8_t p256[] = {
+        0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02,
+        0x01, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07, 0x03,
+        0x42, 0x00, 0x04, 0xbe, 0x23, 0x76, 0x70, 0x25, 0x5c, 0xdb, 0x17, 0xce,
+        0x82, 0xcb, 0x0e, 0x16, 0xcf, 0x67, 0x48, 0x8d, 0x0e, 0xe8, 0xe7, 0x8b,
+        0x92, 0x08, 0x53, 0x9c, 0xe7, 0x59, 0x6f, 0xd0, 0x2b, 0xbc, 0xb2, 0x7f,
+        0xd4, 0x0a, 0x12, 0x50, 0x40, 0xc2, 0x7f, 0xad, 0xbb, 0x63, 0x6a, 0x48,
+        0xec, 0x10, 0xbf, 0x79, 0x2b, 0xe3, 0x03, 0xfe, 0x01, 0x3d, 0xbd, 0x74,
+        0xa0, 0x69, 0xa5, 0xeb, 0x0b, 0xdf, 0x85,
+    };
+    struct crypto_key *k = crypto_key_generate_p384();
+    struct crypto_key *pub;
+    uint8_t spki[256], again[256], point[CRYPTO_P384_PUB_SIZE];
+    long n;
+
+    (void)state;
+    assert_non_null(k);
+    n = crypto_key_spki_der(k, spki, sizeof(spki));
+    assert_int_equal(n, 120);
+    assert_bytes_equal(spki, head, sizeof(head));
+    assert_int_equal(crypto_key_spki_der(k, spki, 119), -1);
+    /* decoded and encoded again: the same bytes */
+    pub = crypto_key_from_spki_der(spki, (size_t)n);
+    assert_non_null(pub);
+    assert_int_equal(crypto_key_spki_der(pub, again, sizeof(again)), n);
+    assert_bytes_equal(again, spki, (size_t)n);
+    crypto_key_free(pub);
+    /* Y changed: no longer on the curve */
+    memcpy(point, spki + n - sizeof(point), sizeof(point));
+    spki[n - 1] ^= 0x01;
+    assert_null(crypto_key_from_spki_der(spki, (size_t)n));
+    /* one byte short */
+    spki[n - 1] ^= 0x01;
+    assert_null(crypto_key_from_spki_der(spki, (size_t)n - 1));
+    assert_bytes_equal(spki + n - sizeof(point), point, sizeof(point));
+    /* P-256: OpenSSL's decoder and encoder, the same bytes back */
+    pub = crypto_key_from_spki_der(p256, sizeof(p256));
+    assert_non_null(pub);
+    assert_int_equal(crypto_key_spki_der(pub, again, sizeof(again)),
+                     (long)sizeof(p256));
+    assert_bytes_equal(again, p256, sizeof(p256));
+    crypto_key_free(pub);
+    crypto_key_free(k);
+}
+
+/*
+ * One P-384 key in the two PEM forms: PKCS#8 (what crypto_key_save_pem()
+ * writes, read by the adapter itself) and SEC1 (read by OpenSSL). Both
+ * load as the same key pair, and a PKCS#8 block that does not decode is
+ * refused.
+ */
+static const char key_pkcs8[] =
+    "-----BEGIN PRIVATE KEY-----\n"
+    "MIG2AgEAMBAGByqGSM49AgEGBSuBBAAiBIGeMIGbAgEBBDB1mSgYpqCYEgfsLvcA\n"
+    "Qg4iTeLfeJxm5qwIif5lM9QETFUrOn3d9QZfv1Hs/PpuNnWhZANiAARGUXY1iPpo\n"
+    "Ta4G9hztNXvyXEW2/7uFqITvcRcdyb43rgpPyBCspDzyspwOhT3eV8a9pJl97py5\n"
+    "RVAWgszs/fg8I/FT6y+izYvbb57UoB+rQb4NWGGmWKu/CgMnXzunE3M=\n"
+    "-----END PRIVATE KEY-----\n";
+static const char key_sec1[] =
+    "-----BEGIN EC PRIVATE KEY-----\n"
+    "MIGkAgEBBDB1mSgYpqCYEgfsLvcAQg4iTeLfeJxm5qwIif5lM9QETFUrOn3d9QZf\n"
+    "v1Hs/PpuNnWgBwYFK4EEACKhZANiAARGUXY1iPpoTa4G9hztNXvyXEW2/7uFqITv\n"
+    "cRcdyb43rgpPyBCspDzyspwOhT3eV8a9pJl97py5RVAWgszs/fg8I/FT6y+izYvb\n"
+    "b57UoB+rQb4NWGGmWKu/CgMnXzunE3M=\n"
+    "-----END EC PRIVATE KEY-----\n";
+
+static void key_pem_forms(void **state)
+{
+    static const char msg[] = "signed with the PKCS#8 key";
+    struct crypto_key *a = crypto_key_from_pem(key_pkcs8, sizeof(key_pkcs8));
+    struct crypto_key *b = crypto_key_from_pem(key_sec1, sizeof(key_sec1));
+    uint8_t spki_a[160], spki_b[160], sig[CRYPTO_P384_SIG_SIZE];
+    char bad[sizeof(key_pkcs8)];
+    char *p;
+    long n;
+
+    (void)state;
+    assert_non_null(a);
+    assert_non_null(b);
+    n = crypto_key_spki_der(a, spki_a, sizeof(spki_a));
+    assert_int_equal(n, 120);
+    assert_int_equal(crypto_key_spki_der(b, spki_b, sizeof(spki_b)), n);
+    assert_bytes_equal(spki_a, spki_b, (size_t)n);
+    /* the private halves agree too: each verifies the other's signature */
+    assert_int_equal(crypto_ecdsa_p384_sign(a, msg, sizeof(msg), sig), 0);
+    assert_true(crypto_ecdsa_p384_verify(b, msg, sizeof(msg), sig));
+    assert_int_equal(crypto_ecdsa_p384_sign(b, msg, sizeof(msg), sig), 0);
+    assert_true(crypto_ecdsa_p384_verify(a, msg, sizeof(msg), sig));
+    crypto_key_free(b);
+    /* saved again: the very text OpenSSL wrote, mode 0600 */
+    {
+        char dir[] = "/tmp/test_crypto.XXXXXX";
+        char path[64], back[sizeof(key_pkcs8) + 16];
+        struct stat st;
+        FILE *f;
+        size_t got;
+
+        assert_non_null(mkdtemp(dir));
+        snprintf(path, sizeof(path), "%s/key.pem", dir);
+        assert_int_equal(crypto_key_save_pem(a, path), 0);
+        assert_int_equal(stat(path, &st), 0);
+        assert_int_equal(st.st_mode & 0777, 0600);
+        f = fopen(path, "r");
+        assert_non_null(f);
+        got = fread(back, 1, sizeof(back), f);
+        fclose(f);
+        assert_int_equal(got, sizeof(key_pkcs8) - 1);
+        assert_memory_equal(back, key_pkcs8, got);
+        unlink(path);
+        rmdir(dir);
+    }
+    crypto_key_free(a);
+    /* a character outside base64, and a line cut short */
+    memcpy(bad, key_pkcs8, sizeof(bad));
+    p = strstr(bad, "MIG2") + 10;
+    *p = '*';
+    assert_null(crypto_key_from_pem(bad, sizeof(bad)));
+    memcpy(bad, key_pkcs8, sizeof(bad));
+    p = strstr(bad, "RVAW");
+    memmove(p, p + 3, strlen(p + 3) + 1);
+    assert_null(crypto_key_from_pem(bad, strlen(bad)));
+    /* no END line */
+    memcpy(bad, key_pkcs8, sizeof(bad));
+    *strstr(bad, "-----END") = '\0';
+    assert_null(crypto_key_from_pem(bad, strlen(bad)));
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(hmac_rfc4231),
     cmocka_unit_test(hmac_flipped_bit_differs),
     cmocka_unit_test(sha_known_answers),
     cmocka_unit_test(ecdsa_round_trip),
+    cmocka_unit_test(spki_p384_form),
+    cmocka_unit_test(key_pem_forms),
     cmocka_unit_test(random_bytes),
     cmocka_unit_test(ct_eq_and_wipe),
     cmocka_unit_test(hmac_sha384_rfc4231),
@@ -583,6 +829,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(ecdsa_verify_point),
     cmocka_unit_test(der_walk),
     cmocka_unit_test(x509_issue_serials),
+    cmocka_unit_test(x509_issue_fields),
     cmocka_unit_test(gcm_keyed_contexts),
 };
 
