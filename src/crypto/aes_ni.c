@@ -148,17 +148,65 @@ static NI_FN inline __m128i counter_block(const uint8_t iv[12], uint32_t ctr)
         (long long)lo);
 }
 
-/* @n < 16 bytes at @p, zero-padded; a byte at a time, in registers */
+/*
+ * Up to 7 bytes as one little-endian word: a 4-, a 2- and a 1-byte access
+ * as @n needs them. Loads and stores of a partial block split it the same
+ * way, so a load of bytes just stored (GHASH over the ciphertext) is
+ * served from the store buffer.
+ */
+static inline uint64_t load_tail(const uint8_t *p, size_t n)
+{
+    uint64_t v = 0;
+    uint32_t w;
+    uint16_t h;
+    size_t off = 0;
+
+    if (n & 4) {
+        memcpy(&w, p, 4);
+        v = w;
+        off = 4;
+    }
+    if (n & 2) {
+        memcpy(&h, p + off, 2);
+        v |= (uint64_t)h << (8 * off);
+        off += 2;
+    }
+    if (n & 1) {
+        v |= (uint64_t)p[off] << (8 * off);
+    }
+    return v;
+}
+
+static inline void store_tail(uint8_t *p, uint64_t v, size_t n)
+{
+    uint32_t w = (uint32_t)v;
+    uint16_t h;
+    size_t off = 0;
+
+    if (n & 4) {
+        memcpy(p, &w, 4);
+        off = 4;
+    }
+    if (n & 2) {
+        h = (uint16_t)(v >> (8 * off));
+        memcpy(p + off, &h, 2);
+        off += 2;
+    }
+    if (n & 1) {
+        p[off] = (uint8_t)(v >> (8 * off));
+    }
+}
+
+/* @n < 16 bytes at @p, zero-padded */
 static NI_FN inline __m128i load_partial(const uint8_t *p, size_t n)
 {
-    uint64_t lo = 0, hi = 0;
-    size_t i;
+    uint64_t lo, hi = 0;
 
-    for (i = 0; i < n && i < 8; i++) {
-        lo |= (uint64_t)p[i] << (8 * i);
-    }
-    for (; i < n; i++) {
-        hi |= (uint64_t)p[i] << (8 * (i - 8));
+    if (n >= 8) {
+        memcpy(&lo, p, 8);
+        hi = load_tail(p + 8, n - 8);
+    } else {
+        lo = load_tail(p, n);
     }
     return _mm_set_epi64x((long long)hi, (long long)lo);
 }
@@ -168,13 +216,12 @@ static NI_FN inline void store_partial(uint8_t *p, __m128i x, size_t n)
 {
     uint64_t lo = (uint64_t)_mm_cvtsi128_si64(x);
     uint64_t hi = (uint64_t)_mm_cvtsi128_si64(_mm_srli_si128(x, 8));
-    size_t i;
 
-    for (i = 0; i < n && i < 8; i++) {
-        p[i] = (uint8_t)(lo >> (8 * i));
-    }
-    for (; i < n; i++) {
-        p[i] = (uint8_t)(hi >> (8 * (i - 8)));
+    if (n >= 8) {
+        memcpy(p, &lo, 8);
+        store_tail(p + 8, hi, n - 8);
+    } else {
+        store_tail(p, lo, n);
     }
 }
 
