@@ -23,17 +23,9 @@
 /* see aes_ni.h */
 bool aes_ni_available(void)
 {
-    static int have = -1;
-
-    if (have < 0) {
-        __builtin_cpu_init();
-        have = __builtin_cpu_supports("aes") &&
-                       __builtin_cpu_supports("pclmul") &&
-                       __builtin_cpu_supports("ssse3")
-                   ? 1
-                   : 0;
-    }
-    return have == 1;
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("aes") && __builtin_cpu_supports("pclmul") &&
+           __builtin_cpu_supports("ssse3");
 }
 
 static NI_FN inline __m128i load16(const uint8_t *p)
@@ -337,14 +329,14 @@ NI_FN void aes_ni_gcm_init(struct aes_ni_gcm *g, const uint8_t key[32])
                     bswap128(encrypt1(rk, _mm_setzero_si128())));
 }
 
-/* The tag over @aad and the ciphertext @c: @ej0 = E(J0) ^ GHASH(A, C, lengths)
- */
+/* The tag: @ej0 (E(J0)) ^ GHASH over @aad, the ciphertext @c, the lengths */
 static NI_FN __m128i gcm_tag(const struct aes_ni_gcm *g, __m128i ej0,
                              const uint8_t *aad, size_t aad_len,
                              const uint8_t *c, size_t len)
 {
     __m128i h = _mm_load_si128((const __m128i *)(const void *)g->h);
     __m128i y = _mm_setzero_si128();
+
     y = ghash(h, y, aad, aad_len);
     y = ghash(h, y, c, len);
     /* the lengths block, bit counts big-endian: byte-reversed, the AAD's

@@ -41,8 +41,8 @@ struct aes_ni_gcm {
 
 #ifdef AES_NI_BUILD
 /**
- * aes_ni_available() - the CPU has AES-NI, PCLMULQDQ and SSSE3 (asked
- * once, then cached).
+ * aes_ni_available() - the CPU has AES-NI, PCLMULQDQ and SSSE3 (kx.c asks
+ * once and keeps the answer).
  */
 bool aes_ni_available(void);
 

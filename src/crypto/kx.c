@@ -33,9 +33,13 @@ static EVP_CIPHER *aes256gcm;
 static EVP_MAC *hmac;
 static EVP_KDF *hkdf;
 static EVP_MD *sha384;
+static bool gcm_ni; /* the record layer's AES-256-GCM is aes_ni.c's */
 
 static void kx_fetch(void)
 {
+#ifdef AES_NI_BUILD
+    gcm_ni = aes_ni_available();
+#endif
     aes256gcm = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
     hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
     hkdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
@@ -375,13 +379,10 @@ static pthread_mutex_t gcm_lock = PTHREAD_MUTEX_INITIALIZER;
 static uint32_t gcm_gen;
 static uint64_t gcm_clock;
 
+/* after kx_ready() */
 static bool gcm_use_aes_ni(void)
 {
-#ifdef AES_NI_BUILD
-    return aes_ni_available();
-#else
-    return false;
-#endif
+    return gcm_ni;
 }
 
 static void gcm_slot_wipe(struct gcm_slot *s)
