@@ -431,6 +431,86 @@ static void gcm_keyed_contexts(void **state)
     assert_int_equal(crypto_gcm_in_use(), 0); /* base's were taken over */
 }
 
+/*
+ * Keyed contexts against the one-shot calls for every record shape the
+ * record layer can meet: plaintext lengths 0..200 bytes (whole and partial
+ * blocks, either side of four-block strides) and a few large ones, AAD
+ * lengths around a block, sealed and opened in place as the record layer
+ * does; NIST's test case 16 (AES-256, AAD, a partial last block); a
+ * flipped tag or AAD bit is refused with the output wiped.
+ */
+static void gcm_keyed_every_length(void **state)
+{
+    static const size_t aad_lens[] = {0, 1, 6, 15, 16, 17, 40};
+    static const size_t big[] = {255, 256, 1024, 4099};
+    static uint8_t pt[4200], ct[4200], ct1[4200], buf[4200], out[4200];
+    uint8_t key[32], iv[12], aad[40], tag[16], tag1[16], want[76];
+    struct crypto_gcm h = {0};
+
+    (void)state;
+    /* NIST GCM test case 16 */
+    harness_hex("feffe9928665731c6d6a8f9467308308feffe9928665731c6d6a8f946730"
+                "8308",
+                key, 32);
+    harness_hex("cafebabefacedbaddecaf888", iv, 12);
+    harness_hex("d9313225f88406e5a55909c5aff5269a86a7a9531534f7da2e4c303d8a31"
+                "8a721c3c0c95956809532fcf0e2449a6b525b16aedf5aa0de657ba637b39",
+                pt, 60);
+    harness_hex("feedfacedeadbeeffeedfacedeadbeefabaddad2", aad, 20);
+    harness_hex("522dc1f099567d07f47f37a32a84427d643a8cdcbfe5c0c97598a2bd2555"
+                "d1aa8cb08e48590dbb3da7b08b1056828838c5f61e6393ba7a0abcc9f662"
+                "76fc6ece0f4e1768cddf8853bb2d551b",
+                want, 76);
+    assert_int_equal(crypto_gcm_seal(&h, key, iv, aad, 20, pt, 60, ct, tag), 0);
+    assert_bytes_equal(ct, want, 60);
+    assert_bytes_equal(tag, want + 60, 16);
+    assert_int_equal(crypto_gcm_open(&h, key, iv, aad, 20, ct, 60, tag, out),
+                     0);
+    assert_bytes_equal(out, pt, 60);
+
+    for (size_t i = 0; i < sizeof(pt); i++) {
+        pt[i] = (uint8_t)(i * 131 + 7);
+    }
+    for (size_t i = 0; i < sizeof(aad); i++) {
+        aad[i] = (uint8_t)(0xa0 + i);
+    }
+    for (size_t len = 0; len < 200 + TV_ARRAY_SIZE(big); len++) {
+        size_t n = len < 200 ? len : big[len - 200];
+
+        for (size_t a = 0; a < TV_ARRAY_SIZE(aad_lens); a++) {
+            size_t al = aad_lens[a];
+
+            iv[11] = (uint8_t)(n + a);
+            assert_int_equal(
+                crypto_aes256gcm_seal(key, iv, aad, al, pt, n, ct1, tag1), 0);
+            memcpy(buf, pt, n);
+            assert_int_equal(
+                crypto_gcm_seal(&h, key, iv, aad, al, buf, n, buf, tag), 0);
+            assert_bytes_equal(buf, ct1, n);
+            assert_bytes_equal(tag, tag1, 16);
+            assert_int_equal(
+                crypto_gcm_open(&h, key, iv, aad, al, buf, n, tag, buf), 0);
+            assert_bytes_equal(buf, pt, n);
+            if (a != 2) {
+                continue;
+            }
+            tag1[n % 16] ^= 0x01;
+            memset(out, 0xaa, n);
+            assert_int_equal(
+                crypto_gcm_open(&h, key, iv, aad, al, ct1, n, tag1, out), -1);
+            for (size_t i = 0; i < n; i++) {
+                assert_int_equal(out[i], 0);
+            }
+            tag1[n % 16] ^= 0x01;
+            aad[0] ^= 0x80;
+            assert_int_equal(
+                crypto_gcm_open(&h, key, iv, aad, al, ct1, n, tag1, out), -1);
+            aad[0] ^= 0x80;
+        }
+    }
+    crypto_gcm_release(&h);
+}
+
 static void ecdh_p384_agreement(void **state)
 {
     uint8_t a[48], apub[96], b[48], bpub[96], s1[48], s2[48], bad[96];
@@ -831,6 +911,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(x509_issue_serials),
     cmocka_unit_test(x509_issue_fields),
     cmocka_unit_test(gcm_keyed_contexts),
+    cmocka_unit_test(gcm_keyed_every_length),
 };
 
 HARNESS_MAIN("crypto", tests)
