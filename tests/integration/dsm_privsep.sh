@@ -44,6 +44,11 @@ start_dsm() {
     shift
     for try in 1 2 3 4 5 6 7 8; do
         PORT=$(tee_port "$try")
+        # emptied here, not only by the redirection below: the background
+        # job opens the file after this shell has gone on, and the first
+        # poll would otherwise read the previous daemon's log, which names
+        # the same port
+        : > "$T/dsm.log"
         # shellcheck disable=SC2086
         env $envs "$DSM" --port "$PORT" --pki "$T/pki" \
             --admin-socket "$T/run/admin" --tdi 01:00.0 --verbose "$@" \
