@@ -115,7 +115,8 @@ static int emit(struct spdm_requester *q, uint32_t session_id, const uint8_t *m,
         *len = m_len;
     }
     q->pending_req_len = m_len < SPDM_REQ_SAVE_MAX ? m_len : SPDM_REQ_SAVE_MAX;
-    if (m[1] == SPDM_VENDOR_DEFINED_REQUEST && q->pending_req_len > 7u + m[6]) {
+    if (m[1] == SPDM_VENDOR_DEFINED_REQUEST && m_len > 6 &&
+        q->pending_req_len > 7u + m[6]) {
         /* only the ids the response echoes: a payload may be secret (the
          * IDE keys of IDE_KM KEY_PROG) and is in no transcript */
         q->pending_req_len = 7u + m[6];
