@@ -15,6 +15,7 @@
 
 #include "common/bug.h"
 #include "common/ct.h"
+#include "crypto/aes_ni.h"
 #include "crypto/crypto.h"
 #include "crypto/x509.h"
 
@@ -441,7 +442,7 @@ static void gcm_keyed_contexts(void **state)
  */
 static void gcm_keyed_every_length(void **state)
 {
-    static const size_t aad_lens[] = {0, 1, 6, 15, 16, 17, 40};
+    static const size_t aad_lens[] = {0, 1, 6, 15, 16, 17, 31, 32, 33, 40};
     static const size_t big[] = {255, 256, 1024, 4099};
     static uint8_t pt[4200], ct[4200], ct1[4200], buf[4200], out[4200];
     uint8_t key[32], iv[12], aad[40], tag[16], tag1[16], want[76];
@@ -509,6 +510,210 @@ static void gcm_keyed_every_length(void **state)
         }
     }
     crypto_gcm_release(&h);
+}
+
+/*
+ * AES-256 GCM known answers: test cases 13 to 16 of McGrew and Viega's
+ * "The Galois/Counter Mode of Operation (GCM)" (revised 2005), and the
+ * first vectors of NIST CAVP's gcmEncryptExtIV256.rsp for an empty
+ * plaintext with 16 bytes of AAD and 16 bytes of each.
+ */
+struct gcm_vector {
+    const char *key, *iv, *aad, *pt, *ct, *tag;
+};
+
+static const struct gcm_vector gcm_vectors[] = {
+    /* test case 13: nothing at all */
+    {"0000000000000000000000000000000000000000000000000000000000000000",
+     "000000000000000000000000", "", "", "",
+     "530f8afbc74536b9a963b4f1c4cb738b"},
+    /* test case 14: one block, no AAD */
+    {"0000000000000000000000000000000000000000000000000000000000000000",
+     "000000000000000000000000", "", "00000000000000000000000000000000",
+     "cea7403d4d606b6e074ec5d3baf39d18", "d0d1c8a799996bf0265b98b5d48ab919"},
+    /* test case 15: four blocks, no AAD */
+    {"feffe9928665731c6d6a8f9467308308feffe9928665731c6d6a8f9467308308",
+     "cafebabefacedbaddecaf888", "",
+     "d9313225f88406e5a55909c5aff5269a86a7a9531534f7da2e4c303d8a318a72"
+     "1c3c0c95956809532fcf0e2449a6b525b16aedf5aa0de657ba637b391aafd255",
+     "522dc1f099567d07f47f37a32a84427d643a8cdcbfe5c0c97598a2bd2555d1aa"
+     "8cb08e48590dbb3da7b08b1056828838c5f61e6393ba7a0abcc9f662898015ad",
+     "b094dac5d93471bdec1a502270e3cc6c"},
+    /* test case 16: 60 bytes (a partial block) with 20 bytes of AAD */
+    {"feffe9928665731c6d6a8f9467308308feffe9928665731c6d6a8f9467308308",
+     "cafebabefacedbaddecaf888", "feedfacedeadbeeffeedfacedeadbeefabaddad2",
+     "d9313225f88406e5a55909c5aff5269a86a7a9531534f7da2e4c303d8a318a72"
+     "1c3c0c95956809532fcf0e2449a6b525b16aedf5aa0de657ba637b39",
+     "522dc1f099567d07f47f37a32a84427d643a8cdcbfe5c0c97598a2bd2555d1aa"
+     "8cb08e48590dbb3da7b08b1056828838c5f61e6393ba7a0abcc9f662",
+     "76fc6ece0f4e1768cddf8853bb2d551b"},
+    /* CAVP, PTlen 0, AADlen 128, count 0: AAD alone */
+    {"78dc4e0aaf52d935c3c01eea57428f00ca1fd475f5da86a49c8dd73d68c8e223",
+     "d79cf22d504cc793c3fb6c8a", "b96baa8c1c75a671bfb2d08d06be5f36", "", "",
+     "3e5d486aa2e30b22e040b85723a06e76"},
+    /* CAVP, PTlen 128, AADlen 128, count 0 */
+    {"92e11dcdaa866f5ce790fd24501f92509aacf4cb8b1339d50c9c1240935dd08b",
+     "ac93a1a6145299bde902f21a", "1e0889016f67601c8ebea4943bc23ad6",
+     "2d71bcfa914e4ac045b2aa60955fad24", "8995ae2e6df3dbf96fac7b7137bae67f",
+     "eca5aa77d51d4a0a14d9c51e1da474ab"},
+};
+
+/*
+ * Every vector through the one-shot calls, a keyed context (apart and in
+ * place), and aes_ni.c directly where the CPU has the instructions; a
+ * flipped tag bit is refused by each, with the output wiped (or, for
+ * aes_ni.c, untouched).
+ */
+static void gcm_nist_vectors(void **state)
+{
+    (void)state;
+    for (size_t v = 0; v < TV_ARRAY_SIZE(gcm_vectors); v++) {
+        const struct gcm_vector *g = &gcm_vectors[v];
+        uint8_t key[32], iv[12], aad[32], pt[64], ct[64], want[64], out[64];
+        uint8_t tag[16], want_tag[16];
+        struct crypto_gcm h = {0};
+        size_t aad_len, len;
+
+        harness_hex(g->key, key, sizeof(key));
+        harness_hex(g->iv, iv, sizeof(iv));
+        aad_len = harness_hex(g->aad, aad, sizeof(aad));
+        len = harness_hex(g->pt, pt, sizeof(pt));
+        assert_int_equal(harness_hex(g->ct, want, sizeof(want)), len);
+        harness_hex(g->tag, want_tag, sizeof(want_tag));
+
+        assert_int_equal(
+            crypto_aes256gcm_seal(key, iv, aad, aad_len, pt, len, ct, tag), 0);
+        assert_bytes_equal(ct, want, len);
+        assert_bytes_equal(tag, want_tag, 16);
+        assert_int_equal(
+            crypto_aes256gcm_open(key, iv, aad, aad_len, ct, len, tag, out), 0);
+        assert_bytes_equal(out, pt, len);
+
+        memset(ct, 0, sizeof(ct));
+        assert_int_equal(
+            crypto_gcm_seal(&h, key, iv, aad, aad_len, pt, len, ct, tag), 0);
+        assert_bytes_equal(ct, want, len);
+        assert_bytes_equal(tag, want_tag, 16);
+        assert_int_equal(
+            crypto_gcm_open(&h, key, iv, aad, aad_len, ct, len, tag, out), 0);
+        assert_bytes_equal(out, pt, len);
+        memcpy(out, pt, len);
+        assert_int_equal(
+            crypto_gcm_seal(&h, key, iv, aad, aad_len, out, len, out, tag), 0);
+        assert_bytes_equal(out, want, len);
+        assert_bytes_equal(tag, want_tag, 16);
+        assert_int_equal(
+            crypto_gcm_open(&h, key, iv, aad, aad_len, out, len, tag, out), 0);
+        assert_bytes_equal(out, pt, len);
+
+        tag[15] ^= 0x80;
+        memset(out, 0xaa, sizeof(out));
+        assert_int_equal(
+            crypto_aes256gcm_open(key, iv, aad, aad_len, ct, len, tag, out),
+            -1);
+        for (size_t i = 0; i < len; i++) {
+            assert_int_equal(out[i], 0);
+        }
+        memset(out, 0xaa, sizeof(out));
+        assert_int_equal(
+            crypto_gcm_open(&h, key, iv, aad, aad_len, ct, len, tag, out), -1);
+        for (size_t i = 0; i < len; i++) {
+            assert_int_equal(out[i], 0);
+        }
+        tag[15] ^= 0x80;
+        crypto_gcm_release(&h);
+
+#ifdef AES_NI_BUILD
+        if (aes_ni_available()) {
+            struct aes_ni_gcm ni;
+
+            aes_ni_gcm_init(&ni, key);
+            assert_int_equal(
+                aes_ni_gcm_seal(&ni, iv, aad, aad_len, pt, len, ct, tag), 0);
+            assert_bytes_equal(ct, want, len);
+            assert_bytes_equal(tag, want_tag, 16);
+            assert_int_equal(
+                aes_ni_gcm_open(&ni, iv, aad, aad_len, ct, len, tag, out), 0);
+            assert_bytes_equal(out, pt, len);
+            tag[0] ^= 0x01;
+            memset(out, 0xaa, sizeof(out));
+            assert_int_equal(
+                aes_ni_gcm_open(&ni, iv, aad, aad_len, ct, len, tag, out), -1);
+            for (size_t i = 0; i < sizeof(out); i++) {
+                assert_int_equal(out[i], 0xaa);
+            }
+            wipe(&ni, sizeof(ni));
+        }
+#endif
+    }
+}
+
+/*
+ * Lengths no call can take are refused before anything is read or
+ * written: above INT32_MAX for the adapter's calls (OpenSSL counts in int),
+ * above SP 800-38D's limits for aes_ni.c (2^36 - 32 bytes of text, where
+ * the 32-bit counter would come round to the tag's counter block).
+ * The buffers are far shorter than the lengths given.
+ */
+static void gcm_length_limits(void **state)
+{
+    uint8_t key[32] = {7}, iv[12] = {0}, buf[32], tag[16];
+    size_t big = (size_t)INT32_MAX + 1;
+    struct crypto_gcm h = {0};
+
+    (void)state;
+    memset(buf, 0x5a, sizeof(buf));
+    memset(tag, 0x5a, sizeof(tag));
+    assert_int_equal(crypto_aes256gcm_seal(key, iv, buf, 1, buf, big, buf, tag),
+                     -1);
+    assert_int_equal(crypto_aes256gcm_seal(key, iv, buf, big, buf, 1, buf, tag),
+                     -1);
+    assert_int_equal(crypto_aes256gcm_open(key, iv, buf, 1, buf, big, tag, buf),
+                     -1);
+    assert_int_equal(crypto_aes256gcm_open(key, iv, buf, big, buf, 1, tag, buf),
+                     -1);
+    assert_int_equal(crypto_gcm_seal(&h, key, iv, buf, 1, buf, big, buf, tag),
+                     -1);
+    assert_int_equal(crypto_gcm_seal(&h, key, iv, buf, big, buf, 1, buf, tag),
+                     -1);
+    assert_int_equal(crypto_gcm_open(&h, key, iv, buf, 1, buf, big, tag, buf),
+                     -1);
+    assert_int_equal(crypto_gcm_open(&h, key, iv, buf, big, buf, 1, tag, buf),
+                     -1);
+    for (size_t i = 0; i < sizeof(buf); i++) {
+        assert_int_equal(buf[i], 0x5a);
+    }
+    for (size_t i = 0; i < sizeof(tag); i++) {
+        assert_int_equal(tag[i], 0x5a);
+    }
+    crypto_gcm_release(&h);
+
+#ifdef AES_NI_BUILD
+    if (aes_ni_available()) {
+        struct aes_ni_gcm ni;
+        size_t over = (size_t)AES_NI_GCM_MAX_LEN + 1;
+        size_t aad_over = (size_t)AES_NI_GCM_MAX_AAD_LEN + 1;
+
+        aes_ni_gcm_init(&ni, key);
+        assert_int_equal(aes_ni_gcm_seal(&ni, iv, buf, 1, buf, over, buf, tag),
+                         -1);
+        assert_int_equal(
+            aes_ni_gcm_seal(&ni, iv, buf, 1, buf, SIZE_MAX, buf, tag), -1);
+        assert_int_equal(
+            aes_ni_gcm_seal(&ni, iv, buf, aad_over, buf, 1, buf, tag), -1);
+        assert_int_equal(aes_ni_gcm_open(&ni, iv, buf, 1, buf, over, tag, buf),
+                         -1);
+        assert_int_equal(
+            aes_ni_gcm_open(&ni, iv, buf, aad_over, buf, 1, tag, buf), -1);
+        for (size_t i = 0; i < sizeof(buf); i++) {
+            assert_int_equal(buf[i], 0x5a);
+        }
+        for (size_t i = 0; i < sizeof(tag); i++) {
+            assert_int_equal(tag[i], 0x5a);
+        }
+        wipe(&ni, sizeof(ni));
+    }
+#endif
 }
 
 static void ecdh_p384_agreement(void **state)
@@ -912,6 +1117,8 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(x509_issue_fields),
     cmocka_unit_test(gcm_keyed_contexts),
     cmocka_unit_test(gcm_keyed_every_length),
+    cmocka_unit_test(gcm_nist_vectors),
+    cmocka_unit_test(gcm_length_limits),
 };
 
 HARNESS_MAIN("crypto", tests)
