@@ -1098,6 +1098,69 @@ static void key_pem_forms(void **state)
     assert_null(crypto_key_from_pem(bad, strlen(bad)));
 }
 
+/*
+ * Key files whose public point is not the private scalar's: the scalar of
+ * key_pkcs8 with another key's point, in PKCS#8 (read by the adapter) and
+ * SEC1 (read by OpenSSL), and the scalar n + 1 (out of range, though its
+ * point G is right for it). OpenSSL's own readers take all three.
+ */
+static const char key_pkcs8_other_point[] =
+    "-----BEGIN PRIVATE KEY-----\n"
+    "MIG2AgEAMBAGByqGSM49AgEGBSuBBAAiBIGeMIGbAgEBBDB1mSgYpqCYEgfsLvcA\n"
+    "Qg4iTeLfeJxm5qwIif5lM9QETFUrOn3d9QZfv1Hs/PpuNnWhZANiAATaNKooPePw\n"
+    "gD1cTjqD/1k8OSN54CanWMams/1yC5a41PhfsQzrnt3zOChMfpoMVMH7RgpfP+VA\n"
+    "WPUzlSmWXNwXrHPlBWUbbyubm6fHowphkuu9XeSSd1jH8craXDXQ7fQ=\n"
+    "-----END PRIVATE KEY-----\n";
+static const char key_sec1_other_point[] =
+    "-----BEGIN EC PRIVATE KEY-----\n"
+    "MIGkAgEBBDB1mSgYpqCYEgfsLvcAQg4iTeLfeJxm5qwIif5lM9QETFUrOn3d9QZf\n"
+    "v1Hs/PpuNnWgBwYFK4EEACKhZANiAATaNKooPePwgD1cTjqD/1k8OSN54CanWMam\n"
+    "s/1yC5a41PhfsQzrnt3zOChMfpoMVMH7RgpfP+VAWPUzlSmWXNwXrHPlBWUbbyub\n"
+    "m6fHowphkuu9XeSSd1jH8craXDXQ7fQ=\n"
+    "-----END EC PRIVATE KEY-----\n";
+static const char key_pkcs8_scalar_n1[] =
+    "-----BEGIN PRIVATE KEY-----\n"
+    "MIG2AgEAMBAGByqGSM49AgEGBSuBBAAiBIGeMIGbAgEBBDD/////////////////\n"
+    "///////////////HY02B9Dct31gaDbJIsKd67OwZaszFKXShZANiAASqh8oivosF\n"
+    "N46xxx7zIK10bh07Younm5hZ90HgglQqOFUC8l2/VSlsOlReOHJ2Crc2F95KliYs\n"
+    "b12emL+Sktwp+PQdvSiaFHzp2jETtfC4wApgsc4dfoGdekMdfJDqDl8=\n"
+    "-----END PRIVATE KEY-----\n";
+
+static void key_pair_mismatch_refused(void **state)
+{
+    const char *bad[] = {key_pkcs8_other_point, key_sec1_other_point,
+                         key_pkcs8_scalar_n1};
+    char dir[] = "/tmp/test_crypto.XXXXXX";
+    char path[64];
+    struct crypto_key *k;
+    FILE *f;
+
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/key.pem", dir);
+    for (size_t i = 0; i < TV_ARRAY_SIZE(bad); i++) {
+        assert_null(crypto_key_from_pem(bad[i], strlen(bad[i])));
+        f = fopen(path, "w");
+        assert_non_null(f);
+        assert_true(fputs(bad[i], f) >= 0);
+        assert_int_equal(fclose(f), 0);
+        assert_null(crypto_key_load_pem(path));
+    }
+    /* the matching pair still loads both ways */
+    k = crypto_key_from_pem(key_pkcs8, strlen(key_pkcs8));
+    assert_non_null(k);
+    crypto_key_free(k);
+    f = fopen(path, "w");
+    assert_non_null(f);
+    assert_true(fputs(key_sec1, f) >= 0);
+    assert_int_equal(fclose(f), 0);
+    k = crypto_key_load_pem(path);
+    assert_non_null(k);
+    crypto_key_free(k);
+    unlink(path);
+    rmdir(dir);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(hmac_rfc4231),
     cmocka_unit_test(hmac_flipped_bit_differs),
@@ -1119,6 +1182,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(gcm_keyed_every_length),
     cmocka_unit_test(gcm_nist_vectors),
     cmocka_unit_test(gcm_length_limits),
+    cmocka_unit_test(key_pair_mismatch_refused),
 };
 
 HARNESS_MAIN("crypto", tests)
