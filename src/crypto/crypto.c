@@ -317,16 +317,23 @@ int crypto_key_save_pem(const struct crypto_key *key, const char *path)
 struct crypto_key *crypto_key_from_spki_der(const uint8_t *der, size_t len)
 {
     const unsigned char *p = der;
+    EVP_PKEY *k;
 
     if (len == SPKI_P384_LEN &&
         memcmp(der, spki_p384_head, sizeof(spki_p384_head)) == 0) {
         return (struct crypto_key *)crypto_p384_key_from_point(
             der + sizeof(spki_p384_head), CRYPTO_P384_PUB_SIZE);
     }
-    if (len > (size_t)INT32_MAX) {
+    if (len == 0 || len > (size_t)INT32_MAX) {
         return NULL;
     }
-    return (struct crypto_key *)d2i_PUBKEY(NULL, &p, (long)len);
+    k = d2i_PUBKEY(NULL, &p, (long)len);
+    ERR_clear_error();
+    if (k != NULL && p != der + len) {
+        EVP_PKEY_free(k); /* bytes after the SubjectPublicKeyInfo */
+        k = NULL;
+    }
+    return (struct crypto_key *)k;
 }
 
 /*

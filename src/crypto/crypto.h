@@ -113,7 +113,8 @@ struct crypto_key *crypto_key_from_pem(const void *pem, size_t len);
 int crypto_key_save_pem(const struct crypto_key *key, const char *path);
 
 /**
- * crypto_key_from_spki_der() - a public key from a DER SubjectPublicKeyInfo.
+ * crypto_key_from_spki_der() - a public key from a DER SubjectPublicKeyInfo
+ * of exactly @len bytes (trailing bytes refused).
  * Return: the key, or NULL.
  */
 struct crypto_key *crypto_key_from_spki_der(const uint8_t *der, size_t len);

@@ -1006,6 +1006,9 @@ static void spki_p384_form(void **state)
     spki[n - 1] ^= 0x01;
     assert_null(crypto_key_from_spki_der(spki, (size_t)n - 1));
     assert_bytes_equal(spki + n - sizeof(point), point, sizeof(point));
+    /* one byte more, after the SubjectPublicKeyInfo */
+    spki[n] = 0x00;
+    assert_null(crypto_key_from_spki_der(spki, (size_t)n + 1));
     /* P-256: OpenSSL's decoder and encoder, the same bytes back */
     pub = crypto_key_from_spki_der(p256, sizeof(p256));
     assert_non_null(pub);
@@ -1013,6 +1016,11 @@ static void spki_p384_form(void **state)
                      (long)sizeof(p256));
     assert_bytes_equal(again, p256, sizeof(p256));
     crypto_key_free(pub);
+    /* and with a byte after it */
+    memcpy(again, p256, sizeof(p256));
+    again[sizeof(p256)] = 0x05;
+    assert_null(crypto_key_from_spki_der(again, sizeof(p256) + 1));
+    assert_null(crypto_key_from_spki_der(again, 0));
     crypto_key_free(k);
 }
 
