@@ -18,6 +18,7 @@
 #include "crypto/aes_ni.h"
 #include "crypto/crypto.h"
 #include "crypto/x509.h"
+#include "crypto/x509_int.h"
 
 struct hmac_case {
     const char *key_hex; /* or NULL with key_fill/key_len */
@@ -1169,6 +1170,54 @@ static void key_pair_mismatch_refused(void **state)
     rmdir(dir);
 }
 
+/*
+ * PEM armour: the BEGIN line is that line alone (white space and a CR may
+ * end it), so text on it is not taken as base64; an encoding whose length
+ * would wrap the size computation is refused before anything is read.
+ */
+static void pem_armour_strict(void **state)
+{
+    uint8_t der[512];
+    char text[sizeof(key_pkcs8) + 8];
+    static const uint8_t one[1] = {0x30};
+    char small[64];
+    long n, m;
+    char *nl;
+
+    (void)state;
+    n = crypto_pem_decode((const uint8_t *)key_pkcs8, strlen(key_pkcs8),
+                          "PRIVATE KEY", der, sizeof(der));
+    assert_int_equal(n, 185);
+    /* white space or a CR before the line break: the same bytes */
+    snprintf(text, sizeof(text), "-----BEGIN PRIVATE KEY----- \t\r%s",
+             strchr(key_pkcs8, '\n'));
+    m = crypto_pem_decode((const uint8_t *)text, strlen(text), "PRIVATE KEY",
+                          der, sizeof(der));
+    assert_int_equal(m, n);
+    /* the first base64 line joined to the BEGIN line */
+    memcpy(text, key_pkcs8, sizeof(key_pkcs8));
+    nl = strchr(text, '\n');
+    memmove(nl, nl + 1, strlen(nl + 1) + 1);
+    assert_int_equal(crypto_pem_decode((const uint8_t *)text, strlen(text),
+                                       "PRIVATE KEY", der, sizeof(der)),
+                     -1);
+    assert_null(crypto_key_from_pem(text, strlen(text)));
+    /* nothing after the BEGIN line */
+    assert_int_equal(
+        crypto_pem_decode((const uint8_t *)"-----BEGIN PRIVATE KEY-----", 27,
+                          "PRIVATE KEY", der, sizeof(der)),
+        -1);
+    /* lengths whose character count wraps around */
+    assert_int_equal(
+        crypto_pem_encode(one, SIZE_MAX, "X", small, sizeof(small)), -1);
+    assert_int_equal(
+        crypto_pem_encode(one, SIZE_MAX - 1, "X", small, sizeof(small)), -1);
+    assert_int_equal(
+        crypto_pem_encode(one, 1, "X", small, sizeof(small)),
+        (long)strlen("-----BEGIN X-----\nMA==\n-----END X-----\n"));
+    assert_string_equal(small, "-----BEGIN X-----\nMA==\n-----END X-----\n");
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(hmac_rfc4231),
     cmocka_unit_test(hmac_flipped_bit_differs),
@@ -1191,6 +1240,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(gcm_nist_vectors),
     cmocka_unit_test(gcm_length_limits),
     cmocka_unit_test(key_pair_mismatch_refused),
+    cmocka_unit_test(pem_armour_strict),
 };
 
 HARNESS_MAIN("crypto", tests)
