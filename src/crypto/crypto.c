@@ -141,6 +141,7 @@ static bool p384_pair_ok(EVP_PKEY *k)
 /* see crypto.h */
 struct crypto_key *crypto_key_load_pem(const char *path)
 {
+    char iobuf[4096]; /* stdio's buffer, here so that it can be wiped */
     EVP_PKEY *k;
     FILE *f = fopen(path, "r");
 
@@ -148,8 +149,15 @@ struct crypto_key *crypto_key_load_pem(const char *path)
         tv_err("%s: %s", path, strerror(errno));
         return NULL;
     }
+    /* stdio's own buffer would go back to the heap with the key in it */
+    if (setvbuf(f, iobuf, _IOFBF, sizeof(iobuf)) != 0) {
+        tv_err("%s: cannot set up reading", path);
+        fclose(f);
+        return NULL;
+    }
     k = PEM_read_PrivateKey(f, NULL, NULL, NULL);
     fclose(f);
+    wipe(iobuf, sizeof(iobuf));
     if (k == NULL) {
         tv_err("%s: not a PEM private key", path);
         return NULL;
