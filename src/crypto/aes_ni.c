@@ -372,17 +372,27 @@ static NI_FN void gcm_crypt(const __m128i *rk, const uint8_t iv[12],
     }
 }
 
+/* Within what one message may hold (see aes_ni.h). */
+static bool gcm_lengths_ok(size_t aad_len, size_t len)
+{
+    return (uint64_t)len <= AES_NI_GCM_MAX_LEN &&
+           (uint64_t)aad_len <= AES_NI_GCM_MAX_AAD_LEN;
+}
+
 /* see aes_ni.h */
-NI_FN void aes_ni_gcm_seal(const struct aes_ni_gcm *g, const uint8_t iv[12],
-                           const uint8_t *aad, size_t aad_len,
-                           const uint8_t *pt, size_t len, uint8_t *ct,
-                           uint8_t tag[16])
+NI_FN int aes_ni_gcm_seal(const struct aes_ni_gcm *g, const uint8_t iv[12],
+                          const uint8_t *aad, size_t aad_len, const uint8_t *pt,
+                          size_t len, uint8_t *ct, uint8_t tag[16])
 {
     const __m128i *rk = (const __m128i *)(const void *)g->rk;
     __m128i ej0;
 
+    if (!gcm_lengths_ok(aad_len, len)) {
+        return -1;
+    }
     gcm_crypt(rk, iv, pt, ct, len, &ej0);
     store16(tag, gcm_tag(g, ej0, aad, aad_len, ct, len));
+    return 0;
 }
 
 /* see aes_ni.h */
@@ -391,9 +401,12 @@ NI_FN int aes_ni_gcm_open(const struct aes_ni_gcm *g, const uint8_t iv[12],
                           size_t len, const uint8_t tag[16], uint8_t *pt)
 {
     const __m128i *rk = (const __m128i *)(const void *)g->rk;
-    __m128i ej0 = counter_block(iv, 1), want;
+    __m128i ej0, want;
 
-    ej0 = encrypt1(rk, ej0);
+    if (!gcm_lengths_ok(aad_len, len)) {
+        return -1;
+    }
+    ej0 = encrypt1(rk, counter_block(iv, 1));
     want = gcm_tag(g, ej0, aad, aad_len, ct, len);
     /* all 16 bytes compared at once, one branch on the result; nothing is
      * decrypted under a wrong tag */

@@ -29,6 +29,15 @@
 
 #define AES_NI_ROUNDS_256 14
 
+/*
+ * The longest text and AAD of one message (SP 800-38D §5.2.1.1: at most
+ * 2^39 - 256 bits of text, 2^64 - 1 bits of AAD). The 32-bit counter runs
+ * from 2 to 2^32 - 1 over the text; one block more would take the counter
+ * block of the tag (J0) again.
+ */
+#define AES_NI_GCM_MAX_LEN     (((uint64_t)1 << 36) - 32)
+#define AES_NI_GCM_MAX_AAD_LEN (((uint64_t)1 << 61) - 1)
+
 /**
  * struct aes_ni_gcm - a keyed AES-256-GCM context: the 15 round keys (in
  * the byte order AESENC takes) and the hash key H = AES_K(0^128), byte
@@ -56,15 +65,18 @@ void aes_ni_gcm_init(struct aes_ni_gcm *g, const uint8_t key[32]);
  * aes_ni_gcm_seal() - encrypt @len bytes of @pt into @ct (may be the same
  * buffer, not otherwise overlapping), authenticating @aad (@aad_len bytes)
  * too; the tag goes to @tag.
+ * Return: 0, or -1 with nothing written when @len is above
+ * AES_NI_GCM_MAX_LEN or @aad_len above AES_NI_GCM_MAX_AAD_LEN.
  */
-void aes_ni_gcm_seal(const struct aes_ni_gcm *g, const uint8_t iv[12],
-                     const uint8_t *aad, size_t aad_len, const uint8_t *pt,
-                     size_t len, uint8_t *ct, uint8_t tag[16]);
+int aes_ni_gcm_seal(const struct aes_ni_gcm *g, const uint8_t iv[12],
+                    const uint8_t *aad, size_t aad_len, const uint8_t *pt,
+                    size_t len, uint8_t *ct, uint8_t tag[16]);
 
 /**
  * aes_ni_gcm_open() - check @tag over @aad and the @len bytes of @ct, and
  * only when it matches (compared in constant time) decrypt them into @pt
- * (may be the same buffer). Return: 0, or -1 with @pt untouched.
+ * (may be the same buffer). Return: 0, or -1 with @pt untouched (also for
+ * lengths above the limits of aes_ni_gcm_seal()).
  */
 int aes_ni_gcm_open(const struct aes_ni_gcm *g, const uint8_t iv[12],
                     const uint8_t *aad, size_t aad_len, const uint8_t *ct,

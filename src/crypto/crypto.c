@@ -119,9 +119,29 @@ struct crypto_key *crypto_key_generate_p384(void)
     return (struct crypto_key *)EVP_EC_gen("P-384");
 }
 
+/*
+ * A key file holds the public point next to the private scalar, and neither
+ * OpenSSL's decoders nor its key management compare the two: a point that
+ * is not d * G would be taken as the key's own, and a check of the key
+ * against its certificate would pass for a key that cannot sign for it.
+ * The provider's pairwise check computes d * G and compares (and checks
+ * that 0 < d < n and that the point is on the curve): one key load, a few
+ * scalar multiplications.
+ */
+static bool p384_pair_ok(EVP_PKEY *k)
+{
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, k, NULL);
+    bool ok = ctx != NULL && EVP_PKEY_pairwise_check(ctx) == 1;
+
+    EVP_PKEY_CTX_free(ctx);
+    ERR_clear_error();
+    return ok;
+}
+
 /* see crypto.h */
 struct crypto_key *crypto_key_load_pem(const char *path)
 {
+    char iobuf[4096]; /* stdio's buffer, here so that it can be wiped */
     EVP_PKEY *k;
     FILE *f = fopen(path, "r");
 
@@ -129,14 +149,26 @@ struct crypto_key *crypto_key_load_pem(const char *path)
         tv_err("%s: %s", path, strerror(errno));
         return NULL;
     }
+    /* stdio's own buffer would go back to the heap with the key in it */
+    if (setvbuf(f, iobuf, _IOFBF, sizeof(iobuf)) != 0) {
+        tv_err("%s: cannot set up reading", path);
+        fclose(f);
+        return NULL;
+    }
     k = PEM_read_PrivateKey(f, NULL, NULL, NULL);
     fclose(f);
+    wipe(iobuf, sizeof(iobuf));
     if (k == NULL) {
         tv_err("%s: not a PEM private key", path);
         return NULL;
     }
     if (!EVP_PKEY_is_a(k, "EC") || EVP_PKEY_get_bits(k) != 384) {
         tv_err("%s: not a P-384 key", path);
+        EVP_PKEY_free(k);
+        return NULL;
+    }
+    if (!p384_pair_ok(k)) {
+        tv_err("%s: public key does not match the private key", path);
         EVP_PKEY_free(k);
         return NULL;
     }
@@ -164,17 +196,21 @@ struct crypto_key *crypto_key_from_pem(const void *pem, size_t len)
     if (der_len > 0) {
         k = crypto_p384_key_from_pkcs8(der, (size_t)der_len);
         wipe(der, (size_t)der_len);
-        if (k != NULL) {
-            return (struct crypto_key *)k;
+    }
+    if (k == NULL) {
+        bio = BIO_new_mem_buf(pem, (int)len);
+        if (bio != NULL) {
+            k = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
+            BIO_free(bio);
+        }
+        ERR_clear_error();
+        if (k != NULL &&
+            (!EVP_PKEY_is_a(k, "EC") || EVP_PKEY_get_bits(k) != 384)) {
+            EVP_PKEY_free(k);
+            k = NULL;
         }
     }
-    bio = BIO_new_mem_buf(pem, (int)len);
-    if (bio != NULL) {
-        k = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
-        BIO_free(bio);
-    }
-    ERR_clear_error();
-    if (k != NULL && (!EVP_PKEY_is_a(k, "EC") || EVP_PKEY_get_bits(k) != 384)) {
+    if (k != NULL && !p384_pair_ok(k)) {
         EVP_PKEY_free(k);
         k = NULL;
     }
@@ -289,16 +325,23 @@ int crypto_key_save_pem(const struct crypto_key *key, const char *path)
 struct crypto_key *crypto_key_from_spki_der(const uint8_t *der, size_t len)
 {
     const unsigned char *p = der;
+    EVP_PKEY *k;
 
     if (len == SPKI_P384_LEN &&
         memcmp(der, spki_p384_head, sizeof(spki_p384_head)) == 0) {
         return (struct crypto_key *)crypto_p384_key_from_point(
             der + sizeof(spki_p384_head), CRYPTO_P384_PUB_SIZE);
     }
-    if (len > (size_t)INT32_MAX) {
+    if (len == 0 || len > (size_t)INT32_MAX) {
         return NULL;
     }
-    return (struct crypto_key *)d2i_PUBKEY(NULL, &p, (long)len);
+    k = d2i_PUBKEY(NULL, &p, (long)len);
+    ERR_clear_error();
+    if (k != NULL && p != der + len) {
+        EVP_PKEY_free(k); /* bytes after the SubjectPublicKeyInfo */
+        k = NULL;
+    }
+    return (struct crypto_key *)k;
 }
 
 /*

@@ -92,7 +92,8 @@ struct crypto_key;
 struct crypto_key *crypto_key_generate_p384(void);
 
 /**
- * crypto_key_load_pem() - read a PEM private key from @path.
+ * crypto_key_load_pem() - read a PEM private key from @path; its public
+ * point must be the private scalar's.
  * Return: the key, or NULL (reason logged through tv_log).
  */
 struct crypto_key *crypto_key_load_pem(const char *path);
@@ -100,7 +101,7 @@ struct crypto_key *crypto_key_load_pem(const char *path);
 /**
  * crypto_key_from_pem() - parse the PEM private key in @pem[0..@len).
  * Return: the P-384 key, or NULL (not PEM, not a private key, another
- * curve).
+ * curve, a public point that is not the private scalar's).
  */
 struct crypto_key *crypto_key_from_pem(const void *pem, size_t len);
 
@@ -112,7 +113,8 @@ struct crypto_key *crypto_key_from_pem(const void *pem, size_t len);
 int crypto_key_save_pem(const struct crypto_key *key, const char *path);
 
 /**
- * crypto_key_from_spki_der() - a public key from a DER SubjectPublicKeyInfo.
+ * crypto_key_from_spki_der() - a public key from a DER SubjectPublicKeyInfo
+ * of exactly @len bytes (trailing bytes refused).
  * Return: the key, or NULL.
  */
 struct crypto_key *crypto_key_from_spki_der(const uint8_t *der, size_t len);

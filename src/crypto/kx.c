@@ -537,8 +537,7 @@ int crypto_gcm_seal(struct crypto_gcm *h,
     }
 #ifdef AES_NI_BUILD
     if (gcm_use_aes_ni()) {
-        aes_ni_gcm_seal(&s->ni, iv, aad, aad_len, pt, len, ct, tag);
-        rc = 0;
+        rc = aes_ni_gcm_seal(&s->ni, iv, aad, aad_len, pt, len, ct, tag);
         goto out;
     }
 #endif

@@ -4,6 +4,7 @@
  * that writing and reading the PKI's own files needs none of OpenSSL 3.0's
  * encoder and decoder machinery.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -67,6 +68,16 @@ long crypto_pem_decode(const uint8_t *in, size_t len, const char *label,
         return -1;
     }
     p += strlen(begin);
+    /* the BEGIN line ends there (RFC 7468 §3: white space, a line break) */
+    while (p < in + len && (*p == ' ' || *p == '\t')) {
+        p++;
+    }
+    if (p < in + len && *p == '\r') {
+        p++;
+    }
+    if (p == in + len || *p != '\n') {
+        return -1;
+    }
     stop = find(p, len - (size_t)(p - in), end);
     if (stop == NULL) {
         return -1;
@@ -118,8 +129,9 @@ long crypto_pem_encode(const uint8_t *der, size_t len, const char *label,
         "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     size_t n = 0, col = 0, label_len = strlen(label);
 
-    /* both armour lines, 4 characters per 3 bytes, a newline per 64 */
-    if (len == 0 || label_len > 64 ||
+    /* both armour lines, 4 characters per 3 bytes, a newline per 64 (a
+     * @len that would wrap the sum is no DER this could be given) */
+    if (len == 0 || len > SIZE_MAX / 2 || label_len > 64 ||
         cap < 2 * (label_len + 17) + (len + 2) / 3 * 4 + (len + 47) / 48 + 1) {
         return -1;
     }

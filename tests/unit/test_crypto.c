@@ -15,8 +15,10 @@
 
 #include "common/bug.h"
 #include "common/ct.h"
+#include "crypto/aes_ni.h"
 #include "crypto/crypto.h"
 #include "crypto/x509.h"
+#include "crypto/x509_int.h"
 
 struct hmac_case {
     const char *key_hex; /* or NULL with key_fill/key_len */
@@ -441,7 +443,7 @@ static void gcm_keyed_contexts(void **state)
  */
 static void gcm_keyed_every_length(void **state)
 {
-    static const size_t aad_lens[] = {0, 1, 6, 15, 16, 17, 40};
+    static const size_t aad_lens[] = {0, 1, 6, 15, 16, 17, 31, 32, 33, 40};
     static const size_t big[] = {255, 256, 1024, 4099};
     static uint8_t pt[4200], ct[4200], ct1[4200], buf[4200], out[4200];
     uint8_t key[32], iv[12], aad[40], tag[16], tag1[16], want[76];
@@ -509,6 +511,210 @@ static void gcm_keyed_every_length(void **state)
         }
     }
     crypto_gcm_release(&h);
+}
+
+/*
+ * AES-256 GCM known answers: test cases 13 to 16 of McGrew and Viega's
+ * "The Galois/Counter Mode of Operation (GCM)" (revised 2005), and the
+ * first vectors of NIST CAVP's gcmEncryptExtIV256.rsp for an empty
+ * plaintext with 16 bytes of AAD and 16 bytes of each.
+ */
+struct gcm_vector {
+    const char *key, *iv, *aad, *pt, *ct, *tag;
+};
+
+static const struct gcm_vector gcm_vectors[] = {
+    /* test case 13: nothing at all */
+    {"0000000000000000000000000000000000000000000000000000000000000000",
+     "000000000000000000000000", "", "", "",
+     "530f8afbc74536b9a963b4f1c4cb738b"},
+    /* test case 14: one block, no AAD */
+    {"0000000000000000000000000000000000000000000000000000000000000000",
+     "000000000000000000000000", "", "00000000000000000000000000000000",
+     "cea7403d4d606b6e074ec5d3baf39d18", "d0d1c8a799996bf0265b98b5d48ab919"},
+    /* test case 15: four blocks, no AAD */
+    {"feffe9928665731c6d6a8f9467308308feffe9928665731c6d6a8f9467308308",
+     "cafebabefacedbaddecaf888", "",
+     "d9313225f88406e5a55909c5aff5269a86a7a9531534f7da2e4c303d8a318a72"
+     "1c3c0c95956809532fcf0e2449a6b525b16aedf5aa0de657ba637b391aafd255",
+     "522dc1f099567d07f47f37a32a84427d643a8cdcbfe5c0c97598a2bd2555d1aa"
+     "8cb08e48590dbb3da7b08b1056828838c5f61e6393ba7a0abcc9f662898015ad",
+     "b094dac5d93471bdec1a502270e3cc6c"},
+    /* test case 16: 60 bytes (a partial block) with 20 bytes of AAD */
+    {"feffe9928665731c6d6a8f9467308308feffe9928665731c6d6a8f9467308308",
+     "cafebabefacedbaddecaf888", "feedfacedeadbeeffeedfacedeadbeefabaddad2",
+     "d9313225f88406e5a55909c5aff5269a86a7a9531534f7da2e4c303d8a318a72"
+     "1c3c0c95956809532fcf0e2449a6b525b16aedf5aa0de657ba637b39",
+     "522dc1f099567d07f47f37a32a84427d643a8cdcbfe5c0c97598a2bd2555d1aa"
+     "8cb08e48590dbb3da7b08b1056828838c5f61e6393ba7a0abcc9f662",
+     "76fc6ece0f4e1768cddf8853bb2d551b"},
+    /* CAVP, PTlen 0, AADlen 128, count 0: AAD alone */
+    {"78dc4e0aaf52d935c3c01eea57428f00ca1fd475f5da86a49c8dd73d68c8e223",
+     "d79cf22d504cc793c3fb6c8a", "b96baa8c1c75a671bfb2d08d06be5f36", "", "",
+     "3e5d486aa2e30b22e040b85723a06e76"},
+    /* CAVP, PTlen 128, AADlen 128, count 0 */
+    {"92e11dcdaa866f5ce790fd24501f92509aacf4cb8b1339d50c9c1240935dd08b",
+     "ac93a1a6145299bde902f21a", "1e0889016f67601c8ebea4943bc23ad6",
+     "2d71bcfa914e4ac045b2aa60955fad24", "8995ae2e6df3dbf96fac7b7137bae67f",
+     "eca5aa77d51d4a0a14d9c51e1da474ab"},
+};
+
+/*
+ * Every vector through the one-shot calls, a keyed context (apart and in
+ * place), and aes_ni.c directly where the CPU has the instructions; a
+ * flipped tag bit is refused by each, with the output wiped (or, for
+ * aes_ni.c, untouched).
+ */
+static void gcm_nist_vectors(void **state)
+{
+    (void)state;
+    for (size_t v = 0; v < TV_ARRAY_SIZE(gcm_vectors); v++) {
+        const struct gcm_vector *g = &gcm_vectors[v];
+        uint8_t key[32], iv[12], aad[32], pt[64], ct[64], want[64], out[64];
+        uint8_t tag[16], want_tag[16];
+        struct crypto_gcm h = {0};
+        size_t aad_len, len;
+
+        harness_hex(g->key, key, sizeof(key));
+        harness_hex(g->iv, iv, sizeof(iv));
+        aad_len = harness_hex(g->aad, aad, sizeof(aad));
+        len = harness_hex(g->pt, pt, sizeof(pt));
+        assert_int_equal(harness_hex(g->ct, want, sizeof(want)), len);
+        harness_hex(g->tag, want_tag, sizeof(want_tag));
+
+        assert_int_equal(
+            crypto_aes256gcm_seal(key, iv, aad, aad_len, pt, len, ct, tag), 0);
+        assert_bytes_equal(ct, want, len);
+        assert_bytes_equal(tag, want_tag, 16);
+        assert_int_equal(
+            crypto_aes256gcm_open(key, iv, aad, aad_len, ct, len, tag, out), 0);
+        assert_bytes_equal(out, pt, len);
+
+        memset(ct, 0, sizeof(ct));
+        assert_int_equal(
+            crypto_gcm_seal(&h, key, iv, aad, aad_len, pt, len, ct, tag), 0);
+        assert_bytes_equal(ct, want, len);
+        assert_bytes_equal(tag, want_tag, 16);
+        assert_int_equal(
+            crypto_gcm_open(&h, key, iv, aad, aad_len, ct, len, tag, out), 0);
+        assert_bytes_equal(out, pt, len);
+        memcpy(out, pt, len);
+        assert_int_equal(
+            crypto_gcm_seal(&h, key, iv, aad, aad_len, out, len, out, tag), 0);
+        assert_bytes_equal(out, want, len);
+        assert_bytes_equal(tag, want_tag, 16);
+        assert_int_equal(
+            crypto_gcm_open(&h, key, iv, aad, aad_len, out, len, tag, out), 0);
+        assert_bytes_equal(out, pt, len);
+
+        tag[15] ^= 0x80;
+        memset(out, 0xaa, sizeof(out));
+        assert_int_equal(
+            crypto_aes256gcm_open(key, iv, aad, aad_len, ct, len, tag, out),
+            -1);
+        for (size_t i = 0; i < len; i++) {
+            assert_int_equal(out[i], 0);
+        }
+        memset(out, 0xaa, sizeof(out));
+        assert_int_equal(
+            crypto_gcm_open(&h, key, iv, aad, aad_len, ct, len, tag, out), -1);
+        for (size_t i = 0; i < len; i++) {
+            assert_int_equal(out[i], 0);
+        }
+        tag[15] ^= 0x80;
+        crypto_gcm_release(&h);
+
+#ifdef AES_NI_BUILD
+        if (aes_ni_available()) {
+            struct aes_ni_gcm ni;
+
+            aes_ni_gcm_init(&ni, key);
+            assert_int_equal(
+                aes_ni_gcm_seal(&ni, iv, aad, aad_len, pt, len, ct, tag), 0);
+            assert_bytes_equal(ct, want, len);
+            assert_bytes_equal(tag, want_tag, 16);
+            assert_int_equal(
+                aes_ni_gcm_open(&ni, iv, aad, aad_len, ct, len, tag, out), 0);
+            assert_bytes_equal(out, pt, len);
+            tag[0] ^= 0x01;
+            memset(out, 0xaa, sizeof(out));
+            assert_int_equal(
+                aes_ni_gcm_open(&ni, iv, aad, aad_len, ct, len, tag, out), -1);
+            for (size_t i = 0; i < sizeof(out); i++) {
+                assert_int_equal(out[i], 0xaa);
+            }
+            wipe(&ni, sizeof(ni));
+        }
+#endif
+    }
+}
+
+/*
+ * Lengths no call can take are refused before anything is read or
+ * written: above INT32_MAX for the adapter's calls (OpenSSL counts in int),
+ * above SP 800-38D's limits for aes_ni.c (2^36 - 32 bytes of text, where
+ * the 32-bit counter would come round to the tag's counter block).
+ * The buffers are far shorter than the lengths given.
+ */
+static void gcm_length_limits(void **state)
+{
+    uint8_t key[32] = {7}, iv[12] = {0}, buf[32], tag[16];
+    size_t big = (size_t)INT32_MAX + 1;
+    struct crypto_gcm h = {0};
+
+    (void)state;
+    memset(buf, 0x5a, sizeof(buf));
+    memset(tag, 0x5a, sizeof(tag));
+    assert_int_equal(crypto_aes256gcm_seal(key, iv, buf, 1, buf, big, buf, tag),
+                     -1);
+    assert_int_equal(crypto_aes256gcm_seal(key, iv, buf, big, buf, 1, buf, tag),
+                     -1);
+    assert_int_equal(crypto_aes256gcm_open(key, iv, buf, 1, buf, big, tag, buf),
+                     -1);
+    assert_int_equal(crypto_aes256gcm_open(key, iv, buf, big, buf, 1, tag, buf),
+                     -1);
+    assert_int_equal(crypto_gcm_seal(&h, key, iv, buf, 1, buf, big, buf, tag),
+                     -1);
+    assert_int_equal(crypto_gcm_seal(&h, key, iv, buf, big, buf, 1, buf, tag),
+                     -1);
+    assert_int_equal(crypto_gcm_open(&h, key, iv, buf, 1, buf, big, tag, buf),
+                     -1);
+    assert_int_equal(crypto_gcm_open(&h, key, iv, buf, big, buf, 1, tag, buf),
+                     -1);
+    for (size_t i = 0; i < sizeof(buf); i++) {
+        assert_int_equal(buf[i], 0x5a);
+    }
+    for (size_t i = 0; i < sizeof(tag); i++) {
+        assert_int_equal(tag[i], 0x5a);
+    }
+    crypto_gcm_release(&h);
+
+#ifdef AES_NI_BUILD
+    if (aes_ni_available()) {
+        struct aes_ni_gcm ni;
+        size_t over = (size_t)AES_NI_GCM_MAX_LEN + 1;
+        size_t aad_over = (size_t)AES_NI_GCM_MAX_AAD_LEN + 1;
+
+        aes_ni_gcm_init(&ni, key);
+        assert_int_equal(aes_ni_gcm_seal(&ni, iv, buf, 1, buf, over, buf, tag),
+                         -1);
+        assert_int_equal(
+            aes_ni_gcm_seal(&ni, iv, buf, 1, buf, SIZE_MAX, buf, tag), -1);
+        assert_int_equal(
+            aes_ni_gcm_seal(&ni, iv, buf, aad_over, buf, 1, buf, tag), -1);
+        assert_int_equal(aes_ni_gcm_open(&ni, iv, buf, 1, buf, over, tag, buf),
+                         -1);
+        assert_int_equal(
+            aes_ni_gcm_open(&ni, iv, buf, aad_over, buf, 1, tag, buf), -1);
+        for (size_t i = 0; i < sizeof(buf); i++) {
+            assert_int_equal(buf[i], 0x5a);
+        }
+        for (size_t i = 0; i < sizeof(tag); i++) {
+            assert_int_equal(tag[i], 0x5a);
+        }
+        wipe(&ni, sizeof(ni));
+    }
+#endif
 }
 
 static void ecdh_p384_agreement(void **state)
@@ -801,6 +1007,9 @@ static void spki_p384_form(void **state)
     spki[n - 1] ^= 0x01;
     assert_null(crypto_key_from_spki_der(spki, (size_t)n - 1));
     assert_bytes_equal(spki + n - sizeof(point), point, sizeof(point));
+    /* one byte more, after the SubjectPublicKeyInfo */
+    spki[n] = 0x00;
+    assert_null(crypto_key_from_spki_der(spki, (size_t)n + 1));
     /* P-256: OpenSSL's decoder and encoder, the same bytes back */
     pub = crypto_key_from_spki_der(p256, sizeof(p256));
     assert_non_null(pub);
@@ -808,6 +1017,11 @@ static void spki_p384_form(void **state)
                      (long)sizeof(p256));
     assert_bytes_equal(again, p256, sizeof(p256));
     crypto_key_free(pub);
+    /* and with a byte after it */
+    memcpy(again, p256, sizeof(p256));
+    again[sizeof(p256)] = 0x05;
+    assert_null(crypto_key_from_spki_der(again, sizeof(p256) + 1));
+    assert_null(crypto_key_from_spki_der(again, 0));
     crypto_key_free(k);
 }
 
@@ -893,6 +1107,117 @@ static void key_pem_forms(void **state)
     assert_null(crypto_key_from_pem(bad, strlen(bad)));
 }
 
+/*
+ * Key files whose public point is not the private scalar's: the scalar of
+ * key_pkcs8 with another key's point, in PKCS#8 (read by the adapter) and
+ * SEC1 (read by OpenSSL), and the scalar n + 1 (out of range, though its
+ * point G is right for it). OpenSSL's own readers take all three.
+ */
+static const char key_pkcs8_other_point[] =
+    "-----BEGIN PRIVATE KEY-----\n"
+    "MIG2AgEAMBAGByqGSM49AgEGBSuBBAAiBIGeMIGbAgEBBDB1mSgYpqCYEgfsLvcA\n"
+    "Qg4iTeLfeJxm5qwIif5lM9QETFUrOn3d9QZfv1Hs/PpuNnWhZANiAATaNKooPePw\n"
+    "gD1cTjqD/1k8OSN54CanWMams/1yC5a41PhfsQzrnt3zOChMfpoMVMH7RgpfP+VA\n"
+    "WPUzlSmWXNwXrHPlBWUbbyubm6fHowphkuu9XeSSd1jH8craXDXQ7fQ=\n"
+    "-----END PRIVATE KEY-----\n";
+static const char key_sec1_other_point[] =
+    "-----BEGIN EC PRIVATE KEY-----\n"
+    "MIGkAgEBBDB1mSgYpqCYEgfsLvcAQg4iTeLfeJxm5qwIif5lM9QETFUrOn3d9QZf\n"
+    "v1Hs/PpuNnWgBwYFK4EEACKhZANiAATaNKooPePwgD1cTjqD/1k8OSN54CanWMam\n"
+    "s/1yC5a41PhfsQzrnt3zOChMfpoMVMH7RgpfP+VAWPUzlSmWXNwXrHPlBWUbbyub\n"
+    "m6fHowphkuu9XeSSd1jH8craXDXQ7fQ=\n"
+    "-----END EC PRIVATE KEY-----\n";
+static const char key_pkcs8_scalar_n1[] =
+    "-----BEGIN PRIVATE KEY-----\n"
+    "MIG2AgEAMBAGByqGSM49AgEGBSuBBAAiBIGeMIGbAgEBBDD/////////////////\n"
+    "///////////////HY02B9Dct31gaDbJIsKd67OwZaszFKXShZANiAASqh8oivosF\n"
+    "N46xxx7zIK10bh07Younm5hZ90HgglQqOFUC8l2/VSlsOlReOHJ2Crc2F95KliYs\n"
+    "b12emL+Sktwp+PQdvSiaFHzp2jETtfC4wApgsc4dfoGdekMdfJDqDl8=\n"
+    "-----END PRIVATE KEY-----\n";
+
+static void key_pair_mismatch_refused(void **state)
+{
+    const char *bad[] = {key_pkcs8_other_point, key_sec1_other_point,
+                         key_pkcs8_scalar_n1};
+    char dir[] = "/tmp/test_crypto.XXXXXX";
+    char path[64];
+    struct crypto_key *k;
+    FILE *f;
+
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/key.pem", dir);
+    for (size_t i = 0; i < TV_ARRAY_SIZE(bad); i++) {
+        assert_null(crypto_key_from_pem(bad[i], strlen(bad[i])));
+        f = fopen(path, "w");
+        assert_non_null(f);
+        assert_true(fputs(bad[i], f) >= 0);
+        assert_int_equal(fclose(f), 0);
+        assert_null(crypto_key_load_pem(path));
+    }
+    /* the matching pair still loads both ways */
+    k = crypto_key_from_pem(key_pkcs8, strlen(key_pkcs8));
+    assert_non_null(k);
+    crypto_key_free(k);
+    f = fopen(path, "w");
+    assert_non_null(f);
+    assert_true(fputs(key_sec1, f) >= 0);
+    assert_int_equal(fclose(f), 0);
+    k = crypto_key_load_pem(path);
+    assert_non_null(k);
+    crypto_key_free(k);
+    unlink(path);
+    rmdir(dir);
+}
+
+/*
+ * PEM armour: the BEGIN line is that line alone (white space and a CR may
+ * end it), so text on it is not taken as base64; an encoding whose length
+ * would wrap the size computation is refused before anything is read.
+ */
+static void pem_armour_strict(void **state)
+{
+    uint8_t der[512];
+    char text[sizeof(key_pkcs8) + 8];
+    static const uint8_t one[1] = {0x30};
+    char small[64];
+    long n, m;
+    char *nl;
+
+    (void)state;
+    n = crypto_pem_decode((const uint8_t *)key_pkcs8, strlen(key_pkcs8),
+                          "PRIVATE KEY", der, sizeof(der));
+    assert_int_equal(n, 185);
+    /* white space or a CR before the line break: the same bytes */
+    snprintf(text, sizeof(text), "-----BEGIN PRIVATE KEY----- \t\r%s",
+             strchr(key_pkcs8, '\n'));
+    m = crypto_pem_decode((const uint8_t *)text, strlen(text), "PRIVATE KEY",
+                          der, sizeof(der));
+    assert_int_equal(m, n);
+    /* the first base64 line joined to the BEGIN line */
+    memcpy(text, key_pkcs8, sizeof(key_pkcs8));
+    nl = strchr(text, '\n');
+    memmove(nl, nl + 1, strlen(nl + 1) + 1);
+    assert_int_equal(crypto_pem_decode((const uint8_t *)text, strlen(text),
+                                       "PRIVATE KEY", der, sizeof(der)),
+                     -1);
+    assert_null(crypto_key_from_pem(text, strlen(text)));
+    /* nothing after the BEGIN line */
+    assert_int_equal(
+        crypto_pem_decode((const uint8_t *)"-----BEGIN PRIVATE KEY-----", 27,
+                          "PRIVATE KEY", der, sizeof(der)),
+        -1);
+    /* lengths whose character count wraps around */
+    assert_int_equal(
+        crypto_pem_encode(one, SIZE_MAX, "X", small, sizeof(small)), -1);
+    assert_int_equal(
+        crypto_pem_encode(one, SIZE_MAX - 1, "X", small, sizeof(small)), -1);
+    assert_int_equal(
+        crypto_pem_encode(one, 1, "X", small, sizeof(small)),
+        (long)strlen("-----BEGIN X-----\nMA==\n-----END X-----\n"));
+    assert_string_equal(small, "-----BEGIN X-----\nMA==\n-----END X-----\n");
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(hmac_rfc4231),
     cmocka_unit_test(hmac_flipped_bit_differs),
@@ -912,6 +1237,10 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(x509_issue_fields),
     cmocka_unit_test(gcm_keyed_contexts),
     cmocka_unit_test(gcm_keyed_every_length),
+    cmocka_unit_test(gcm_nist_vectors),
+    cmocka_unit_test(gcm_length_limits),
+    cmocka_unit_test(key_pair_mismatch_refused),
+    cmocka_unit_test(pem_armour_strict),
 };
 
 HARNESS_MAIN("crypto", tests)
