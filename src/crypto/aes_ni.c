@@ -40,19 +40,23 @@ static NI_FN inline void store16(uint8_t *p, __m128i x)
 
 /* ---- AES-256 ---- */
 
+/* w0, w0^w1, w0^w1^w2, w0^w1^w2^w3: each word XOR the words before it */
+static NI_FN inline __m128i prefix_xor(__m128i w)
+{
+    __m128i t = _mm_slli_si128(w, 4);
+
+    w = _mm_xor_si128(w, t);
+    t = _mm_slli_si128(t, 4);
+    w = _mm_xor_si128(w, t);
+    t = _mm_slli_si128(t, 4);
+    return _mm_xor_si128(w, t);
+}
+
 /* an even round key: the previous even one, prefix-XORed, XOR the
  * broadcast SubWord(RotWord(w)) ^ Rcon word of @assist */
 static NI_FN inline __m128i expand_even(__m128i prev, __m128i assist)
 {
-    __m128i t = _mm_slli_si128(prev, 4);
-
-    assist = _mm_shuffle_epi32(assist, 0xff);
-    prev = _mm_xor_si128(prev, t);
-    t = _mm_slli_si128(t, 4);
-    prev = _mm_xor_si128(prev, t);
-    t = _mm_slli_si128(t, 4);
-    prev = _mm_xor_si128(prev, t);
-    return _mm_xor_si128(prev, assist);
+    return _mm_xor_si128(prefix_xor(prev), _mm_shuffle_epi32(assist, 0xff));
 }
 
 /* an odd round key: SubWord (no rotation, no Rcon) of the even one just
@@ -60,14 +64,8 @@ static NI_FN inline __m128i expand_even(__m128i prev, __m128i assist)
 static NI_FN inline __m128i expand_odd(__m128i even, __m128i prev)
 {
     __m128i s = _mm_shuffle_epi32(_mm_aeskeygenassist_si128(even, 0), 0xaa);
-    __m128i t = _mm_slli_si128(prev, 4);
 
-    prev = _mm_xor_si128(prev, t);
-    t = _mm_slli_si128(t, 4);
-    prev = _mm_xor_si128(prev, t);
-    t = _mm_slli_si128(t, 4);
-    prev = _mm_xor_si128(prev, t);
-    return _mm_xor_si128(prev, s);
+    return _mm_xor_si128(prefix_xor(prev), s);
 }
 
 /* AESKEYGENASSIST takes Rcon as an immediate: one step per constant */
