@@ -27,8 +27,8 @@ int crypto_init(void);
 
 /**
  * crypto_p384_prepare() - set up now, in the calling process, what P-384
- * key generation, signing, verification and public key encoding use
- * (OpenSSL's DRBG, its key management and signature method stores, its
+ * key generation, signing (and so verification) and public key encoding
+ * use (OpenSSL's DRBG, its key management and signature method stores, its
  * group), by going through each once with a throwaway key. For a process
  * about to fork a helper that does the same: the set-up then sits in pages
  * the two share instead of being built twice. Allocates inside OpenSSL.
